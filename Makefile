@@ -1,0 +1,67 @@
+# Threadline developer commands. `make help` lists them.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+UV_VERSION  ?= 0.13.8
+CACHE_DIR   ?= $(HOME)/.cache/threadline
+TOOLS       := $(CACHE_DIR)/tools
+UV          := $(TOOLS)/bin/uv
+export UV_PYTHON_DOWNLOADS := never
+export UV_LINK_MODE := copy
+PY          := .venv/bin/python
+SYNCED      := .venv/.synced
+
+.PHONY: help venv lint fmt models infra infra-down up down demo test test-unit test-integration bench clean
+
+help: ## list the commands
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  make %-18s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+$(UV):
+	@python3 -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is required"'
+	python3 -m venv $(TOOLS)
+	$(TOOLS)/bin/pip install --quiet uv==$(UV_VERSION)
+
+$(SYNCED): $(UV) uv.lock pyproject.toml $(wildcard */pyproject.toml */*/pyproject.toml)
+	$(UV) sync --frozen --all-packages
+	@touch $@
+
+venv: $(SYNCED) ## create .venv from the lock file (uv workspace)
+
+lint: $(SYNCED) ## ruff and mypy
+	.venv/bin/ruff check .
+	.venv/bin/ruff format --check .
+	.venv/bin/mypy libs/common/src services/*/src sandboxes/src devstack/src
+
+fmt: $(SYNCED) ## format and autofix
+	.venv/bin/ruff format .
+	.venv/bin/ruff check --fix .
+
+models: $(SYNCED) ## regenerate the Python models from schemas/
+	$(PY) -m threadline_common.schemas.codegen
+
+infra: $(SYNCED) ## fetch (cached) and start real Kafka and Elasticsearch on 127.0.0.1, create the topics
+	$(PY) -m threadline_devstack.infra up
+
+infra-down: $(SYNCED) ## stop Kafka and Elasticsearch started by `make infra`
+	$(PY) -m threadline_devstack.infra down
+
+up: $(SYNCED) ## start the whole local stack (infra, Slack and Zendesk sandboxes, services) in the background
+	$(PY) -m threadline_devstack.stack up
+
+down: $(SYNCED) ## stop everything `make up` or `make infra` started
+	$(PY) -m threadline_devstack.stack down
+
+demo: $(SYNCED) ## start the stack, play scripted support conversations, show both sides, stop
+	$(PY) -m threadline_devstack.demo
+
+test: $(SYNCED) lint ## lint, then the whole suite (unit + integration against real Kafka and Elasticsearch)
+	$(PY) -m threadline_devstack.run_pytest
+
+test-unit: $(SYNCED) ## only the unit tests (no servers)
+	$(PY) -m threadline_devstack.run_pytest -m unit
+
+bench: $(SYNCED) ## benchmarks against side-by-side baselines; writes bench/results/latest.json
+	$(PY) -m threadline_devstack.bench
+
+clean: ## remove the virtualenv and run state (not the download cache)
+	rm -rf .venv .run .mypy_cache .ruff_cache .pytest_cache
