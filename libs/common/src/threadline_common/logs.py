@@ -1,0 +1,69 @@
+"""JSON (ECS) logs, configured once at each entry point.
+
+Kafka coordinates and the event id travel in a context variable, so every log line written
+while a record is handled carries them without being passed around.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import sys
+from collections.abc import Iterator
+from contextvars import ContextVar
+from typing import Any
+
+import ecs_logging
+
+_context: ContextVar[dict[str, Any] | None] = ContextVar("threadline_log_context", default=None)
+
+
+@contextlib.contextmanager
+def log_context(**fields: Any) -> Iterator[None]:
+    """Attach fields (e.g. topic, partition, offset, event_id) to every log line in the block."""
+    merged = {**(_context.get() or {}), **{k: v for k, v in fields.items() if v is not None}}
+    token = _context.set(merged)
+    try:
+        yield
+    finally:
+        _context.reset(token)
+
+
+def current_log_context() -> dict[str, Any]:
+    return dict(_context.get() or {})
+
+
+class _ContextFilter(logging.Filter):
+    # ECS field names: Kafka coordinates under `kafka.*`, the event id under `event.id`.
+    _ECS = {
+        "topic": "kafka.topic",
+        "partition": "kafka.partition",
+        "offset": "kafka.offset",
+        "event_id": "event.id",
+    }
+
+    def __init__(self, service: str) -> None:
+        super().__init__()
+        self.service = service
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        for key, value in (_context.get() or {}).items():
+            setattr(record, self._ECS.get(key, f"threadline.{key}"), value)
+        record.__dict__.setdefault("service.name", self.service)
+        return True
+
+
+def configure_logging(service: str, level: str = "INFO", fmt: str = "json") -> None:
+    """Idempotent: replaces the root handlers with one stderr handler."""
+    handler = logging.StreamHandler(sys.stderr)
+    if fmt == "json":
+        handler.setFormatter(ecs_logging.StdlibFormatter(exclude_fields=["log.original"]))
+    else:
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.addFilter(_ContextFilter(service))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+    # Client libraries are chatty at INFO and may echo request bodies at DEBUG.
+    for noisy in ("aiokafka", "kafka", "urllib3", "elastic_transport", "httpx", "slack_sdk", "faust"):
+        logging.getLogger(noisy).setLevel(max(logging.getLevelName(level), logging.WARNING))
