@@ -1,0 +1,353 @@
+"""Decode topic records into the typed events the rules understand.
+
+Pure: bytes in, one `Inbound` (or None for records that mean nothing to the router) out. A
+record that cannot be decoded raises PoisonMessage and goes to the dead-letter topic.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from threadline_common.dlq import PoisonMessage
+
+# Message subtypes that are not conversation content.
+IGNORED_SUBTYPES = frozenset(
+    {
+        "channel_join",
+        "channel_leave",
+        "channel_topic",
+        "channel_purpose",
+        "channel_name",
+        "channel_archive",
+        "channel_unarchive",
+        "group_join",
+        "group_leave",
+        "pinned_item",
+        "unpinned_item",
+        "ekm_access_denied",
+        "reminder_add",
+    }
+)
+
+
+@dataclass(frozen=True)
+class SlackMessage:
+    event_id: str
+    team_id: str
+    channel_id: str
+    ts: str
+    thread_ts: str | None
+    user: str | None
+    bot_id: str | None
+    text: str
+    subtype: str | None = None
+    files: tuple[dict[str, Any], ...] = ()
+
+    @property
+    def is_reply(self) -> bool:
+        return self.thread_ts is not None and self.thread_ts != self.ts
+
+    @property
+    def root_ts(self) -> str:
+        return self.thread_ts or self.ts
+
+
+@dataclass(frozen=True)
+class SlackEdit:
+    event_id: str
+    team_id: str
+    channel_id: str
+    ts: str
+    root_ts: str
+    user: str | None
+    text: str
+    edited_ts: str
+
+
+@dataclass(frozen=True)
+class SlackDelete:
+    event_id: str
+    team_id: str
+    channel_id: str
+    ts: str
+    root_ts: str
+    user: str | None
+
+
+@dataclass(frozen=True)
+class SlackReaction:
+    event_id: str
+    team_id: str
+    channel_id: str
+    item_ts: str
+    user: str
+    reaction: str
+    added: bool
+
+
+@dataclass(frozen=True)
+class ZendeskTicketEvent:
+    """A Zendesk event webhook about one ticket: created, comment added, status changed."""
+
+    event_id: str
+    kind: str  # created | comment | status
+    ticket_id: int
+    external_id: str | None
+    status: str | None
+    previous_status: str | None = None
+    via_channel: str | None = None
+    group_id: int | None = None
+    subject: str = ""
+    description: str = ""
+    requester_id: int | None = None
+    comment_id: int | None = None
+    comment_body: str = ""
+    comment_public: bool = True
+    author_id: int | None = None
+    author_name: str = ""
+    author_is_staff: bool = False
+
+
+@dataclass(frozen=True)
+class SyncResult:
+    """What zendesk-sync reports back after an effect."""
+
+    kind: str  # ticket_created | thread_opened | failed
+    conversation_id: str
+    command_id: str
+    ticket_id: int | None = None
+    ticket_url: str | None = None
+    team_id: str | None = None
+    channel_id: str | None = None
+    thread_ts: str | None = None
+    reason: str | None = None
+    moved_from: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+Inbound = SlackMessage | SlackEdit | SlackDelete | SlackReaction | ZendeskTicketEvent | SyncResult
+
+
+def _json(value: bytes | str | dict[str, Any]) -> dict[str, Any]:
+    if isinstance(value, dict):
+        return value
+    try:
+        decoded = json.loads(value)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise PoisonMessage(f"not JSON: {exc}") from exc
+    if not isinstance(decoded, dict):
+        raise PoisonMessage("not a JSON object")
+    return decoded
+
+
+def _opt_int(value: Any) -> int | None:
+    if value in (None, ""):
+        return None
+    try:
+        return int(value)
+    except (TypeError, ValueError) as exc:
+        raise PoisonMessage(f"not an integer id: {value!r}") from exc
+
+
+def decode_slack(record: bytes | str | dict[str, Any]) -> Inbound | None:
+    """A threadline.slack.events record -> Inbound, or None when the router has nothing to do."""
+    envelope = _json(record)
+    if envelope.get("kind") != "event_callback":
+        return None
+    body = envelope.get("body")
+    if not isinstance(body, dict) or not isinstance(body.get("event"), dict):
+        raise PoisonMessage("event_callback without body.event")
+    event: dict[str, Any] = body["event"]
+    event_id = str(envelope.get("event_id") or body.get("event_id") or "")
+    team_id = str(envelope.get("team_id") or body.get("team_id") or "")
+    etype = event.get("type")
+    if etype == "message":
+        return _decode_message(event, event_id, team_id)
+    if etype in ("reaction_added", "reaction_removed"):
+        item = event.get("item") or {}
+        if item.get("type") != "message" or not item.get("channel") or not item.get("ts"):
+            return None
+        return SlackReaction(
+            event_id=event_id,
+            team_id=team_id,
+            channel_id=str(item["channel"]),
+            item_ts=str(item["ts"]),
+            user=str(event.get("user") or ""),
+            reaction=str(event.get("reaction") or ""),
+            added=etype == "reaction_added",
+        )
+    return None
+
+
+def _decode_message(event: dict[str, Any], event_id: str, team_id: str) -> Inbound | None:
+    channel = event.get("channel")
+    subtype = event.get("subtype")
+    if not channel or subtype in IGNORED_SUBTYPES:
+        return None
+    if subtype == "message_changed":
+        message = event.get("message") or {}
+        previous = event.get("previous_message") or {}
+        ts = str(message.get("ts") or previous.get("ts") or "")
+        if not ts or message.get("bot_id"):
+            return None
+        if message.get("text") == previous.get("text"):
+            return None  # unfurls and other non-text changes
+        return SlackEdit(
+            event_id=event_id,
+            team_id=team_id,
+            channel_id=str(channel),
+            ts=ts,
+            root_ts=str(message.get("thread_ts") or previous.get("thread_ts") or ts),
+            user=message.get("user") or previous.get("user"),
+            text=str(message.get("text") or ""),
+            edited_ts=str((message.get("edited") or {}).get("ts") or event.get("event_ts") or ts),
+        )
+    if subtype == "message_deleted":
+        previous = event.get("previous_message") or {}
+        ts = str(event.get("deleted_ts") or previous.get("ts") or "")
+        if not ts or previous.get("bot_id"):
+            return None
+        return SlackDelete(
+            event_id=event_id,
+            team_id=team_id,
+            channel_id=str(channel),
+            ts=ts,
+            root_ts=str(previous.get("thread_ts") or ts),
+            user=previous.get("user"),
+        )
+    if not event.get("ts"):
+        raise PoisonMessage("message event without ts")
+    return SlackMessage(
+        event_id=event_id,
+        team_id=team_id,
+        channel_id=str(channel),
+        ts=str(event["ts"]),
+        thread_ts=str(event["thread_ts"]) if event.get("thread_ts") else None,
+        user=event.get("user"),
+        bot_id=event.get("bot_id"),
+        text=str(event.get("text") or ""),
+        subtype=subtype,
+        files=tuple(f for f in event.get("files") or () if isinstance(f, dict)),
+    )
+
+
+_ZENDESK_KINDS = {
+    "zen:event-type:ticket.created": "created",
+    "zen:event-type:ticket.comment_added": "comment",
+    "zen:event-type:ticket.status_changed": "status",
+}
+
+
+def decode_zendesk(record: bytes | str | dict[str, Any]) -> Inbound | None:
+    """A threadline.zendesk.events record -> ZendeskTicketEvent, or None for other events."""
+    envelope = _json(record)
+    body = envelope.get("body")
+    if not isinstance(body, dict):
+        raise PoisonMessage("zendesk record without body")
+    if envelope.get("kind") == "legacy_trigger":
+        return _decode_legacy(envelope, body)
+    kind = _ZENDESK_KINDS.get(str(body.get("type")))
+    if kind is None:
+        return None
+    detail = body.get("detail") or {}
+    event = body.get("event") or {}
+    ticket_id = _opt_int(detail.get("id")) or _opt_int(str(body.get("subject", "")).rpartition(":")[2])
+    if ticket_id is None:
+        raise PoisonMessage("zendesk event without a ticket id")
+    via = detail.get("via") or {}
+    common: dict[str, Any] = {
+        "event_id": str(body.get("id") or envelope.get("event_id") or ""),
+        "kind": kind,
+        "ticket_id": ticket_id,
+        "external_id": detail.get("external_id") or None,
+        "status": str(detail.get("status") or "").lower() or None,
+        "via_channel": via.get("channel") if isinstance(via, dict) else None,
+        "group_id": _opt_int(detail.get("group_id")),
+        "subject": str(detail.get("subject") or ""),
+        "description": str(detail.get("description") or ""),
+        "requester_id": _opt_int(detail.get("requester_id")),
+    }
+    if kind == "comment":
+        comment = event.get("comment") or {}
+        author = comment.get("author") or {}
+        common.update(
+            comment_id=_opt_int(comment.get("id")),
+            comment_body=str(comment.get("body") or ""),
+            comment_public=bool(comment.get("is_public", True)),
+            author_id=_opt_int(author.get("id")),
+            author_name=str(author.get("name") or ""),
+            author_is_staff=bool(author.get("is_staff", False)),
+        )
+        if common["comment_id"] is None:
+            raise PoisonMessage("comment_added event without comment id")
+    elif kind == "status":
+        common["status"] = str(event.get("current") or common["status"] or "").lower() or None
+        common["previous_status"] = str(event.get("previous") or "").lower() or None
+    return ZendeskTicketEvent(**common)
+
+
+def _decode_legacy(envelope: dict[str, Any], body: dict[str, Any]) -> Inbound | None:
+    """Trigger/target bodies: only the fields a trigger template can carry; comments only."""
+    ticket_id = _opt_int(body.get("ticket_id") or body.get("id") or envelope.get("ticket_id"))
+    if ticket_id is None:
+        return None
+    comment_id = _opt_int(body.get("comment_id"))
+    text = body.get("latest_comment") or body.get("comment") or body.get("latest_public_comment")
+    if comment_id is None or not text:
+        return None
+    return ZendeskTicketEvent(
+        event_id=str(envelope.get("event_id") or ""),
+        kind="comment",
+        ticket_id=ticket_id,
+        external_id=body.get("external_id") or None,
+        status=str(body.get("status") or "").lower() or None,
+        comment_id=comment_id,
+        comment_body=str(text),
+        comment_public=str(body.get("is_public", "true")).lower() != "false",
+        author_name=str(body.get("author_name") or body.get("current_user_name") or ""),
+        author_is_staff=True,
+    )
+
+
+def decode_result(record: bytes | str | dict[str, Any]) -> SyncResult:
+    data = _json(record)
+    try:
+        return SyncResult(
+            kind=str(data["kind"]),
+            conversation_id=str(data["conversation_id"]),
+            command_id=str(data.get("command_id") or ""),
+            ticket_id=_opt_int(data.get("ticket_id")),
+            ticket_url=data.get("ticket_url"),
+            team_id=data.get("team_id"),
+            channel_id=data.get("channel_id"),
+            thread_ts=data.get("thread_ts"),
+            reason=data.get("reason"),
+            moved_from=data.get("moved_from"),
+        )
+    except KeyError as exc:
+        raise PoisonMessage(f"sync result without {exc}") from exc
+
+
+def conversation_key(team_id: str, channel_id: str, root_ts: str) -> str:
+    return f"{team_id}:{channel_id}:{root_ts}"
+
+
+def conversation_of(event: Inbound) -> str:
+    """The conversation an event belongs to: the table key the router groups by."""
+    match event:
+        case SlackMessage():
+            return conversation_key(event.team_id, event.channel_id, event.root_ts)
+        case SlackEdit() | SlackDelete():
+            return conversation_key(event.team_id, event.channel_id, event.root_ts)
+        case SlackReaction():
+            return conversation_key(event.team_id, event.channel_id, event.item_ts)
+        case ZendeskTicketEvent():
+            if event.external_id:
+                # Follow-up tickets carry "<conversation>#<generation>".
+                return event.external_id.split("#", 1)[0]
+            return f"zd:{event.ticket_id}"
+        case SyncResult():
+            return event.conversation_id
+    raise TypeError(f"not an inbound event: {event!r}")

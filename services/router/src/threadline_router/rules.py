@@ -1,0 +1,723 @@
+"""What an event means for a conversation: the router's rules, as pure functions.
+
+`route(event, state, ctx) -> Decision` holds every decision: which ticket to open, which reply
+becomes which comment, when to solve, reopen or follow up, what the thread is told. The
+agents around it only decode, call it, store `Decision.state` and send `Decision.commands`.
+
+Every command carries an id derived from the event that caused it (the Slack message ts, the
+Zendesk comment id, ...), so a redelivered event yields the same command and zendesk-sync,
+which checks ids before it acts, performs each effect once.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import asdict, dataclass, field, replace
+from typing import Any
+
+from threadline_common.channels import ChannelRules, ChannelsConfig
+from threadline_router.inbound import (
+    Inbound,
+    SlackDelete,
+    SlackEdit,
+    SlackMessage,
+    SlackReaction,
+    SyncResult,
+    ZendeskTicketEvent,
+    conversation_of,
+)
+
+SEEN_LIMIT = 500
+OPEN_STATUSES = ("new", "open", "pending", "hold")
+DONE_STATUSES = ("solved", "closed")
+
+HELP_TEXT = (
+    "I keep this thread and its Zendesk ticket in step:\n"
+    "• every reply here becomes a comment on the ticket, and agents' public answers appear here;\n"
+    "• `{resolve}` (or a :{reaction}: reaction on the first message) solves the ticket;\n"
+    "• a reply after the ticket is solved reopens it; after it is closed, {closed};\n"
+    "• `help` shows this message."
+)
+
+
+@dataclass(frozen=True)
+class Context:
+    """Facts about the deployment the rules need; no I/O behind them."""
+
+    channels: ChannelsConfig
+    bot_user_id: str | None = None
+    bot_id: str | None = None
+    allowed_bot_ids: frozenset[str] = frozenset()
+    zendesk_api_user_id: int | None = None
+    now: str = ""
+
+
+@dataclass
+class Conversation:
+    """One Slack thread and its ticket: the value of the links table (threadline.links v1)."""
+
+    conversation_id: str
+    team_id: str
+    channel_id: str
+    thread_ts: str | None
+    origin: str  # slack | email
+    status: str  # creating | new | open | pending | hold | solved | closed | failed
+    created_at: str
+    updated_at: str
+    requester_slack_id: str | None = None
+    ticket_id: int | None = None
+    ticket_url: str | None = None
+    generation: int = 1
+    previous_ticket_ids: list[int] = field(default_factory=list)
+    responders: list[str] = field(default_factory=list)
+    moved_to: str | None = None
+    # Agent comments that arrived before the Slack thread existed (email tickets).
+    pending_comments: list[dict[str, Any]] = field(default_factory=list)
+    # Ids of events already applied, newest last: redeliveries are recognised and skipped.
+    seen: list[str] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Conversation:
+        known = {f for f in cls.__dataclass_fields__}
+        return cls(**{k: v for k, v in data.items() if k in known})
+
+    @property
+    def external_id(self) -> str:
+        return self.conversation_id if self.generation == 1 else f"{self.conversation_id}#{self.generation}"
+
+
+@dataclass(frozen=True)
+class Command:
+    """An effect for zendesk-sync (threadline.commands v1)."""
+
+    type: str
+    command_id: str
+    conversation_id: str
+    payload: dict[str, Any]
+
+    def to_json(self, issued_at: str) -> dict[str, Any]:
+        return {
+            "schema_version": 1,
+            "type": self.type,
+            "command_id": self.command_id,
+            "conversation_id": self.conversation_id,
+            "issued_at": issued_at,
+            **self.payload,
+        }
+
+
+@dataclass(frozen=True)
+class Activity:
+    """A normalised activity record for the reporter (threadline.activity v1)."""
+
+    event_id: str
+    type: str
+    conversation_id: str
+    occurred_at: str
+    channel_id: str
+    thread_ts: str | None
+    ticket_id: int | None
+    actor_id: str | None
+    actor_role: str
+    source: str
+    text: str | None = None
+    public: bool = True
+    status: str | None = None
+    previous_status: str | None = None
+    reaction: str | None = None
+
+
+@dataclass
+class Decision:
+    state: Conversation | None
+    commands: list[Command] = field(default_factory=list)
+    activity: list[Activity] = field(default_factory=list)
+    reason: str = ""  # why nothing happened, for debug logs
+
+
+def ignore(state: Conversation | None, reason: str) -> Decision:
+    return Decision(state=state, reason=reason)
+
+
+def _mark_seen(state: Conversation, key: str, now: str) -> Conversation:
+    seen = [*state.seen, key][-SEEN_LIMIT:]
+    return replace(state, seen=seen, updated_at=now or state.updated_at)
+
+
+def _slack_time(ts: str) -> str:
+    """Slack ts (epoch seconds) -> RFC 3339, so that activity times do not depend on the clock."""
+    from datetime import UTC, datetime
+
+    try:
+        return datetime.fromtimestamp(float(ts), tz=UTC).isoformat().replace("+00:00", "Z")
+    except ValueError:
+        return ts
+
+
+def _normalise_word(text: str) -> str:
+    return re.sub(r"[^\w\s-]", "", text).strip().lower()
+
+
+def _may_resolve(rules: ChannelRules, state: Conversation, user: str | None) -> bool:
+    if user is None:
+        return False
+    if rules.resolvers == "anyone":
+        return True
+    if rules.resolvers == "requester_and_responders":
+        return user == state.requester_slack_id or user in state.responders
+    return user in rules.resolvers
+
+
+def _role(state: Conversation | None, user: str | None) -> str:
+    if state is not None and user is not None and user == state.requester_slack_id:
+        return "requester"
+    return "responder"
+
+
+def _notice(state: Conversation, command_id: str, text: str, purpose: str = "notice") -> Command:
+    return Command(
+        type="slack.post_message",
+        command_id=command_id,
+        conversation_id=state.conversation_id,
+        payload={
+            "channel_id": state.channel_id,
+            "thread_ts": state.thread_ts,
+            "text": text,
+            "purpose": purpose,
+        },
+    )
+
+
+def _ticket_fields(rules: ChannelRules) -> dict[str, Any]:
+    z = rules.zendesk
+    return {
+        "group_id": z.group_id,
+        "brand_id": z.brand_id,
+        "ticket_form_id": z.ticket_form_id,
+        "tags": list(z.tags),
+        "priority": z.priority,
+        "custom_fields": [{"id": k, "value": v} for k, v in z.custom_fields.items()],
+    }
+
+
+def route(event: Inbound, state: Conversation | None, ctx: Context) -> Decision:
+    match event:
+        case SlackMessage():
+            return _on_message(event, state, ctx)
+        case SlackEdit() | SlackDelete():
+            return _on_edit_or_delete(event, state, ctx)
+        case SlackReaction():
+            return _on_reaction(event, state, ctx)
+        case ZendeskTicketEvent():
+            return _on_zendesk(event, state, ctx)
+        case SyncResult():
+            return _on_result(event, state, ctx)
+    raise TypeError(f"not an inbound event: {event!r}")
+
+
+# --- Slack -> Zendesk ---------------------------------------------------------------------------
+
+
+def _on_message(msg: SlackMessage, state: Conversation | None, ctx: Context) -> Decision:
+    rules = ctx.channels.rules_for(msg.channel_id)
+    if rules is None:
+        return ignore(state, "channel not monitored")
+    if msg.bot_id and (msg.bot_id == ctx.bot_id or msg.bot_id not in ctx.allowed_bot_ids):
+        return ignore(state, "bot message")
+    if msg.user is not None and msg.user == ctx.bot_user_id:
+        return ignore(state, "our own message")
+    seen_key = f"msg:{msg.ts}"
+    if state is not None and seen_key in state.seen:
+        return ignore(state, "already applied")
+    author = msg.user or msg.bot_id
+    cid = conversation_of(msg)
+    if not msg.is_reply:
+        if state is not None:
+            return ignore(state, "conversation exists")
+        if rules.ticket_reaction:
+            return ignore(state, f"this channel opens tickets only on :{rules.ticket_reaction}:")
+        return _open_ticket(cid, msg.team_id, msg.channel_id, msg.ts, author, msg.text, msg.files, rules, ctx)
+
+    if state is None:
+        return ignore(state, "reply in a thread that has no ticket")
+    state = _mark_seen(state, seen_key, ctx.now)
+    activity = Activity(
+        event_id=f"slack:{msg.channel_id}:{msg.ts}",
+        type="reply",
+        conversation_id=cid,
+        occurred_at=_slack_time(msg.ts),
+        channel_id=msg.channel_id,
+        thread_ts=msg.root_ts,
+        ticket_id=state.ticket_id,
+        actor_id=author,
+        actor_role="bot" if msg.bot_id else _role(state, author),
+        source="slack",
+        text=msg.text,
+    )
+    word = _normalise_word(msg.text)
+    if word == "help":
+        followup = rules.on_closed_reply == "followup"
+        closed = "a reply opens a follow-up ticket" if followup else "start a new thread"
+        text = HELP_TEXT.format(
+            resolve=rules.resolve_words[0] if rules.resolve_words else "resolve",
+            reaction=rules.resolve_reactions[0] if rules.resolve_reactions else "white_check_mark",
+            closed=closed,
+        )
+        return Decision(state, [_notice(state, f"help:{msg.channel_id}:{msg.ts}", text, "help")], [activity])
+
+    if author and author != state.requester_slack_id and author not in state.responders and not msg.bot_id:
+        state = replace(state, responders=[*state.responders, author])
+
+    if word in rules.resolve_words and state.status not in DONE_STATUSES:
+        if not _may_resolve(rules, state, author):
+            text = f"<@{author}>, only the requester or the responders can solve this ticket."
+            return Decision(state, [_notice(state, f"deny:{msg.channel_id}:{msg.ts}", text)], [activity])
+        return Decision(state, [_solve(state, f"solve:{msg.channel_id}:{msg.ts}", author)], [activity])
+
+    if state.status == "closed":
+        if rules.on_closed_reply == "notice":
+            text = f"Ticket #{state.ticket_id} is closed. Please start a new thread for a new request."
+            return Decision(state, [_notice(state, f"closed:{msg.channel_id}:{msg.ts}", text)], [activity])
+        return _follow_up(state, msg, author, rules, ctx, activity)
+
+    comment = Command(
+        type="zendesk.add_comment",
+        command_id=f"comment:{msg.channel_id}:{msg.ts}",
+        conversation_id=cid,
+        payload={
+            "external_id": state.external_id,
+            "ticket_id": state.ticket_id,
+            "body": msg.text,
+            "public": True,
+            "author": {"slack_user_id": author},
+            "slack_channel_id": msg.channel_id,
+            "slack_ts": msg.ts,
+            "files": [_file_ref(f) for f in msg.files],
+            # A requester's reply reopens a solved ticket, as an email reply would.
+            "reopen": state.status == "solved",
+        },
+    )
+    if state.status == "solved":
+        state = replace(state, status="open")
+    return Decision(state, [comment], [activity])
+
+
+def _file_ref(f: dict[str, Any]) -> dict[str, Any]:
+    return {k: f.get(k) for k in ("id", "name", "mimetype", "size", "url_private") if f.get(k) is not None}
+
+
+def _open_ticket(
+    cid: str,
+    team_id: str,
+    channel_id: str,
+    ts: str,
+    author: str | None,
+    text: str,
+    files: tuple[dict[str, Any], ...],
+    rules: ChannelRules,
+    ctx: Context,
+) -> Decision:
+    state = Conversation(
+        conversation_id=cid,
+        team_id=team_id,
+        channel_id=channel_id,
+        thread_ts=ts,
+        origin="slack",
+        status="creating",
+        created_at=_slack_time(ts),
+        updated_at=ctx.now or _slack_time(ts),
+        requester_slack_id=author,
+        seen=[f"msg:{ts}"],
+    )
+    create = Command(
+        type="zendesk.create_ticket",
+        command_id=f"create:{cid}",
+        conversation_id=cid,
+        payload={
+            "external_id": state.external_id,
+            "subject": subject_from(text),
+            "body": text,
+            "requester": {"slack_user_id": author},
+            "slack_channel_id": channel_id,
+            "slack_thread_ts": ts,
+            "files": [_file_ref(f) for f in files],
+            "via_followup_source_id": None,
+            **_ticket_fields(rules),
+        },
+    )
+    activity = Activity(
+        event_id=f"slack:{channel_id}:{ts}",
+        type="message",
+        conversation_id=cid,
+        occurred_at=_slack_time(ts),
+        channel_id=channel_id,
+        thread_ts=ts,
+        ticket_id=None,
+        actor_id=author,
+        actor_role="requester",
+        source="slack",
+        text=text,
+    )
+    return Decision(state, [create], [activity])
+
+
+def _follow_up(
+    state: Conversation,
+    msg: SlackMessage,
+    author: str | None,
+    rules: ChannelRules,
+    ctx: Context,
+    activity: Activity,
+) -> Decision:
+    previous = state.ticket_id
+    state = replace(
+        state,
+        generation=state.generation + 1,
+        status="creating",
+        previous_ticket_ids=[*state.previous_ticket_ids, *([previous] if previous else [])],
+        ticket_id=None,
+        ticket_url=None,
+    )
+    create = Command(
+        type="zendesk.create_ticket",
+        command_id=f"followup:{msg.channel_id}:{msg.ts}",
+        conversation_id=state.conversation_id,
+        payload={
+            "external_id": state.external_id,
+            "subject": subject_from(msg.text),
+            "body": msg.text,
+            "requester": {"slack_user_id": author},
+            "slack_channel_id": msg.channel_id,
+            "slack_thread_ts": state.thread_ts,
+            "files": [_file_ref(f) for f in msg.files],
+            "via_followup_source_id": previous,
+            **_ticket_fields(rules),
+        },
+    )
+    return Decision(state, [create], [activity])
+
+
+def _solve(state: Conversation, command_id: str, by: str | None) -> Command:
+    return Command(
+        type="zendesk.set_status",
+        command_id=command_id,
+        conversation_id=state.conversation_id,
+        payload={
+            "external_id": state.external_id,
+            "ticket_id": state.ticket_id,
+            "status": "solved",
+            "comment": f"Solved from Slack by {by}." if by else "Solved from Slack.",
+            "author": {"slack_user_id": by},
+        },
+    )
+
+
+def _on_edit_or_delete(event: SlackEdit | SlackDelete, state: Conversation | None, ctx: Context) -> Decision:
+    if state is None or ctx.channels.rules_for(event.channel_id) is None:
+        return ignore(state, "not a ticket thread")
+    if isinstance(event, SlackEdit):
+        key, note = f"edit:{event.ts}:{event.edited_ts}", f"Edited in Slack by {event.user}:\n\n{event.text}"
+        kind, text = "edit", event.text
+    else:
+        key, note = f"delete:{event.ts}", f"A Slack message by {event.user} was deleted from the thread."
+        kind, text = "delete", None
+    if key in state.seen or state.status == "closed":
+        return ignore(state, "already applied, or the ticket is closed")
+    state = _mark_seen(state, key, ctx.now)
+    command = Command(
+        type="zendesk.add_comment",
+        command_id=f"{key}:{event.channel_id}",
+        conversation_id=state.conversation_id,
+        payload={
+            "external_id": state.external_id,
+            "ticket_id": state.ticket_id,
+            "body": note,
+            "public": False,
+            "author": {"slack_user_id": None},
+            "slack_channel_id": event.channel_id,
+            "slack_ts": event.ts,
+            "files": [],
+            "reopen": False,
+        },
+    )
+    activity = Activity(
+        event_id=f"slack-{kind}:{event.channel_id}:{event.ts}"
+        + (f":{event.edited_ts}" if isinstance(event, SlackEdit) else ""),
+        type=kind,
+        conversation_id=state.conversation_id,
+        occurred_at=ctx.now,
+        channel_id=event.channel_id,
+        thread_ts=state.thread_ts,
+        ticket_id=state.ticket_id,
+        actor_id=event.user,
+        actor_role=_role(state, event.user),
+        source="slack",
+        text=text,
+        public=False,
+    )
+    return Decision(state, [command], [activity])
+
+
+def _on_reaction(event: SlackReaction, state: Conversation | None, ctx: Context) -> Decision:
+    rules = ctx.channels.rules_for(event.channel_id)
+    if rules is None:
+        return ignore(state, "channel not monitored")
+    if event.user == ctx.bot_user_id:
+        return ignore(state, "our own reaction")
+    if state is None and event.added and rules.ticket_reaction == event.reaction:
+        # The reaction names a message; zendesk-sync reads its text and author from Slack.
+        cid = conversation_of(event)
+        decision = _open_ticket(cid, event.team_id, event.channel_id, event.item_ts, None, "", (), rules, ctx)
+        for command in decision.commands:
+            command.payload["fetch_message"] = True
+            command.payload["opened_by"] = event.user
+        return decision
+    if state is None or event.item_ts != state.thread_ts:
+        return ignore(state, "reaction outside an opening message")
+    key = f"reaction:{event.reaction}:{event.user}:{event.added}:{event.event_id}"
+    if key in state.seen:
+        return ignore(state, "already applied")
+    state = _mark_seen(state, key, ctx.now)
+    activity = Activity(
+        event_id=f"slack-reaction:{event.event_id or key}",
+        type="reaction",
+        conversation_id=state.conversation_id,
+        occurred_at=ctx.now,
+        channel_id=event.channel_id,
+        thread_ts=state.thread_ts,
+        ticket_id=state.ticket_id,
+        actor_id=event.user,
+        actor_role=_role(state, event.user),
+        source="slack",
+        reaction=event.reaction,
+    )
+    if not event.added or event.reaction not in rules.resolve_reactions or state.status in DONE_STATUSES:
+        return Decision(state, [], [activity])
+    if not _may_resolve(rules, state, event.user):
+        return Decision(state, [], [activity], reason="not allowed to resolve")
+    solve = _solve(state, f"solve-reaction:{event.channel_id}:{event.item_ts}", event.user)
+    return Decision(state, [solve], [activity])
+
+
+# --- Zendesk -> Slack ---------------------------------------------------------------------------
+
+
+def _on_zendesk(event: ZendeskTicketEvent, state: Conversation | None, ctx: Context) -> Decision:
+    seen_key = f"zd:{event.event_id}" if event.event_id else None
+    if state is not None and seen_key and seen_key in state.seen:
+        return ignore(state, "already applied")
+    if state is None:
+        if event.kind == "created" and event.external_id is None:
+            return _email_ticket(event, ctx)
+        return ignore(state, "ticket not linked to a thread")
+    if event.ticket_id != state.ticket_id and event.ticket_id in state.previous_ticket_ids:
+        return ignore(state, "event of an earlier ticket of this thread")
+    if state.ticket_id is None and event.external_id == state.external_id:
+        state = replace(state, ticket_id=event.ticket_id)
+    if seen_key:
+        state = _mark_seen(state, seen_key, ctx.now)
+
+    if event.kind == "created":
+        if event.status and state.status == "creating":
+            state = replace(state, status=event.status)
+        return Decision(state)
+    if event.kind == "status":
+        return _on_status(event, state, ctx)
+    return _on_comment(event, state, ctx)
+
+
+def _on_status(event: ZendeskTicketEvent, state: Conversation, ctx: Context) -> Decision:
+    current, previous = event.status or "", event.previous_status or state.status
+    state = replace(state, status=current or state.status)
+    activity = Activity(
+        event_id=f"zd-status:{event.ticket_id}:{event.event_id}",
+        type="status_change",
+        conversation_id=state.conversation_id,
+        occurred_at=ctx.now,
+        channel_id=state.channel_id,
+        thread_ts=state.thread_ts,
+        ticket_id=event.ticket_id,
+        actor_id=None,
+        actor_role="system",
+        source="zendesk",
+        status=current,
+        previous_status=previous,
+    )
+    text = None
+    if current == "solved" and previous != "solved":
+        text = f":white_check_mark: Ticket #{event.ticket_id} is solved. Reply here if you still need help."
+    elif current == "closed" and previous != "closed":
+        text = f":lock: Ticket #{event.ticket_id} is closed. A reply here opens a follow-up ticket."
+    elif current in OPEN_STATUSES and previous in DONE_STATUSES:
+        text = f":arrows_counterclockwise: Ticket #{event.ticket_id} is open again."
+    if text is None or state.thread_ts is None:
+        return Decision(state, [], [activity])
+    return Decision(state, [_notice(state, f"status:{event.ticket_id}:{event.event_id}", text)], [activity])
+
+
+def _on_comment(event: ZendeskTicketEvent, state: Conversation, ctx: Context) -> Decision:
+    public = event.comment_public
+    activity = Activity(
+        event_id=f"zd-comment:{event.comment_id}",
+        type="comment" if public else "internal_note",
+        conversation_id=state.conversation_id,
+        occurred_at=ctx.now,
+        channel_id=state.channel_id,
+        thread_ts=state.thread_ts,
+        ticket_id=event.ticket_id,
+        actor_id=str(event.author_id) if event.author_id else None,
+        actor_role="agent" if event.author_is_staff else "requester",
+        source="zendesk",
+        text=event.comment_body if public else None,
+        public=public,
+    )
+    # Internal notes never reach Slack; nor do comments Threadline itself wrote.
+    if not public:
+        return Decision(state, [], [activity], reason="internal note")
+    if ctx.zendesk_api_user_id is not None and event.author_id == ctx.zendesk_api_user_id:
+        return Decision(state, [], [activity], reason="our own comment")
+    post = {
+        "ticket_id": event.ticket_id,
+        "comment_id": event.comment_id,
+        "author": {"zendesk_user_id": event.author_id, "name": event.author_name},
+        "body": event.comment_body,
+    }
+    if state.thread_ts is None:
+        state = replace(state, pending_comments=[*state.pending_comments, post])
+        return Decision(state, [], [activity], reason="thread not open yet")
+    return Decision(state, [_agent_comment(state, post)], [activity])
+
+
+def _agent_comment(state: Conversation, post: dict[str, Any]) -> Command:
+    return Command(
+        type="slack.post_agent_comment",
+        command_id=f"zd-comment:{post['comment_id']}",
+        conversation_id=state.conversation_id,
+        payload={"channel_id": state.channel_id, "thread_ts": state.thread_ts, **post},
+    )
+
+
+def _email_ticket(event: ZendeskTicketEvent, ctx: Context) -> Decision:
+    if event.via_channel != "email" or event.group_id is None:
+        return ignore(None, "ticket not from email")
+    channel = ctx.channels.email_groups.get(event.group_id)
+    if channel is None:
+        return ignore(None, "email ticket in a group no channel watches")
+    cid = f"zd:{event.ticket_id}"
+    state = Conversation(
+        conversation_id=cid,
+        team_id="",
+        channel_id=channel,
+        thread_ts=None,
+        origin="email",
+        status=event.status or "new",
+        created_at=ctx.now,
+        updated_at=ctx.now,
+        ticket_id=event.ticket_id,
+        seen=[f"zd:{event.event_id}"],
+    )
+    command = Command(
+        type="slack.open_thread",
+        command_id=f"open-thread:{event.ticket_id}",
+        conversation_id=cid,
+        payload={
+            "channel_id": channel,
+            "ticket_id": event.ticket_id,
+            "subject": event.subject,
+            "body": event.description,
+            "requester_zendesk_id": event.requester_id,
+        },
+    )
+    activity = Activity(
+        event_id=f"zd-created:{event.ticket_id}",
+        type="ticket_created",
+        conversation_id=cid,
+        occurred_at=ctx.now,
+        channel_id=channel,
+        thread_ts=None,
+        ticket_id=event.ticket_id,
+        actor_id=str(event.requester_id) if event.requester_id else None,
+        actor_role="requester",
+        source="email",
+        text=event.description,
+        status=event.status,
+    )
+    return Decision(state, [command], [activity])
+
+
+# --- zendesk-sync results -----------------------------------------------------------------------
+
+
+def _on_result(result: SyncResult, state: Conversation | None, ctx: Context) -> Decision:
+    if result.kind == "ticket_created":
+        if state is None:
+            return ignore(state, "result for an unknown conversation")
+        state = replace(
+            state,
+            ticket_id=result.ticket_id,
+            ticket_url=result.ticket_url,
+            status="new" if state.status == "creating" else state.status,
+            updated_at=ctx.now or state.updated_at,
+        )
+        activity = Activity(
+            event_id=f"zd-created:{result.ticket_id}",
+            type="ticket_created",
+            conversation_id=state.conversation_id,
+            occurred_at=ctx.now,
+            channel_id=state.channel_id,
+            thread_ts=state.thread_ts,
+            ticket_id=result.ticket_id,
+            actor_id=state.requester_slack_id,
+            actor_role="requester",
+            source="slack",
+            status="new",
+        )
+        return Decision(state, [], [activity])
+    if result.kind == "thread_opened":
+        if result.moved_from is None:
+            # The email conversation now lives under its thread too: Slack replies find it.
+            if state is not None:
+                return ignore(state, "thread already linked")
+            linked = Conversation(
+                conversation_id=result.conversation_id,
+                team_id=result.team_id or "",
+                channel_id=result.channel_id or "",
+                thread_ts=result.thread_ts,
+                origin="email",
+                status="new",
+                created_at=ctx.now,
+                updated_at=ctx.now,
+                ticket_id=result.ticket_id,
+                ticket_url=result.ticket_url,
+            )
+            return Decision(linked)
+        if state is None:
+            return ignore(state, "result for an unknown conversation")
+        state = replace(
+            state,
+            thread_ts=result.thread_ts,
+            team_id=result.team_id or state.team_id,
+            moved_to=result.moved_from and result.conversation_id,
+            pending_comments=[],
+        )
+        return Decision(state, [_agent_comment(state, post) for post in state.pending_comments])
+    if result.kind == "failed":
+        if state is None or state.thread_ts is None:
+            return ignore(state, "failure outside a thread")
+        text = f":warning: Threadline could not update Zendesk for this thread: {result.reason}"
+        return Decision(state, [_notice(state, f"failed:{result.command_id}", text)])
+    return ignore(state, f"unknown result {result.kind}")
+
+
+def subject_from(text: str, limit: int = 120) -> str:
+    """First line of the message, Slack markup made readable, cut at a word boundary."""
+    line = next((ln.strip() for ln in text.splitlines() if ln.strip()), "")
+    line = re.sub(r"<(?:https?://[^|>]+\|)?([^>]+)>", r"\1", line)
+    if not line:
+        return "Support request from Slack"
+    if len(line) <= limit:
+        return line
+    return line[:limit].rsplit(" ", 1)[0] + "…"
