@@ -126,6 +126,12 @@ class SyncResult:
     moved_from: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
+    @property
+    def thread_conversation_id(self) -> str | None:
+        if self.team_id and self.channel_id and self.thread_ts:
+            return conversation_key(self.team_id, self.channel_id, self.thread_ts)
+        return None
+
 
 Inbound = SlackMessage | SlackEdit | SlackDelete | SlackReaction | ZendeskTicketEvent | SyncResult
 

@@ -268,14 +268,15 @@ def _on_message(msg: SlackMessage, state: Conversation | None, ctx: Context) -> 
         )
         return Decision(state, [_notice(state, f"help:{msg.channel_id}:{msg.ts}", text, "help")], [activity])
 
-    if author and author != state.requester_slack_id and author not in state.responders and not msg.bot_id:
-        state = replace(state, responders=[*state.responders, author])
-
     if word in rules.resolve_words and state.status not in DONE_STATUSES:
         if not _may_resolve(rules, state, author):
             text = f"<@{author}>, only the requester or the responders can solve this ticket."
             return Decision(state, [_notice(state, f"deny:{msg.channel_id}:{msg.ts}", text)], [activity])
         return Decision(state, [_solve(state, f"solve:{msg.channel_id}:{msg.ts}", author)], [activity])
+
+    # Only a real reply makes someone a responder (a bare "resolve" does not).
+    if author and author != state.requester_slack_id and author not in state.responders and not msg.bot_id:
+        state = replace(state, responders=[*state.responders, author])
 
     if state.status == "closed":
         if rules.on_closed_reply == "notice":
@@ -696,14 +697,15 @@ def _on_result(result: SyncResult, state: Conversation | None, ctx: Context) -> 
             return Decision(linked)
         if state is None:
             return ignore(state, "result for an unknown conversation")
+        pending = state.pending_comments
         state = replace(
             state,
             thread_ts=result.thread_ts,
             team_id=result.team_id or state.team_id,
-            moved_to=result.moved_from and result.conversation_id,
+            moved_to=result.thread_conversation_id,
             pending_comments=[],
         )
-        return Decision(state, [_agent_comment(state, post) for post in state.pending_comments])
+        return Decision(state, [_agent_comment(state, post) for post in pending])
     if result.kind == "failed":
         if state is None or state.thread_ts is None:
             return ignore(state, "failure outside a thread")
