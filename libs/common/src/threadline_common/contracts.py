@@ -110,6 +110,8 @@ class Topics:
     COMMANDS = "threadline.commands"
     LINKS = "threadline.links"
     ACTIVITY = "threadline.activity"
+    RESULTS = "threadline.sync.results"
+    ROUTER_INBOUND = "threadline.router.inbound"
 
     def __init__(self, prefix: str = "") -> None:
         self.prefix = prefix
@@ -139,3 +141,11 @@ class Topics:
     @property
     def activity(self) -> str:
         return self.name(self.ACTIVITY)
+
+    @property
+    def results(self) -> str:
+        return self.name(self.RESULTS)
+
+    @property
+    def router_inbound(self) -> str:
+        return self.name(self.ROUTER_INBOUND)
