@@ -1,0 +1,28 @@
+"""`python -m threadline_router [faust worker options]`: run the router worker."""
+
+from __future__ import annotations
+
+import sys
+
+from threadline_common.logs import configure_logging
+from threadline_common.settings import load_kafka_settings, load_settings
+from threadline_router.app import create_app
+from threadline_router.settings import RouterSettings
+
+
+def main() -> None:
+    settings = load_settings(RouterSettings)
+    configure_logging("router", settings.log_level, settings.log_format)
+    app = create_app(settings, load_kafka_settings())
+    argv = sys.argv[1:] or [
+        "worker",
+        "--without-web" if settings.web_port == 0 else "--web-port",
+        str(settings.web_port),
+    ]
+    if argv[:1] == ["worker"] and "--loglevel" not in argv and "-l" not in argv:
+        argv += ["--loglevel", settings.log_level.lower()]
+    app.main(argv=argv)
+
+
+if __name__ == "__main__":
+    main()

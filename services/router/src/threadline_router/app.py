@@ -1,0 +1,230 @@
+"""The router's Faust app: the thin shell around `rules.route`.
+
+Three agents re-key Slack events, Zendesk events and sync results by conversation id onto one
+internal topic; one agent reads it, so every event of a conversation is applied in order by
+the partition that owns the conversation's row in the links table. For each event it decodes,
+calls `route`, waits until Kafka has acknowledged the commands and activity, and only then
+stores the new state: a crash in between replays the event, and the replay produces the same
+command ids, which zendesk-sync recognises.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from datetime import UTC, datetime
+from typing import Any
+
+import faust
+from faust.web import Request, Response, View
+
+from threadline_common.channels import ChannelsConfig, load_channels
+from threadline_common.contracts import Topics
+from threadline_common.dlq import PoisonMessage, dead_letter
+from threadline_common.health import Heartbeat
+from threadline_common.kafka import faust_broker_options
+from threadline_common.logs import log_context
+from threadline_common.settings import KafkaSettings
+from threadline_router.inbound import Inbound, conversation_of, decode_result, decode_slack, decode_zendesk
+from threadline_router.rules import Context, Conversation, Decision, route
+from threadline_router.settings import RouterSettings
+
+log = logging.getLogger(__name__)
+
+SOURCE_HEADER = "threadline-source"
+DECODERS = {"slack": decode_slack, "zendesk": decode_zendesk, "result": decode_result}
+
+
+def now_iso() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def activity_json(decision: Decision) -> list[dict[str, Any]]:
+    out = []
+    for a in decision.activity:
+        record = {"schema_version": 1, **a.__dict__}
+        record["actor"] = {"id": record.pop("actor_id"), "role": record.pop("actor_role")}
+        out.append(record)
+    return out
+
+
+def create_app(
+    settings: RouterSettings, kafka: KafkaSettings, channels: ChannelsConfig | None = None
+) -> faust.App:
+    channels = channels or load_channels(settings.channels_file)
+    topics = Topics(kafka.topic_prefix)
+    heartbeat = Heartbeat(max_age_seconds=settings.liveness_max_age_seconds)
+    base_context = Context(
+        channels=channels,
+        bot_user_id=settings.slack_bot_user_id,
+        bot_id=settings.slack_bot_id,
+        allowed_bot_ids=frozenset(settings.allowed_bot_ids),
+        zendesk_api_user_id=settings.zendesk_api_user_id,
+    )
+
+    app = faust.App(
+        settings.app_id,
+        **faust_broker_options(kafka),
+        store=settings.store,
+        datadir=str(settings.data_dir),
+        topic_partitions=settings.partitions,
+        topic_replication_factor=settings.replication_factor,
+        topic_allow_declare=False,  # topics come from schemas/ (make infra, the chart's job)
+        key_serializer="raw",
+        value_serializer="raw",
+        producer_acks=-1,
+        consumer_auto_offset_reset="earliest",
+        web_host=settings.web_host,
+        web_port=settings.web_port,
+        web_in_thread=False,
+        broker_commit_every=100,
+        broker_commit_interval=1.0,
+    )
+
+    def raw_topic(name: str, **kw: Any) -> faust.TopicT:
+        return app.topic(name, key_type=bytes, value_type=bytes, **kw)
+
+    slack_events = raw_topic(topics.slack_events)
+    zendesk_events = raw_topic(topics.zendesk_events)
+    results = raw_topic(topics.results)
+    inbound = raw_topic(topics.router_inbound, partitions=settings.partitions)
+    commands = raw_topic(topics.commands)
+    activity = raw_topic(topics.activity)
+
+    links = app.Table(
+        "links",
+        default=None,
+        partitions=settings.partitions,
+        key_type=str,
+        value_type=bytes,
+        changelog_topic=app.topic(
+            topics.links, partitions=settings.partitions, key_type=str, value_type=bytes, compacting=True
+        ),
+        key_serializer="raw",
+        value_serializer="raw",
+    )
+
+    async def send_dead_letter(event: faust.EventT, reason: str, error: BaseException | None) -> None:
+        message = event.message
+        letter = dead_letter(
+            source_topic=message.topic,
+            partition=message.partition,
+            offset=message.offset,
+            key=message.key,
+            value=message.value,
+            reason=reason,
+            error=error,
+            original_headers=list((message.headers or {}).items())
+            if isinstance(message.headers, dict)
+            else list(message.headers or []),
+            service="router",
+        )
+        fut = await raw_topic(letter.topic).send(key=letter.key, value=letter.value, headers=letter.headers)
+        await fut
+        log.warning("dead-lettered a record: %s", reason)
+
+    def make_forwarder(source: str) -> Any:
+        decode = DECODERS[source]
+
+        async def forward(stream: faust.StreamT) -> None:
+            async for event in stream.events():
+                heartbeat.beat()
+                message = event.message
+                with log_context(topic=message.topic, partition=message.partition, offset=message.offset):
+                    if settings.disable_message_processing:
+                        log.info("message processing is disabled: skipped")
+                        continue
+                    try:
+                        decoded = decode(event.value)
+                    except PoisonMessage as exc:
+                        await send_dead_letter(event, exc.reason, exc)
+                        continue
+                    if decoded is None:
+                        continue
+                    key = conversation_of(decoded).encode()
+                    fut = await inbound.send(
+                        key=key, value=event.value, headers=[(SOURCE_HEADER, source.encode())]
+                    )
+                    await fut
+
+        forward.__name__ = f"forward_{source}"
+        return forward
+
+    app.agent(slack_events, name="forward-slack")(make_forwarder("slack"))
+    app.agent(zendesk_events, name="forward-zendesk")(make_forwarder("zendesk"))
+    app.agent(results, name="forward-results")(make_forwarder("result"))
+
+    @app.agent(inbound, name="conversations")
+    async def conversations(stream: faust.StreamT) -> None:
+        async for event in stream.events():
+            heartbeat.beat()
+            key = event.key.decode() if isinstance(event.key, bytes) else str(event.key)
+            message = event.message
+            headers = (
+                dict(message.headers or {}) if not isinstance(message.headers, dict) else message.headers
+            )
+            source = (headers.get(SOURCE_HEADER) or b"").decode()
+            with log_context(
+                topic=message.topic, partition=message.partition, offset=message.offset, conversation=key
+            ):
+                try:
+                    decoded: Inbound | None = DECODERS[source](event.value)
+                except (PoisonMessage, KeyError) as exc:
+                    await send_dead_letter(event, f"undecodable inbound record from {source!r}", exc)
+                    continue
+                if decoded is None:
+                    continue
+                raw_state = links.get(key)
+                state = Conversation.from_json(json.loads(raw_state)) if raw_state else None
+                ctx = Context(**{**base_context.__dict__, "now": now_iso()})
+                try:
+                    decision = route(decoded, state, ctx)
+                except Exception as exc:  # a bug in one rule must not stop every conversation
+                    log.exception("routing failed")
+                    await send_dead_letter(event, f"routing failed: {exc!r}", exc)
+                    continue
+                issued_at = ctx.now
+                pending = [
+                    await commands.send(key=key.encode(), value=json.dumps(c.to_json(issued_at)).encode())
+                    for c in decision.commands
+                ]
+                pending += [
+                    await activity.send(key=key.encode(), value=json.dumps(a).encode())
+                    for a in activity_json(decision)
+                ]
+                for fut in pending:
+                    await fut  # acknowledged by Kafka before the state moves on
+                if decision.state is not None and decision.state != state:
+                    links[key] = json.dumps(decision.state.to_json()).encode()
+                if decision.commands:
+                    log.info(
+                        "routed %s: %s",
+                        type(decoded).__name__,
+                        ", ".join(c.type for c in decision.commands),
+                    )
+                elif decision.reason:
+                    log.debug("no effect: %s", decision.reason)
+
+    @app.timer(interval=5.0)
+    async def alive() -> None:
+        # The event loop runs; a stuck consumer stops the forwarders' beats but not this one,
+        # so liveness also looks at the consumer's own progress below.
+        if app.consumer is not None and not app.consumer.should_stop:
+            heartbeat.beat()
+
+    @app.page("/healthz")
+    class Healthz(View):
+        async def get(self, request: Request) -> Response:
+            ok = heartbeat.alive()
+            return self.json(
+                {"alive": ok, "heartbeat_age_s": round(heartbeat.age(), 1)}, status=200 if ok else 503
+            )
+
+    @app.page("/readyz")
+    class Readyz(View):
+        async def get(self, request: Request) -> Response:
+            ready = bool(app.consumer and app.consumer.assignment() is not None) and not app.rebalancing
+            return self.json({"ready": ready}, status=200 if ready else 503)
+
+    app.links_table = links  # type: ignore[attr-defined]
+    return app

@@ -1,0 +1,39 @@
+"""The router's settings: one object, from THREADLINE_ROUTER_* (and the two documented switches)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import AliasChoices, Field
+from pydantic_settings import SettingsConfigDict
+
+from threadline_common.settings import ServiceSettings
+
+
+class RouterSettings(ServiceSettings):
+    model_config = SettingsConfigDict(env_prefix="THREADLINE_ROUTER_", extra="ignore")
+
+    app_id: str = "threadline-router"
+    channels_file: Path = Field(description="YAML channel routing (see charts/ and README)")
+    slack_bot_user_id: str | None = None
+    slack_bot_id: str | None = None
+    allowed_bot_ids: list[str] = Field(
+        default_factory=list,
+        validation_alias=AliasChoices("ALLOWED_BOT_IDS", "THREADLINE_ROUTER_ALLOWED_BOT_IDS"),
+    )
+    disable_message_processing: bool = Field(
+        default=False,
+        validation_alias=AliasChoices(
+            "DISABLE_MESSAGE_PROCESSING", "THREADLINE_ROUTER_DISABLE_MESSAGE_PROCESSING"
+        ),
+    )
+    zendesk_api_user_id: int | None = None
+    # RocksDB in production (recovers from local disk, then the changelog); memory in tests.
+    store: Literal["rocksdb://", "memory://"] = "rocksdb://"
+    data_dir: Path = Path("/var/lib/threadline/router")
+    partitions: int = 6
+    replication_factor: int = 1
+    web_host: str = "0.0.0.0"
+    web_port: int = 6066
+    liveness_max_age_seconds: float = 60.0
