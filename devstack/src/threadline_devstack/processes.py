@@ -24,6 +24,7 @@ class ManagedProcess:
     run_dir: Path
     env: dict[str, str] = field(default_factory=dict)
     cwd: Path | None = None
+    user: str | None = None  # run as this user (Elasticsearch refuses root)
     proc: subprocess.Popen[bytes] | None = None
 
     @property
@@ -49,9 +50,11 @@ class ManagedProcess:
             env={**os.environ, **self.env},
             cwd=self.cwd,
             start_new_session=True,
+            user=self.user,
+            group=_group_of(self.user),
         )
         log.close()
-        self.pid_path.write_text(json.dumps({"pid": self.proc.pid, "argv": self.argv}))
+        self.pid_path.write_text(json.dumps({"pid": self.proc.pid, "started": _start_time(self.proc.pid)}))
         return self
 
     def running_pid(self) -> int | None:
@@ -62,12 +65,9 @@ class ManagedProcess:
             pid = int(record["pid"])
         except (FileNotFoundError, ValueError, KeyError):
             return None
-        try:
-            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
-        except FileNotFoundError:
+        # Same pid and same start time: the process we started (it may have exec'd since).
+        if _start_time(pid) != record.get("started"):
             return None
-        if [c.decode(errors="replace") for c in cmdline if c][: len(record["argv"])] != record["argv"]:
-            return None  # the pid now belongs to something else
         return pid
 
     def alive(self) -> bool:
@@ -110,6 +110,26 @@ class ManagedProcess:
             return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
         except FileNotFoundError:
             return "(no log)"
+
+
+def _start_time(pid: int) -> int | None:
+    """Start time of a process in clock ticks since boot, or None when it is gone."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except (FileNotFoundError, ProcessLookupError):
+        return None
+    fields = stat.rsplit(")", 1)[1].split()
+    if fields[0] == "Z":  # a zombie has finished
+        return None
+    return int(fields[19])
+
+
+def _group_of(user: str | None) -> int | None:
+    if user is None:
+        return None
+    import pwd
+
+    return pwd.getpwnam(user).pw_gid
 
 
 def _signal_group(pid: int, sig: signal.Signals) -> None:
