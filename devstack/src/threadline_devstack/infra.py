@@ -279,7 +279,14 @@ def create_topics(bootstrap: str, prefix: str = "", partitions: int | None = Non
         except KafkaException as exc:
             if exc.args[0].name() != "TOPIC_ALREADY_EXISTS":
                 raise InfraError(f"cannot create topic {name}: {exc}") from exc
-    return [t.topic for t in wanted]
+    names = [t.topic for t in wanted]
+    # create_topics returns when the controller has them; wait until the broker serves them.
+    deadline = time.monotonic() + 30
+    while not set(names) <= set(admin.list_topics(timeout=10).topics):
+        if time.monotonic() > deadline:
+            raise InfraError("topics were created but are not in the broker's metadata after 30s")
+        time.sleep(0.2)
+    return names
 
 
 # --- Elasticsearch ------------------------------------------------------------------------------
