@@ -1,0 +1,1 @@
+"""Pydantic models of the topic payloads, generated from schemas/json (`make models`)."""
