@@ -59,9 +59,7 @@ def _infra(tmp_path_factory) -> Iterator[dict[str, _LazyNode]]:
     nodes: list = []
 
     def kafka():
-        node = infra.KafkaNode(
-            "kafka-test", base / "kafka", port=infra.free_port(), controller_port=infra.free_port()
-        )
+        node = infra.KafkaNode("kafka-test", base / "kafka", port=infra.free_port(), controller_port=infra.free_port())
         nodes.append(node)
         return node.start()
 

@@ -22,9 +22,7 @@ def slack_record(body: dict, event_id: str | None = None) -> dict:
     }
 
 
-def message_body(
-    channel: str, ts: str, text: str, user: str = "U1", thread_ts: str | None = None, **extra
-) -> dict:
+def message_body(channel: str, ts: str, text: str, user: str = "U1", thread_ts: str | None = None, **extra) -> dict:
     event = {"type": "message", "channel": channel, "user": user, "text": text, "ts": ts, **extra}
     if thread_ts:
         event["thread_ts"] = thread_ts

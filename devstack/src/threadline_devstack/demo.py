@@ -57,9 +57,7 @@ def main() -> int:
             payload = got.get(topic)
             shown = _summary(payload) if payload else "NOT RECEIVED"
             print(f"  {topic:28} <- {example:52} {shown}")
-        print(
-            f"\nElasticsearch {infra.es_version(stack['elasticsearch_url'])} at {stack['elasticsearch_url']}"
-        )
+        print(f"\nElasticsearch {infra.es_version(stack['elasticsearch_url'])} at {stack['elasticsearch_url']}")
         return 0 if len(got) == len(sent) else 1
     finally:
         if not kafka_was_running:

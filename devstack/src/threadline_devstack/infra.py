@@ -371,9 +371,7 @@ class ElasticsearchNode:
     def state_dir(self) -> Path:
         """Config, data and logs. As root: outside the repo, owned by the ES user."""
         if _as_root():
-            return Path("/var/lib/threadline-es") / self.base_dir.resolve().as_posix().strip("/").replace(
-                "/", "_"
-            )
+            return Path("/var/lib/threadline-es") / self.base_dir.resolve().as_posix().strip("/").replace("/", "_")
         return self.base_dir
 
     @property
@@ -551,9 +549,7 @@ def status() -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m threadline_devstack.infra", description=__doc__.split("\n")[0]
-    )
+    parser = argparse.ArgumentParser(prog="python -m threadline_devstack.infra", description=__doc__.split("\n")[0])
     parser.add_argument("command", choices=["up", "down", "status"])
     args = parser.parse_args(argv)
     try:

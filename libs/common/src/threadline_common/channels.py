@@ -91,9 +91,7 @@ def parse_channels(data: object, source: str = "<config>") -> ChannelsConfig:
     try:
         return ChannelsConfig.model_validate(data or {})
     except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in err['loc']) or '(top)'}: {err['msg']}" for err in exc.errors()
-        )
+        problems = "; ".join(f"{'.'.join(str(p) for p in err['loc']) or '(top)'}: {err['msg']}" for err in exc.errors())
         raise ChannelConfigError(f"{source}: {problems}") from exc
 
 

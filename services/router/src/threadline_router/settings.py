@@ -24,9 +24,7 @@ class RouterSettings(ServiceSettings):
     )
     disable_message_processing: bool = Field(
         default=False,
-        validation_alias=AliasChoices(
-            "DISABLE_MESSAGE_PROCESSING", "THREADLINE_ROUTER_DISABLE_MESSAGE_PROCESSING"
-        ),
+        validation_alias=AliasChoices("DISABLE_MESSAGE_PROCESSING", "THREADLINE_ROUTER_DISABLE_MESSAGE_PROCESSING"),
     )
     zendesk_api_user_id: int | None = None
     # RocksDB in production (recovers from local disk, then the changelog); memory in tests.

@@ -42,9 +42,7 @@ def _validator(topic_name: str, version: int) -> Draft202012Validator:
 
 
 def validate(topic_name: str, version: int, payload: Any) -> None:
-    error = next(
-        iter(sorted(_validator(topic_name, version).iter_errors(payload), key=lambda e: e.path)), None
-    )
+    error = next(iter(sorted(_validator(topic_name, version).iter_errors(payload), key=lambda e: e.path)), None)
     if error is not None:
         raise SchemaViolation(topic_name, version, error)
 

@@ -89,9 +89,7 @@ def write_lock() -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m threadline_common.schemas.codegen")
-    parser.add_argument(
-        "--lock", action="store_true", help="record new schema versions in schemas/compat.lock"
-    )
+    parser.add_argument("--lock", action="store_true", help="record new schema versions in schemas/compat.lock")
     args = parser.parse_args(argv)
     if args.lock:
         write_lock()
