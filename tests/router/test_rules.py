@@ -13,13 +13,7 @@ pytestmark = pytest.mark.unit
 def run(events, ctx, state=None) -> tuple[Conversation | None, list[Decision]]:
     decisions = []
     for raw in events:
-        event = (
-            raw
-            if isinstance(raw, SyncResult)
-            else decode_slack(raw)
-            if "team_id" in raw
-            else decode_zendesk(raw)
-        )
+        event = raw if isinstance(raw, SyncResult) else decode_slack(raw) if "team_id" in raw else decode_zendesk(raw)
         assert event is not None
         decision = route(event, state, ctx)
         decisions.append(decision)
@@ -60,17 +54,13 @@ def test_top_level_message_opens_one_ticket_with_channel_routing(ctx):
 
 def test_redelivered_top_level_message_opens_nothing_more(ctx):
     record = slack_record(message_body("C1", "100.000100", "help me"))
-    _state, decisions = run(
-        [record, record, slack_record(message_body("C1", "100.000100", "help me"), "EvOther")], ctx
-    )
+    _state, decisions = run([record, record, slack_record(message_body("C1", "100.000100", "help me"), "EvOther")], ctx)
     assert len(commands(decisions)) == 1
 
 
 def test_replies_while_ticket_is_created_become_ordered_comments(ctx):
     state, _ = opened(ctx)
-    replies = [
-        slack_record(message_body("C1", f"100.00020{i}", f"reply {i}", "U2", "100.000100")) for i in range(3)
-    ]
+    replies = [slack_record(message_body("C1", f"100.00020{i}", f"reply {i}", "U2", "100.000100")) for i in range(3)]
     state, decisions = run(replies, ctx, state)
     cmds = commands(decisions)
     assert [c.type for c in cmds] == ["zendesk.add_comment"] * 3
@@ -107,9 +97,7 @@ def test_bot_messages_are_ignored_unless_allowed(ctx):
 
 def test_own_bot_reply_in_thread_is_not_a_comment(ctx):
     state, _ = opened(ctx)
-    bot_reply = message_body(
-        "C1", "100.000300", "Ticket #42", user="UBOT", thread_ts="100.000100", bot_id="BBOT"
-    )
+    bot_reply = message_body("C1", "100.000300", "Ticket #42", user="UBOT", thread_ts="100.000100", bot_id="BBOT")
     _, decisions = run([slack_record(bot_reply)], ctx, state)
     assert not commands(decisions)
 
@@ -153,9 +141,7 @@ def test_check_mark_on_opening_message_solves(ctx):
 
 def test_help_lists_commands_without_making_a_comment(ctx):
     state, _ = opened(ctx)
-    _, decisions = run(
-        [slack_record(message_body("C1", "100.000500", "help", "U1", "100.000100"))], ctx, state
-    )
+    _, decisions = run([slack_record(message_body("C1", "100.000500", "help", "U1", "100.000100"))], ctx, state)
     [post] = commands(decisions)
     assert post.type == "slack.post_message" and post.payload["purpose"] == "help"
     assert "resolve" in post.payload["text"]
@@ -218,9 +204,7 @@ def test_comments_by_the_integration_user_do_not_loop(ctx):
 
 def test_solved_in_zendesk_notifies_then_reply_reopens_then_closed_reply_follows_up(ctx):
     state = created(opened(ctx)[0], ctx)
-    solved = zendesk_record(
-        "status_changed", 42, "T1:C1:100.000100", {"current": "SOLVED", "previous": "OPEN"}
-    )
+    solved = zendesk_record("status_changed", 42, "T1:C1:100.000100", {"current": "SOLVED", "previous": "OPEN"})
     state, decisions = run([solved], ctx, state)
     [notice] = commands(decisions)
     assert "solved" in notice.payload["text"] and state.status == "solved"
@@ -231,13 +215,9 @@ def test_solved_in_zendesk_notifies_then_reply_reopens_then_closed_reply_follows
     [comment] = commands(decisions)
     assert comment.payload["reopen"] is True and state.status == "open"
 
-    closed = zendesk_record(
-        "status_changed", 42, "T1:C1:100.000100", {"current": "CLOSED", "previous": "SOLVED"}
-    )
+    closed = zendesk_record("status_changed", 42, "T1:C1:100.000100", {"current": "CLOSED", "previous": "SOLVED"})
     state, _ = run([closed], ctx, state)
-    state, decisions = run(
-        [slack_record(message_body("C1", "100.000700", "again!", "U1", "100.000100"))], ctx, state
-    )
+    state, decisions = run([slack_record(message_body("C1", "100.000700", "again!", "U1", "100.000100"))], ctx, state)
     [followup] = commands(decisions)
     assert followup.type == "zendesk.create_ticket"
     assert followup.payload["via_followup_source_id"] == 42
@@ -248,9 +228,7 @@ def test_solved_in_zendesk_notifies_then_reply_reopens_then_closed_reply_follows
     assert conversation_of(decode_zendesk(followup_created)) == "T1:C1:100.000100"
     state, _ = run([followup_created], ctx, state)
     assert state.ticket_id == 43
-    late = zendesk_record(
-        "status_changed", 42, "T1:C1:100.000100", {"current": "CLOSED", "previous": "CLOSED"}
-    )
+    late = zendesk_record("status_changed", 42, "T1:C1:100.000100", {"current": "CLOSED", "previous": "CLOSED"})
     _, decisions = run([late], ctx, state)
     assert not commands(decisions)
 

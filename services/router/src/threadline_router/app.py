@@ -48,9 +48,7 @@ def activity_json(decision: Decision) -> list[dict[str, Any]]:
     return out
 
 
-def create_app(
-    settings: RouterSettings, kafka: KafkaSettings, channels: ChannelsConfig | None = None
-) -> faust.App:
+def create_app(settings: RouterSettings, kafka: KafkaSettings, channels: ChannelsConfig | None = None) -> faust.App:
     channels = channels or load_channels(settings.channels_file)
     topics = Topics(kafka.topic_prefix)
     heartbeat = Heartbeat(max_age_seconds=settings.liveness_max_age_seconds)
@@ -142,9 +140,7 @@ def create_app(
                     if decoded is None:
                         continue
                     key = conversation_of(decoded).encode()
-                    fut = await inbound.send(
-                        key=key, value=event.value, headers=[(SOURCE_HEADER, source.encode())]
-                    )
+                    fut = await inbound.send(key=key, value=event.value, headers=[(SOURCE_HEADER, source.encode())])
                     await fut
 
         forward.__name__ = f"forward_{source}"
@@ -160,13 +156,9 @@ def create_app(
             heartbeat.beat()
             key = event.key.decode() if isinstance(event.key, bytes) else str(event.key)
             message = event.message
-            headers = (
-                dict(message.headers or {}) if not isinstance(message.headers, dict) else message.headers
-            )
+            headers = dict(message.headers or {}) if not isinstance(message.headers, dict) else message.headers
             source = (headers.get(SOURCE_HEADER) or b"").decode()
-            with log_context(
-                topic=message.topic, partition=message.partition, offset=message.offset, conversation=key
-            ):
+            with log_context(topic=message.topic, partition=message.partition, offset=message.offset, conversation=key):
                 try:
                     decoded: Inbound | None = DECODERS[source](event.value)
                 except (PoisonMessage, KeyError) as exc:
@@ -189,8 +181,7 @@ def create_app(
                     for c in decision.commands
                 ]
                 pending += [
-                    await activity.send(key=key.encode(), value=json.dumps(a).encode())
-                    for a in activity_json(decision)
+                    await activity.send(key=key.encode(), value=json.dumps(a).encode()) for a in activity_json(decision)
                 ]
                 for fut in pending:
                     await fut  # acknowledged by Kafka before the state moves on
@@ -216,9 +207,7 @@ def create_app(
     class Healthz(View):
         async def get(self, request: Request) -> Response:
             ok = heartbeat.alive()
-            return self.json(
-                {"alive": ok, "heartbeat_age_s": round(heartbeat.age(), 1)}, status=200 if ok else 503
-            )
+            return self.json({"alive": ok, "heartbeat_age_s": round(heartbeat.age(), 1)}, status=200 if ok else 503)
 
     @app.page("/readyz")
     class Readyz(View):
