@@ -58,17 +58,13 @@ def test_a_violation_names_the_path_and_the_rule():
     with pytest.raises(SchemaViolation, match=r"at command_id: .* (is too short|should be non-empty)"):
         validate("threadline.commands", 1, broken)
     with pytest.raises(SchemaViolation, match="at kind"):
-        validate(
-            "threadline.slack.events", 1, {**next(examples("threadline.slack.events", 1))[1], "kind": "x"}
-        )
+        validate("threadline.slack.events", 1, {**next(examples("threadline.slack.events", 1))[1], "kind": "x"})
 
 
 def test_published_schema_versions_are_immutable():
     locked = json.loads(lock_path().read_text())
     for name, digest in current_hashes().items():
-        assert name in locked, (
-            f"{name} is not recorded: run `python -m threadline_common.schemas.codegen --lock`"
-        )
+        assert name in locked, f"{name} is not recorded: run `python -m threadline_common.schemas.codegen --lock`"
         assert locked[name] == digest, (
             f"{name} changed after it was published; published versions are immutable: "
             "add a new version file (and examples) instead"
@@ -79,9 +75,7 @@ def test_generated_models_are_up_to_date(tmp_path):
     generate(tmp_path)
     for topic, version in JSON_TOPICS:
         name = f"{module_name(topic, version)}.py"
-        assert (tmp_path / name).read_text() == (GENERATED / name).read_text(), (
-            f"{name} is stale: run `make models`"
-        )
+        assert (tmp_path / name).read_text() == (GENERATED / name).read_text(), f"{name} is stale: run `make models`"
 
 
 @pytest.mark.parametrize(("topic", "version"), JSON_TOPICS)
@@ -103,9 +97,7 @@ ROUTER_INPUTS = {
 @pytest.mark.parametrize("topic", sorted(ROUTER_INPUTS))
 def test_the_router_handles_every_example_of_its_inputs(topic):
     ctx = Context(
-        channels=parse_channels(
-            {"channels": {"C0SUPPORT": {}, "C111": {}, "C03E94MKS": {}}, "email_groups": {}}
-        ),
+        channels=parse_channels({"channels": {"C0SUPPORT": {}, "C111": {}, "C03E94MKS": {}}, "email_groups": {}}),
         now="2026-11-23T10:00:00Z",
     )
     for _, payload in examples(topic, 1):
