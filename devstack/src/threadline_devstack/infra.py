@@ -332,11 +332,39 @@ def es_user() -> pwd.struct_passwd | None:
         return pwd.getpwnam(ES_USER)
 
 
+def _install_root_plugin(home: Path) -> None:
+    """Compile and install es_root_plugin/: the integ-test distribution lacks the rest-root
+    module, so without it `GET /` (what clients and Kibana ask first) answers 405."""
+    target = home / "plugins" / "threadline-root"
+    if (target / "threadline-root.jar").exists():
+        return
+    source = HERE / "es_root_plugin"
+    build = home / ".plugin-build"
+    shutil.rmtree(build, ignore_errors=True)
+    jdk = Path(java_home()) / "bin"
+    classes = build / "classes"
+    subprocess.run(  # noqa: S603
+        [str(jdk / "javac"), "--release", "17", "-proc:none", "-nowarn", "-cp", f"{home / 'lib'}/*", "-d", str(classes)]
+        + [str(p) for p in source.rglob("*.java")],
+        check=True,
+    )
+    target.mkdir(parents=True, exist_ok=True)
+    subprocess.run([str(jdk / "jar"), "cf", str(target / "threadline-root.jar"), "-C", str(classes), "."], check=True)  # noqa: S603
+    (target / "plugin-descriptor.properties").write_text(
+        "description=GET / for the local Threadline stack\nversion=1.0\nname=threadline-root\n"
+        f"classname=dev.threadline.esroot.RootInfoPlugin\njava.version=17\nelasticsearch.version={ES_VERSION}\n"
+    )
+    for path in [target, *target.iterdir()]:
+        path.chmod(0o755 if path.is_dir() else 0o644)
+    shutil.rmtree(build, ignore_errors=True)
+
+
 def es_home() -> Path:
     """The unpacked distribution. As root it lives where the ES user can read it."""
     base = Path("/var/cache/threadline") if _as_root() else cache_dir()
     home = base / f"elasticsearch-{ES_VERSION}"
     if (home / ".complete").exists():
+        _install_root_plugin(home)
         return home
     archive = _es_zip()
     base.mkdir(parents=True, exist_ok=True)
@@ -350,6 +378,7 @@ def es_home() -> Path:
     shutil.rmtree(home, ignore_errors=True)
     extracted.rename(home)
     shutil.rmtree(staging, ignore_errors=True)
+    _install_root_plugin(home)
     os.chmod(base, 0o755)  # noqa: S103 - the ES user must read the distribution
     (home / ".complete").touch()
     return home
@@ -457,10 +486,8 @@ def es_answers(url: str) -> bool:
 
 
 def es_version(url: str) -> str:
-    """The node's version. `GET /` is served by the root plugin this stack installs (see below);
-    nodes info works on any distribution."""
-    with urllib.request.urlopen(f"{url}/_nodes/_local", timeout=5) as r:  # noqa: S310
-        return str(next(iter(json.load(r)["nodes"].values()))["version"])
+    with urllib.request.urlopen(url, timeout=5) as r:  # noqa: S310
+        return str(json.load(r)["version"]["number"])
 
 
 # --- the `make infra` stack ----------------------------------------------------------------------
