@@ -4,6 +4,8 @@ import pytest
 from threadline_testing.records import PAYLOADS, message_body, slack_record, zendesk_record
 
 from threadline_common.dlq import PoisonMessage
+from threadline_common.schemas import validate
+from threadline_router.app import activity_json
 from threadline_router.inbound import SyncResult, conversation_of, decode_slack, decode_zendesk
 from threadline_router.rules import Conversation, Decision, route, subject_from
 
@@ -16,9 +18,21 @@ def run(events, ctx, state=None) -> tuple[Conversation | None, list[Decision]]:
         event = raw if isinstance(raw, SyncResult) else decode_slack(raw) if "team_id" in raw else decode_zendesk(raw)
         assert event is not None
         decision = route(event, state, ctx)
+        assert_valid_output(decision)
         decisions.append(decision)
         state = decision.state
     return state, decisions
+
+
+def assert_valid_output(decision: Decision) -> None:
+    """Everything the router emits matches the contracts zendesk-sync and the reporter read."""
+    cause = {"topic": "threadline.slack.events", "event_id": "Ev1"}
+    for command in decision.commands:
+        validate("threadline.commands", 1, command.to_json("2026-11-23T10:00:00Z", cause))
+    for activity in activity_json(decision):
+        validate("threadline.activity", 1, activity)
+    if decision.state is not None:
+        validate("threadline.links", 1, decision.state.to_json())
 
 
 def commands(decisions):
@@ -177,8 +191,10 @@ def test_agent_public_comment_goes_to_thread_internal_note_never(ctx):
     )
     _, decisions = run([public, note, public], ctx, state)
     cmds = commands(decisions)
-    assert [c.type for c in cmds] == ["slack.post_agent_comment"]
-    assert cmds[0].payload["author"]["name"] == "Agent Ann" and cmds[0].payload["thread_ts"] == "100.000100"
+    assert [c.payload["purpose"] for c in cmds] == ["agent_comment"]
+    assert cmds[0].payload["text"] == "*Agent Ann* (Zendesk): Try turning it off"
+    assert cmds[0].payload["thread_ts"] == "100.000100"
+    assert cmds[0].payload["metadata"]["event_payload"]["comment_id"] == 501
     assert [a.type for a in decisions[1].activity] == ["internal_note"]
     assert decisions[1].activity[0].text is None
 
@@ -219,7 +235,7 @@ def test_solved_in_zendesk_notifies_then_reply_reopens_then_closed_reply_follows
     state, _ = run([closed], ctx, state)
     state, decisions = run([slack_record(message_body("C1", "100.000700", "again!", "U1", "100.000100"))], ctx, state)
     [followup] = commands(decisions)
-    assert followup.type == "zendesk.create_ticket"
+    assert followup.type == "zendesk.create_followup"
     assert followup.payload["via_followup_source_id"] == 42
     assert followup.payload["external_id"] == "T1:C1:100.000100#2"
     assert state.previous_ticket_ids == [42] and state.status == "creating"
@@ -286,7 +302,7 @@ def test_email_ticket_opens_a_thread_and_comments_wait_for_it(ctx):
     moved = SyncResult(**{**opened_result.__dict__, "conversation_id": "zd:77"})
     state, decisions = run([moved], ctx, state)
     [flushed] = commands(decisions)
-    assert flushed.type == "slack.post_agent_comment" and flushed.payload["thread_ts"] == "200.1"
+    assert flushed.payload["purpose"] == "agent_comment" and flushed.payload["thread_ts"] == "200.1"
     linked = route(SyncResult(**{**opened_result.__dict__, "moved_from": None}), None, ctx).state
     assert linked.ticket_id == 77 and linked.thread_ts == "200.1"
     _, decisions = run([slack_record(message_body("C1", "200.2", "thanks", "U5", "200.1"))], ctx, linked)

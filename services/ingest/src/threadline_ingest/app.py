@@ -247,7 +247,8 @@ def create_app(settings: IngestSettings, kafka: KafkaSettings, publisher: Publis
         if event_id in recent:
             metrics.duplicates.inc()
             return
-        team_id = body.get("team_id")
+        # Slack Connect: the envelope names the author's org; the thread belongs to ours.
+        team_id = body.get("context_team_id") or body.get("team_id")
         key = slack_key(team_id, channel, root) or (str(team_id) if team_id else None)
         record = slack_record(
             kind="event_callback",

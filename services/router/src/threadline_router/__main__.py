@@ -21,7 +21,8 @@ def main() -> None:
     ]
     if argv[:1] == ["worker"] and "--loglevel" not in argv and "-l" not in argv:
         argv += ["--loglevel", settings.log_level.lower()]
-    app.main(argv=argv)
+    sys.argv = [sys.argv[0], *argv]  # faust's CLI reads sys.argv
+    app.main()
 
 
 if __name__ == "__main__":

@@ -25,7 +25,15 @@ from threadline_common.health import Heartbeat
 from threadline_common.kafka import faust_broker_options
 from threadline_common.logs import log_context
 from threadline_common.settings import KafkaSettings
-from threadline_router.inbound import Inbound, conversation_of, decode_result, decode_slack, decode_zendesk
+from threadline_router.inbound import (
+    Inbound,
+    SyncResult,
+    ZendeskTicketEvent,
+    conversation_of,
+    decode_result,
+    decode_slack,
+    decode_zendesk,
+)
 from threadline_router.rules import Context, Conversation, Decision, route
 from threadline_router.settings import RouterSettings
 
@@ -37,6 +45,14 @@ DECODERS = {"slack": decode_slack, "zendesk": decode_zendesk, "result": decode_r
 
 def now_iso() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def cause_of(event: Inbound, topics: Topics) -> dict[str, str]:
+    if isinstance(event, SyncResult):
+        return {"topic": topics.RESULTS, "event_id": event.command_id}
+    if isinstance(event, ZendeskTicketEvent):
+        return {"topic": topics.ZENDESK_EVENTS, "event_id": event.event_id}
+    return {"topic": topics.SLACK_EVENTS, "event_id": event.event_id}
 
 
 def activity_json(decision: Decision) -> list[dict[str, Any]]:
@@ -98,8 +114,6 @@ def create_app(settings: RouterSettings, kafka: KafkaSettings, channels: Channel
         changelog_topic=app.topic(
             topics.links, partitions=settings.partitions, key_type=str, value_type=bytes, compacting=True
         ),
-        key_serializer="raw",
-        value_serializer="raw",
     )
 
     async def send_dead_letter(event: faust.EventT, reason: str, error: BaseException | None) -> None:
@@ -175,9 +189,9 @@ def create_app(settings: RouterSettings, kafka: KafkaSettings, channels: Channel
                     log.exception("routing failed")
                     await send_dead_letter(event, f"routing failed: {exc!r}", exc)
                     continue
-                issued_at = ctx.now
+                issued_at, cause = ctx.now, cause_of(decoded, topics)
                 pending = [
-                    await commands.send(key=key.encode(), value=json.dumps(c.to_json(issued_at)).encode())
+                    await commands.send(key=key.encode(), value=json.dumps(c.to_json(issued_at, cause)).encode())
                     for c in decision.commands
                 ]
                 pending += [

@@ -98,13 +98,15 @@ class Command:
     conversation_id: str
     payload: dict[str, Any]
 
-    def to_json(self, issued_at: str) -> dict[str, Any]:
+    def to_json(self, issued_at: str, cause: dict[str, str]) -> dict[str, Any]:
+        """`cause`: the topic and event id of the record that led to this command."""
         return {
             "schema_version": 1,
             "type": self.type,
             "command_id": self.command_id,
             "conversation_id": self.conversation_id,
             "issued_at": issued_at,
+            "cause": cause,
             **self.payload,
         }
 
@@ -345,7 +347,6 @@ def _open_ticket(
             "slack_channel_id": channel_id,
             "slack_thread_ts": ts,
             "files": [_file_ref(f) for f in files],
-            "via_followup_source_id": None,
             **_ticket_fields(rules),
         },
     )
@@ -383,7 +384,7 @@ def _follow_up(
         ticket_url=None,
     )
     create = Command(
-        type="zendesk.create_ticket",
+        type="zendesk.create_followup",
         command_id=f"followup:{msg.channel_id}:{msg.ts}",
         conversation_id=state.conversation_id,
         payload={
@@ -593,11 +594,29 @@ def _on_comment(event: ZendeskTicketEvent, state: Conversation, ctx: Context) ->
 
 
 def _agent_comment(state: Conversation, post: dict[str, Any]) -> Command:
+    """An agent's public comment, posted in the thread under the agent's name. The metadata
+    names the comment: zendesk-sync checks it is not one Threadline wrote, and finds the post
+    again after a crash instead of posting twice."""
+    author = post["author"]
     return Command(
-        type="slack.post_agent_comment",
+        type="slack.post_message",
         command_id=f"zd-comment:{post['comment_id']}",
         conversation_id=state.conversation_id,
-        payload={"channel_id": state.channel_id, "thread_ts": state.thread_ts, **post},
+        payload={
+            "channel_id": state.channel_id,
+            "thread_ts": state.thread_ts,
+            "text": f"*{author['name'] or 'Support agent'}* (Zendesk): {post['body']}",
+            "purpose": "agent_comment",
+            "metadata": {
+                "event_type": "threadline_agent_comment",
+                "event_payload": {
+                    "ticket_id": post["ticket_id"],
+                    "comment_id": post["comment_id"],
+                    "author_name": author["name"],
+                    "author_zendesk_id": author["zendesk_user_id"],
+                },
+            },
+        },
     )
 
 

@@ -1,1 +1,69 @@
-"""Pydantic models of the topic payloads, generated from schemas/json (`make models`)."""
+"""Pydantic models of the topic records, generated from schemas/json by `make models`.
+
+    from threadline_common.models import Command, ZendeskAddComment
+    command = Command.model_validate_json(value).root   # the variant its `type` names
+    if isinstance(command, ZendeskAddComment): ...
+
+The JSON Schemas stay the contract (`threadline_common.schemas.validate`); these models give
+typed access. Models are closed (extra fields are errors) except the Slack and Zendesk bodies.
+"""
+
+from pydantic import BaseModel
+
+from threadline_common.models.generated.activity_v1 import Activity, Actor
+from threadline_common.models.generated.commands_v1 import (
+    Cause,
+    Command,
+    CommandEnvelope,
+    CustomField,
+    SlackAddReaction,
+    SlackFile,
+    SlackMessageMetadata,
+    SlackOpenThread,
+    SlackPerson,
+    SlackPostMessage,
+    ZendeskAddComment,
+    ZendeskCreateFollowup,
+    ZendeskCreateTicket,
+    ZendeskSetStatus,
+)
+from threadline_common.models.generated.links_v1 import Conversation
+from threadline_common.models.generated.slack_events_v1 import EventsApiEnvelope, SlackEventRecord
+from threadline_common.models.generated.sync_results_v1 import SyncResult
+from threadline_common.models.generated.zendesk_events_v1 import EventWebhookBody, ZendeskEventRecord
+
+# The model of each (topic, schema version).
+TOPIC_MODELS: dict[tuple[str, int], type[BaseModel]] = {
+    ("threadline.slack.events", 1): SlackEventRecord,
+    ("threadline.zendesk.events", 1): ZendeskEventRecord,
+    ("threadline.commands", 1): Command,
+    ("threadline.links", 1): Conversation,
+    ("threadline.activity", 1): Activity,
+    ("threadline.sync.results", 1): SyncResult,
+}
+
+__all__ = [
+    "TOPIC_MODELS",
+    "Activity",
+    "Actor",
+    "Cause",
+    "Command",
+    "CommandEnvelope",
+    "Conversation",
+    "CustomField",
+    "EventWebhookBody",
+    "EventsApiEnvelope",
+    "SlackAddReaction",
+    "SlackEventRecord",
+    "SlackFile",
+    "SlackMessageMetadata",
+    "SlackOpenThread",
+    "SlackPerson",
+    "SlackPostMessage",
+    "SyncResult",
+    "ZendeskAddComment",
+    "ZendeskCreateFollowup",
+    "ZendeskCreateTicket",
+    "ZendeskEventRecord",
+    "ZendeskSetStatus",
+]

@@ -2,62 +2,57 @@
 
 from __future__ import annotations
 
-from enum import Enum
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, constr
-
-
-class Type(Enum):
-    message = 'message'
-    reply = 'reply'
-    reaction = 'reaction'
-    comment = 'comment'
-    internal_note = 'internal_note'
-    status_change = 'status_change'
-    ticket_created = 'ticket_created'
-    edit = 'edit'
-    delete = 'delete'
-    join = 'join'
-
-
-class Role(Enum):
-    requester = 'requester'
-    responder = 'responder'
-    agent = 'agent'
-    bot = 'bot'
-    system = 'system'
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 
 class Actor(BaseModel):
-    id: str | None
+    model_config = ConfigDict(
+        extra='forbid',
+    )
+    id: str | None = Field(
+        ...,
+        description='Slack user id, or Zendesk user id as a string; null for the system.',
+    )
     name: str | None = None
     email: str | None = None
-    role: Role
-
-
-class Source(Enum):
-    slack = 'slack'
-    zendesk = 'zendesk'
-    email = 'email'
+    role: Literal['requester', 'responder', 'agent', 'bot', 'system']
 
 
 class Activity(BaseModel):
+    """
+    One thing that happened in a conversation, on either side, normalised for the reporter. event_id is stable: a replay overwrites the same document.
+    """
+
     model_config = ConfigDict(
-        extra='allow',
+        extra='forbid',
     )
     schema_version: Literal[1]
-    event_id: constr(min_length=1)
-    type: Type
-    conversation_id: str
-    occurred_at: str
+    event_id: str = Field(
+        ...,
+        description='Derived from the source event, e.g. slack:<channel>:<ts>, zd-comment:<comment id>.',
+        min_length=1,
+    )
+    type: Literal['message', 'reply', 'reaction', 'comment', 'internal_note', 'status_change', 'ticket_created', 'edit', 'delete', 'join']
+    conversation_id: str = Field(
+        ...,
+        description='As in threadline.links; <team>:<channel> for channel activity outside a thread (join).',
+        min_length=1,
+    )
+    occurred_at: AwareDatetime
     channel_id: str
-    thread_ts: str | None = None
-    ticket_id: int | None = None
+    thread_ts: str | None
+    ticket_id: int | None
     actor: Actor
-    source: Source
-    text: str | None = None
-    public: bool | None = None
-    status: str | None = None
+    source: Literal['slack', 'zendesk', 'email']
+    text: str | None = Field(
+        None, description='null for internal notes and events without text.'
+    )
+    public: bool | None = True
+    status: str | None = Field(
+        None, description='Ticket status after the event (lower case).'
+    )
     previous_status: str | None = None
-    reaction: str | None = None
+    tags: list[str] | None = None
+    reaction: str | None = Field(None, description='Emoji name, for type reaction.')

@@ -2,50 +2,66 @@
 
 from __future__ import annotations
 
-from enum import Enum
-from typing import Any
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, conint
-
-
-class Origin(Enum):
-    slack = 'slack'
-    email = 'email'
-
-
-class Status(Enum):
-    creating = 'creating'
-    new = 'new'
-    open = 'open'
-    pending = 'pending'
-    hold = 'hold'
-    solved = 'solved'
-    closed = 'closed'
-    failed = 'failed'
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 
 class Conversation(BaseModel):
+    """
+    The latest state of one conversation (a Slack thread and its ticket): the value of the compacted links table, keyed by conversation_id. A null value (tombstone) unlinks the conversation; compaction then forgets it.
+    """
+
     model_config = ConfigDict(
-        extra='allow',
+        extra='forbid',
     )
-    conversation_id: str
-    team_id: str
-    channel_id: str
+    schema_version: Literal[1] | None = Field(None, description='Absent means 1.')
+    conversation_id: str = Field(
+        ...,
+        description='<team>:<channel>:<thread ts>, or zd:<ticket id> for an emailed ticket.',
+        min_length=1,
+    )
+    team_id: str = Field(
+        ..., description='Empty until an emailed ticket has its Slack thread.'
+    )
+    channel_id: str = Field(..., min_length=1)
     thread_ts: str | None = Field(
         ..., description='null until the Slack thread exists (emailed tickets).'
     )
-    origin: Origin
-    status: Status
-    created_at: str
-    updated_at: str
-    requester_slack_id: str | None = None
-    ticket_id: int | None
-    ticket_url: str | None = None
-    generation: conint(ge=1) | None = Field(
-        None, description='1 for the first ticket, n for the (n-1)th follow-up.'
+    ticket_id: int | None = Field(
+        ..., description='null while the ticket is being created.'
     )
-    previous_ticket_ids: list[int] | None = None
-    responders: list[str] | None = None
-    moved_to: str | None = None
-    pending_comments: list[dict[str, Any]] | None = None
-    seen: list[str] | None = Field(None, max_length=500)
+    ticket_url: str | None
+    status: Literal['creating', 'new', 'open', 'pending', 'hold', 'solved', 'closed', 'failed'] = (
+        Field(
+            ...,
+            description="The ticket's Zendesk status, or creating (create_ticket sent, no ticket yet) and failed (it could not be created).",
+        )
+    )
+    origin: Literal['slack', 'email']
+    requester_slack_id: str | None
+    created_at: AwareDatetime
+    updated_at: AwareDatetime
+    generation: int | None = Field(
+        None, description='1 for the first ticket, n for the (n-1)th follow-up.', ge=1
+    )
+    previous_ticket_ids: list[int] = Field(
+        ...,
+        description='Closed tickets this thread had before the current one, oldest first.',
+    )
+    responders: list[str] | None = Field(
+        None, description='Slack users other than the requester who replied.'
+    )
+    moved_to: str | None = Field(
+        None,
+        description='For zd:<ticket> conversations: the thread conversation that took over.',
+    )
+    pending_comments: list[dict[str, Any]] | None = Field(
+        None,
+        description='Messages waiting for the other side to exist, in order: agent comments of an emailed ticket before its Slack thread is open. Flushed, then emptied, when it is.',
+    )
+    seen: list[str] | None = Field(
+        None,
+        description='Keys of events already applied, newest last; a redelivery is recognised and skipped.',
+        max_length=500,
+    )

@@ -2,28 +2,25 @@
 
 from __future__ import annotations
 
-from enum import Enum
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, constr
-
-
-class Kind(Enum):
-    ticket_created = 'ticket_created'
-    thread_opened = 'thread_opened'
-    failed = 'failed'
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class SyncResult(BaseModel):
+    """
+    What zendesk-sync reports to the router after performing a command.
+    """
+
     model_config = ConfigDict(
         extra='allow',
     )
     schema_version: Literal[1] | None = None
-    kind: Kind = Field(
+    kind: Literal['ticket_created', 'thread_opened', 'failed'] = Field(
         ...,
         description='ticket_created: a ticket (or follow-up) exists; thread_opened: a Slack thread was opened for an emailed ticket; failed: the command could not be performed and was dead-lettered.',
     )
-    conversation_id: constr(min_length=1)
+    conversation_id: str = Field(..., min_length=1)
     command_id: str
     ticket_id: int | None = None
     ticket_url: str | None = None

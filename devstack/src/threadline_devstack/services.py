@@ -1,0 +1,88 @@
+"""Threadline's own services as background processes, configured for a given Kafka and Slack/
+Zendesk (the sandboxes locally): used by `make up`, `make demo`, the end-to-end tests and the
+fault drills, so all of them run the services exactly as deployed, through their entry points."""
+
+from __future__ import annotations
+
+import sys
+import time
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from threadline_devstack.processes import ManagedProcess
+
+
+@dataclass
+class ServiceEnv:
+    kafka_bootstrap: str
+    topic_prefix: str = ""
+    run_dir: Path = Path(".run")
+    extra: dict[str, str] = field(default_factory=dict)
+
+    def base(self) -> dict[str, str]:
+        return {
+            "KAFKA_BOOTSTRAP_SERVERS": self.kafka_bootstrap,
+            "KAFKA_TOPIC_PREFIX": self.topic_prefix,
+            "PYTHONUNBUFFERED": "1",
+            **self.extra,
+        }
+
+
+def _process(
+    name: str, module: str, env: ServiceEnv, own_env: dict[str, str], args: list[str] | None = None
+) -> ManagedProcess:
+    return ManagedProcess(
+        name=name,
+        argv=[sys.executable, "-m", module, *(args or [])],
+        run_dir=env.run_dir,
+        env={**env.base(), **own_env},
+    )
+
+
+def ingest(
+    env: ServiceEnv, port: int, slack_signing_secret: str, zendesk_webhook_secret: str, **more: str
+) -> ManagedProcess:
+    return _process(
+        "ingest",
+        "threadline_ingest",
+        env,
+        {
+            "THREADLINE_INGEST_PORT": str(port),
+            "THREADLINE_INGEST_HOST": "127.0.0.1",
+            "THREADLINE_INGEST_SLACK_SIGNING_SECRET": slack_signing_secret,
+            "THREADLINE_INGEST_ZENDESK_WEBHOOK_SECRET": zendesk_webhook_secret,
+            **{f"THREADLINE_INGEST_{k.upper()}": v for k, v in more.items()},
+        },
+    )
+
+
+def router(env: ServiceEnv, channels_file: Path, web_port: int, name: str = "router", **more: str) -> ManagedProcess:
+    return _process(
+        name,
+        "threadline_router",
+        env,
+        {
+            "THREADLINE_ROUTER_CHANNELS_FILE": str(channels_file),
+            "THREADLINE_ROUTER_WEB_PORT": str(web_port),
+            "THREADLINE_ROUTER_WEB_HOST": "127.0.0.1",
+            "THREADLINE_ROUTER_DATA_DIR": str(env.run_dir / name),
+            "THREADLINE_ROUTER_PARTITIONS": more.pop("partitions", "6"),
+            **{f"THREADLINE_ROUTER_{k.upper()}": v for k, v in more.items()},
+        },
+    )
+
+
+def wait_http(url: str, process: ManagedProcess, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if not process.alive():
+            raise RuntimeError(f"{process.name} exited; last log lines:\n{process.log_tail()}")
+        try:
+            with urllib.request.urlopen(url, timeout=2) as r:  # noqa: S310 - our own local service
+                if r.status == 200:
+                    return
+        except OSError:
+            pass
+        time.sleep(0.3)
+    raise RuntimeError(f"{process.name} not ready at {url}; last log lines:\n{process.log_tail()}")
