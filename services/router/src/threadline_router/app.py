@@ -92,6 +92,8 @@ def create_app(settings: RouterSettings, kafka: KafkaSettings, channels: Channel
         web_port=settings.web_port,
         web_in_thread=False,
         broker_commit_every=100,
+        broker_session_timeout=settings.session_timeout_seconds,
+        broker_heartbeat_interval=max(1.0, settings.session_timeout_seconds / 4),
         broker_commit_interval=1.0,
     )
 
@@ -109,10 +111,11 @@ def create_app(settings: RouterSettings, kafka: KafkaSettings, channels: Channel
         "links",
         default=None,
         partitions=settings.partitions,
-        key_type=str,
+        # bytes keys: what is written and what recovery reads back from the changelog are alike.
+        key_type=bytes,
         value_type=bytes,
         changelog_topic=app.topic(
-            topics.links, partitions=settings.partitions, key_type=str, value_type=bytes, compacting=True
+            topics.links, partitions=settings.partitions, key_type=bytes, value_type=bytes, compacting=True
         ),
     )
 
@@ -180,7 +183,7 @@ def create_app(settings: RouterSettings, kafka: KafkaSettings, channels: Channel
                     continue
                 if decoded is None:
                     continue
-                raw_state = links.get(key)
+                raw_state = links.get(key.encode())
                 state = Conversation.from_json(json.loads(raw_state)) if raw_state else None
                 ctx = Context(**{**base_context.__dict__, "now": now_iso()})
                 try:
@@ -200,7 +203,7 @@ def create_app(settings: RouterSettings, kafka: KafkaSettings, channels: Channel
                 for fut in pending:
                     await fut  # acknowledged by Kafka before the state moves on
                 if decision.state is not None and decision.state != state:
-                    links[key] = json.dumps(decision.state.to_json()).encode()
+                    links[key.encode()] = json.dumps(decision.state.to_json()).encode()
                 if decision.commands:
                     log.info(
                         "routed %s: %s",

@@ -35,3 +35,5 @@ class RouterSettings(ServiceSettings):
     web_host: str = "0.0.0.0"
     web_port: int = 6066
     liveness_max_age_seconds: float = 60.0
+    # How long a crashed worker keeps its partitions before the group moves them on.
+    session_timeout_seconds: float = 10.0
