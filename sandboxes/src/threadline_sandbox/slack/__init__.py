@@ -1,0 +1,3 @@
+from threadline_sandbox.slack.server import SlackSandbox, sign
+
+__all__ = ["SlackSandbox", "sign"]

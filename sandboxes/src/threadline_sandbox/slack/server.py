@@ -1,0 +1,802 @@
+"""A Slack workspace on localhost that the unmodified slack_sdk cannot tell from Slack.
+
+Web API methods at `<base>/api/<method>` (form or JSON bodies, Bearer or `token` auth, Slack's
+`{"ok": ...}` shapes and error codes, 429 with Retry-After), a workspace seeded from YAML, and
+Events API callbacks signed with the v0 scheme and retried as Slack retries them. What a
+human does with a user token (post, reply, edit, delete, react, join, share a file) becomes
+the event Slack would send; so do the bot's own posts, with `bot_id`, as in Slack.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import itertools
+import json
+import queue
+import random
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import yaml
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from threadline_sandbox.common import BackgroundServer
+
+SEED = Path(__file__).resolve().parent.parent / "fixtures" / "slack_workspace.yaml"
+MAX_TEXT = 40000
+
+
+class SlackError(Exception):
+    def __init__(self, error: str, status: int = 200, headers: dict[str, str] | None = None) -> None:
+        super().__init__(error)
+        self.error, self.status, self.headers = error, status, headers or {}
+
+
+@dataclass
+class Knobs:
+    """Faults for tests and benchmarks, changeable while running."""
+
+    latency_seconds: float = 0.0
+    error_rate: float = 0.0
+    # Calls per minute allowed per method; 0 = unlimited. Over it: 429 ratelimited.
+    rate_limit_per_minute: int = 0
+    retry_delays: tuple[float, ...] = (0.5, 1.0, 2.0)  # Slack: about immediately, 1 min, 5 min
+    delivery_timeout: float = 3.0
+
+
+@dataclass
+class Delivery:
+    event_id: str
+    attempt: int
+    status: int | None
+    body: dict[str, Any]
+
+
+@dataclass
+class Workspace:
+    team_id: str
+    team_name: str
+    domain: str
+    users: dict[str, dict[str, Any]]
+    channels: dict[str, dict[str, Any]]
+    bot: dict[str, Any]
+    app_id: str
+    tokens: dict[str, str]  # token -> user id
+    messages: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # channel -> messages
+    files: dict[str, dict[str, Any]] = field(default_factory=dict)
+    pending_uploads: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+
+def load_workspace(path: Path = SEED) -> Workspace:
+    seed = yaml.safe_load(path.read_text())
+    users = {u["id"]: u for u in seed["users"]}
+    bot = seed["bot"]
+    users[bot["user_id"]] = {
+        "id": bot["user_id"],
+        "name": bot["name"],
+        "real_name": bot["name"],
+        "is_bot": True,
+        "bot_id": bot["bot_id"],
+    }
+    tokens = {u["token"]: uid for uid, u in users.items() if u.get("token")}
+    tokens[bot["token"]] = bot["user_id"]
+    channels = {c["id"]: {**c, "members": list(c.get("members", []))} for c in seed["channels"]}
+    return Workspace(
+        team_id=seed["team"]["id"],
+        team_name=seed["team"]["name"],
+        domain=seed["team"]["domain"],
+        users=users,
+        channels=channels,
+        bot=bot,
+        app_id=seed["app_id"],
+        tokens=tokens,
+        messages={cid: [] for cid in channels},
+    )
+
+
+def sign(secret: str, timestamp: str, body: bytes) -> str:
+    digest = hmac.new(secret.encode(), b"v0:" + timestamp.encode() + b":" + body, hashlib.sha256).hexdigest()
+    return f"v0={digest}"
+
+
+class SlackSandbox:
+    """The sandbox as an object: `start()` serves it on a free port in a background thread."""
+
+    def __init__(
+        self,
+        signing_secret: str = "sandbox-signing-secret",
+        events_urls: list[str] | None = None,
+        seed: Path = SEED,
+        port: int = 0,
+    ) -> None:
+        self.signing_secret = signing_secret
+        self.events_urls = list(events_urls or [])
+        self.ws = load_workspace(seed)
+        self.knobs = Knobs()
+        self.deliveries: list[Delivery] = []
+        self._lock = threading.RLock()
+        self._clock = itertools.count(1)
+        self._calls: dict[str, list[float]] = {}
+        self._events: queue.Queue[dict[str, Any] | None] = queue.Queue()
+        self._server = BackgroundServer(self._app(), port)
+        self._worker = threading.Thread(target=self._deliver_loop, name="slack-events", daemon=True)
+
+    # --- lifecycle and handles --------------------------------------------------------------
+
+    def start(self) -> SlackSandbox:
+        self._server.start()
+        self._worker.start()
+        return self
+
+    def stop(self) -> None:
+        self._events.put(None)
+        self._server.stop()
+
+    @property
+    def base_url(self) -> str:
+        return self._server.url
+
+    @property
+    def api_url(self) -> str:
+        return f"{self.base_url}/api/"
+
+    @property
+    def bot_token(self) -> str:
+        return str(self.ws.bot["token"])
+
+    @property
+    def bot_user_id(self) -> str:
+        return str(self.ws.bot["user_id"])
+
+    @property
+    def bot_id(self) -> str:
+        return str(self.ws.bot["bot_id"])
+
+    def user_token(self, name: str) -> str:
+        for user in self.ws.users.values():
+            if user.get("name") == name:
+                return str(user["token"])
+        raise KeyError(name)
+
+    @property
+    def user_tokens(self) -> dict[str, str]:
+        return {u["name"]: u["token"] for u in self.ws.users.values() if u.get("token")}
+
+    def channel_id(self, name: str) -> str:
+        for cid, channel in self.ws.channels.items():
+            if channel["name"] == name:
+                return cid
+        raise KeyError(name)
+
+    def thread(self, channel: str, ts: str) -> list[dict[str, Any]]:
+        with self._lock:
+            return [dict(m) for m in self.ws.messages[channel] if m["ts"] == ts or m.get("thread_ts") == ts]
+
+    def channel_messages(self, channel: str) -> list[dict[str, Any]]:
+        with self._lock:
+            return [dict(m) for m in self.ws.messages[channel]]
+
+    def wait_for_deliveries(self, timeout: float = 10.0) -> None:
+        deadline = time.monotonic() + timeout
+        while not self._events.empty() and time.monotonic() < deadline:
+            time.sleep(0.05)
+
+    # --- HTTP ------------------------------------------------------------------------------
+
+    def _app(self) -> Starlette:
+        return Starlette(
+            routes=[
+                Route("/api/{method}", self._api, methods=["GET", "POST"]),
+                Route("/upload/{file_id}", self._upload, methods=["POST"]),
+                Route("/files/{file_id}/{name}", self._download, methods=["GET"]),
+                Route("/_sandbox/state", self._state, methods=["GET"]),
+                Route("/_sandbox/knobs", self._set_knobs, methods=["POST"]),
+            ]
+        )
+
+    async def _params(self, request: Request) -> dict[str, Any]:
+        params: dict[str, Any] = dict(request.query_params)
+        ctype = request.headers.get("content-type", "")
+        if ctype.startswith("application/json"):
+            body = await request.body()
+            if body:
+                params.update(json.loads(body))
+        elif request.method == "POST":
+            form = await request.form()
+            params.update({k: v for k, v in form.items() if isinstance(v, str)})
+        return params
+
+    def _auth(self, request: Request, params: dict[str, Any]) -> str:
+        header = request.headers.get("authorization", "")
+        token = header[7:] if header.lower().startswith("bearer ") else params.get("token")
+        if not token:
+            raise SlackError("not_authed")
+        user = self.ws.tokens.get(str(token))
+        if user is None:
+            raise SlackError("invalid_auth")
+        return user
+
+    def _faults(self, method: str) -> None:
+        if self.knobs.latency_seconds:
+            time.sleep(self.knobs.latency_seconds)
+        if self.knobs.rate_limit_per_minute:
+            now = time.monotonic()
+            with self._lock:
+                recent = [t for t in self._calls.get(method, []) if now - t < 60]
+                if len(recent) >= self.knobs.rate_limit_per_minute:
+                    retry = max(1, int(60 - (now - recent[0])) + 1)
+                    raise SlackError("ratelimited", 429, {"Retry-After": str(retry)})
+                self._calls[method] = [*recent, now]
+        if self.knobs.error_rate and random.random() < self.knobs.error_rate:
+            raise SlackError("fatal_error", 500)
+
+    async def _api(self, request: Request) -> Response:
+        method = request.path_params["method"]
+        handler = METHODS.get(method)
+        try:
+            if handler is None:
+                raise SlackError("unknown_method")
+            params = await self._params(request)
+            self._faults(method)
+            actor = self._auth(request, params)
+            with self._lock:
+                result = handler(self, actor, params)
+            return JSONResponse({"ok": True, **result})
+        except SlackError as exc:
+            return JSONResponse({"ok": False, "error": exc.error}, status_code=exc.status, headers=exc.headers)
+
+    async def _upload(self, request: Request) -> Response:
+        file_id = request.path_params["file_id"]
+        with self._lock:
+            pending = self.ws.pending_uploads.get(file_id)
+            if pending is None:
+                return Response("unknown upload", status_code=404)
+            pending["content"] = await request.body()
+        return Response(f"OK - {len(pending['content'])}", media_type="text/plain")
+
+    async def _download(self, request: Request) -> Response:
+        try:
+            self._auth(request, {})
+        except SlackError:
+            return Response("not authorised", status_code=403)
+        f = self.ws.files.get(request.path_params["file_id"])
+        if f is None:
+            return Response("not found", status_code=404)
+        return Response(f["_content"], media_type=f["mimetype"])
+
+    async def _state(self, request: Request) -> Response:
+        with self._lock:
+            return JSONResponse({"team_id": self.ws.team_id, "messages": self.ws.messages})
+
+    async def _set_knobs(self, request: Request) -> Response:
+        for key, value in (await request.json()).items():
+            if hasattr(self.knobs, key):
+                setattr(self.knobs, key, value)
+        return JSONResponse({"ok": True})
+
+    # --- workspace rules -------------------------------------------------------------------
+
+    def _next_ts(self) -> str:
+        return f"{int(time.time())}.{next(self._clock):06d}"
+
+    def _channel(self, channel_id: Any) -> dict[str, Any]:
+        channel = self.ws.channels.get(str(channel_id))
+        if channel is None:
+            raise SlackError("channel_not_found")
+        return channel
+
+    def _message(self, channel: str, ts: Any) -> dict[str, Any]:
+        for message in self.ws.messages[channel]:
+            if message["ts"] == str(ts):
+                return message
+        raise SlackError("message_not_found")
+
+    def _is_bot(self, user: str) -> bool:
+        return user == self.bot_user_id
+
+    def _public(self, message: dict[str, Any]) -> dict[str, Any]:
+        return {k: v for k, v in message.items() if not k.startswith("_")}
+
+    def _emit(self, event: dict[str, Any], channel: str | None) -> None:
+        if not self.events_urls:
+            return
+        body = {
+            "token": "sandbox-verification-token",
+            "team_id": self.ws.team_id,
+            "context_team_id": self.ws.team_id,
+            "context_enterprise_id": None,
+            "api_app_id": self.ws.app_id,
+            "event": event,
+            "type": "event_callback",
+            "event_id": f"Ev{uuid.uuid4().hex[:12].upper()}",
+            "event_time": int(time.time()),
+            "authorizations": [
+                {
+                    "enterprise_id": None,
+                    "team_id": self.ws.team_id,
+                    "user_id": self.bot_user_id,
+                    "is_bot": True,
+                    "is_enterprise_install": False,
+                }
+            ],
+            "is_ext_shared_channel": bool(channel and self.ws.channels[channel].get("is_ext_shared")),
+            "event_context": f"4-sandbox-{channel or ''}",
+        }
+        self._events.put(body)
+
+    def _deliver_loop(self) -> None:
+        # One worker: events leave in the order they happened, as Slack's do for one app.
+        with httpx.Client(timeout=self.knobs.delivery_timeout) as client:
+            while True:
+                body = self._events.get()
+                if body is None:
+                    return
+                for url in self.events_urls:
+                    self._deliver(client, url, body)
+
+    def _deliver(self, client: httpx.Client, url: str, body: dict[str, Any]) -> None:
+        """POST one callback; retry as Slack does when the answer is not 2xx or is late."""
+        raw = json.dumps(body).encode()
+        reason = ""
+        for attempt in range(len(self.knobs.retry_delays) + 1):
+            ts = str(int(time.time()))
+            headers = {
+                "content-type": "application/json",
+                "x-slack-request-timestamp": ts,
+                "x-slack-signature": sign(self.signing_secret, ts, raw),
+            }
+            if attempt:
+                headers["x-slack-retry-num"] = str(attempt)
+                headers["x-slack-retry-reason"] = reason
+            status: int | None = None
+            try:
+                response = client.post(url, content=raw, headers=headers, timeout=self.knobs.delivery_timeout)
+                status = response.status_code
+                done = 200 <= status < 300 or response.headers.get("x-slack-no-retry") == "1"
+                reason = "http_error"
+            except httpx.TimeoutException:
+                done, reason = False, "http_timeout"
+            except httpx.HTTPError:
+                done, reason = False, "connection_failed"
+            self.deliveries.append(Delivery(body["event_id"], attempt, status, body))
+            if done:
+                return
+            if attempt < len(self.knobs.retry_delays):
+                time.sleep(self.knobs.retry_delays[attempt])
+
+
+# --- Web API methods: (sandbox, acting user id, params) -> result fields ------------------------
+
+
+def auth_test(s: SlackSandbox, user: str, p: dict[str, Any]) -> dict[str, Any]:
+    result = {
+        "url": f"https://{s.ws.domain}.slack.com/",
+        "team": s.ws.team_name,
+        "user": s.ws.users[user]["name"],
+        "team_id": s.ws.team_id,
+        "user_id": user,
+        "is_enterprise_install": False,
+    }
+    if s._is_bot(user):
+        result["bot_id"] = s.bot_id
+    return result
+
+
+def _blocks_text(p: dict[str, Any]) -> tuple[str, list[Any] | None]:
+    blocks = p.get("blocks")
+    if isinstance(blocks, str):
+        blocks = json.loads(blocks)
+    text = str(p.get("text") or "")
+    if not text and not blocks:
+        raise SlackError("no_text")
+    if len(text) > MAX_TEXT:
+        raise SlackError("msg_too_long")
+    return text, blocks
+
+
+def chat_post_message(s: SlackSandbox, user: str, p: dict[str, Any]) -> dict[str, Any]:
+    channel_id = str(p.get("channel", ""))
+    channel = s._channel(channel_id)
+    if user not in channel["members"]:
+        raise SlackError("not_in_channel")
+    text, blocks = _blocks_text(p)
+    ts = s._next_ts()
+    message: dict[str, Any] = {"type": "message", "user": user, "text": text, "ts": ts, "team": s.ws.team_id}
+    if blocks:
+        message["blocks"] = blocks
+    metadata = p.get("metadata")
+    if isinstance(metadata, str):
+        metadata = json.loads(metadata)
+    if metadata:
+        message["metadata"] = metadata
+    thread_ts = p.get("thread_ts")
+    if thread_ts:
+        parent = s._message(channel_id, thread_ts)
+        if parent.get("thread_ts") not in (None, parent["ts"]):
+            parent = s._message(channel_id, parent["thread_ts"])
+        message["thread_ts"] = parent["ts"]
+        message["parent_user_id"] = parent.get("user")
+        parent.setdefault("thread_ts", parent["ts"])
+        parent["reply_count"] = parent.get("reply_count", 0) + 1
+        parent["reply_users"] = sorted({*parent.get("reply_users", []), user})
+        parent["reply_users_count"] = len(parent["reply_users"])
+        parent["latest_reply"] = ts
+        if str(p.get("reply_broadcast", "")).lower() in ("1", "true"):
+            message["subtype"] = "thread_broadcast"
+    if s._is_bot(user):
+        message["bot_id"] = s.bot_id
+        message["app_id"] = s.ws.app_id
+        message["bot_profile"] = {
+            "id": s.bot_id,
+            "app_id": s.ws.app_id,
+            "name": s.ws.bot["name"],
+            "team_id": s.ws.team_id,
+        }
+        for override in ("username", "icon_url", "icon_emoji"):
+            if p.get(override):
+                message[override] = p[override]
+    else:
+        message["client_msg_id"] = str(uuid.uuid4())
+        if text:
+            message["blocks"] = message.get("blocks") or [
+                {
+                    "type": "rich_text",
+                    "block_id": uuid.uuid4().hex[:5],
+                    "elements": [{"type": "rich_text_section", "elements": [{"type": "text", "text": text}]}],
+                }
+            ]
+    files = p.get("_files")
+    if files:
+        message["subtype"] = "file_share"
+        message["files"] = files
+        message["upload"] = True
+    s.ws.messages[channel_id].append(message)
+    event = {
+        **s._public(message),
+        "channel": channel_id,
+        "event_ts": ts,
+        "channel_type": channel.get("type", "channel"),
+    }
+    event.pop("metadata", None)
+    s._emit(event, channel_id)
+    return {"channel": channel_id, "ts": ts, "message": s._public(message)}
+
+
+def chat_post_ephemeral(s: SlackSandbox, user: str, p: dict[str, Any]) -> dict[str, Any]:
+    channel = s._channel(p.get("channel"))
+    if p.get("user") not in s.ws.users:
+        raise SlackError("user_not_found")
+    if p["user"] not in channel["members"]:
+        raise SlackError("user_not_in_channel")
+    _blocks_text(p)
+    channel.setdefault("_ephemeral", []).append({"user": p["user"], "text": p.get("text")})
+    return {"message_ts": s._next_ts()}
+
+
+def chat_update(s: SlackSandbox, user: str, p: dict[str, Any]) -> dict[str, Any]:
+    channel_id = str(p.get("channel", ""))
+    s._channel(channel_id)
+    message = s._message(channel_id, p.get("ts"))
+    if message.get("user") != user:
+        raise SlackError("cant_update_message")
+    previous = s._public(dict(message))
+    text, blocks = _blocks_text(p)
+    message["text"] = text
+    if blocks:
+        message["blocks"] = blocks
+    message["edited"] = {"user": user, "ts": s._next_ts()}
+    event_ts = s._next_ts()
+    s._emit(
+        {
+            "type": "message",
+            "subtype": "message_changed",
+            "message": s._public(message),
+            "previous_message": previous,
+            "channel": channel_id,
+            "hidden": True,
+            "ts": event_ts,
+            "event_ts": event_ts,
+            "channel_type": s.ws.channels[channel_id].get("type", "channel"),
+        },
+        channel_id,
+    )
+    return {"channel": channel_id, "ts": message["ts"], "text": text, "message": s._public(message)}
+
+
+def chat_delete(s: SlackSandbox, user: str, p: dict[str, Any]) -> dict[str, Any]:
+    channel_id = str(p.get("channel", ""))
+    s._channel(channel_id)
+    message = s._message(channel_id, p.get("ts"))
+    if message.get("user") != user:
+        raise SlackError("cant_delete_message")
+    s.ws.messages[channel_id].remove(message)
+    event_ts = s._next_ts()
+    s._emit(
+        {
+            "type": "message",
+            "subtype": "message_deleted",
+            "hidden": True,
+            "deleted_ts": message["ts"],
+            "channel": channel_id,
+            "previous_message": s._public(message),
+            "ts": event_ts,
+            "event_ts": event_ts,
+            "channel_type": s.ws.channels[channel_id].get("type", "channel"),
+        },
+        channel_id,
+    )
+    return {"channel": channel_id, "ts": message["ts"]}
+
+
+def chat_get_permalink(s: SlackSandbox, user: str, p: dict[str, Any]) -> dict[str, Any]:
+    channel_id = str(p.get("channel", ""))
+    s._channel(channel_id)
+    message = s._message(channel_id, p.get("message_ts"))
+    link = f"https://{s.ws.domain}.slack.com/archives/{channel_id}/p{message['ts'].replace('.', '')}"
+    if message.get("thread_ts") and message["thread_ts"] != message["ts"]:
+        link += f"?thread_ts={message['thread_ts']}&cid={channel_id}"
+    return {"channel": channel_id, "permalink": link}
+
+
+def _page(items: list[dict[str, Any]], p: dict[str, Any], metadata: bool) -> dict[str, Any]:
+    limit = int(p.get("limit") or 100)
+    start = int(p.get("cursor") or 0)
+    chunk = items[start : start + limit]
+    if not metadata:
+        chunk = [{k: v for k, v in m.items() if k != "metadata"} for m in chunk]
+    more = start + limit < len(items)
+    return {
+        "messages": chunk,
+        "has_more": more,
+        "response_metadata": {"next_cursor": str(start + limit) if more else ""},
+    }
+
+
+def _in_range(m: dict[str, Any], p: dict[str, Any]) -> bool:
+    ts = float(m["ts"])
+    return float(p.get("oldest") or 0) <= ts <= float(p.get("latest") or 1e12)
+
+
+def _include_metadata(p: dict[str, Any]) -> bool:
+    return str(p.get("include_all_metadata", "")).lower() in ("1", "true")
+
+
+def conversations_history(s: SlackSandbox, user: str, p: dict[str, Any]) -> dict[str, Any]:
+    channel_id = str(p.get("channel", ""))
+    channel = s._channel(channel_id)
+    if channel.get("is_private") and user not in channel["members"]:
+        raise SlackError("channel_not_found")
+    top = [
+        s._public(m)
+        for m in reversed(s.ws.messages[channel_id])
+        if m.get("thread_ts") in (None, m["ts"]) or m.get("subtype") == "thread_broadcast"
+    ]
+    return _page([m for m in top if _in_range(m, p)], p, _include_metadata(p))
+
+
+def conversations_replies(s: SlackSandbox, user: str, p: dict[str, Any]) -> dict[str, Any]:
+    channel_id = str(p.get("channel", ""))
+    s._channel(channel_id)
+    root = s._message(channel_id, p.get("ts"))
+    root_ts = root.get("thread_ts") or root["ts"]
+    thread = [s._public(m) for m in s.ws.messages[channel_id] if m["ts"] == root_ts or m.get("thread_ts") == root_ts]
+    thread.sort(key=lambda m: float(m["ts"]))
+    return _page([m for m in thread if _in_range(m, p) or m["ts"] == root_ts], p, _include_metadata(p))
+
+
+def conversations_info(s: SlackSandbox, user: str, p: dict[str, Any]) -> dict[str, Any]:
+    channel = s._channel(p.get("channel"))
+    return {
+        "channel": {
+            "id": channel["id"],
+            "name": channel["name"],
+            "is_channel": not channel.get("is_private", False),
+            "is_private": channel.get("is_private", False),
+            "is_ext_shared": channel.get("is_ext_shared", False),
+            "is_member": user in channel["members"],
+            "num_members": len(channel["members"]),
+            "topic": {"value": channel.get("topic", "")},
+            "purpose": {"value": channel.get("purpose", "")},
+        }
+    }
+
+
+def conversations_join(s: SlackSandbox, user: str, p: dict[str, Any]) -> dict[str, Any]:
+    channel_id = str(p.get("channel", ""))
+    channel = s._channel(channel_id)
+    if channel.get("is_private"):
+        raise SlackError("method_not_supported_for_channel_type")
+    if user not in channel["members"]:
+        channel["members"].append(user)
+        ts = s._next_ts()
+        s._emit(
+            {
+                "type": "member_joined_channel",
+                "user": user,
+                "channel": channel_id,
+                "channel_type": "C",
+                "team": s.ws.team_id,
+                "event_ts": ts,
+            },
+            channel_id,
+        )
+    return {"channel": conversations_info(s, user, p)["channel"]}
+
+
+def _user_object(s: SlackSandbox, uid: str) -> dict[str, Any]:
+    u = s.ws.users[uid]
+    profile = {
+        "real_name": u.get("real_name", u["name"]),
+        "display_name": u.get("display_name", u["name"]),
+        "image_72": f"https://avatars.sandbox.invalid/{uid}_72.png",
+    }
+    if u.get("email"):
+        profile["email"] = u["email"]
+    return {
+        "id": uid,
+        "team_id": u.get("team_id", s.ws.team_id),
+        "name": u["name"],
+        "real_name": profile["real_name"],
+        "is_bot": bool(u.get("is_bot")),
+        "is_restricted": bool(u.get("is_restricted")),
+        "is_stranger": bool(u.get("is_stranger")),
+        "deleted": False,
+        "tz": u.get("tz", "Europe/London"),
+        "profile": profile,
+    }
+
+
+def users_info(s: SlackSandbox, user: str, p: dict[str, Any]) -> dict[str, Any]:
+    uid = str(p.get("user", ""))
+    if uid not in s.ws.users:
+        raise SlackError("user_not_found")
+    return {"user": _user_object(s, uid)}
+
+
+def users_lookup_by_email(s: SlackSandbox, user: str, p: dict[str, Any]) -> dict[str, Any]:
+    email = str(p.get("email", "")).lower()
+    for uid, u in s.ws.users.items():
+        if str(u.get("email", "")).lower() == email and email:
+            return {"user": _user_object(s, uid)}
+    raise SlackError("users_not_found")
+
+
+def _reaction(s: SlackSandbox, user: str, p: dict[str, Any], add: bool) -> dict[str, Any]:
+    channel_id = str(p.get("channel", ""))
+    s._channel(channel_id)
+    message = s._message(channel_id, p.get("timestamp"))
+    name = str(p.get("name", "")).strip(":")
+    reactions = message.setdefault("reactions", [])
+    entry = next((r for r in reactions if r["name"] == name), None)
+    if add:
+        if entry and user in entry["users"]:
+            raise SlackError("already_reacted")
+        if entry is None:
+            entry = {"name": name, "users": [], "count": 0}
+            reactions.append(entry)
+        entry["users"].append(user)
+    else:
+        if entry is None or user not in entry["users"]:
+            raise SlackError("no_reaction")
+        entry["users"].remove(user)
+    entry["count"] = len(entry["users"])
+    message["reactions"] = [r for r in reactions if r["count"]]
+    if not message["reactions"]:
+        message.pop("reactions")
+    ts = s._next_ts()
+    s._emit(
+        {
+            "type": "reaction_added" if add else "reaction_removed",
+            "user": user,
+            "reaction": name,
+            "item_user": message.get("user"),
+            "item": {"type": "message", "channel": channel_id, "ts": message["ts"]},
+            "event_ts": ts,
+        },
+        channel_id,
+    )
+    return {}
+
+
+def reactions_add(s: SlackSandbox, user: str, p: dict[str, Any]) -> dict[str, Any]:
+    return _reaction(s, user, p, True)
+
+
+def reactions_remove(s: SlackSandbox, user: str, p: dict[str, Any]) -> dict[str, Any]:
+    return _reaction(s, user, p, False)
+
+
+def reactions_get(s: SlackSandbox, user: str, p: dict[str, Any]) -> dict[str, Any]:
+    channel_id = str(p.get("channel", ""))
+    s._channel(channel_id)
+    message = s._message(channel_id, p.get("timestamp"))
+    return {"type": "message", "channel": channel_id, "message": s._public(message)}
+
+
+def files_get_upload_url_external(s: SlackSandbox, user: str, p: dict[str, Any]) -> dict[str, Any]:
+    if not p.get("filename") or not p.get("length"):
+        raise SlackError("invalid_arguments")
+    file_id = f"F{uuid.uuid4().hex[:10].upper()}"
+    s.ws.pending_uploads[file_id] = {"filename": p["filename"], "length": int(p["length"]), "user": user}
+    return {"upload_url": f"{s.base_url}/upload/{file_id}", "file_id": file_id}
+
+
+def files_complete_upload_external(s: SlackSandbox, user: str, p: dict[str, Any]) -> dict[str, Any]:
+    files = p.get("files")
+    if isinstance(files, str):
+        files = json.loads(files)
+    if not files:
+        raise SlackError("invalid_arguments")
+    done = []
+    for item in files:
+        pending = s.ws.pending_uploads.pop(item["id"], None)
+        if pending is None or "content" not in pending:
+            raise SlackError("file_not_found")
+        file_obj = {
+            "id": item["id"],
+            "name": pending["filename"],
+            "title": item.get("title") or pending["filename"],
+            "mimetype": "application/octet-stream",
+            "filetype": pending["filename"].rsplit(".", 1)[-1],
+            "size": len(pending["content"]),
+            "user": user,
+            "url_private": f"{s.base_url}/files/{item['id']}/{pending['filename']}",
+            "permalink": f"https://{s.ws.domain}.slack.com/files/{user}/{item['id']}",
+            "_content": pending["content"],
+        }
+        s.ws.files[item["id"]] = file_obj
+        done.append({k: v for k, v in file_obj.items() if not k.startswith("_")})
+    channel = p.get("channel_id") or p.get("channel")
+    if channel:
+        public = [dict(f) for f in done]
+        chat_post_message(
+            s,
+            user,
+            {
+                "channel": channel,
+                "thread_ts": p.get("thread_ts"),
+                "text": p.get("initial_comment") or "",
+                "_files": public,
+            }
+            if p.get("initial_comment")
+            else {"channel": channel, "thread_ts": p.get("thread_ts"), "text": " ", "_files": public},
+        )
+    return {"files": done}
+
+
+def files_info(s: SlackSandbox, user: str, p: dict[str, Any]) -> dict[str, Any]:
+    f = s.ws.files.get(str(p.get("file", "")))
+    if f is None:
+        raise SlackError("file_not_found")
+    return {"file": {k: v for k, v in f.items() if not k.startswith("_")}}
+
+
+METHODS = {
+    "auth.test": auth_test,
+    "chat.postMessage": chat_post_message,
+    "chat.postEphemeral": chat_post_ephemeral,
+    "chat.update": chat_update,
+    "chat.delete": chat_delete,
+    "chat.getPermalink": chat_get_permalink,
+    "conversations.history": conversations_history,
+    "conversations.replies": conversations_replies,
+    "conversations.info": conversations_info,
+    "conversations.join": conversations_join,
+    "users.info": users_info,
+    "users.lookupByEmail": users_lookup_by_email,
+    "reactions.add": reactions_add,
+    "reactions.remove": reactions_remove,
+    "reactions.get": reactions_get,
+    "files.getUploadURLExternal": files_get_upload_url_external,
+    "files.completeUploadExternal": files_complete_upload_external,
+    "files.info": files_info,
+}
