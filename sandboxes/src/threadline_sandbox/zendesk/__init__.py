@@ -1,0 +1,3 @@
+from threadline_sandbox.zendesk.server import ZendeskSandbox
+
+__all__ = ["ZendeskSandbox"]
