@@ -86,3 +86,35 @@ def wait_http(url: str, process: ManagedProcess, timeout: float = 60.0) -> None:
             pass
         time.sleep(0.3)
     raise RuntimeError(f"{process.name} not ready at {url}; last log lines:\n{process.log_tail()}")
+
+
+def zendesk_sync(
+    env: ServiceEnv,
+    web_port: int,
+    *,
+    subdomain: str,
+    email: str,
+    api_token: str,
+    slack_bot_token: str,
+    slack_api_url: str | None = None,
+    ticket_url: str | None = None,
+    zenpy_env: dict[str, str] | None = None,
+    name: str = "zendesk-sync",
+    **more: str,
+) -> ManagedProcess:
+    own = {
+        "THREADLINE_ZENDESK_SYNC_ZENDESK_SUBDOMAIN": subdomain,
+        "THREADLINE_ZENDESK_SYNC_ZENDESK_EMAIL": email,
+        "THREADLINE_ZENDESK_SYNC_ZENDESK_API_TOKEN": api_token,
+        "THREADLINE_ZENDESK_SYNC_SLACK_BOT_TOKEN": slack_bot_token,
+        "THREADLINE_ZENDESK_SYNC_WEB_PORT": str(web_port),
+        "THREADLINE_ZENDESK_SYNC_WEB_HOST": "127.0.0.1",
+        "THREADLINE_ZENDESK_SYNC_DATA_DIR": str(env.run_dir / name),
+        **(zenpy_env or {}),
+        **{f"THREADLINE_ZENDESK_SYNC_{k.upper()}": v for k, v in more.items()},
+    }
+    if slack_api_url:
+        own["THREADLINE_ZENDESK_SYNC_SLACK_API_URL"] = slack_api_url
+    if ticket_url:
+        own["THREADLINE_ZENDESK_SYNC_ZENDESK_TICKET_URL"] = ticket_url
+    return _process(name, "threadline_zendesk_sync", env, own)

@@ -1,0 +1,25 @@
+"""`python -m threadline_zendesk_sync [faust worker options]`: run the zendesk-sync worker."""
+
+from __future__ import annotations
+
+import sys
+
+from threadline_common.logs import configure_logging
+from threadline_common.settings import load_kafka_settings, load_settings
+from threadline_zendesk_sync.app import create_app
+from threadline_zendesk_sync.settings import ZendeskSyncSettings
+
+
+def main() -> None:
+    settings = load_settings(ZendeskSyncSettings)
+    configure_logging("zendesk-sync", settings.log_level, settings.log_format)
+    app = create_app(settings, load_kafka_settings())
+    argv = sys.argv[1:] or ["worker", "--web-port", str(settings.web_port)]
+    if argv[:1] == ["worker"] and "--loglevel" not in argv and "-l" not in argv:
+        argv += ["--loglevel", settings.log_level.lower()]
+    sys.argv = [sys.argv[0], *argv]  # faust's CLI reads sys.argv
+    app.main()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,54 @@
+"""zendesk-sync settings, from THREADLINE_ZENDESK_SYNC_* variables (Kafka from KAFKA_*)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import SecretStr, field_validator, model_validator
+from pydantic_settings import SettingsConfigDict
+
+from threadline_common.settings import ServiceSettings, reject_placeholder
+
+
+class ZendeskSyncSettings(ServiceSettings):
+    model_config = SettingsConfigDict(env_prefix="THREADLINE_ZENDESK_SYNC_", extra="ignore")
+
+    app_id: str = "threadline-zendesk-sync"
+    zendesk_subdomain: str
+    zendesk_email: str | None = None
+    zendesk_api_token: SecretStr | None = None
+    zendesk_oauth_token: SecretStr | None = None
+    # Where people open a ticket; Zendesk's agent UI unless set.
+    zendesk_ticket_url: str | None = None
+    slack_bot_token: SecretStr
+    # A Slack-compatible API root (the sandbox); Slack's own when unset.
+    slack_api_url: str | None = None
+    # Requests per minute Threadline may make to Zendesk (share of the account's limit).
+    zendesk_budget_per_minute: int = 400
+    # Seconds between posts in one Slack channel (Slack allows about one per second).
+    slack_channel_interval_seconds: float = 1.0
+    max_attempts: int = 6
+    max_backoff_seconds: float = 30.0
+    max_file_bytes: int = 20 * 1024 * 1024
+    partitions: int = 6
+    data_dir: Path = Path("/var/lib/threadline/zendesk-sync")
+    web_host: str = "0.0.0.0"
+    web_port: int = 6067
+    session_timeout_seconds: float = 10.0
+
+    @field_validator("zendesk_api_token", "zendesk_oauth_token", "slack_bot_token")
+    @classmethod
+    def _no_placeholder(cls, value: SecretStr | None) -> SecretStr | None:
+        return reject_placeholder(value, "a token")
+
+    @model_validator(mode="after")
+    def _zendesk_auth(self) -> ZendeskSyncSettings:
+        if self.zendesk_oauth_token is None and (self.zendesk_api_token is None or not self.zendesk_email):
+            raise ValueError(
+                "set THREADLINE_ZENDESK_SYNC_ZENDESK_OAUTH_TOKEN, or _ZENDESK_EMAIL and _ZENDESK_API_TOKEN"
+            )
+        return self
+
+    def ticket_url(self, ticket_id: int) -> str:
+        base = self.zendesk_ticket_url or f"https://{self.zendesk_subdomain}.zendesk.com/agent/tickets/"
+        return f"{base.rstrip('/')}/{ticket_id}"

@@ -1,0 +1,119 @@
+"""The whole pipeline on the real broker: Slack and Zendesk sandboxes in this process, and
+ingest, router and zendesk-sync as their own processes, started through their entry points."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from slack_sdk import WebClient
+from zenpy import Zenpy
+
+from threadline_devstack import services
+from threadline_devstack.infra import free_port
+from threadline_devstack.processes import ManagedProcess
+from threadline_sandbox.slack import SlackSandbox
+from threadline_sandbox.zendesk import ZendeskSandbox
+
+SLACK_SECRET = "e2e-slack-signing-secret"
+ZENDESK_SECRET = "e2e-zendesk-webhook-secret"
+
+
+@dataclass
+class Pipeline:
+    slack: SlackSandbox
+    zendesk: ZendeskSandbox
+    processes: dict[str, ManagedProcess]
+    ports: dict[str, int]
+
+    def user(self, name: str) -> WebClient:
+        return WebClient(token=self.slack.user_token(name), base_url=self.slack.api_url)
+
+    @property
+    def bot(self) -> WebClient:
+        return WebClient(token=self.slack.bot_token, base_url=self.slack.api_url)
+
+    def zen(self) -> Zenpy:
+        zen = Zenpy(subdomain=self.zendesk.subdomain, email=self.zendesk.api_email, token=self.zendesk.api_token)
+        zen.disable_caching()
+        return zen
+
+    def restart(self, name: str, kill: bool = True) -> None:
+        process = self.processes[name]
+        if kill:
+            process.kill()
+        else:
+            process.stop()
+        process.start()
+
+
+def wait_until(what: str, check: Callable[[], Any], timeout: float = 60.0) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = check()
+        if value:
+            return value
+        time.sleep(0.2)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+@pytest.fixture
+def pipeline(kafka_bootstrap, kafka_topics, tmp_path: Path, monkeypatch) -> Iterator[Pipeline]:
+    ports = {name: free_port() for name in ("ingest", "router", "zendesk-sync")}
+    ingest_url = f"http://127.0.0.1:{ports['ingest']}"
+    slack = SlackSandbox(SLACK_SECRET, [f"{ingest_url}/slack/events"]).start()
+    zendesk = ZendeskSandbox(webhook_urls=[f"{ingest_url}/zendesk/webhook"], webhook_secret=ZENDESK_SECRET).start()
+    for key, value in zendesk.zenpy_env().items():
+        monkeypatch.setenv(key, value)  # the test's own zenpy checks reach the sandbox too
+    channels = tmp_path / "channels.yaml"
+    channels.write_text(
+        "defaults: {zendesk: {tags: [slack]}}\n"
+        f"channels:\n  C0SUPPORT: {{name: support, zendesk: {{group_id: {zendesk.group_id}}}}}\n"
+        f"  C0INFRA: {{name: infra-help, resolvers: requester_and_responders, zendesk: {{group_id: {zendesk.infra_group_id}}}}}\n"
+        f"email_groups: {{{zendesk.group_id}: C0SUPPORT}}\n"
+    )
+    env = services.ServiceEnv(kafka_bootstrap, kafka_topics.prefix, tmp_path, {"PYTHONWARNINGS": "ignore"})
+    processes = {
+        "ingest": services.ingest(env, ports["ingest"], SLACK_SECRET, ZENDESK_SECRET),
+        "router": services.router(
+            env,
+            channels,
+            ports["router"],
+            partitions="2",
+            store="memory://",
+            slack_bot_id=slack.bot_id,
+            slack_bot_user_id=slack.bot_user_id,
+            zendesk_api_user_id=str(zendesk.api_user["id"]),
+            log_format="text",
+        ),
+        "zendesk-sync": services.zendesk_sync(
+            env,
+            ports["zendesk-sync"],
+            subdomain=zendesk.subdomain,
+            email=zendesk.api_email,
+            api_token=zendesk.api_token,
+            slack_bot_token=slack.bot_token,
+            slack_api_url=slack.api_url,
+            ticket_url=f"{zendesk.base_url}/agent/tickets/",
+            zenpy_env=zendesk.zenpy_env(),
+            partitions="2",
+            slack_channel_interval_seconds="0.05",
+            log_format="text",
+        ),
+    }
+    try:
+        for process in processes.values():
+            process.start()
+        services.wait_http(f"{ingest_url}/readyz", processes["ingest"])
+        services.wait_http(f"http://127.0.0.1:{ports['router']}/readyz", processes["router"])
+        services.wait_http(f"http://127.0.0.1:{ports['zendesk-sync']}/readyz", processes["zendesk-sync"])
+        yield Pipeline(slack, zendesk, processes, ports)
+    finally:
+        for process in processes.values():
+            process.stop(timeout=10)
+        slack.stop()
+        zendesk.stop()
