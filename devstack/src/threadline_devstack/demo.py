@@ -1,74 +1,154 @@
-"""`make demo`: start the local stack, send one real example through every topic, show what
-arrived, and stop what this run started."""
+"""`make demo`: start the local stack, play support conversations through the Slack and Zendesk
+sandboxes, print what each side saw, and stop what this run started.
+
+Everything goes through the real wire: people post with slack_sdk and their user tokens, an
+agent answers with zenpy and the agent's own credentials, an email arrives at the Zendesk
+sandbox; ingest, router and zendesk-sync do the rest over Kafka.
+"""
 
 from __future__ import annotations
 
-import json
 import sys
-import uuid
+import time
+from collections.abc import Callable
+from typing import Any
 
-from confluent_kafka import Consumer, Producer, TopicPartition
+import httpx
+from slack_sdk import WebClient
+from zenpy import Zenpy
+from zenpy.lib.api_objects import Comment, Ticket
 
-from threadline_common.contracts import load_topics
-from threadline_common.schemas import examples
-from threadline_devstack import infra
+from threadline_devstack import infra, stack
+
+SUPPORT = "C0SUPPORT"
 
 
-def _summary(payload: dict[str, object]) -> str:
-    for key in ("type", "kind"):
-        if key in payload:
-            return f"{key}={payload[key]}"
-    return ", ".join(list(payload)[:3])
+class Story:
+    def __init__(self, s: dict[str, Any]) -> None:
+        self.s = s
+        self.api = s["slack_api_url"]
+        self.bot = WebClient(token=s["slack_bot_token"], base_url=self.api)
+        self.names = {u: self._name(u) for u in ("U0ALICE", "U0BOB", "U0SRE", "U0BOT")}
+        self.zen = self._zen(s["zendesk_api"]["email"], s["zendesk_api"]["token"])
+        self.agent = self._zen(s["zendesk_agent"]["email"], s["zendesk_agent"]["token"])
+        self.zendesk_base = s["zendesk_api_url"].removesuffix("/api/v2/")
+
+    def _zen(self, email: str, token: str) -> Zenpy:
+        zen = Zenpy(subdomain=self.s["zendesk_subdomain"], email=email, token=token)
+        zen.disable_caching()
+        return zen
+
+    def _name(self, user: str) -> str:
+        return str(self.bot.users_info(user=user)["user"]["real_name"])
+
+    def person(self, name: str) -> WebClient:
+        return WebClient(token=self.s["slack_users"][name], base_url=self.api)
+
+    def wait(self, what: str, check: Callable[[], Any], timeout: float = 60) -> Any:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            value = check()
+            if value:
+                return value
+            time.sleep(0.3)
+        raise RuntimeError(f"the demo waited in vain for {what}")
+
+    def thread(self, ts: str) -> list[dict[str, Any]]:
+        return list(self.bot.conversations_replies(channel=SUPPORT, ts=ts)["messages"])
+
+    def ticket_by_thread(self, ts: str) -> Any:
+        found = list(self.zen.tickets(external_id=f"{self.s['slack_team_id']}:{SUPPORT}:{ts}"))
+        return found[0] if found else None
+
+    def show_thread(self, ts: str) -> None:
+        print(f"\n  Slack #support thread {ts}:")
+        for m in self.thread(ts):
+            who = m.get("username") or self.names.get(m.get("user", ""), m.get("user", "?"))
+            text = m["text"].replace("\n", " ")
+            print(f"    {'🤖 ' if m.get('bot_id') else ''}{who:>16}: {text[:110]}")
+
+    def show_ticket(self, ticket_id: int) -> None:
+        ticket = self.zen.tickets(id=ticket_id)
+        print(f"\n  Zendesk ticket #{ticket.id} [{ticket.status}] {ticket.subject!r}  external_id={ticket.external_id}")
+        for c in self.zen.tickets.comments(ticket=ticket_id):
+            author = self.zen.users(id=c.author_id).name
+            kind = "public" if c.public else "INTERNAL"
+            print(f"    {kind:>8} {author:>20} via {c.via.channel:5}: {c.body.replace(chr(10), ' ')[:100]}")
+
+    def bot_said(self, ts: str, needle: str) -> bool:
+        return any(m.get("bot_id") and needle in m["text"] for m in self.thread(ts))
+
+
+def play(s: dict[str, Any]) -> None:
+    story = Story(s)
+    alice, bob = story.person("alice"), story.person("bob")
+
+    print("\n1. Alice asks in #support; Threadline opens a ticket and answers with its link.")
+    root = alice.chat_postMessage(channel=SUPPORT, text="The printer on floor 3 is on fire :fire:")["ts"]
+    ticket = story.wait("the ticket", lambda: story.ticket_by_thread(root))
+    story.wait("the ticket link", lambda: story.bot_said(root, f"#{ticket.id}"))
+
+    print("2. Bob and Alice reply in the thread; each reply becomes one comment, by its author.")
+    bob.chat_postMessage(channel=SUPPORT, thread_ts=root, text="Which printer exactly?")
+    alice.chat_postMessage(channel=SUPPORT, thread_ts=root, text="The big one by the window")
+    story.wait("the comments", lambda: len(list(story.zen.tickets.comments(ticket=ticket.id))) >= 3)
+
+    print("3. Agent Ann answers in Zendesk, and leaves an internal note that stays private.")
+    story.agent.tickets.update(
+        Ticket(id=ticket.id, comment=Comment(body="Please unplug it; a technician is on the way."))
+    )
+    story.agent.tickets.update(
+        Ticket(id=ticket.id, comment=Comment(body="Third printer fire this month.", public=False))
+    )
+    story.wait("the agent's answer in Slack", lambda: story.bot_said(root, "unplug"))
+
+    print("4. Alice types `resolve`; the ticket is solved and the thread is told.")
+    alice.chat_postMessage(channel=SUPPORT, thread_ts=root, text="resolve")
+    story.wait("the solved notice", lambda: story.bot_said(root, "solved"))
+    story.show_thread(root)
+    story.show_ticket(ticket.id)
+
+    print("\n5. Dana emails support; the ticket opens a new thread in #support, and Sam answers there.")
+    email = httpx.post(
+        f"{story.zendesk_base}/_sandbox/email",
+        json={
+            "from_name": "Dana",
+            "from_email": "dana@example.com",
+            "subject": "VPN drops every hour",
+            "body": "Since this morning the VPN drops every hour.",
+            "group_id": s["zendesk_group_id"],
+        },
+        timeout=10,
+    ).json()["ticket_id"]
+
+    def history():
+        return [m for m in story.bot.conversations_history(channel=SUPPORT)["messages"] if f"#{email}" in m["text"]]
+
+    email_root = story.wait("the email's thread", history)[0]["ts"]
+    story.wait("the ticket linked to the thread", lambda: story.zen.tickets(id=email).external_id)
+    story.person("sam").chat_postMessage(channel=SUPPORT, thread_ts=email_root, text="Restarting the VPN gateway now.")
+    story.wait(
+        "Sam's reply on the ticket", lambda: any("gateway" in c.body for c in story.zen.tickets.comments(ticket=email))
+    )
+    story.show_thread(email_root)
+    story.show_ticket(email)
+
+    notes = [c for c in story.zen.tickets.comments(ticket=ticket.id) if not c.public]
+    assert not any("Third printer fire" in m["text"] for m in story.thread(root)), "an internal note reached Slack"
+    print(f"\nInternal notes kept private: {len(notes)}; tickets: {ticket.id}, {email}. The story is complete.")
 
 
 def main() -> int:
-    kafka_was_running = infra.local_kafka().process.alive()
-    stack = infra.up()
+    was_running = infra.local_kafka().process.alive()
     try:
-        bootstrap = stack["kafka_bootstrap"]
-        producer = Producer({"bootstrap.servers": bootstrap, "acks": "all", "enable.idempotence": True})
-        sent: dict[str, str] = {}
-        for spec in load_topics():
-            if spec.latest.type != "json":
-                continue
-            path, payload = next(examples(spec.name, spec.latest.version))
-            producer.produce(spec.name, key=b"demo", value=json.dumps(payload).encode())
-            sent[spec.name] = path.name
-        producer.flush(30)
-        consumer = Consumer(
-            {
-                "bootstrap.servers": bootstrap,
-                "group.id": f"demo-{uuid.uuid4().hex[:6]}",
-                "auto.offset.reset": "latest",
-            }
-        )
-        # Read back only what this run sent: from each partition's end minus what arrived.
-        consumer.subscribe(list(sent), on_assign=_rewind)
-        got: dict[str, dict[str, object]] = {}
-        for _ in range(60):
-            msg = consumer.poll(1.0)
-            if msg is not None and msg.error() is None and msg.key() == b"demo":
-                got[str(msg.topic())] = json.loads(msg.value() or b"{}")
-            if len(got) == len(sent):
-                break
-        consumer.close()
-        print("\nOne example through every topic of schemas/:")
-        for topic, example in sent.items():
-            payload = got.get(topic)
-            shown = _summary(payload) if payload else "NOT RECEIVED"
-            print(f"  {topic:28} <- {example:52} {shown}")
-        print(f"\nElasticsearch {infra.es_version(stack['elasticsearch_url'])} at {stack['elasticsearch_url']}")
-        return 0 if len(got) == len(sent) else 1
+        s = stack.up()
+        play(s)
+        return 0
+    except (RuntimeError, infra.InfraError) as exc:
+        print(f"\nerror: {exc}\nlogs: {infra.run_dir() / 'logs'}", file=sys.stderr)
+        return 1
     finally:
-        if not kafka_was_running:
-            infra.down()
-
-
-def _rewind(consumer: Consumer, partitions: list[TopicPartition]) -> None:
-    for tp in partitions:
-        low, high = consumer.get_watermark_offsets(tp, timeout=10)
-        tp.offset = max(low, high - 1)
-    consumer.assign(partitions)
+        stack.down(keep_infra=was_running)  # stop what this run started, nothing more
 
 
 if __name__ == "__main__":

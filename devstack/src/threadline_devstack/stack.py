@@ -1,19 +1,222 @@
-"""`make up` / `make down`: the local stack in the background, and stopping exactly it."""
+"""`make up` / `make down`: the local stack in the background, and stopping exactly it.
+
+`up` starts Kafka and Elasticsearch (infra), the Slack and Zendesk sandboxes, and every
+Threadline service, configured for each other; logs go to .run/logs/<name>.log and what a
+person needs to use it goes to .run/stack.json and the terminal.
+
+Real Slack or Zendesk instead of a sandbox: set THREADLINE_SLACK_BOT_TOKEN and
+THREADLINE_SLACK_SIGNING_SECRET (and point your Slack app's request URL at ingest), or
+THREADLINE_ZENDESK_SUBDOMAIN, THREADLINE_ZENDESK_EMAIL and THREADLINE_ZENDESK_API_TOKEN (and
+THREADLINE_ZENDESK_WEBHOOK_SECRET of a webhook pointed at ingest); that sandbox does not start.
+"""
 
 from __future__ import annotations
 
 import argparse
+import json
+import os
 import sys
+import time
+from pathlib import Path
+from typing import Any
 
-from threadline_devstack import infra
+from threadline_devstack import infra, services
+from threadline_devstack.processes import ManagedProcess
+
+PORTS = {"ingest": 8080, "slack-sandbox": 8101, "zendesk-sandbox": 8102, "router": 6066, "zendesk-sync": 6067}
+SANDBOX_SLACK_SECRET = "sandbox-signing-secret"  # noqa: S105 - the sandbox's, not a real one
+SANDBOX_WEBHOOK_SECRET = "sandbox-webhook-secret"  # noqa: S105
 
 
-def up() -> dict[str, str]:
-    return infra.up()
+def _port(name: str) -> int:
+    return int(os.environ.get(f"THREADLINE_{name.upper().replace('-', '_')}_PORT", PORTS[name]))
 
 
-def down() -> None:
+def _sandbox(name: str, module: str, args: list[str]) -> ManagedProcess:
+    return ManagedProcess(name=name, argv=[sys.executable, "-m", module, *args], run_dir=infra.run_dir())
+
+
+def _wait_port(process: ManagedProcess, port: int, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while not infra.port_in_use(port):
+        if time.monotonic() > deadline or not process.alive():
+            raise infra.InfraError(f"{process.name} did not start:\n{process.log_tail()}")
+        time.sleep(0.1)
+
+
+def all_processes() -> list[ManagedProcess]:
+    """Every process `up` may start, for `down` (stopped by pid file; absent ones are no-ops)."""
+    run = infra.run_dir()
+    return [
+        ManagedProcess(name=n, argv=[], run_dir=run)
+        for n in ("ingest", "router", "zendesk-sync", "slack-sandbox", "zendesk-sandbox")
+    ]
+
+
+def up() -> dict[str, Any]:
+    stack: dict[str, Any] = dict(infra.up())
+    run = infra.run_dir()
+    ingest_url = f"http://127.0.0.1:{_port('ingest')}"
+
+    real_slack = bool(
+        os.environ.get("THREADLINE_SLACK_BOT_TOKEN") and os.environ.get("THREADLINE_SLACK_SIGNING_SECRET")
+    )
+    if real_slack:
+        slack = {
+            "slack_api_url": "https://slack.com/api/",
+            "slack_bot_token": os.environ["THREADLINE_SLACK_BOT_TOKEN"],
+            "slack_signing_secret": os.environ["THREADLINE_SLACK_SIGNING_SECRET"],
+            "slack_users": {},
+        }
+    else:
+        from threadline_sandbox.slack.server import load_workspace
+
+        port = _port("slack-sandbox")
+        process = _sandbox(
+            "slack-sandbox",
+            "threadline_sandbox.slack",
+            [
+                "--port",
+                str(port),
+                "--events-url",
+                f"{ingest_url}/slack/events",
+                "--signing-secret",
+                SANDBOX_SLACK_SECRET,
+            ],
+        ).start()
+        _wait_port(process, port)
+        ws = load_workspace()
+        slack = {
+            "slack_api_url": f"http://127.0.0.1:{port}/api/",
+            "slack_bot_token": ws.bot["token"],
+            "slack_bot_id": ws.bot["bot_id"],
+            "slack_bot_user_id": ws.bot["user_id"],
+            "slack_signing_secret": SANDBOX_SLACK_SECRET,
+            "slack_users": {u["name"]: u["token"] for u in ws.users.values() if u.get("token")},
+            "slack_team_id": ws.team_id,
+        }
+    stack.update(slack)
+
+    real_zendesk = all(
+        os.environ.get(f"THREADLINE_ZENDESK_{k}") for k in ("SUBDOMAIN", "EMAIL", "API_TOKEN", "WEBHOOK_SECRET")
+    )
+    if real_zendesk:
+        subdomain = os.environ["THREADLINE_ZENDESK_SUBDOMAIN"]
+        zendesk: dict[str, Any] = {
+            "zendesk_api_url": f"https://{subdomain}.zendesk.com/api/v2/",
+            "zendesk_subdomain": subdomain,
+            "zendesk_api": {
+                "email": os.environ["THREADLINE_ZENDESK_EMAIL"],
+                "token": os.environ["THREADLINE_ZENDESK_API_TOKEN"],
+            },
+            "zendesk_webhook_secret": os.environ["THREADLINE_ZENDESK_WEBHOOK_SECRET"],
+            "zendesk_group_id": int(os.environ.get("THREADLINE_ZENDESK_GROUP_ID", "0")) or None,
+        }
+        zenpy_env: dict[str, str] = {}
+    else:
+        from threadline_sandbox.zendesk.server import ZendeskSandbox
+
+        port = _port("zendesk-sandbox")
+        process = _sandbox(
+            "zendesk-sandbox",
+            "threadline_sandbox.zendesk",
+            [
+                "--port",
+                str(port),
+                "--webhook-url",
+                f"{ingest_url}/zendesk/webhook",
+                "--webhook-secret",
+                SANDBOX_WEBHOOK_SECRET,
+            ],
+        ).start()
+        _wait_port(process, port)
+        # The account the sandbox process seeded is the same as a fresh in-memory one: read its ids.
+        shape = ZendeskSandbox(port=0)
+        zendesk = {
+            "zendesk_api_url": f"http://127.0.0.1:{port}/api/v2/",
+            "zendesk_subdomain": shape.subdomain,
+            "zendesk_api": {"email": shape.api_email, "token": shape.api_token, "user_id": shape.api_user["id"]},
+            "zendesk_agent": {"email": shape.agent["email"], "token": shape.agent_token},
+            "zendesk_webhook_secret": SANDBOX_WEBHOOK_SECRET,
+            "zendesk_group_id": shape.group_id,
+            "zendesk_infra_group_id": shape.infra_group_id,
+        }
+        zenpy_env = {"ZENPY_FORCE_SCHEME": "http", "ZENPY_FORCE_NETLOC": f"127.0.0.1:{port}"}
+        zendesk["zenpy_env"] = zenpy_env
+    stack.update(zendesk)
+
+    channels = run / "channels.yaml"
+    if not channels.exists():
+        group = zendesk.get("zendesk_group_id")
+        infra_group = zendesk.get("zendesk_infra_group_id", group)
+        channels.write_text(
+            "# Local channel routing (see README: Channel routing). Edit and `make up` again.\n"
+            "defaults:\n  zendesk: {tags: [slack]}\n"
+            "channels:\n"
+            f"  C0SUPPORT: {{name: support, zendesk: {{group_id: {group}}}}}\n"
+            "  C0INFRA: {name: infra-help, resolvers: requester_and_responders,\n"
+            f"            zendesk: {{group_id: {infra_group}}}}}\n"
+            + (f"email_groups: {{{group}: C0SUPPORT}}\n" if group else "")
+        )
+    env = services.ServiceEnv(stack["kafka_bootstrap"], "", run)
+    ticket_url = f"http://127.0.0.1:{_port('zendesk-sandbox')}/agent/tickets/" if not real_zendesk else None
+    started = [
+        services.ingest(env, _port("ingest"), stack["slack_signing_secret"], stack["zendesk_webhook_secret"]).start(),
+        services.router(
+            env,
+            channels,
+            _port("router"),
+            slack_bot_id=stack.get("slack_bot_id", ""),
+            slack_bot_user_id=stack.get("slack_bot_user_id", ""),
+            zendesk_api_user_id=str(zendesk["zendesk_api"].get("user_id", "")),
+        ).start(),
+        services.zendesk_sync(
+            env,
+            _port("zendesk-sync"),
+            subdomain=zendesk["zendesk_subdomain"],
+            email=zendesk["zendesk_api"]["email"],
+            api_token=zendesk["zendesk_api"]["token"],
+            slack_bot_token=stack["slack_bot_token"],
+            slack_api_url=stack["slack_api_url"] if not real_slack else None,
+            ticket_url=ticket_url,
+            zenpy_env=zenpy_env,
+            slack_channel_interval_seconds="0.2",
+        ).start(),
+    ]
+    services.wait_http(f"{ingest_url}/readyz", started[0])
+    services.wait_http(f"http://127.0.0.1:{_port('router')}/readyz", started[1], timeout=120)
+    services.wait_http(f"http://127.0.0.1:{_port('zendesk-sync')}/readyz", started[2], timeout=120)
+    stack.update(
+        {
+            "ingest_url": ingest_url,
+            "support_channels": ["C0SUPPORT", "C0INFRA"],
+            "channels_file": str(channels),
+            "logs": str(run / "logs"),
+        }
+    )
+    infra.update_stack_file(**{k: v for k, v in stack.items() if k != "zenpy_env"})
+    print(f"ingest          {ingest_url}  (Slack: /slack/events, Zendesk: /zendesk/webhook)")
+    print(f"Slack API       {stack['slack_api_url']}  bot token {stack['slack_bot_token']}")
+    for name, token in stack.get("slack_users", {}).items():
+        print(f"  Slack user    {name:6} {token}")
+    print(f"Zendesk API     {zendesk['zendesk_api_url']}  agent {zendesk.get('zendesk_agent', {}).get('email', '-')}")
+    print(f"logs            {run / 'logs'}/<name>.log;  everything in {run / 'stack.json'}")
+    return stack
+
+
+def down(keep_infra: bool = False) -> None:
+    for process in all_processes():
+        process.stop(timeout=20)
+    if keep_infra:
+        return
     infra.down()
+    path = infra.run_dir() / "stack.json"
+    path.unlink(missing_ok=True)
+
+
+def read_stack() -> dict[str, Any]:
+    path: Path = infra.run_dir() / "stack.json"
+    return dict(json.loads(path.read_text()))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -25,7 +228,7 @@ def main(argv: list[str] | None = None) -> int:
             up()
         else:
             down()
-    except infra.InfraError as exc:
+    except (infra.InfraError, RuntimeError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     return 0
