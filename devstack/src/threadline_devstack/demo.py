@@ -8,6 +8,7 @@ sandbox; ingest, router and zendesk-sync do the rest over Kafka.
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 from collections.abc import Callable
@@ -26,6 +27,7 @@ SUPPORT = "C0SUPPORT"
 class Story:
     def __init__(self, s: dict[str, Any]) -> None:
         self.s = s
+        os.environ.update(s.get("zenpy_env", {}))  # our own zenpy talks to the sandbox too
         self.api = s["slack_api_url"]
         self.bot = WebClient(token=s["slack_bot_token"], base_url=self.api)
         self.names = {u: self._name(u) for u in ("U0ALICE", "U0BOB", "U0SRE", "U0BOT")}
@@ -141,7 +143,9 @@ def play(s: dict[str, Any]) -> None:
 def main() -> int:
     was_running = infra.local_kafka().process.alive()
     try:
+        started = time.monotonic()
         s = stack.up()
+        print(f"\nstack ready in {time.monotonic() - started:.0f}s")
         play(s)
         return 0
     except (RuntimeError, infra.InfraError) as exc:
