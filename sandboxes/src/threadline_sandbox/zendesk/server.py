@@ -90,6 +90,9 @@ class ZendeskSandbox:
         self.agent_token = "sandbox-agent-token"
         self.group_id = self._group("Support")
         self.infra_group_id = self._group("Infrastructure")
+        # Seeded ids are fixed (the stack reads them); what the account creates later gets ids
+        # that never repeat across runs, as in Zendesk, since Kafka keeps state between runs.
+        self._ids = itertools.count((int(time.time()) - 1_700_000_000) * 10)
         self._tokens = {
             ("threadline@sandbox-corp.example", self.api_token): self.api_user["id"],
             ("ann@sandbox-corp.example", self.agent_token): self.agent["id"],

@@ -366,7 +366,11 @@ class Effects:
             "metadata": {"threadline_command_id": command["command_id"]},
         }
         if command.get("comment"):
-            body["comment"] = {"body": command["comment"], "public": False}
+            text = command["comment"]
+            author = (command.get("author") or {}).get("slack_user_id")
+            if author:  # the router knows ids; agents read names
+                text = text.replace(author, (await self.slack_person(author)).name)
+            body["comment"] = {"body": text, "public": False}
         await self.zendesk(lambda: self.zen.tickets.update(Ticket(id=int(ticket.id), **body)))
         return []
 
