@@ -95,8 +95,11 @@ class ManagedProcess:
         while time.monotonic() < deadline:
             if self.proc is not None and self.proc.poll() is not None:
                 return True
-            if self.proc is None and not Path(f"/proc/{pid}").exists():
-                return True
+            if self.proc is None:
+                with contextlib.suppress(ChildProcessError):
+                    os.waitpid(pid, os.WNOHANG)  # reap it if it is our child
+                if _start_time(pid) is None:  # gone, or a zombie: finished either way
+                    return True
             time.sleep(0.1)
         return False
 
