@@ -46,6 +46,7 @@ def message(channel: str, ts: str, text: str, user: str = "U1", thread_ts: str |
 
 
 def drain(bootstrap: str, topic: str, expect: int, timeout: float = 90) -> list[dict]:
+    """Read the topic until `expect` distinct command ids arrived (a replay may repeat some), then a little more."""
     consumer = Consumer(
         {"bootstrap.servers": bootstrap, "group.id": f"drain-{uuid.uuid4().hex}", "auto.offset.reset": "earliest"}
     )
@@ -53,7 +54,7 @@ def drain(bootstrap: str, topic: str, expect: int, timeout: float = 90) -> list[
     out: list[dict] = []
     deadline = time.monotonic() + timeout
     try:
-        while time.monotonic() < deadline and len(out) < expect:
+        while time.monotonic() < deadline and len({c["command_id"] for c in out}) < expect:
             msg = consumer.poll(0.5)
             if msg is not None and msg.error() is None:
                 out.append(json.loads(msg.value()))

@@ -259,13 +259,15 @@ def test_closed_reply_in_notice_channel_only_says_so(ctx):
     assert notice.type == "slack.post_message" and "closed" in notice.payload["text"]
 
 
-def test_email_ticket_opens_a_thread_and_comments_wait_for_it(ctx):
+# Event webhooks name the email channel "mail"; the REST API and legacy triggers say "email".
+@pytest.mark.parametrize("via_channel", ["mail", "email"])
+def test_email_ticket_opens_a_thread_and_comments_wait_for_it(ctx, via_channel):
     created_evt = zendesk_record(
         "created",
         77,
         None,
         {},
-        via={"channel": "email"},
+        via={"channel": via_channel},
         group_id="10",
         subject="VPN down",
         description="Since 9am",

@@ -1,4 +1,4 @@
-"""`python -m threadline_ingest`: serve the webhooks with uvicorn."""
+"""`python -m threadline_ingest` (or `threadline-ingest`): serve the webhooks with uvicorn."""
 
 from __future__ import annotations
 
@@ -14,14 +14,17 @@ def main() -> None:
     settings = load_settings(IngestSettings)
     configure_logging("ingest", settings.log_level, settings.log_format)
     app = create_app(settings, load_kafka_settings())
-    # Access logs would carry nothing useful that metrics do not; bodies are never logged.
+    # uvicorn handles SIGTERM: it stops accepting, lets requests finish, then runs the lifespan's
+    # shutdown (which flushes the producer). Access logs are left out: metrics count requests.
     uvicorn.run(
         app,
         host=settings.host,
         port=settings.port,
+        lifespan="on",
         access_log=False,
         log_config=None,
-        timeout_graceful_shutdown=20,
+        server_header=False,
+        timeout_graceful_shutdown=max(1, int(settings.flush_timeout_seconds)),
     )
 
 

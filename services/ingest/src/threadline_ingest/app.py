@@ -1,360 +1,376 @@
 """The HTTP door: Slack Events API, interactivity, slash commands and Zendesk webhooks.
 
-Each route reads the body under a size limit, checks the content type and the signature on
-the raw bytes, then parses, filters and publishes. 200 means Kafka has the record.
+Each route checks the content type, reads the body under a size limit, checks the signature on
+the raw bytes, and only then parses, filters and publishes. 200 means Kafka has the record.
+Answers: 400 malformed (but authenticated), 401 credentials, 413 too large, 415 content type,
+503 Kafka did not take it in time (with Retry-After: Slack and Zendesk deliver it again).
 """
 
 from __future__ import annotations
 
-import json
+import asyncio
+import contextlib
 import logging
 import time
-import urllib.parse
-from collections import OrderedDict
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, Literal, NoReturn
 
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse
-from prometheus_client import (
-    CONTENT_TYPE_LATEST,
-    CollectorRegistry,
-    Counter,
-    Gauge,
-    Histogram,
-    generate_latest,
-)
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from pydantic import BaseModel
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from threadline_common.contracts import Topics
-from threadline_common.kafka import admin_config, producer_config
+from threadline_common.health import Readiness
+from threadline_common.kafka import producer_config
 from threadline_common.settings import KafkaSettings
+from threadline_ingest.bodies import BadRequest, parse_form, parse_json
+from threadline_ingest.metrics import Metrics
 from threadline_ingest.publisher import Publisher, PublishError
+from threadline_ingest.service import Ingest
 from threadline_ingest.settings import IngestSettings
+from threadline_ingest.slack import retry_number
 from threadline_ingest.verify import (
-    BadRequest,
     SignatureError,
-    as_object,
-    body_id,
-    parse_json,
-    slack_channel_and_root,
-    slack_key,
-    slack_record,
-    slack_teams,
+    verify_authorization,
     verify_legacy_token,
     verify_slack,
     verify_zendesk,
-    zendesk_record,
 )
+from threadline_ingest.zendesk import ZendeskKind, kind_of
 
 log = logging.getLogger(__name__)
 
-# Events Threadline must see whatever channel they name (or that name none).
-ALWAYS_PUBLISHED = {"app_uninstalled", "tokens_revoked", "app_home_opened"}
+JSON = "application/json"
+FORM = "application/x-www-form-urlencoded"
 
 
-class HTTPProblem(Exception):
+class Problem(Exception):
+    """An answer other than 200, with a short reason that names no secret and no body content."""
+
     def __init__(self, status: int, error: str, headers: dict[str, str] | None = None) -> None:
+        super().__init__(error)
         self.status, self.error, self.headers = status, error, headers or {}
 
 
-class Metrics:
-    def __init__(self) -> None:
-        self.registry = CollectorRegistry()
-        self.requests = Counter(
-            "threadline_ingest_requests",
-            "Requests by route and status",
-            ["route", "status"],
-            registry=self.registry,
-        )
-        self.signature_failures = Counter(
-            "threadline_ingest_signature_failures", "Rejected signatures", ["source"], registry=self.registry
-        )
-        self.produce_latency = Histogram(
-            "threadline_ingest_produce_seconds",
-            "Time from produce to broker acknowledgement",
-            ["topic"],
-            buckets=(0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 3.0),
-            registry=self.registry,
-        )
-        self.in_flight = Gauge("threadline_ingest_in_flight", "Requests being handled", registry=self.registry)
-        self.dropped = Counter(
-            "threadline_ingest_dropped", "Events dropped at the edge", ["reason"], registry=self.registry
-        )
-        self.duplicates = Counter(
-            "threadline_ingest_duplicates",
-            "Redeliveries acknowledged without publishing",
-            registry=self.registry,
-        )
+# --- documented bodies ---------------------------------------------------------------------
 
 
-class RecentIds:
-    """Event ids acknowledged lately: a Slack retry of one of them is answered, not republished.
-
-    Only a shortcut: the router deduplicates for real, so this may forget (restart, eviction)."""
-
-    def __init__(self, size: int) -> None:
-        self.size, self._ids = size, OrderedDict[str, None]()
-
-    def __contains__(self, event_id: str) -> bool:
-        return event_id in self._ids
-
-    def add(self, event_id: str) -> None:
-        self._ids[event_id] = None
-        while len(self._ids) > self.size:
-            self._ids.popitem(last=False)
+class ErrorBody(BaseModel):
+    ok: Literal[False] = False
+    error: str
 
 
-def _raw_body_doc(content_type: str, description: str) -> dict[str, Any]:
+class Ack(BaseModel):
+    ok: Literal[True] = True
+
+
+class Challenge(BaseModel):
+    challenge: str
+
+
+class CommandAck(BaseModel):
+    response_type: Literal["ephemeral"] = "ephemeral"
+    text: str
+
+
+class Alive(BaseModel):
+    alive: bool
+
+
+class Ready(BaseModel):
+    ready: bool
+    checks: dict[str, bool]
+
+
+def _error(description: str) -> dict[str, Any]:
+    return {"model": ErrorBody, "description": description}
+
+
+ERRORS: dict[int | str, dict[str, Any]] = {
+    400: _error("Authenticated but malformed (not JSON, not a form, fields missing)"),
+    401: _error("Missing, stale or wrong signature or credentials"),
+    413: _error("Body over the size limit"),
+    415: _error("Wrong Content-Type"),
+    503: {
+        **_error("Kafka did not acknowledge in time (or ingest is starting or stopping); deliver again"),
+        "headers": {"Retry-After": {"description": "Seconds to wait", "schema": {"type": "integer"}}},
+    },
+}
+
+
+def _header(name: str, description: str, required: bool = False, type_: str = "string") -> dict[str, Any]:
+    return {"name": name, "in": "header", "required": required, "description": description, "schema": {"type": type_}}
+
+
+SLACK_HEADERS = [
+    _header("X-Slack-Request-Timestamp", "Unix time of the request; at most 5 minutes old", required=True),
+    _header("X-Slack-Signature", "v0= + hex HMAC-SHA256 of `v0:{timestamp}:{raw body}` (signing secret)", True),
+]
+
+
+def _raw_body(media_type: str, description: str, headers: list[dict[str, Any]]) -> dict[str, Any]:
+    """The request body is documented as raw bytes: it is verified before it is parsed."""
     return {
+        "parameters": headers,
         "requestBody": {
             "required": True,
             "description": description,
-            "content": {content_type: {"schema": {"type": "string"}}},
+            "content": {media_type: {"schema": {"type": "string", "format": "binary"}}},
         },
     }
 
 
-ERRORS: dict[int | str, dict[str, Any]] = {
-    400: {"description": "signed but malformed body"},
-    401: {"description": "missing, stale or wrong signature"},
-    413: {"description": "body over the size limit"},
-    415: {"description": "wrong content type"},
-    503: {"description": "Kafka did not acknowledge in time; retry later"},
-}
+# --- ASGI plumbing ---------------------------------------------------------------------------
 
 
-def create_app(settings: IngestSettings, kafka: KafkaSettings, publisher: Publisher | None = None) -> FastAPI:
-    topics = Topics(kafka.topic_prefix)
+class Instrumented:
+    """Counts requests by route and status, and turns any unexpected error into a 503 (Slack and
+    Zendesk retry it) instead of a 500. Pure ASGI: no per-request task as BaseHTTPMiddleware has."""
+
+    def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
+        self.app, self.metrics = app, metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        status = 0
+
+        async def counted(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = int(message["status"])
+            await send(message)
+
+        self.metrics.in_flight.inc()
+        try:
+            await self.app(scope, receive, counted)
+        except Exception:
+            log.exception("unexpected error on %s", scope.get("path"))
+            if status:
+                raise  # the answer has begun: nothing else can be said
+            status = 503
+            response = JSONResponse(
+                ErrorBody(error="internal error; deliver again").model_dump(), 503, {"Retry-After": "1"}
+            )
+            await response(scope, receive, send)
+        finally:
+            self.metrics.in_flight.dec()
+            route = getattr(scope.get("route"), "path", "unmatched")
+            self.metrics.requests.labels(route, str(status)).inc()
+
+
+# --- the app -----------------------------------------------------------------------------------
+
+
+def create_app(settings: IngestSettings, kafka_settings: KafkaSettings) -> FastAPI:
+    topics = Topics(kafka_settings.topic_prefix)
     metrics = Metrics()
-    recent = RecentIds(settings.dedup_cache_size)
-    state: dict[str, Any] = {"publisher": publisher}
+    ingest = Ingest(settings, topics, metrics)
+    readiness = Readiness()
+
+    async def kafka_ready() -> bool:
+        publisher = ingest.publisher
+        wanted = [topics.slack_events, topics.zendesk_events]
+        return publisher is not None and await asyncio.to_thread(publisher.ready, wanted)
+
+    readiness.add("kafka", kafka_ready)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        if state["publisher"] is None:
-            state["publisher"] = Publisher(producer_config(kafka), admin_config(kafka))
+        ingest.publisher = Publisher(producer_config(kafka_settings))
         socket_mode = None
-        if settings.slack_app_token is not None:
-            from threadline_ingest.socket_mode import start_socket_mode
+        if settings.socket_mode:
+            from threadline_ingest.socket_mode import SocketModeDoor
 
-            socket_mode = await start_socket_mode(settings, handle_socket_request)
-        yield
-        # SIGTERM: uvicorn stops accepting, lets requests finish, then we flush what Kafka owes us.
-        if socket_mode is not None:
-            await socket_mode.close()
-        state["publisher"].close()
+            socket_mode = SocketModeDoor(settings, ingest)
+            socket_mode.start()
+            readiness.add("slack_socket_mode", socket_mode.connected)
+        try:
+            yield
+        finally:
+            # SIGTERM: uvicorn has stopped accepting and let requests finish; stop taking Socket
+            # Mode envelopes, then give Kafka what it still owes us.
+            if socket_mode is not None:
+                await socket_mode.close()
+            publisher, ingest.publisher = ingest.publisher, None
+            await asyncio.to_thread(publisher.close, settings.flush_timeout_seconds)
 
     app = FastAPI(
         title="Threadline ingest",
         version="1.0.0",
-        description="Verified Slack and Zendesk webhooks into Kafka. 200 means Kafka has the record.",
+        description=(
+            "Verified Slack and Zendesk webhooks into Kafka. A 200 means Kafka has acknowledged the "
+            "record; a 503 means it has not (deliver again). Bodies are verified as raw bytes before "
+            "anything parses them."
+        ),
         lifespan=lifespan,
     )
+    app.add_middleware(Instrumented, metrics=metrics)
+    app.state.ingest = ingest
     app.state.metrics = metrics
 
-    @app.exception_handler(HTTPProblem)
-    async def problem(request: Request, exc: HTTPProblem) -> Response:
-        return JSONResponse({"ok": False, "error": exc.error}, status_code=exc.status, headers=exc.headers)
+    @app.exception_handler(Problem)
+    async def problem(_: Request, exc: Problem) -> Response:
+        return JSONResponse(ErrorBody(error=exc.error).model_dump(), exc.status, exc.headers)
 
-    @app.middleware("http")
-    async def count(request: Request, call_next: Any) -> Response:
-        metrics.in_flight.inc()
-        status = 500
-        try:
-            response: Response = await call_next(request)
-            status = response.status_code
-            return response
-        finally:
-            metrics.in_flight.dec()
-            route = request.scope.get("route")
-            metrics.requests.labels(getattr(route, "path", "unmatched"), str(status)).inc()
-
-    async def read_body(request: Request, content_type: str) -> bytes:
+    async def read_body(request: Request, media_type: str) -> bytes:
         given = request.headers.get("content-type", "").split(";")[0].strip().lower()
-        if given != content_type:
-            raise HTTPProblem(415, f"expected {content_type}")
-        declared = request.headers.get("content-length")
-        if declared and declared.isdigit() and int(declared) > settings.max_body_bytes:
-            raise HTTPProblem(413, "body too large")
+        if given != media_type:
+            raise Problem(415, f"expected {media_type}")
+        declared = request.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > settings.max_body_bytes:
+            raise Problem(413, "body too large")
         chunks, size = [], 0
-        async for chunk in request.stream():
+        async for chunk in request.stream():  # the declared length may lie, or be absent (chunked)
             size += len(chunk)
             if size > settings.max_body_bytes:
-                raise HTTPProblem(413, "body too large")
+                raise Problem(413, "body too large")
             chunks.append(chunk)
         return b"".join(chunks)
 
-    def check_slack(request: Request, body: bytes) -> None:
+    def slack_signature_error(request: Request, raw: bytes) -> SignatureError | None:
         if settings.slack_signing_secret is None:
-            raise HTTPProblem(401, "HTTP delivery is not configured")
+            return SignatureError("Slack HTTP delivery is not configured (Socket Mode only)")
         try:
             verify_slack(
                 settings.slack_signing_secret.get_secret_value(),
                 request.headers.get("x-slack-request-timestamp"),
                 request.headers.get("x-slack-signature"),
-                body,
+                raw,
                 time.time(),
                 settings.signature_max_age_seconds,
             )
         except SignatureError as exc:
-            metrics.signature_failures.labels("slack").inc()
-            log.warning("rejected a Slack request: %s", exc)
-            raise HTTPProblem(401, "invalid signature") from exc
+            return exc
+        return None
 
-    async def publish(topic: str, key: str | None, record: dict[str, Any]) -> None:
-        started = time.perf_counter()
-        headers = [("event_id", str(record["event_id"]).encode()), ("kind", str(record["kind"]).encode())]
-        if record.get("retry_num") is not None:
-            headers.append(("retry_num", str(record["retry_num"]).encode()))
+    def refuse_slack(request: Request, error: SignatureError) -> NoReturn:
+        metrics.signature_failures.labels("slack").inc()
+        log.warning("refused a Slack request on %s: %s", request.url.path, error)
+        raise Problem(401, "invalid signature") from error
+
+    def check_slack(request: Request, raw: bytes) -> None:
+        error = slack_signature_error(request, raw)
+        if error is not None:
+            refuse_slack(request, error)
+
+    async def stored(call: Awaitable[str]) -> str:
+        """Run one publish; BadRequest is 400 and a missing acknowledgement 503."""
         try:
-            await state["publisher"].publish(
-                topic,
-                key,
-                json.dumps(record, separators=(",", ":")).encode(),
-                headers,
-                settings.ack_timeout_seconds,
-            )
+            outcome = await call
+        except BadRequest as exc:
+            raise Problem(400, str(exc)) from exc
         except PublishError as exc:
-            log.error("Kafka did not take a record for %s: %s", topic, exc)
-            raise HTTPProblem(503, "not stored; retry", {"Retry-After": "1"}) from exc
-        metrics.produce_latency.labels(topic).observe(time.perf_counter() - started)
-
-    def accepted_team(teams: set[str]) -> bool:
-        return not settings.slack_team_ids or bool(teams & set(settings.slack_team_ids))
-
-    async def handle_event_callback(
-        body: dict[str, Any], source: str, retry_num: int | None, reason: str | None
-    ) -> None:
-        """Filter and publish one Events API envelope (HTTP or Socket Mode)."""
-        event = as_object(body.get("event"))
-        event_type = str(event.get("type", ""))
-        if settings.slack_app_ids and body.get("api_app_id") not in settings.slack_app_ids:
-            metrics.dropped.labels("app").inc()
-            return
-        if not accepted_team(slack_teams(body)):
-            metrics.dropped.labels("workspace").inc()
-            return
-        channel, root = slack_channel_and_root(body)
-        if (
-            event_type not in ALWAYS_PUBLISHED
-            and settings.monitored_channels
-            and channel not in settings.monitored_channels
-        ):
-            metrics.dropped.labels("channel").inc()
-            return
-        event_id = str(body.get("event_id") or body_id(json.dumps(body, sort_keys=True).encode()))
-        if event_id in recent:
-            metrics.duplicates.inc()
-            return
-        # Slack Connect: the envelope names the author's org; the thread belongs to ours.
-        team_id = body.get("context_team_id") or body.get("team_id")
-        key = slack_key(team_id, channel, root) or (str(team_id) if team_id else None)
-        record = slack_record(
-            kind="event_callback",
-            body=body,
-            event_id=event_id,
-            team_id=team_id,
-            conversation_key=slack_key(team_id, channel, root),
-            now=time.time(),
-            source=source,
-            retry_num=retry_num,
-            retry_reason=reason,
-        )
-        await publish(topics.slack_events, key, record)
-        recent.add(event_id)
-
-    async def handle_form(kind: str, body: dict[str, Any], raw: bytes, source: str) -> None:
-        team = as_object(body.get("team"))
-        team_id = body.get("team_id") or team.get("id")
-        if not accepted_team({str(t) for t in (team_id, body.get("enterprise_id")) if t}):
-            metrics.dropped.labels("workspace").inc()
-            return
-        record = slack_record(
-            kind=kind,
-            body=body,
-            event_id=body_id(raw),
-            team_id=team_id,
-            conversation_key=None,
-            now=time.time(),
-            source=source,
-        )
-        await publish(topics.slack_events, str(team_id) if team_id else None, record)
-
-    async def handle_socket_request(kind: str, body: dict[str, Any], retry_num: int | None, reason: str | None) -> None:
-        if kind == "event_callback":
-            await handle_event_callback(body, "socket_mode", retry_num, reason)
-        else:
-            await handle_form(kind, body, json.dumps(body, sort_keys=True).encode(), "socket_mode")
+            raise Problem(503, "not stored; deliver again", {"Retry-After": "1"}) from exc
+        return outcome
 
     @app.post(
         "/slack/events",
-        openapi_extra=_raw_body_doc("application/json", "A signed Slack Events API request body"),
-        responses={200: {"description": "stored (or a url_verification challenge)"}, **ERRORS},
+        summary="Slack Events API request URL",
+        openapi_extra=_raw_body(
+            JSON,
+            "A Slack Events API request (url_verification or event_callback), signed",
+            [
+                *SLACK_HEADERS,
+                _header("X-Slack-Retry-Num", "Set on Slack's retries: 1, 2, 3", type_="integer"),
+                _header("X-Slack-Retry-Reason", "Why Slack retries, e.g. http_timeout"),
+            ],
+        ),
+        response_model=Challenge | Ack,
+        responses={200: {"description": "url_verification: the challenge; otherwise stored (or dropped)"}, **ERRORS},
     )
     async def slack_events(request: Request) -> Response:
-        raw = await read_body(request, "application/json")
+        raw = await read_body(request, JSON)
         check_slack(request, raw)
         try:
             body = parse_json(raw)
         except BadRequest as exc:
-            raise HTTPProblem(400, str(exc)) from exc
-        if body.get("type") == "url_verification":
-            return JSONResponse({"challenge": body.get("challenge")})
-        if body.get("type") != "event_callback":
+            raise Problem(400, str(exc)) from exc
+        envelope_type = body.get("type")
+        if envelope_type == "url_verification":
+            challenge = body.get("challenge")
+            if not isinstance(challenge, str):
+                raise Problem(400, "url_verification without a challenge")
+            return JSONResponse(Challenge(challenge=challenge).model_dump())
+        if envelope_type != "event_callback":
+            # Nothing to store. app_rate_limited means Slack stops sending events for a while.
             metrics.dropped.labels("type").inc()
-            return Response(status_code=200)
-        retry = request.headers.get("x-slack-retry-num")
-        await handle_event_callback(
-            body,
-            "http",
-            int(retry) if retry and retry.isdigit() else None,
-            request.headers.get("x-slack-retry-reason"),
+            if envelope_type == "app_rate_limited":
+                log.warning("Slack rate-limits this app's events (app_rate_limited)")
+            return JSONResponse(Ack().model_dump())
+        await stored(
+            ingest.slack(
+                "event_callback",
+                body,
+                raw,
+                "http",
+                retry_number(request.headers.get("x-slack-retry-num")),
+                request.headers.get("x-slack-retry-reason"),
+            )
         )
-        return Response(status_code=200)
-
-    def parse_form(raw: bytes) -> dict[str, str]:
-        try:
-            return {k: v[-1] for k, v in urllib.parse.parse_qs(raw.decode(), strict_parsing=True).items()}
-        except (UnicodeDecodeError, ValueError) as exc:
-            raise HTTPProblem(400, "body is not a valid form") from exc
-
-    form_doc = _raw_body_doc("application/x-www-form-urlencoded", "A signed Slack form post")
-
-    @app.post("/slack/interactions", openapi_extra=form_doc, responses={200: {"description": "stored"}, **ERRORS})
-    async def slack_interactions(request: Request) -> Response:
-        raw = await read_body(request, "application/x-www-form-urlencoded")
-        check_slack(request, raw)
-        form = parse_form(raw)
-        try:
-            payload = parse_json(form.get("payload", "").encode())
-        except BadRequest as exc:
-            raise HTTPProblem(400, "payload is not a JSON object") from exc
-        await handle_form("interaction", payload, raw, "http")
-        return Response(status_code=200)
-
-    @app.post("/slack/commands", openapi_extra=form_doc, responses={200: {"description": "stored"}, **ERRORS})
-    async def slack_commands(request: Request) -> Response:
-        raw = await read_body(request, "application/x-www-form-urlencoded")
-        check_slack(request, raw)
-        form = parse_form(raw)
-        if not form.get("command"):
-            raise HTTPProblem(400, "not a slash command")
-        await handle_form("slash_command", form, raw, "http")
-        return JSONResponse({"response_type": "ephemeral", "text": "Got it."})
+        return JSONResponse(Ack().model_dump())
 
     @app.post(
-        "/zendesk/webhook",
-        openapi_extra=_raw_body_doc("application/json", "A signed Zendesk webhook, or a legacy body with a token"),
-        responses={200: {"description": "stored"}, **ERRORS},
+        "/slack/interactions",
+        summary="Slack interactivity request URL",
+        openapi_extra=_raw_body(FORM, "`payload=<JSON>` as Slack posts it, signed", SLACK_HEADERS),
+        response_class=Response,
+        responses={200: {"description": "Stored (empty body: Slack needs nothing more)"}, **ERRORS},
     )
-    async def zendesk_webhook(request: Request) -> Response:
-        raw = await read_body(request, "application/json")
+    async def slack_interactions(request: Request) -> Response:
+        raw = await read_body(request, FORM)
+        check_slack(request, raw)
+        try:
+            payload = parse_json(parse_form(raw).get("payload", "").encode())
+        except BadRequest as exc:
+            raise Problem(400, "payload is not a JSON object") from exc
+        await stored(ingest.slack("interaction", payload, raw, "http"))
+        return Response(status_code=200)
+
+    @app.post(
+        "/slack/commands",
+        summary="Slack slash command request URL",
+        openapi_extra=_raw_body(FORM, "A slash command's form fields as Slack posts them, signed", SLACK_HEADERS),
+        response_model=CommandAck,
+        responses={200: {"description": "Stored; an ephemeral note for the person who typed it"}, **ERRORS},
+    )
+    async def slack_commands(request: Request) -> Response:
+        raw = await read_body(request, FORM)
+        error = slack_signature_error(request, raw)
+        if error is not None:
+            # Slack checks a command URL's certificate with an unsigned `ssl_check=1` post:
+            # answer it, store nothing.
+            with contextlib.suppress(BadRequest):
+                if parse_form(raw).get("ssl_check") == "1":
+                    return JSONResponse(CommandAck(text="ok").model_dump())
+            refuse_slack(request, error)
+        form = parse_form_or_400(raw)
+        outcome = await stored(ingest.slack("slash_command", form, raw, "http"))
+        text = "Got it." if not outcome.startswith("dropped") else "Threadline does not serve this workspace."
+        return JSONResponse(CommandAck(text=text).model_dump())
+
+    def parse_form_or_400(raw: bytes) -> dict[str, str]:
+        try:
+            return parse_form(raw)
+        except BadRequest as exc:
+            raise Problem(400, str(exc)) from exc
+
+    def authenticate_zendesk(request: Request, raw: bytes) -> tuple[ZendeskKind, dict[str, Any]]:
+        """Signature (every Zendesk webhook has one), else an Authorization header (a target or
+        webhook with basic/bearer auth), else the legacy token inside the body: the first that is
+        configured decides, and a credential presented must be right."""
         signature = request.headers.get("x-zendesk-webhook-signature")
-        if signature is not None or settings.zendesk_legacy_token is None:
-            if settings.zendesk_webhook_secret is None:
-                raise HTTPProblem(401, "Zendesk webhooks are not configured")
-            try:
+        authorization = request.headers.get("authorization")
+        basic = None
+        if settings.zendesk_basic_auth_username and settings.zendesk_basic_auth_password:
+            basic = (settings.zendesk_basic_auth_username, settings.zendesk_basic_auth_password.get_secret_value())
+        bearer = settings.zendesk_bearer_token.get_secret_value() if settings.zendesk_bearer_token else None
+        try:
+            if signature is not None and settings.zendesk_webhook_secret is not None:
                 verify_zendesk(
                     settings.zendesk_webhook_secret.get_secret_value(),
                     request.headers.get("x-zendesk-webhook-signature-timestamp"),
@@ -363,47 +379,90 @@ def create_app(settings: IngestSettings, kafka: KafkaSettings, publisher: Publis
                     time.time(),
                     settings.signature_max_age_seconds,
                 )
-            except SignatureError as exc:
-                metrics.signature_failures.labels("zendesk").inc()
-                raise HTTPProblem(401, "invalid signature") from exc
-            kind = "event_webhook"
-        else:
-            kind = "legacy_trigger"
-        try:
-            body = parse_json(raw)
-        except BadRequest as exc:
-            if kind == "legacy_trigger":
-                metrics.signature_failures.labels("zendesk").inc()
-                raise HTTPProblem(401, "invalid token") from exc
-            raise HTTPProblem(400, str(exc)) from exc
-        if kind == "legacy_trigger":
-            assert settings.zendesk_legacy_token is not None
+                body = parse_json_or_400(raw)
+                return kind_of(body), body
+            if authorization is not None and (basic or bearer):
+                verify_authorization(authorization, basic=basic, bearer=bearer)
+                return "legacy_trigger", parse_json_or_400(raw)
+            if settings.zendesk_legacy_token is None:
+                raise SignatureError("no Zendesk credentials")
             try:
-                verify_legacy_token(settings.zendesk_legacy_token.get_secret_value(), body)
-            except SignatureError as exc:
-                metrics.signature_failures.labels("zendesk").inc()
-                raise HTTPProblem(401, "invalid token") from exc
-            body = {k: v for k, v in body.items() if k != "token"}  # the secret stays out of Kafka
-        ticket, record = zendesk_record(
-            kind=kind,
-            body=body,
-            raw=raw,
-            webhook_id=request.headers.get("x-zendesk-webhook-id"),
-            now=time.time(),
+                body = parse_json(raw)
+            except BadRequest as exc:
+                # The token is inside the body: unreadable means unauthenticated.
+                raise SignatureError("legacy body is not JSON, so it carries no token") from exc
+            verify_legacy_token(settings.zendesk_legacy_token.get_secret_value(), body)
+            return "legacy_trigger", body
+        except SignatureError as exc:
+            metrics.signature_failures.labels("zendesk").inc()
+            log.warning("refused a Zendesk request: %s", exc)
+            raise Problem(401, "invalid credentials") from exc
+
+    def parse_json_or_400(raw: bytes) -> dict[str, Any]:
+        try:
+            return parse_json(raw)
+        except BadRequest as exc:
+            raise Problem(400, str(exc)) from exc
+
+    @app.post(
+        "/zendesk/webhook",
+        summary="Zendesk webhook endpoint (event webhooks, trigger and automation webhooks)",
+        openapi_extra=_raw_body(
+            JSON,
+            "A Zendesk webhook body. Authenticated by its signature headers, or an Authorization "
+            "header (basic/bearer, when configured), or a legacy `token` field in the JSON.",
+            [
+                _header("X-Zendesk-Webhook-Signature", "base64 HMAC-SHA256 of timestamp + raw body"),
+                _header("X-Zendesk-Webhook-Signature-Timestamp", "RFC 3339; at most 5 minutes old"),
+                _header("X-Zendesk-Webhook-Id", "The webhook's id"),
+                _header("X-Zendesk-Webhook-Invocation-Id", "One trigger firing; the same on Zendesk's retries of it"),
+                _header("Authorization", "Basic or Bearer, when the webhook is set up with them"),
+            ],
+        ),
+        response_model=Ack,
+        responses={200: {"description": "Stored"}, **ERRORS},
+    )
+    async def zendesk_webhook(request: Request) -> Response:
+        raw = await read_body(request, JSON)
+        kind, body = authenticate_zendesk(request, raw)
+        await stored(
+            ingest.zendesk(
+                kind,
+                body,
+                raw,
+                request.headers.get("x-zendesk-webhook-id"),
+                request.headers.get("x-zendesk-webhook-invocation-id"),
+            )
         )
-        await publish(topics.zendesk_events, ticket, record)
-        return Response(status_code=200)
+        return JSONResponse(Ack().model_dump())
 
-    @app.get("/healthz")
-    async def healthz() -> dict[str, bool]:
-        return {"alive": True}
+    @app.get(
+        "/healthz",
+        summary="Liveness: the delivery thread is serving Kafka's callbacks",
+        response_model=Alive,
+        responses={503: {"model": Alive, "description": "Stuck: restart"}},
+    )
+    async def healthz() -> Response:
+        publisher = ingest.publisher
+        alive = publisher is None or publisher.heartbeat.alive()
+        return JSONResponse(Alive(alive=alive).model_dump(), 200 if alive else 503)
 
-    @app.get("/readyz", responses={503: {"description": "Kafka unreachable"}})
+    @app.get(
+        "/readyz",
+        summary="Readiness: Kafka answers and has the topics (and Socket Mode is connected, if used)",
+        response_model=Ready,
+        responses={503: {"model": Ready, "description": "Not ready"}},
+    )
     async def readyz() -> Response:
-        ready = state["publisher"] is not None and state["publisher"].ready()
-        return JSONResponse({"ready": ready}, status_code=200 if ready else 503)
+        ready, checks = await readiness.report()
+        return JSONResponse(Ready(ready=ready, checks=checks).model_dump(), 200 if ready else 503)
 
-    @app.get("/metrics")
+    @app.get(
+        "/metrics",
+        summary="Prometheus metrics",
+        response_class=Response,
+        responses={200: {"content": {CONTENT_TYPE_LATEST.split(";")[0]: {"schema": {"type": "string"}}}}},
+    )
     async def prometheus() -> Response:
         return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
 

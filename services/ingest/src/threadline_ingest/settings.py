@@ -9,29 +9,43 @@ from pydantic_settings import NoDecode, SettingsConfigDict
 
 from threadline_common.settings import ServiceSettings, reject_placeholder
 
+# A comma-separated environment variable read as a list ("C1,C2").
 CommaList = Annotated[list[str], NoDecode]
 
 
 class IngestSettings(ServiceSettings):
     model_config = SettingsConfigDict(env_prefix="THREADLINE_INGEST_", extra="ignore")
 
+    # HTTP delivery (Events API, interactivity, slash commands): the app's signing secret.
     slack_signing_secret: SecretStr | None = None
-    # xapp-... token: receive Slack over Socket Mode instead of (or besides) HTTP.
+    # xapp-... app-level token: receive the same requests over Socket Mode (no public endpoint).
     slack_app_token: SecretStr | None = None
-    # Workspaces (team or enterprise ids) and app ids accepted; empty accepts any.
+    # Where Socket Mode asks for its websocket URL (apps.connections.open); a sandbox in tests.
+    slack_api_url: str = "https://slack.com/api/"
+    # Workspaces (team or enterprise ids) and Slack app ids accepted; empty accepts any.
     slack_team_ids: CommaList = Field(default_factory=list)
     slack_app_ids: CommaList = Field(default_factory=list)
-    # Channels Threadline serves; events elsewhere are dropped at the edge. Empty: all.
+    # Channels Threadline serves; events from other channels are dropped at the edge. Empty: all.
     monitored_channels: CommaList = Field(default_factory=list)
+    # Zendesk webhook signing secret (X-Zendesk-Webhook-Signature).
     zendesk_webhook_secret: SecretStr | None = None
-    # Shared token of legacy trigger/target bodies ({"token": ...}); unset disables them.
+    # Legacy trigger/target bodies carrying {"token": ...}; unset refuses them.
     zendesk_legacy_token: SecretStr | None = None
-    max_body_bytes: int = 1024 * 1024
+    # Authentication a Zendesk webhook or target may send instead of a token (its "basic_auth" or
+    # "bearer_token" setting); unset refuses Authorization headers.
+    zendesk_basic_auth_username: str | None = None
+    zendesk_basic_auth_password: SecretStr | None = None
+    zendesk_bearer_token: SecretStr | None = None
+    max_body_bytes: int = Field(default=1024 * 1024, gt=0)
+    # Slack gives up after 3 s: answer 503 (so it retries) well before that.
     ack_timeout_seconds: float = Field(default=2.0, gt=0, le=2.8)
-    signature_max_age_seconds: int = 300
-    dedup_cache_size: int = 20000
+    signature_max_age_seconds: int = Field(default=300, gt=0)
+    # Event ids recently acknowledged: Slack's retries of them are answered without republishing.
+    dedup_cache_size: int = Field(default=20000, ge=0)
+    # At shutdown, how long to wait for Kafka to take what is still queued.
+    flush_timeout_seconds: float = Field(default=20.0, ge=0)
     host: str = "0.0.0.0"
-    port: int = 8080
+    port: int = Field(default=8080, ge=0, le=65535)
 
     @field_validator("slack_team_ids", "slack_app_ids", "monitored_channels", mode="before")
     @classmethod
@@ -40,13 +54,33 @@ class IngestSettings(ServiceSettings):
             return [v.strip() for v in value.split(",") if v.strip()]
         return value
 
-    @field_validator("slack_signing_secret", "slack_app_token", "zendesk_webhook_secret", "zendesk_legacy_token")
+    @field_validator(
+        "slack_signing_secret",
+        "slack_app_token",
+        "zendesk_webhook_secret",
+        "zendesk_legacy_token",
+        "zendesk_basic_auth_password",
+        "zendesk_bearer_token",
+    )
     @classmethod
     def _no_placeholder(cls, value: SecretStr | None) -> SecretStr | None:
         return reject_placeholder(value, "a secret")
 
+    @field_validator("slack_app_token")
+    @classmethod
+    def _app_level_token(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not value.get_secret_value().startswith("xapp-"):
+            raise ValueError("must be an app-level token (xapp-...), not a bot or user token")
+        return value
+
     @model_validator(mode="after")
-    def _some_door(self) -> IngestSettings:
+    def _coherent(self) -> IngestSettings:
         if self.slack_signing_secret is None and self.slack_app_token is None:
             raise ValueError("set THREADLINE_INGEST_SLACK_SIGNING_SECRET (HTTP) or THREADLINE_INGEST_SLACK_APP_TOKEN")
+        if (self.zendesk_basic_auth_username is None) != (self.zendesk_basic_auth_password is None):
+            raise ValueError("set both THREADLINE_INGEST_ZENDESK_BASIC_AUTH_USERNAME and _PASSWORD, or neither")
         return self
+
+    @property
+    def socket_mode(self) -> bool:
+        return self.slack_app_token is not None

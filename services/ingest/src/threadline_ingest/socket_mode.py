@@ -1,9 +1,16 @@
-"""Socket Mode: the same events without a public endpoint, acknowledged after Kafka has them."""
+"""Socket Mode: the same Slack requests without a public endpoint (an app-level xapp- token).
+
+Envelopes go through the same checks, filters and records as HTTP (source "socket_mode") and
+are acknowledged only once Kafka has the record: an envelope left unacknowledged is delivered
+again by Slack, as a 503 is retried over HTTP.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import json
 import logging
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 from slack_sdk.socket_mode.aiohttp import SocketModeClient
@@ -12,36 +19,84 @@ from slack_sdk.socket_mode.request import SocketModeRequest
 from slack_sdk.socket_mode.response import SocketModeResponse
 from slack_sdk.web.async_client import AsyncWebClient
 
+from threadline_ingest.bodies import BadRequest
+from threadline_ingest.publisher import PublishError
+from threadline_ingest.service import Ingest
 from threadline_ingest.settings import IngestSettings
+from threadline_ingest.slack import Kind, retry_number
 
 log = logging.getLogger(__name__)
 
-Handler = Callable[[str, dict[str, Any], int | None, str | None], Awaitable[None]]
-KINDS = {"events_api": "event_callback", "interactive": "interaction", "slash_commands": "slash_command"}
+KINDS: dict[str, Kind] = {
+    "events_api": "event_callback",
+    "interactive": "interaction",
+    "slash_commands": "slash_command",
+}
 
 
-def socket_listener(
-    handle: Handler,
-) -> Callable[[AsyncBaseSocketModeClient, SocketModeRequest], Awaitable[None]]:
-    async def listener(client: AsyncBaseSocketModeClient, request: SocketModeRequest) -> None:
-        kind = KINDS.get(request.type)
-        if kind is None:
+def command_fields(payload: dict[str, Any]) -> dict[str, str]:
+    """A slash command's fields as strings, as the HTTP form carries them."""
+    return {k: v if isinstance(v, str) else json.dumps(v) for k, v in payload.items()}
+
+
+async def handle_envelope(ingest: Ingest, request: SocketModeRequest) -> dict[str, Any] | None:
+    """Store one envelope. Returns the acknowledgement's payload ({} for none), or None when the
+    envelope must not be acknowledged (Kafka did not take it: Slack will deliver it again)."""
+    kind = KINDS.get(request.type)
+    payload = request.payload if isinstance(request.payload, dict) else {}
+    if kind is None or (kind == "event_callback" and payload.get("type") != "event_callback"):
+        ingest.metrics.dropped.labels("type").inc()
+        return {}
+    body = command_fields(payload) if kind == "slash_command" else payload
+    retry = retry_number(str(request.retry_attempt)) if request.retry_attempt is not None else None
+    try:
+        outcome = await ingest.slack(kind, body, None, "socket_mode", retry, request.retry_reason or None)
+    except BadRequest as exc:
+        # It will never become valid: acknowledge it so that Slack stops sending it.
+        ingest.metrics.dropped.labels("malformed").inc()
+        log.warning("dropped a malformed Socket Mode %s envelope: %s", request.type, exc)
+        return {}
+    except PublishError as exc:
+        log.warning("not acknowledging a Socket Mode %s envelope: %s", request.type, exc)
+        return None
+    if kind == "slash_command":
+        text = "Got it." if not outcome.startswith("dropped") else "Threadline does not serve this workspace."
+        return {"response_type": "ephemeral", "text": text}
+    return {}
+
+
+class SocketModeDoor:
+    def __init__(self, settings: IngestSettings, ingest: Ingest) -> None:
+        assert settings.slack_app_token is not None
+        self.ingest = ingest
+        self.client = SocketModeClient(
+            app_token=settings.slack_app_token.get_secret_value(),
+            web_client=AsyncWebClient(base_url=settings.slack_api_url),
+        )
+        self.client.socket_mode_request_listeners.append(self._on_request)
+        self._connecting: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        """Connect in the background (the client retries until it can), so HTTP serves meanwhile."""
+        self._connecting = asyncio.create_task(self.client.connect())
+
+    async def connected(self) -> bool:
+        return bool(await self.client.is_connected())
+
+    async def close(self) -> None:
+        if self._connecting is not None and not self._connecting.done():
+            self._connecting.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._connecting
+        await self.client.close()
+
+    async def _on_request(self, client: AsyncBaseSocketModeClient, request: SocketModeRequest) -> None:
+        ack = await handle_envelope(self.ingest, request)
+        if ack is None:
             return
+        response = SocketModeResponse(envelope_id=request.envelope_id, payload=ack or None)
         try:
-            await handle(kind, request.payload, request.retry_attempt, request.retry_reason)
-        except Exception:
-            # No ack: Slack redelivers the envelope, as it retries a 503 over HTTP.
-            log.exception("could not store a Socket Mode %s", request.type)
-            return
-        await client.send_socket_mode_response(SocketModeResponse(envelope_id=request.envelope_id))
-
-    return listener
-
-
-async def start_socket_mode(settings: IngestSettings, handle: Handler, api_url: str | None = None) -> SocketModeClient:
-    assert settings.slack_app_token is not None
-    web = AsyncWebClient(base_url=api_url) if api_url else AsyncWebClient()
-    client = SocketModeClient(app_token=settings.slack_app_token.get_secret_value(), web_client=web)
-    client.socket_mode_request_listeners.append(socket_listener(handle))
-    await client.connect()
-    return client
+            await client.send_socket_mode_response(response)
+        except Exception as exc:
+            # The connection went away: Slack delivers the envelope again; the router deduplicates.
+            log.warning("could not acknowledge a Socket Mode envelope: %s", exc)

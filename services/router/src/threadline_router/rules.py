@@ -620,8 +620,12 @@ def _agent_comment(state: Conversation, post: dict[str, Any]) -> Command:
     )
 
 
+# The REST API says "email"; event webhooks say "mail" for the same ticket.
+EMAIL_VIA_CHANNELS = frozenset({"email", "mail"})
+
+
 def _email_ticket(event: ZendeskTicketEvent, ctx: Context) -> Decision:
-    if event.via_channel != "email" or event.group_id is None:
+    if event.via_channel not in EMAIL_VIA_CHANNELS or event.group_id is None:
         return ignore(None, "ticket not from email")
     channel = ctx.channels.email_groups.get(event.group_id)
     if channel is None:

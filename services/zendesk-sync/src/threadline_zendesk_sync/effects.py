@@ -2,39 +2,67 @@
 
 Before any write, the executor checks whether it already happened, using what the write left
 behind: the ticket's external_id, the comment's audit metadata, the Slack message's metadata.
-The caches only spare API calls; they are dropped on every rebalance, so a partition that moves
-between workers is always checked against Zendesk and Slack again.
+The caches only spare API calls: they are dropped on every rebalance, and the entry a failed
+write may have made stale is dropped at once, so a retry always looks at Zendesk and Slack again.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextvars
+import io
 import logging
 import time
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import replace
+from functools import partial
 from typing import Any, TypeVar
+from urllib.parse import quote
 
+import aiohttp
 import requests
+from requests.adapters import HTTPAdapter
 from slack_sdk.errors import SlackApiError
+from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
 from slack_sdk.web.async_client import AsyncWebClient
+from slack_sdk.web.async_slack_response import AsyncSlackResponse
+from urllib3.util.retry import Retry
 from zenpy import Zenpy
 from zenpy.lib.api_objects import Ticket, User
 from zenpy.lib.exception import APIException, RecordNotFoundException, ZenpyException
 
 from threadline_zendesk_sync import plan
-from threadline_zendesk_sync.plan import PermanentError, TransientError
+from threadline_zendesk_sync.plan import NotFound, Outcome, PermanentError, Person, TransientError
 from threadline_zendesk_sync.settings import ZendeskSyncSettings
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
+# How far back in a channel a top-level post of ours is looked for (emailed tickets' threads).
+CHANNEL_SCAN = 200
+# Pages of a thread read when looking for our posts in it.
+THREAD_PAGES = 10
+
 _idempotency_key: contextvars.ContextVar[str | None] = contextvars.ContextVar("idempotency_key", default=None)
 
 
 class KeyedSession(requests.Session):
-    """zenpy's session, adding the Idempotency-Key of the command being performed to creations."""
+    """zenpy's session. Adds the Idempotency-Key of the ticket being created, and retries inside
+    the client only what cannot write twice (a PUT that timed out may have added its comment:
+    that retry goes through the executor, which looks first)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        retry = Retry(
+            total=3,
+            status_forcelist=[503],
+            allowed_methods=frozenset({"GET", "HEAD"}),
+            respect_retry_after_header=False,
+            raise_on_status=False,
+        )
+        for scheme in ("https://", "http://"):
+            self.mount(scheme, HTTPAdapter(max_retries=retry))
 
     def request(self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any) -> requests.Response:
         key = _idempotency_key.get()
@@ -44,22 +72,21 @@ class KeyedSession(requests.Session):
 
 
 class MinuteBudget:
-    """At most `per_minute` calls in any 60 s window; callers wait for a free slot."""
+    """At most `per_minute` Zendesk calls in any 60 s window; callers wait for a free slot."""
 
-    def __init__(self, per_minute: int) -> None:
+    def __init__(self, per_minute: int, clock: Callable[[], float] = time.monotonic) -> None:
         self.per_minute = per_minute
+        self._clock = clock
         self._calls: list[float] = []
         self._lock = asyncio.Lock()
 
     async def take(self) -> None:
         async with self._lock:
-            while True:
-                now = time.monotonic()
-                self._calls = [t for t in self._calls if now - t < 60]
-                if len(self._calls) < self.per_minute:
-                    self._calls.append(now)
-                    return
-                await asyncio.sleep(60 - (now - self._calls[0]) + 0.01)
+            while (wait := plan.window_wait(self._calls, self._clock(), self.per_minute)) > 0:
+                log.info("Zendesk budget spent; waiting %.1fs", wait)
+                await asyncio.sleep(wait)
+            now = self._clock()
+            self._calls = [t for t in self._calls if now - t < 60] + [now]
 
 
 class ChannelPacer:
@@ -88,127 +115,188 @@ class LRU(OrderedDict[str, Any]):
             self.popitem(last=False)
 
 
+def _header(headers: Any, name: str) -> Any:
+    for key, value in (headers or {}).items():
+        if str(key).lower() == name:
+            return value
+    return None
+
+
 def _zendesk_error(exc: Exception) -> Exception:
     response = getattr(exc, "response", None)
-    status = getattr(response, "status_code", None)
-    if status == 429 or (status is not None and status >= 500):
-        retry = response.headers.get("retry-after") if response is not None else None
-        return TransientError(f"Zendesk answered {status}", float(retry) if retry else None)
-    if isinstance(exc, requests.RequestException):
-        return TransientError(f"Zendesk unreachable: {type(exc).__name__}")
-    return PermanentError(f"Zendesk answered {status}: {str(exc)[:300]}")
-
-
-def _slack_error(exc: SlackApiError) -> Exception:
-    status = exc.response.status_code
-    error = exc.response.get("error")
-    if status == 429 or error == "ratelimited":
-        retry = exc.response.headers.get("retry-after") or exc.response.headers.get("Retry-After")
-        return TransientError("Slack rate limit", float(retry) if retry else None)
-    if status >= 500 or error in ("fatal_error", "internal_error", "service_unavailable", "request_timeout"):
-        return TransientError(f"Slack answered {error or status}")
-    return PermanentError(f"Slack answered {error}")
+    if response is None:
+        if isinstance(exc, requests.RequestException):
+            return TransientError(f"Zendesk unreachable: {type(exc).__name__}")
+        return PermanentError(f"zenpy: {str(exc)[:300]}")
+    return plan.zendesk_failure(response.status_code, response.text or "", _header(response.headers, "retry-after"))
 
 
 class Effects:
     def __init__(self, settings: ZendeskSyncSettings) -> None:
         self.settings = settings
-        session = KeyedSession()
-        email = settings.zendesk_email
+        auth: dict[str, Any]
         if settings.zendesk_oauth_token is not None:
-            self.zen = Zenpy(
-                subdomain=settings.zendesk_subdomain,
-                oauth_token=settings.zendesk_oauth_token.get_secret_value(),
-                session=session,
-            )
+            auth = {"oauth_token": settings.zendesk_oauth_token.get_secret_value()}
         else:
-            assert settings.zendesk_api_token is not None
-            self.zen = Zenpy(
-                subdomain=settings.zendesk_subdomain,
-                email=email,
-                token=settings.zendesk_api_token.get_secret_value(),
-                session=session,
-            )
-        self.zen.disable_caching()  # several workers write the same tickets: always read the server
-        kwargs: dict[str, Any] = {"token": settings.slack_bot_token.get_secret_value()}
+            assert settings.zendesk_api_token is not None  # the settings validator made sure
+            auth = {"email": settings.zendesk_email, "token": settings.zendesk_api_token.get_secret_value()}
+        self.zen = Zenpy(
+            subdomain=settings.zendesk_subdomain,
+            session=KeyedSession(),
+            timeout=settings.zendesk_timeout_seconds,
+            **auth,
+        )
+        self.zen.disable_caching()  # always read the server: another worker may have written
+        slack_options: dict[str, Any] = {}
         if settings.slack_api_url:
-            kwargs["base_url"] = settings.slack_api_url
-        self.slack = AsyncWebClient(**kwargs)
+            slack_options["base_url"] = settings.slack_api_url
+        # Only rate limits are retried inside the client: a post whose answer was lost is
+        # looked for before it is retried.
+        self.slack = AsyncWebClient(
+            token=settings.slack_bot_token.get_secret_value(),
+            timeout=int(settings.slack_timeout_seconds),
+            retry_handlers=[AsyncRateLimitErrorRetryHandler(max_retry_count=2)],
+            **slack_options,
+        )
         self.budget = MinuteBudget(settings.zendesk_budget_per_minute)
         self.pacer = ChannelPacer(settings.slack_channel_interval_seconds)
         self.team_id: str | None = None
-        self.api_user_id: int | None = None
         self.reset_caches()
 
     def reset_caches(self) -> None:
         self.ticket_ids = LRU()  # external_id -> ticket id
         self.ticket_comments = LRU(2000)  # ticket id -> {comment id: comment}
-        self.thread_posts = LRU(2000)  # "channel:thread" -> set of command ids posted
+        self.thread_posts = LRU(2000)  # "channel:thread" -> {command id: ts}
         self.slack_people = LRU()  # slack user id -> Person
-        self.zendesk_users = LRU()  # email -> zendesk user id
+        self.zendesk_users = LRU()  # email or external id -> zendesk user id
+        self.zendesk_photos = LRU()  # zendesk user id -> photo url or None
+        self.upload_tokens = LRU()  # slack file id -> zendesk upload token (a retry sends the same body)
 
-    # --- calls ---------------------------------------------------------------------------------
+    # --- calls -----------------------------------------------------------------------------------
 
     async def zendesk(self, call: Callable[[], T], idempotency_key: str | None = None) -> T:
         await self.budget.take()
         token = _idempotency_key.set(idempotency_key)
         try:
-            return await asyncio.to_thread(call)
-        except RecordNotFoundException:
-            raise
+            return await asyncio.to_thread(call)  # the context (and so the key) goes along
+        except RecordNotFoundException as exc:
+            raise NotFound(f"Zendesk answered 404: {str(exc)[:200]}") from exc
         except (APIException, ZenpyException, requests.RequestException) as exc:
             raise _zendesk_error(exc) from exc
         finally:
             _idempotency_key.reset(token)
 
-    async def slack_call(self, method: str, **kwargs: Any) -> Any:
+    async def slack_call(self, method: Callable[..., Awaitable[AsyncSlackResponse]], **kwargs: Any) -> Any:
         try:
-            return await self.slack.api_call(method, json=kwargs)
+            return await method(**kwargs)
         except SlackApiError as exc:
-            raise _slack_error(exc) from exc
-        except (TimeoutError, OSError) as exc:
+            response = exc.response
+            raise plan.slack_failure(
+                int(response.status_code), response.get("error"), _header(response.headers, "retry-after")
+            ) from exc
+        except (aiohttp.ClientError, TimeoutError, OSError) as exc:
             raise TransientError(f"Slack unreachable: {type(exc).__name__}") from exc
 
-    async def identity(self) -> None:
+    async def slack_team(self) -> str:
         if self.team_id is None:
-            self.team_id = (await self.slack_call("auth.test"))["team_id"]
-        if self.api_user_id is None:
-            self.api_user_id = int((await self.zendesk(lambda: self.zen.users.me())).id)
+            self.team_id = str((await self.slack_call(self.slack.auth_test))["team_id"])
+        return self.team_id
 
-    # --- lookups ------------------------------------------------------------------------------
+    # --- people --------------------------------------------------------------------------------------
 
-    async def slack_person(self, user_id: str | None) -> plan.Person:
-        if not user_id:
-            return plan.person_from_slack(None, None)
+    async def slack_person(self, user_id: str | None, name: str | None = None, email: str | None = None) -> Person:
+        if not user_id or (name and email):
+            return plan.person_from_slack(user_id, None, name, email)
         if user_id not in self.slack_people:
+            user = None
             try:
-                user = (await self.slack_call("users.info", user=user_id))["user"]
-            except PermanentError:
-                user = None
+                if user_id.startswith("B"):
+                    bot = (await self.slack_call(self.slack.bots_info, bot=user_id))["bot"]
+                    user = {"name": bot.get("name"), "is_bot": True}
+                else:
+                    user = (await self.slack_call(self.slack.users_info, user=user_id))["user"]
+            except PermanentError as exc:  # gone, or hidden from us (Slack Connect): fall back to the id
+                log.info("no Slack profile for %s: %s", user_id, exc)
             self.slack_people.put(user_id, plan.person_from_slack(user_id, user))
-        person: plan.Person = self.slack_people[user_id]
-        return person
+        found: Person = self.slack_people[user_id]
+        return replace(found, name=name or found.name, email=email or found.email)
 
-    async def zendesk_user_id(self, person: plan.Person) -> int | None:
-        """The Zendesk user for a Slack person, matched or created by email; None without email."""
-        if not person.email:
+    async def plain(self, text: str) -> str:
+        """Slack mrkdwn with mentions named, for Zendesk."""
+        names = {uid: (await self.slack_person(uid)).name for uid in plan.mentioned_users(text)}
+        return plan.slack_to_plain(text, names)
+
+    async def named(self, note: str) -> str:
+        """A note the router wrote, with people's names where it has their ids."""
+        names = {uid: (await self.slack_person(uid)).name for uid in plan.note_people(note)}
+        return plan.name_people(note, names)
+
+    async def zendesk_user_id(self, person: Person) -> int | None:
+        """The Zendesk user of a Slack person, matched by email, or for people Slack shares no
+        email of (Slack Connect guests) by external_id `slack:<id>`; created when there is none,
+        and never renamed when there is. None for bots."""
+        key = person.email or person.zendesk_external_id
+        if key is None:
             return None
-        if person.email not in self.zendesk_users:
-            user = await self.zendesk(
-                lambda: self.zen.users.create_or_update(User(name=person.name, email=person.email))
-            )
-            self.zendesk_users.put(person.email, int(user.id))
-        return int(self.zendesk_users[person.email])
+        if key not in self.zendesk_users:
+            if person.email:
+                query: dict[str, str] = {"query": f"email:{person.email}"}
+                fields = {"name": person.name, "email": person.email}
+            else:
+                query = {"external_id": key}
+                fields = {"name": person.name, "external_id": key}
+            found = await self.zendesk(lambda: list(self.zen.users.search(**query)))
+            match: Any = next((u for u in found if plan.same_user(u.to_dict(), person.email, key)), None)
+            if match is None:
+                match = await self.zendesk(lambda: self.zen.users.create_or_update(User(**fields)))
+            self.zendesk_users.put(key, int(match.id))
+        return int(self.zendesk_users[key])
 
-    async def find_ticket(self, external_id: str) -> Any | None:
+    async def agent_photo(self, user_id: Any) -> str | None:
+        if not user_id:
+            return None
+        key = str(user_id)
+        if key not in self.zendesk_photos:
+            try:
+                user = await self.zendesk(lambda: self.zen.users(id=int(user_id)))
+                self.zendesk_photos.put(key, plan.photo_url(user.to_dict()))
+            except NotFound:
+                self.zendesk_photos.put(key, None)
+        photo: str | None = self.zendesk_photos[key]
+        return photo
+
+    # --- tickets -------------------------------------------------------------------------------------
+
+    async def find_ticket(self, external_id: str) -> int | None:
+        """The id of the ticket with this external_id, if there is one."""
         if external_id in self.ticket_ids:
-            return await self.zendesk(lambda: self.zen.tickets(id=self.ticket_ids[external_id]))
-        found = await self.zendesk(lambda: list(self.zen.tickets(external_id=external_id)))
+            cached: int = self.ticket_ids[external_id]
+            return cached
+        # zenpy puts the value in the URL as it is: the "#" of a follow-up's id would end the query.
+        found = await self.zendesk(lambda: list(self.zen.tickets(external_id=quote(external_id, safe=""))))
         if not found:
             return None
-        ticket = found[0]
-        self.ticket_ids.put(external_id, int(ticket.id))
-        return ticket
+        if len(found) > 1:
+            log.warning("%d tickets share external_id %s; using the oldest", len(found), external_id)
+        ticket_id = min(int(t.id) for t in found)
+        self.ticket_ids.put(external_id, ticket_id)
+        return ticket_id
+
+    async def ticket_id_for(self, command: Mapping[str, Any]) -> int:
+        """The command's ticket, by the id the router knew (checked by listing its comments,
+        which the command needs anyway), else by external_id."""
+        if command.get("ticket_id"):
+            try:
+                await self.comments(int(command["ticket_id"]))
+                return int(command["ticket_id"])
+            except NotFound:
+                pass  # deleted or merged: the external_id may still find the live one
+        ticket_id = await self.find_ticket(command["external_id"])
+        if ticket_id is None:
+            # The create command is ahead of this one on the same partition, so this is not
+            # a race: that ticket failed to be created (and the thread was told).
+            raise PermanentError(f"no ticket with external_id {command['external_id']}")
+        return ticket_id
 
     async def comments(self, ticket_id: int, refresh: bool = False) -> dict[int, dict[str, Any]]:
         key = str(ticket_id)
@@ -218,250 +306,335 @@ class Effects:
         comments: dict[int, dict[str, Any]] = self.ticket_comments[key]
         return comments
 
-    async def posted(self, channel: str, thread_ts: str | None) -> set[str]:
-        """Command ids of Threadline's posts in a thread (or at the top of a channel)."""
+    async def already_written(self, ticket_id: int, command_id: str) -> bool:
+        comments = await self.comments(ticket_id)
+        return any(plan.written_by_us(c) == command_id for c in comments.values())
+
+    async def update_ticket(self, ticket_id: int, body: dict[str, Any]) -> Any:
+        """PUT the ticket; remember the comment it added, or forget what was known if the
+        answer was lost (the comment may be there)."""
+        key = str(ticket_id)
+        try:
+            response = await self.zendesk(lambda: self.zen.tickets.update(Ticket(id=ticket_id, **body)))
+        except BaseException:
+            self.ticket_comments.pop(key, None)
+            raise
+        audit = getattr(response, "audit", None)
+        events = audit.get("events") if isinstance(audit, dict) else getattr(audit, "events", None)
+        known = self.ticket_comments.get(key)
+        for event in events or []:
+            event = event if isinstance(event, dict) else event.to_dict()
+            if event.get("type") == "Comment" and known is not None:
+                known[int(event["id"])] = {**event, "metadata": {"custom": body.get("metadata") or {}}}
+        return response
+
+    async def carry_files(self, files: list[dict[str, Any]]) -> tuple[list[str], list[str]]:
+        """Upload Slack files to Zendesk: (upload tokens, notes about files that did not make it)."""
+        tokens: list[str] = []
+        notes: list[str] = []
+        for f in files:
+            name = str(f.get("name") or f["id"])
+            if f["id"] in self.upload_tokens:
+                tokens.append(self.upload_tokens[f["id"]])
+                continue
+            content = await self._download(f)
+            if content is None:
+                notes.append(f"{name}: could not be downloaded from Slack")
+                continue
+            upload = await self.zendesk(
+                partial(
+                    self.zen.attachments.upload,
+                    io.BytesIO(content),
+                    target_name=name,
+                    content_type=f.get("mimetype") or "application/octet-stream",
+                )
+            )
+            self.upload_tokens.put(f["id"], str(upload.token))
+            tokens.append(str(upload.token))
+        return tokens, notes
+
+    async def _download(self, f: Mapping[str, Any]) -> bytes | None:
+        token = self.settings.slack_bot_token.get_secret_value()
+        limit = self.settings.max_file_bytes
+
+        def get() -> bytes | None:
+            with requests.get(
+                f["url_private"], headers={"Authorization": f"Bearer {token}"}, stream=True, timeout=30
+            ) as response:
+                # Without a valid token Slack answers 200 with its sign-in page.
+                if response.status_code != 200 or response.headers.get("content-type", "").startswith("text/html"):
+                    return None
+                content = response.raw.read(limit + 1, decode_content=True)
+                return None if len(content) > limit else content
+
+        try:
+            return await asyncio.to_thread(get)
+        except requests.RequestException as exc:
+            raise TransientError(f"Slack file unreachable: {type(exc).__name__}") from exc
+
+    # --- Slack posts -----------------------------------------------------------------------------------
+
+    async def posts(self, channel: str, thread_ts: str | None) -> dict[str, str]:
+        """Threadline's posts in a thread (or among the latest at the top of a channel):
+        command id -> ts."""
         key = f"{channel}:{thread_ts}"
         if key not in self.thread_posts:
+            found: dict[str, str] = {}
             if thread_ts:
-                messages = (
-                    await self.slack_call(
-                        "conversations.replies", channel=channel, ts=thread_ts, include_all_metadata=True, limit=1000
+                cursor = None
+                for _ in range(THREAD_PAGES):
+                    page = await self.slack_call(
+                        self.slack.conversations_replies,
+                        channel=channel,
+                        ts=thread_ts,
+                        include_all_metadata=True,
+                        limit=200,
+                        cursor=cursor,
                     )
-                )["messages"]
+                    found.update({cid: m["ts"] for m in page["messages"] if (cid := plan.posted_command(m))})
+                    cursor = (page.get("response_metadata") or {}).get("next_cursor")
+                    if not page.get("has_more") or not cursor:
+                        break
             else:
-                messages = (
-                    await self.slack_call(
-                        "conversations.history", channel=channel, include_all_metadata=True, limit=200
-                    )
-                )["messages"]
-            self.thread_posts.put(key, {cid for m in messages if (cid := plan.posted_command(m))})
-        posts: set[str] = self.thread_posts[key]
+                page = await self.slack_call(
+                    self.slack.conversations_history, channel=channel, include_all_metadata=True, limit=CHANNEL_SCAN
+                )
+                found = {cid: m["ts"] for m in page["messages"] if (cid := plan.posted_command(m))}
+            self.thread_posts.put(key, found)
+        posts: dict[str, str] = self.thread_posts[key]
         return posts
 
     async def post_once(
-        self, command_id: str, channel: str, thread_ts: str | None, text: str, **extra: Any
-    ) -> str | None:
-        """Post unless a post for this command is already there. Returns the new ts."""
-        posted = await self.posted(channel, thread_ts)
-        if command_id in posted:
-            return None
+        self,
+        command_id: str,
+        channel: str,
+        thread_ts: str | None,
+        text: str,
+        metadata: dict[str, Any],
+        **extra: Any,
+    ) -> tuple[str, bool]:
+        """Post unless a post for this command is already there: (its ts, whether posted now)."""
+        posts = await self.posts(channel, thread_ts)
+        if command_id in posts:
+            return posts[command_id], False
         await self.pacer.wait(channel)
-        metadata = plan.post_metadata(command_id, **extra.pop("metadata_extra", {}))
         args: dict[str, Any] = {"channel": channel, "text": text, "metadata": metadata, **extra}
         if thread_ts:
             args["thread_ts"] = thread_ts
-        response = await self.slack_call("chat.postMessage", **args)
-        posted.add(command_id)
-        return str(response["ts"])
+        try:
+            try:
+                response = await self.slack_call(self.slack.chat_postMessage, **args)
+            except PermanentError as exc:
+                if "not_in_channel" not in str(exc):
+                    raise
+                # A public channel the app was not invited to: it may join by itself.
+                await self.slack_call(self.slack.conversations_join, channel=channel)
+                response = await self.slack_call(self.slack.chat_postMessage, **args)
+        except BaseException:
+            self.thread_posts.pop(f"{channel}:{thread_ts}", None)  # the post may have been made
+            raise
+        ts = str(response["ts"])
+        posts[command_id] = ts
+        return ts, True
 
-    # --- commands ----------------------------------------------------------------------------------
+    # --- commands -------------------------------------------------------------------------------------
 
-    async def create_ticket(self, command: dict[str, Any]) -> list[dict[str, Any]]:
-        ticket = await self.find_ticket(command["external_id"])
-        if ticket is None:
-            requester = await self.slack_person(command["requester"].get("slack_user_id"))
-            if command.get("fetch_message"):
-                command = await self._with_message(command)
-                requester = await self.slack_person(command["requester"].get("slack_user_id"))
-            requester_id = await self.zendesk_user_id(requester)
-            permalink = command.get("permalink") or await self._permalink(
-                command["slack_channel_id"], command["slack_thread_ts"]
-            )
-            body = plan.ticket_request(command, requester_id, permalink)
-            if requester_id is None:
-                body["comment"]["body"] = f"{requester.name} asked in Slack:\n\n{body['comment']['body']}"
-            audit = await self.zendesk(lambda: self.zen.tickets.create(Ticket(**body)), command["command_id"])
-            ticket = audit.ticket
-            self.ticket_ids.put(command["external_id"], int(ticket.id))
-            log.info("created ticket %s", ticket.id)
-        url = self.settings.ticket_url(int(ticket.id))
-        text = plan.ticket_link_text(int(ticket.id), url, command.get("via_followup_source_id"))
-        await self.post_once(
+    async def create_ticket(self, command: dict[str, Any]) -> Outcome:
+        """zendesk.create_ticket and zendesk.create_followup: the ticket, then its link in the thread."""
+        ticket_id = await self.find_ticket(command["external_id"])
+        created = ticket_id is None
+        if ticket_id is None:
+            ticket_id = await self._new_ticket(command)
+            log.info("created ticket %s", ticket_id)
+        url = self.settings.ticket_url(ticket_id)
+        text = plan.ticket_link_text(ticket_id, url, command.get("via_followup_source_id"))
+        _, posted = await self.post_once(
             f"announce:{command['command_id']}",
             command["slack_channel_id"],
             command["slack_thread_ts"],
             text,
+            plan.post_metadata(f"announce:{command['command_id']}", ticket_id=ticket_id),
             blocks=plan.ticket_link_blocks(text, url),
-            metadata_extra={"ticket_id": int(ticket.id)},
         )
-        return [plan.result("ticket_created", command, ticket_id=int(ticket.id), ticket_url=url)]
+        return Outcome(
+            "done" if created or posted else "already_done",
+            [plan.result("ticket_created", command, ticket_id=ticket_id, ticket_url=url)],
+            f"ticket {ticket_id}",
+        )
+
+    async def _new_ticket(self, command: dict[str, Any]) -> int:
+        if command.get("fetch_message"):
+            command = await self._with_message(command)
+        given = command.get("requester") or {}
+        requester = await self.slack_person(given.get("slack_user_id"), given.get("name"), given.get("email"))
+        requester_id = await self.zendesk_user_id(requester)
+        carry, notes = plan.split_files(command.get("files") or [], self.settings.max_file_bytes)
+        uploads, failed = await self.carry_files(carry)
+        opened_by = None
+        if command.get("opened_by") and command["opened_by"] != requester.slack_user_id:
+            opened_by = (await self.slack_person(command["opened_by"])).name
+        body = plan.ticket_request(
+            command,
+            body=await self.plain(command["body"]),
+            requester_id=requester_id,
+            requester=requester,
+            permalink=command.get("permalink")
+            or await self._permalink(command["slack_channel_id"], command["slack_thread_ts"]),
+            uploads=uploads,
+            file_notes=notes + failed,
+            opened_by=opened_by,
+        )
+        audit = await self.zendesk(lambda: self.zen.tickets.create(Ticket(**body)), command["command_id"])
+        ticket_id = int(audit.ticket.id)
+        self.ticket_ids.put(command["external_id"], ticket_id)
+        return ticket_id
 
     async def _permalink(self, channel: str, ts: str) -> str | None:
         try:
-            return str((await self.slack_call("chat.getPermalink", channel=channel, message_ts=ts))["permalink"])
+            response = await self.slack_call(self.slack.chat_getPermalink, channel=channel, message_ts=ts)
         except PermanentError:
             return None
+        return str(response["permalink"])
 
     async def _with_message(self, command: dict[str, Any]) -> dict[str, Any]:
-        history = await self.slack_call(
-            "conversations.replies", channel=command["slack_channel_id"], ts=command["slack_thread_ts"], limit=1
-        )
-        message = history["messages"][0]
+        """A ticket asked for with a reaction: its text and author come from the message."""
+        channel, ts = command["slack_channel_id"], command["slack_thread_ts"]
+        page = await self.slack_call(self.slack.conversations_replies, channel=channel, ts=ts, limit=1)
+        messages = page["messages"]
+        message = next((m for m in messages if m.get("ts") == ts), messages[0])
+        text = str(message.get("text") or "")
         return {
             **command,
-            "body": message.get("text", ""),
-            "requester": {"slack_user_id": message.get("user")},
-            "subject": plan_subject(message.get("text", "")),
+            "body": text,
+            "subject": plan.subject_from(await self.plain(text)),  # the router had no text to take it from
+            "requester": {"slack_user_id": message.get("user") or message.get("bot_id")},
+            "files": command.get("files") or message.get("files") or [],
         }
 
-    async def _ticket_for(self, command: dict[str, Any]) -> Any:
-        ticket = None
-        if command.get("ticket_id"):
-            try:
-                ticket = await self.zendesk(lambda: self.zen.tickets(id=command["ticket_id"]))
-            except RecordNotFoundException:
-                ticket = None
-        if ticket is None:
-            ticket = await self.find_ticket(command["external_id"])
-        if ticket is None:
-            raise PermanentError(f"no ticket with external_id {command['external_id']}")
-        return ticket
-
-    async def add_comment(self, command: dict[str, Any]) -> list[dict[str, Any]]:
-        ticket = await self._ticket_for(command)
-        tid = int(ticket.id)
-        comments = await self.comments(tid)
-        if any(plan.written_by_us(c) == command["command_id"] for c in comments.values()):
-            return []
-        if ticket.status == "closed":
-            raise PermanentError(f"ticket {tid} is closed")
-        author = await self.slack_person((command.get("author") or {}).get("slack_user_id"))
-        author_id = await self.zendesk_user_id(author) if command.get("public", True) else None
-        uploads = [u for f in command.get("files") or [] if (u := await self._carry_file(f))]
-        body = plan.comment_request(command, author_id, author, uploads)
-        response = await self.zendesk(lambda: self.zen.tickets.update(Ticket(id=tid, **body)))
-        audit = getattr(response, "audit", None)
-        for event in getattr(audit, "events", None) or []:
-            event = event if isinstance(event, dict) else event.to_dict()
-            if event.get("type") == "Comment":
-                comments[int(event["id"])] = {**event, "metadata": {"custom": body["metadata"]}}
-        return []
-
-    async def _carry_file(self, file: dict[str, Any]) -> str | None:
-        if int(file.get("size") or 0) > self.settings.max_file_bytes or not file.get("url_private"):
-            return None
-        token = self.settings.slack_bot_token.get_secret_value()
-        response = await asyncio.to_thread(
-            requests.get, file["url_private"], headers={"Authorization": f"Bearer {token}"}, timeout=30
+    async def add_comment(self, command: dict[str, Any]) -> Outcome:
+        ticket_id = await self.ticket_id_for(command)
+        if await self.already_written(ticket_id, command["command_id"]):
+            return Outcome("already_done", detail=f"ticket {ticket_id}")
+        # A closed ticket refuses the update with a 422 that says so: that is the check.
+        given = command.get("author") or {}
+        author = await self.slack_person(given.get("slack_user_id"), given.get("name"), given.get("email"))
+        public = bool(command.get("public", True))
+        author_id = await self.zendesk_user_id(author) if public else None
+        carry, notes = plan.split_files(command.get("files") or [], self.settings.max_file_bytes)
+        uploads, failed = await self.carry_files(carry)
+        text = command["body"] if public else await self.named(command["body"])
+        body = plan.comment_request(
+            command,
+            body=await self.plain(text),
+            author_id=author_id,
+            author=author,
+            uploads=uploads,
+            file_notes=notes + failed,
         )
-        if response.status_code != 200:
-            return None
-        import io
+        await self.update_ticket(ticket_id, body)
+        return Outcome("done", detail=f"ticket {ticket_id}")
 
-        upload = await self.zendesk(
-            lambda: self.zen.attachments.upload(
-                io.BytesIO(response.content), target_name=file.get("name") or file["id"]
-            )
-        )
-        return str(upload.token)
+    async def set_status(self, command: dict[str, Any]) -> Outcome:
+        ticket_id = await self.ticket_id_for(command)
+        ticket = await self.zendesk(lambda: self.zen.tickets(id=ticket_id))
+        note = command.get("comment")
+        if note:
+            # A replay after the ticket moved on (reopened by a reply) must not solve it again.
+            if await self.already_written(ticket_id, command["command_id"]):
+                return Outcome("already_done", detail=f"ticket {ticket_id}")
+            note = await self.named(note)
+        body = plan.status_request(command, ticket_id, str(ticket.status), note)
+        if body is None:
+            return Outcome("already_done", detail=f"ticket {ticket_id} is {ticket.status}")
+        await self.update_ticket(ticket_id, body)
+        return Outcome("done", detail=f"ticket {ticket_id} {ticket.status} -> {command['status']}")
 
-    async def set_status(self, command: dict[str, Any]) -> list[dict[str, Any]]:
-        ticket = await self._ticket_for(command)
-        if ticket.status == command["status"] or (command["status"] == "solved" and ticket.status == "closed"):
-            return []
-        if ticket.status == "closed":
-            raise PermanentError(f"ticket {ticket.id} is closed")
-        body: dict[str, Any] = {
-            "status": command["status"],
-            "metadata": {"threadline_command_id": command["command_id"]},
-        }
-        if command.get("comment"):
-            text = command["comment"]
-            author = (command.get("author") or {}).get("slack_user_id")
-            if author:  # the router knows ids; agents read names
-                text = text.replace(author, (await self.slack_person(author)).name)
-            body["comment"] = {"body": text, "public": False}
-        await self.zendesk(lambda: self.zen.tickets.update(Ticket(id=int(ticket.id), **body)))
-        return []
-
-    async def post_message(self, command: dict[str, Any]) -> list[dict[str, Any]]:
+    async def post_message(self, command: dict[str, Any]) -> Outcome:
         extra: dict[str, Any] = {}
         if command["purpose"] == "agent_comment":
             payload = (command.get("metadata") or {}).get("event_payload") or {}
-            comment = (await self.comments(int(payload["ticket_id"]))).get(int(payload["comment_id"]))
+            ticket_id, comment_id = int(payload["ticket_id"]), int(payload["comment_id"])
+            comment = (await self.comments(ticket_id)).get(comment_id)
             if comment is None:
-                comment = (await self.comments(int(payload["ticket_id"]), refresh=True)).get(int(payload["comment_id"]))
-            # Loop guard: what Threadline wrote to Zendesk, or any internal note, never comes back.
-            if comment is not None and (plan.written_by_us(comment) or not comment.get("public", True)):
-                return []
-            if payload.get("author_name"):
-                extra["username"] = payload["author_name"]
-            icon = await self._agent_icon(payload.get("author_zendesk_id"))
-            if icon:
-                extra["icon_url"] = icon
-        if command.get("blocks"):
+                comment = (await self.comments(ticket_id, refresh=True)).get(comment_id)
+            # Loop guard: what Threadline wrote to Zendesk, and internal notes, never come back.
+            if not plan.agent_may_post(comment):
+                return Outcome("skipped", detail=f"comment {comment_id} is ours or internal")
+            extra = plan.agent_post(command, await self.agent_photo(payload.get("author_zendesk_id")))
+        elif command.get("blocks"):
             extra["blocks"] = command["blocks"]
-        await self.post_once(
-            command["command_id"], command["channel_id"], command.get("thread_ts"), command["text"], **extra
+        _, posted = await self.post_once(
+            command["command_id"],
+            command["channel_id"],
+            command.get("thread_ts"),
+            command["text"],
+            plan.post_metadata(command["command_id"], command.get("metadata")),
+            **extra,
         )
-        return []
+        return Outcome("done" if posted else "already_done", detail=command["purpose"])
 
-    async def _agent_icon(self, user_id: Any) -> str | None:
-        if not user_id:
-            return None
+    async def add_reaction(self, command: dict[str, Any]) -> Outcome:
         try:
-            user = await self.zendesk(lambda: self.zen.users(id=int(user_id)))
-        except (RecordNotFoundException, PermanentError):
-            return None
-        photo = getattr(user, "photo", None)
-        if isinstance(photo, dict):
-            return photo.get("content_url")
-        return getattr(photo, "content_url", None)
+            await self.slack_call(
+                self.slack.reactions_add, channel=command["channel_id"], timestamp=command["ts"], name=command["name"]
+            )
+        except PermanentError as exc:
+            if "already_reacted" in str(exc):
+                return Outcome("already_done", detail=command["name"])
+            raise
+        return Outcome("done", detail=command["name"])
 
-    async def open_thread(self, command: dict[str, Any]) -> list[dict[str, Any]]:
-        await self.identity()
-        assert self.team_id is not None
-        ticket = await self.zendesk(lambda: self.zen.tickets(id=command["ticket_id"]))
-        url = self.settings.ticket_url(int(command["ticket_id"]))
-        requester = "someone"
-        if command.get("requester_zendesk_id"):
+    async def open_thread(self, command: dict[str, Any]) -> Outcome:
+        """An emailed ticket: a root message in the channel, the ticket pointed at the thread,
+        and the router told under both keys of the conversation."""
+        team_id = await self.slack_team()
+        ticket_id = int(command["ticket_id"])
+        ticket = await self.zendesk(lambda: self.zen.tickets(id=ticket_id))
+        url = command.get("ticket_url") or self.settings.ticket_url(ticket_id)
+        requester: dict[str, Any] | None = None
+        requester_id = command.get("requester_zendesk_id") or getattr(ticket, "requester_id", None)
+        if requester_id:
             try:
-                user = await self.zendesk(lambda: self.zen.users(id=int(command["requester_zendesk_id"])))
-                requester = f"{user.name} <{user.email}>" if user.email else str(user.name)
-            except RecordNotFoundException:
-                pass
+                requester = (await self.zendesk(lambda: self.zen.users(id=int(requester_id)))).to_dict()
+            except NotFound:
+                requester = None
         channel = command["channel_id"]
-        ts = await self.post_once(
+        ts, posted = await self.post_once(
             command["command_id"],
             channel,
             None,
-            plan.email_thread_text(command, requester, url),
-            metadata_extra={"ticket_id": int(command["ticket_id"])},
+            plan.email_thread_text(command, plan.thread_opener(requester), url),
+            plan.post_metadata(command["command_id"], ticket_id=ticket_id),
         )
-        if ts is None:  # posted before a crash: find it
-            history = await self.slack_call(
-                "conversations.history", channel=channel, include_all_metadata=True, limit=200
-            )
-            ts = next(m["ts"] for m in history["messages"] if plan.posted_command(m) == command["command_id"])
-        key = plan.thread_key(self.team_id, channel, ts)
+        key = plan.thread_key(team_id, channel, ts)
         if ticket.external_id != key:
-            await self.zendesk(lambda: self.zen.tickets.update(Ticket(id=int(ticket.id), external_id=key)))
-        common = {
-            "ticket_id": int(command["ticket_id"]),
+            await self.update_ticket(ticket_id, {"external_id": key})
+        common: dict[str, Any] = {
+            "ticket_id": ticket_id,
             "ticket_url": url,
-            "team_id": self.team_id,
+            "team_id": team_id,
             "channel_id": channel,
             "thread_ts": ts,
         }
-        return [
-            plan.result("thread_opened", command, conversation_id=key, **common),
-            plan.result("thread_opened", command, moved_from=command["conversation_id"], **common),
-        ]
+        return Outcome(
+            "done" if posted else "already_done",
+            [
+                plan.result("thread_opened", command, conversation_id=key, **common),
+                plan.result("thread_opened", command, moved_from=command["conversation_id"], **common),
+            ],
+            f"ticket {ticket_id} -> {key}",
+        )
 
-    async def perform(self, command: dict[str, Any]) -> list[dict[str, Any]]:
+    async def perform(self, command: dict[str, Any]) -> Outcome:
         handler = {
             "zendesk.create_ticket": self.create_ticket,
             "zendesk.create_followup": self.create_ticket,
             "zendesk.add_comment": self.add_comment,
             "zendesk.set_status": self.set_status,
             "slack.post_message": self.post_message,
+            "slack.add_reaction": self.add_reaction,
             "slack.open_thread": self.open_thread,
         }.get(command["type"])
         if handler is None:
             raise PermanentError(f"unknown command type {command['type']!r}")
         return await handler(command)
-
-
-def plan_subject(text: str) -> str:
-    line = next((ln.strip() for ln in text.splitlines() if ln.strip()), "")
-    return (line[:117] + "…") if len(line) > 120 else (line or "Support request from Slack")

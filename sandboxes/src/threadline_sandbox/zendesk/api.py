@@ -1,0 +1,577 @@
+"""The REST API v2 subset on /api/v2, as the unmodified zenpy client calls it.
+
+Authentication (API token `{email}/token:{token}` or OAuth bearer), the account's rate limit
+(X-Rate-Limit headers on every response, 429 + Retry-After over it), injected faults, cursor
+and offset pagination, `Idempotency-Key` on ticket creation, and Zendesk's JSON error bodies.
+Handlers run under the sandbox's lock; `after_change` then turns the action's events into
+webhooks, so webhooks leave in the order things happened.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import hashlib
+import json
+import math
+import random
+import re
+import threading
+import time
+import uuid
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlencode
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from threadline_sandbox.zendesk.knobs import Knobs
+from threadline_sandbox.zendesk.model import (
+    STAFF_ROLES,
+    Account,
+    Actor,
+    ZendeskError,
+    decode_cursor,
+    encode_cursor,
+    not_found,
+)
+
+UNAUTHENTICATED = {"error": "Couldn't authenticate you"}
+RATE_LIMITED = "Number of allowed API requests per minute exceeded"
+IDEMPOTENCY_MISMATCH = "Request parameters don't match the original request for this idempotency key"
+MAX_PAGE = 100
+MAX_EXPORT_PAGE = 1000
+
+Result = tuple[int, Any, dict[str, str]]
+
+
+class JsonResponse(JSONResponse):
+    media_type = "application/json; charset=utf-8"
+
+
+@dataclass
+class Call:
+    request: Request
+    user: dict[str, Any]
+    body: bytes
+
+    @property
+    def actor(self) -> Actor:
+        return Actor(int(self.user["id"]), "api", self.request.headers.get("user-agent") or "sandbox")
+
+    @property
+    def base(self) -> str:
+        """Links point where the client called, so zenpy recognises them as its own."""
+        return str(self.request.base_url).rstrip("/")
+
+    def json(self) -> dict[str, Any]:
+        try:
+            data = json.loads(self.body or b"{}")
+        except ValueError as exc:
+            raise ZendeskError(400, {"error": "InvalidJSON", "description": "The request body is not JSON"}) from exc
+        return data if isinstance(data, dict) else {}
+
+    def param(self, name: str) -> str | None:
+        return self.request.query_params.get(name)
+
+
+class RateLimiter:
+    """Zendesk's per-account limit: a sliding window of requests."""
+
+    def __init__(self) -> None:
+        self._calls: deque[float] = deque()
+        self._lock = threading.Lock()
+
+    def take(self, limit: int, window: float, now: float) -> tuple[bool, int, float]:
+        """(allowed, remaining, seconds until the oldest counted request leaves the window)."""
+        with self._lock:
+            while self._calls and now - self._calls[0] >= window:
+                self._calls.popleft()
+            if len(self._calls) >= limit:
+                return False, 0, window - (now - self._calls[0])
+            self._calls.append(now)
+            return True, limit - len(self._calls), window - (now - self._calls[0])
+
+
+@dataclass
+class Remembered:
+    fingerprint: str
+    status: int
+    body: Any
+    location: str
+    at: float
+
+
+def fingerprint(user_id: int, body: bytes) -> str:
+    try:
+        canonical = json.dumps(json.loads(body or b"{}"), sort_keys=True).encode()
+    except ValueError:
+        canonical = body
+    return hashlib.sha256(str(user_id).encode() + b"\0" + canonical).hexdigest()
+
+
+def _int(value: str | None, default: int, name: str) -> int:
+    if value is None or value == "":
+        return default
+    try:
+        return int(value)
+    except ValueError as exc:
+        raise ZendeskError(400, {"error": "InvalidValue", "description": f"{name} must be an integer"}) from exc
+
+
+def _ids(value: str | None) -> list[int]:
+    return [int(v) for v in (value or "").split(",") if v.strip().isdigit()]
+
+
+def paginate(call: Call, items: list[dict[str, Any]], key: str, path: str) -> dict[str, Any]:
+    """Cursor pagination when the client asks for it (`page[size]`), else offset pagination.
+    Cursors name the id of the item they point after (or before), in the list's order."""
+    params = dict(call.request.query_params)
+    if any(k.startswith("page[") for k in params):
+        size = max(1, min(_int(params.pop("page[size]", None), MAX_PAGE, "page[size]"), MAX_PAGE))
+        after, before = params.pop("page[after]", None), params.pop("page[before]", None)
+        start, stop = 0, len(items)
+        if after is not None:
+            start = _position(items, after) + 1
+            stop = min(len(items), start + size)
+        elif before is not None:
+            stop = _position(items, before)
+            start = max(0, stop - size)
+        else:
+            stop = min(len(items), size)
+        chunk = items[start:stop]
+        more = stop < len(items) if before is None else start > 0
+        first = encode_cursor(str(chunk[0]["id"])) if chunk else None
+        last = encode_cursor(str(chunk[-1]["id"])) if chunk else None
+
+        def link(name: str, cursor: str | None) -> str | None:
+            query = urlencode({**params, name: cursor, "page[size]": size})
+            return f"{call.base}{path}?{query}" if cursor else None
+
+        return {
+            key: chunk,
+            "meta": {"has_more": more, "after_cursor": last, "before_cursor": first},
+            "links": {"prev": link("page[before]", first), "next": link("page[after]", last)},
+        }
+    per_page = max(1, min(_int(params.get("per_page"), MAX_PAGE, "per_page"), MAX_PAGE))
+    page = max(1, _int(params.get("page"), 1, "page"))
+    chunk = items[(page - 1) * per_page : page * per_page]
+
+    def page_link(number: int) -> str:
+        return f"{call.base}{path}?{urlencode({**params, 'page': number, 'per_page': per_page})}"
+
+    return {
+        key: chunk,
+        "next_page": page_link(page + 1) if page * per_page < len(items) else None,
+        "previous_page": page_link(page - 1) if page > 1 else None,
+        "count": len(items),
+    }
+
+
+def _position(items: list[dict[str, Any]], cursor: str) -> int:
+    bound = _int(decode_cursor(cursor), 0, "cursor")
+    for index, item in enumerate(items):
+        if item["id"] == bound:
+            return index
+    raise ZendeskError(400, {"error": "InvalidPaginationParameter", "description": "invalid cursor"})
+
+
+class ZendeskApi:
+    def __init__(
+        self,
+        account: Account,
+        knobs: Knobs,
+        lock: threading.RLock,
+        after_change: Callable[[], None],
+    ) -> None:
+        self.account, self.knobs, self.lock, self.after_change = account, knobs, lock, after_change
+        self.limiter = RateLimiter()
+        self.idempotency: dict[str, Remembered] = {}
+
+    def routes(self) -> list[BaseRoute]:
+        api = [
+            ("/tickets.json", self.tickets, ["GET", "POST"]),
+            ("/tickets/create_many.json", self.tickets_create_many, ["POST"]),
+            ("/tickets/show_many.json", self.tickets_show_many, ["GET"]),
+            ("/tickets/{id:int}.json", self.ticket, ["GET", "PUT"]),
+            ("/tickets/{id:int}/comments.json", self.ticket_comments, ["GET"]),
+            ("/tickets/{id:int}/audits.json", self.ticket_audits, ["GET"]),
+            ("/job_statuses/{id}.json", self.job_status, ["GET"]),
+            ("/search.json", self.search, ["GET"]),
+            ("/users.json", self.users, ["GET", "POST"]),
+            ("/users/me.json", self.users_me, ["GET"]),
+            ("/users/create_or_update.json", self.users_create_or_update, ["POST"]),
+            ("/users/search.json", self.users_search, ["GET"]),
+            ("/users/show_many.json", self.users_show_many, ["GET"]),
+            ("/users/{id:int}.json", self.user, ["GET"]),
+            ("/uploads.json", self.uploads, ["POST"]),
+            ("/uploads/{token}.json", self.upload_delete, ["DELETE"]),
+            ("/attachments/{id:int}.json", self.attachment, ["GET"]),
+            ("/groups.json", self.groups, ["GET"]),
+            ("/groups/{id:int}.json", self.group, ["GET"]),
+            ("/brands.json", self.brands, ["GET"]),
+            ("/brands/{id:int}.json", self.brand, ["GET"]),
+            ("/incremental/tickets.json", self.incremental_tickets, ["GET"]),
+            ("/incremental/tickets/cursor.json", self.incremental_cursor, ["GET"]),
+        ]
+        routes: list[BaseRoute] = [
+            Route(f"/api/v2{path}", self._endpoint(handler), methods=methods) for path, handler, methods in api
+        ]
+        routes.append(Route("/attachments/token/{token}/", self.file_content, methods=["GET"]))
+        routes.append(
+            Route(
+                "/api/v2/{rest:path}",
+                self._endpoint(self.unknown),
+                methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
+            )
+        )
+        return routes
+
+    def app(self, extra_routes: list[BaseRoute]) -> Starlette:
+        return Starlette(routes=[*extra_routes, *self.routes()])
+
+    # --- the pipeline every API request goes through -------------------------------------------
+
+    def _endpoint(self, handler: Callable[[Call], Result]) -> Callable[[Request], Any]:
+        async def endpoint(request: Request) -> Response:
+            headers = {"x-zendesk-api-version": "v2", "x-request-id": uuid.uuid4().hex[:16].upper()}
+            knobs = self.knobs
+            if knobs.latency_seconds > 0:
+                await asyncio.sleep(knobs.latency_seconds)
+            limit, window = max(1, knobs.rate_limit_per_minute), knobs.rate_limit_window_seconds
+            allowed, remaining, reset = self.limiter.take(limit, window, time.monotonic())
+            headers.update(
+                {
+                    "x-rate-limit": str(limit),
+                    "x-rate-limit-remaining": str(remaining),
+                    "ratelimit-limit": str(limit),
+                    "ratelimit-remaining": str(remaining),
+                    "ratelimit-reset": str(max(1, math.ceil(reset))),
+                }
+            )
+            try:
+                if not allowed:
+                    raise ZendeskError(
+                        429,
+                        {"error": "APIRateLimitExceeded", "description": RATE_LIMITED},
+                        {"retry-after": str(max(1, math.ceil(reset)))},
+                    )
+                user = self._authenticate(request)
+                failing = knobs.error_rate > 0 and random.random() < knobs.error_rate
+                if failing and not knobs.errors_after_commit:
+                    raise self._injected_error()
+                call = Call(request, user, await request.body())
+                with self.lock:
+                    self.account.close_due_tickets(knobs.close_solved_after_seconds)
+                    try:
+                        status, payload, extra = handler(call)
+                    finally:
+                        self.after_change()
+                if failing:
+                    raise self._injected_error()
+                if status == 204:
+                    return Response(status_code=204, headers={**headers, **extra})
+                return JsonResponse(payload, status_code=status, headers={**headers, **extra})
+            except ZendeskError as exc:
+                return JsonResponse(exc.body, status_code=exc.status, headers={**headers, **exc.headers})
+
+        return endpoint
+
+    def _injected_error(self) -> ZendeskError:
+        if self.knobs.error_status == 500:
+            return ZendeskError(500, {"error": "InternalServerError", "description": "Something went wrong"})
+        return ZendeskError(
+            self.knobs.error_status,
+            {"error": "ServiceUnavailable", "description": "Zendesk is temporarily unavailable"},
+            {"retry-after": "1"},
+        )
+
+    def _authenticate(self, request: Request) -> dict[str, Any]:
+        header = request.headers.get("authorization", "")
+        scheme, _, credentials = header.partition(" ")
+        user_id: int | None = None
+        if scheme.lower() == "bearer":
+            user_id = self.account.oauth_tokens.get(credentials.strip())
+        elif scheme.lower() == "basic":
+            try:
+                login, _, secret = base64.b64decode(credentials).decode().partition(":")
+            except (ValueError, binascii.Error, UnicodeDecodeError):
+                login, secret = "", ""
+            email, _, kind = login.partition("/")
+            user = self.account.find_user(email=email) if kind == "token" else None
+            if user is not None and secret in self.account.seed.api_tokens and user["role"] in STAFF_ROLES:
+                user_id = int(user["id"])
+        user = self.account.users.get(user_id) if user_id is not None else None
+        if user is None or not user.get("active", True):
+            raise ZendeskError(401, dict(UNAUTHENTICATED), {"www-authenticate": 'Basic realm="Web Password"'})
+        return user
+
+    # --- tickets -------------------------------------------------------------------------------
+
+    def tickets(self, call: Call) -> Result:
+        if call.request.method == "POST":
+            return self._create_ticket(call)
+        items = [r.data for r in self.account.visible_tickets()]
+        external_id = call.param("external_id")
+        if external_id is not None:
+            items = [t for t in items if t["external_id"] == external_id]
+        return 200, paginate(call, items, "tickets", "/api/v2/tickets.json"), {}
+
+    def _create_ticket(self, call: Call) -> Result:
+        key = call.request.headers.get("idempotency-key")
+        now = time.monotonic()
+        if key:
+            ttl = self.knobs.idempotency_ttl_seconds
+            self.idempotency = {k: v for k, v in self.idempotency.items() if now - v.at < ttl}
+            seen = self.idempotency.get(key)
+            if seen is not None:
+                if seen.fingerprint != fingerprint(call.user["id"], call.body):
+                    raise ZendeskError(
+                        400,
+                        {"error": "IdempotentRequestError", "description": IDEMPOTENCY_MISMATCH},
+                    )
+                return seen.status, seen.body, {"x-idempotency-lookup": "hit", "location": seen.location}
+        ticket, audit = self.account.create_ticket(call.json().get("ticket") or {}, call.actor)
+        body = {"ticket": ticket, "audit": audit}
+        headers = {"location": ticket["url"]}
+        if key:
+            self.idempotency[key] = Remembered(fingerprint(call.user["id"], call.body), 201, body, ticket["url"], now)
+            headers["x-idempotency-lookup"] = "miss"
+        return 201, body, headers
+
+    def tickets_create_many(self, call: Call) -> Result:
+        created: list[dict[str, Any]] = []
+        for index, data in enumerate(call.json().get("tickets") or []):
+            try:
+                created.append({"index": index, "id": self.account.create_ticket(data, call.actor)[0]["id"]})
+            except ZendeskError as exc:
+                created.append({"index": index, "error": exc.body.get("error"), "details": exc.body.get("details")})
+        job_id = uuid.uuid4().hex.upper()
+        job = {
+            "id": job_id,
+            "url": f"{call.base}/api/v2/job_statuses/{job_id}.json",
+            "total": len(created),
+            "progress": len(created),
+            "status": "completed",
+            "message": "Completed at " + time.strftime("%Y-%m-%d %H:%M:%S +0000", time.gmtime()),
+            "results": created,
+        }
+        self.account.jobs[job_id] = job
+        # Zendesk answers before the job runs; the client polls the job status for the results.
+        return 200, {"job_status": {**job, "status": "queued", "progress": None, "message": None, "results": None}}, {}
+
+    def job_status(self, call: Call) -> Result:
+        job = self.account.jobs.get(call.request.path_params["id"])
+        if job is None:
+            raise not_found()
+        return 200, {"job_status": job}, {}
+
+    def tickets_show_many(self, call: Call) -> Result:
+        wanted = set(_ids(call.param("ids")))
+        items = [r.data for r in self.account.visible_tickets() if r.data["id"] in wanted]
+        return 200, paginate(call, items, "tickets", "/api/v2/tickets/show_many.json"), {}
+
+    def ticket(self, call: Call) -> Result:
+        ticket_id = int(call.request.path_params["id"])
+        if call.request.method == "GET":
+            return 200, {"ticket": self.account.ticket(ticket_id).data}, {}
+        data = call.json().get("ticket") or {}
+        ticket, audit = self.account.update_ticket(ticket_id, data, call.actor)
+        headers = {}
+        if "id" in data:  # zenpy sends the id in the body; Zendesk warns and ignores it
+            headers["x-zendesk-api-warn"] = (
+                '{:allowed_parameters=>{:controller=>"tickets", :action=>"update", '
+                ':unpermitted_keys=>["ticket.id"], :invalid_values=>[]}}'
+            )
+        return 200, {"ticket": ticket, "audit": audit}, headers
+
+    def ticket_comments(self, call: Call) -> Result:
+        ticket_id = int(call.request.path_params["id"])
+        comments = list(self.account.ticket(ticket_id).comments)
+        if call.param("sort_order") == "desc" or call.param("sort") == "-created_at":
+            comments.reverse()
+        return 200, paginate(call, comments, "comments", f"/api/v2/tickets/{ticket_id}/comments.json"), {}
+
+    def ticket_audits(self, call: Call) -> Result:
+        ticket_id = int(call.request.path_params["id"])
+        audits = self.account.ticket(ticket_id).audits
+        return 200, paginate(call, audits, "audits", f"/api/v2/tickets/{ticket_id}/audits.json"), {}
+
+    # --- search --------------------------------------------------------------------------------
+
+    def search(self, call: Call) -> Result:
+        query = call.param("query") or ""
+        if not query.strip():
+            raise ZendeskError(400, {"error": "invalid", "description": "Query is required"})
+        indexed_before = self.account.now() - self.knobs.search_index_delay_seconds
+        found = self.account.search(query, indexed_before)
+        if call.param("sort_by") in ("created_at", "updated_at"):
+            field_name = str(call.param("sort_by"))
+            found.sort(key=lambda r: str(r[1].get(field_name)), reverse=call.param("sort_order") != "asc")
+        items = [{**obj, "result_type": kind} for kind, obj in found]
+        page = paginate(call, items, "results", "/api/v2/search.json")
+        page["facets"] = None
+        return 200, page, {}
+
+    # --- users ---------------------------------------------------------------------------------
+
+    def users(self, call: Call) -> Result:
+        if call.request.method == "POST":
+            return 201, {"user": self.account.create_user(call.json().get("user") or {})}, {}
+        items = sorted(self.account.users.values(), key=lambda u: u["id"])
+        return 200, paginate(call, items, "users", "/api/v2/users.json"), {}
+
+    def users_me(self, call: Call) -> Result:
+        return 200, {"user": call.user}, {}
+
+    def user(self, call: Call) -> Result:
+        return 200, {"user": self.account.user(int(call.request.path_params["id"]))}, {}
+
+    def users_show_many(self, call: Call) -> Result:
+        wanted = set(_ids(call.param("ids")))
+        items = [u for u in sorted(self.account.users.values(), key=lambda u: u["id"]) if u["id"] in wanted]
+        return 200, paginate(call, items, "users", "/api/v2/users/show_many.json"), {}
+
+    def users_create_or_update(self, call: Call) -> Result:
+        user, created = self.account.create_or_update_user(call.json().get("user") or {})
+        return (201 if created else 200), {"user": user}, {}
+
+    def users_search(self, call: Call) -> Result:
+        query, external_id = call.param("query"), call.param("external_id")
+        if not query and not external_id:
+            raise ZendeskError(400, {"error": "InvalidValue", "description": "query or external_id is required"})
+        items = sorted(self.account.search_users(query, external_id), key=lambda u: u["id"])
+        return 200, paginate(call, items, "users", "/api/v2/users/search.json"), {}
+
+    # --- uploads and attachments ---------------------------------------------------------------
+
+    def uploads(self, call: Call) -> Result:
+        filename = call.param("filename")
+        if not filename:
+            raise ZendeskError(400, {"error": "InvalidValue", "description": "filename is required"})
+        content_type = call.request.headers.get("content-type")
+        upload = self.account.add_upload(filename, call.body, content_type, call.param("token"))
+        return 201, {"upload": upload}, {}
+
+    def upload_delete(self, call: Call) -> Result:
+        token = call.request.path_params["token"]
+        if token not in self.account.upload_tokens:
+            raise not_found()
+        self.account.delete_upload(token)
+        return 204, None, {}
+
+    def attachment(self, call: Call) -> Result:
+        return 200, {"attachment": self.account.attachment(int(call.request.path_params["id"]))}, {}
+
+    async def file_content(self, request: Request) -> Response:
+        with self.lock:
+            stored = self.account.uploads.get(request.path_params["token"])
+        if stored is None:
+            return Response(status_code=404)
+        return Response(stored["content"], media_type=stored["content_type"])
+
+    # --- groups and brands ---------------------------------------------------------------------
+
+    def groups(self, call: Call) -> Result:
+        items = sorted(self.account.groups.values(), key=lambda g: g["id"])
+        return 200, paginate(call, items, "groups", "/api/v2/groups.json"), {}
+
+    def group(self, call: Call) -> Result:
+        group = self.account.groups.get(int(call.request.path_params["id"]))
+        if group is None:
+            raise not_found()
+        return 200, {"group": group}, {}
+
+    def brands(self, call: Call) -> Result:
+        items = sorted(self.account.brands.values(), key=lambda b: b["id"])
+        return 200, paginate(call, items, "brands", "/api/v2/brands.json"), {}
+
+    def brand(self, call: Call) -> Result:
+        brand = self.account.brands.get(int(call.request.path_params["id"]))
+        if brand is None:
+            raise not_found()
+        return 200, {"brand": brand}, {}
+
+    # --- incremental exports -------------------------------------------------------------------
+
+    def _start_time(self, call: Call) -> int:
+        raw = call.param("start_time")
+        if raw is None:
+            raise ZendeskError(400, {"error": "InvalidValue", "description": "start_time is required"})
+        start = _int(raw, 0, "start_time")
+        if start > self.account.now() - 60:
+            raise ZendeskError(
+                400,
+                {
+                    "error": "InvalidValue",
+                    "description": "Too recent start_time. Use a start_time at least one minute in the past",
+                },
+            )
+        return start
+
+    def _per_page(self, call: Call) -> int:
+        return max(1, min(_int(call.param("per_page"), MAX_EXPORT_PAGE, "per_page"), MAX_EXPORT_PAGE))
+
+    def incremental_tickets(self, call: Call) -> Result:
+        """Time-based: `end_time` is where the next page starts; pages may repeat a ticket."""
+        start, per_page = self._start_time(call), self._per_page(call)
+        records = self.account.changed_since(start)
+        page = records[:per_page]
+        end_time = int(page[-1].generated_at) if page else start
+        query = {"start_time": end_time, **({"per_page": per_page} if call.param("per_page") else {})}
+        return (
+            200,
+            {
+                "tickets": [self.account.export_json(r) for r in page],
+                "count": len(page),
+                "end_of_stream": len(records) <= per_page,
+                "end_time": end_time,
+                "next_page": f"{call.base}/api/v2/incremental/tickets.json?{urlencode(query)}",
+            },
+            {},
+        )
+
+    def incremental_cursor(self, call: Call) -> Result:
+        """Cursor-based: a cursor names the last (generated_timestamp, id) exported."""
+        per_page = self._per_page(call)
+        cursor = call.param("cursor")
+        if cursor:
+            match = re.fullmatch(r"([0-9.]+)\|\|(\d+)\|", decode_cursor(cursor))
+            if match is None:
+                raise ZendeskError(400, {"error": "InvalidPaginationParameter", "description": "invalid cursor"})
+            after = (float(match[1]), int(match[2]))
+        else:
+            after = (float(self._start_time(call)), 0)
+        records = [r for r in self.account.changed_since(after[0]) if (r.generated_at, r.data["id"]) > after]
+        page = records[:per_page]
+
+        def cursor_at(position: tuple[float, int]) -> str:
+            return encode_cursor(f"{position[0]!r}||{position[1]}|")
+
+        def url(value: str | None) -> str | None:
+            query = {"cursor": value, **({"per_page": per_page} if call.param("per_page") else {})}
+            return f"{call.base}/api/v2/incremental/tickets/cursor.json?{urlencode(query)}" if value else None
+
+        # With nothing new, the cursor stays where it was: the client polls it again later.
+        after_cursor = cursor_at((page[-1].generated_at, page[-1].data["id"]) if page else after)
+        return (
+            200,
+            {
+                "tickets": [self.account.export_json(r) for r in page],
+                "after_cursor": after_cursor,
+                "after_url": url(after_cursor),
+                "before_cursor": None,  # exporting backwards is not modelled
+                "before_url": None,
+                "end_of_stream": len(records) <= per_page,
+            },
+            {},
+        )
+
+    def unknown(self, call: Call) -> Result:
+        raise ZendeskError(404, {"error": "InvalidEndpoint", "description": "Not found"})

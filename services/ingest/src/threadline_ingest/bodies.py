@@ -1,0 +1,56 @@
+"""Decoding request bodies once they are verified. Pure: bytes in, values or BadRequest out."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import urllib.parse
+from datetime import UTC, datetime
+from typing import Any
+
+MAX_FORM_FIELDS = 1000
+
+
+class BadRequest(Exception):
+    """Signed (or otherwise authenticated) but malformed: answered 400."""
+
+
+def _no_constant(name: str) -> Any:
+    # NaN and Infinity are not JSON: a record carrying them would break every consumer.
+    raise ValueError(f"{name} is not valid JSON")
+
+
+def parse_json(body: bytes) -> dict[str, Any]:
+    """A JSON object, or BadRequest (never another exception, whatever the bytes)."""
+    try:
+        data = json.loads(body, parse_constant=_no_constant)
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
+        raise BadRequest("body is not valid JSON") from exc
+    if not isinstance(data, dict):
+        raise BadRequest("body is not a JSON object")
+    return data
+
+
+def parse_form(body: bytes) -> dict[str, str]:
+    """An application/x-www-form-urlencoded body as one string per field (the last one wins)."""
+    try:
+        text = body.decode("ascii")
+        pairs = urllib.parse.parse_qsl(
+            text, keep_blank_values=True, encoding="utf-8", errors="strict", max_num_fields=MAX_FORM_FIELDS
+        )
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise BadRequest("body is not a valid form") from exc
+    return dict(pairs)
+
+
+def body_id(body: bytes) -> str:
+    """A stable id for a request that brings none: the same bytes give the same id."""
+    return hashlib.sha256(body).hexdigest()
+
+
+def canonical_json(value: Any) -> bytes:
+    return json.dumps(value, sort_keys=True, separators=(",", ":")).encode()
+
+
+def rfc3339(now: float) -> str:
+    return datetime.fromtimestamp(now, tz=UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")

@@ -1,0 +1,371 @@
+"""Each command performed against the Slack and Zendesk sandboxes, then performed again (also by
+a fresh executor, as after a restart): every effect happens once. Checked from the outside with
+slack_sdk and zenpy."""
+
+from __future__ import annotations
+
+import aiohttp
+import pytest
+import requests
+from zenpy.lib.api_objects import Ticket, User
+
+from threadline_router.inbound import ZendeskTicketEvent
+from threadline_zendesk_sync.effects import Effects
+from threadline_zendesk_sync.plan import PermanentError, TransientError
+
+from .conftest import Router, bot, user
+
+pytestmark = pytest.mark.integration
+
+
+def bot_replies(slack, channel: str, ts: str) -> list[dict]:
+    return [m for m in slack.thread(channel, ts) if m.get("bot_id") and m["ts"] != ts]
+
+
+async def open_ticket(slack, router: Router, effects: Effects, text: str, channel: str = "C0SUPPORT", who="alice"):
+    root = user(slack, who).chat_postMessage(channel=channel, text=text)["ts"]
+    [create] = router.message(slack, channel, root)
+    outcome = await effects.perform(create)
+    router.results(outcome)
+    return root, create, outcome
+
+
+async def test_a_ticket_is_created_and_announced_once(slack, zendesk, router, effects, settings, zen):
+    root, create, outcome = await open_ticket(
+        slack, router, effects, "The printer is on fire\n<@U0BOB> saw it too &amp; says hi"
+    )
+    again = await effects.perform(create)
+    after_restart = await Effects(settings).perform(create)
+
+    [ticket] = list(zen.tickets(external_id=f"T0SANDBOX:C0SUPPORT:{root}"))
+    assert ticket.subject == "The printer is on fire"
+    assert ticket.group_id == zendesk.group_id and ticket.priority == "normal" and ticket.tags == ["slack"]
+    assert zen.users(id=ticket.requester_id).email == "alice@sandbox-corp.example"
+    [first] = zendesk.comments_of(ticket.id)
+    assert "@Bob Builder saw it too & says hi" in first["body"]
+    assert f"sandbox-corp.slack.com/archives/C0SUPPORT/p{root.replace('.', '')}" in first["body"]
+    assert first["author_id"] == ticket.requester_id
+
+    [announcement] = bot_replies(slack, "C0SUPPORT", root)
+    assert f"|#{ticket.id}>" in announcement["text"]
+    assert announcement["metadata"]["event_payload"]["ticket_id"] == ticket.id
+    assert [o.effect for o in (outcome, again, after_restart)] == ["done", "already_done", "already_done"]
+    [result] = outcome.results
+    assert result == {
+        **result,
+        "kind": "ticket_created",
+        "conversation_id": f"T0SANDBOX:C0SUPPORT:{root}",
+        "ticket_id": ticket.id,
+        "ticket_url": f"{zendesk.base_url}/agent/tickets/{ticket.id}",
+        "channel_id": "C0SUPPORT",
+        "thread_ts": root,
+    }
+    assert again.results == outcome.results == after_restart.results
+
+
+async def test_a_ticket_created_before_a_crash_is_found_not_repeated(slack, router, effects, zen):
+    root = user(slack, "alice").chat_postMessage(channel="C0SUPPORT", text="VPN down")["ts"]
+    [create] = router.message(slack, "C0SUPPORT", root)
+    # The earlier attempt created the ticket and died before announcing it.
+    zen.tickets.create(Ticket(subject="VPN down", external_id=create["external_id"], comment={"body": "VPN down"}))
+
+    outcome = await effects.perform(create)
+
+    [ticket] = list(zen.tickets(external_id=create["external_id"]))
+    assert outcome.results[0]["ticket_id"] == ticket.id
+    assert len(bot_replies(slack, "C0SUPPORT", root)) == 1
+
+
+async def test_a_reply_becomes_one_comment_by_its_author(slack, zendesk, router, effects, settings, zen):
+    # Bob wrote to support by email once: Zendesk knows him under another name, which stays.
+    bob = zen.users.create(User(name="Robert Builder", email="bob@sandbox-corp.example"))
+    root, _, created = await open_ticket(slack, router, effects, "Disk full")
+    ticket_id = created.results[0]["ticket_id"]
+    reply = user(slack, "bob").chat_postMessage(channel="C0SUPPORT", thread_ts=root, text="Which disk?")["ts"]
+    [comment] = router.message(slack, "C0SUPPORT", reply)
+
+    outcomes = [
+        await effects.perform(comment),
+        await effects.perform(comment),
+        await Effects(settings).perform(comment),
+    ]
+
+    comments = zendesk.comments_of(ticket_id)
+    assert [c["body"] for c in comments[1:]] == ["Which disk?"]
+    assert comments[1]["author_id"] == bob.id and zen.users(id=bob.id).name == "Robert Builder"
+    assert comments[1]["metadata"]["custom"] == {"threadline_command_id": comment["command_id"], "slack_ts": reply}
+    assert [o.effect for o in outcomes] == ["done", "already_done", "already_done"]
+
+
+async def test_a_slack_connect_guest_without_email_is_named_not_guessed(slack, zendesk, router, effects, zen):
+    root, _, created = await open_ticket(slack, router, effects, "Partner API 500s", channel="C0SHARED", who="sam")
+    reply = user(slack, "guest").chat_postMessage(channel="C0SHARED", thread_ts=root, text="Still failing")["ts"]
+    [comment] = router.message(slack, "C0SHARED", reply)
+
+    await effects.perform(comment)
+
+    author = zen.users(id=zendesk.comments_of(created.results[0]["ticket_id"])[-1]["author_id"])
+    assert (author.name, author.email, author.external_id) == ("Gina Guest", None, "slack:U0GUEST")
+
+
+async def test_an_agents_answer_is_posted_once_and_our_own_comments_never_come_back(
+    slack, zendesk, router, effects, settings
+):
+    root, _, created = await open_ticket(slack, router, effects, "Printer jammed")
+    ticket_id = created.results[0]["ticket_id"]
+    conversation = created.results[0]["conversation_id"]
+    reply = user(slack, "bob").chat_postMessage(channel="C0SUPPORT", thread_ts=root, text="Tray 2")["ts"]
+    [comment] = router.message(slack, "C0SUPPORT", reply)
+    await effects.perform(comment)
+    ours = zendesk.comments_of(ticket_id)[-1]
+    answer_id = zendesk.agent_comment(ticket_id, "Open tray 2 and pull gently.")
+
+    def comment_event(comment_id: int, body: str, author_id: int, name: str) -> ZendeskTicketEvent:
+        return ZendeskTicketEvent(
+            event_id=f"zd-{comment_id}",
+            kind="comment",
+            ticket_id=ticket_id,
+            external_id=conversation,
+            status="open",
+            comment_id=comment_id,
+            comment_body=body,
+            comment_public=True,
+            author_id=author_id,
+            author_name=name,
+            author_is_staff=name == "Agent Ann",
+        )
+
+    # Bob's reply came back from Zendesk as a comment by Bob: the router cannot tell, we can.
+    [echo] = router.zendesk(comment_event(ours["id"], "Tray 2", ours["author_id"], "Bob Builder"), conversation)
+    [answer] = router.zendesk(
+        comment_event(answer_id, "Open tray 2 and pull gently.", zendesk.agent["id"], "Agent Ann"), conversation
+    )
+    echoed = await Effects(settings).perform(echo)
+    outcomes = [await effects.perform(answer), await effects.perform(answer), await Effects(settings).perform(answer)]
+
+    posts = bot_replies(slack, "C0SUPPORT", root)[1:]  # after the ticket link
+    assert [p["text"] for p in posts] == ["*Agent Ann* (Zendesk): Open tray 2 and pull gently."]
+    assert posts[0]["username"] == "Agent Ann"
+    assert posts[0]["icon_url"] == "https://avatars.sandbox.invalid/ann.png"
+    assert posts[0]["metadata"]["event_payload"]["command_id"] == f"zd-comment:{answer_id}"
+    assert echoed.effect == "skipped"
+    assert [o.effect for o in outcomes] == ["done", "already_done", "already_done"]
+
+
+async def test_solving_from_slack_happens_once_and_a_replay_does_not_undo_a_reopen(
+    slack, zendesk, router, effects, settings, zen
+):
+    root, _, created = await open_ticket(slack, router, effects, "Badge reader broken")
+    ticket_id = created.results[0]["ticket_id"]
+    word = user(slack, "alice").chat_postMessage(channel="C0SUPPORT", thread_ts=root, text="resolve")["ts"]
+    [solve] = router.message(slack, "C0SUPPORT", word)
+
+    first, again = await effects.perform(solve), await effects.perform(solve)
+    assert zen.tickets(id=ticket_id).status == "solved"
+    note = zendesk.comments_of(ticket_id)[-1]
+    assert note["public"] is False and note["body"] == "Solved from Slack by Alice Asker."
+
+    zendesk.agent_set_status(ticket_id, "open")
+    replay = await Effects(settings).perform(solve)
+
+    assert zen.tickets(id=ticket_id).status == "open"
+    assert [o.effect for o in (first, again, replay)] == ["done", "already_done", "already_done"]
+
+
+async def test_a_closed_ticket_refuses_a_comment_and_a_reply_opens_a_follow_up(slack, zendesk, router, effects, zen):
+    root, _, created = await open_ticket(slack, router, effects, "Laptop won't boot")
+    ticket_id = created.results[0]["ticket_id"]
+    late = user(slack, "alice").chat_postMessage(channel="C0SUPPORT", thread_ts=root, text="one more thing")["ts"]
+    [comment] = router.message(slack, "C0SUPPORT", late)
+    zendesk.agent_set_status(ticket_id, "closed")
+
+    with pytest.raises(PermanentError, match="closed"):
+        await effects.perform(comment)
+
+    conversation = created.results[0]["conversation_id"]
+    router.states[conversation].status = "closed"
+    again = user(slack, "alice").chat_postMessage(channel="C0SUPPORT", thread_ts=root, text="It broke again")["ts"]
+    [followup] = router.message(slack, "C0SUPPORT", again)
+    outcome = await effects.perform(followup)
+
+    [new] = [t for t in zen.tickets() if t.external_id == f"{conversation}#2"]
+    assert new.via_followup_source_id == ticket_id and new.subject == "It broke again"
+    assert outcome.results[0]["ticket_id"] == new.id
+    link = bot_replies(slack, "C0SUPPORT", root)[-1]["text"]
+    assert f"Ticket #{ticket_id} is closed, so I opened follow-up ticket" in link and f"|#{new.id}>" in link
+
+
+async def test_an_emailed_ticket_gets_one_thread_and_points_at_it(slack, zendesk, router, effects, settings, zen):
+    ticket_id = zendesk.receive_email("Dana", "dana@example.com", "VPN drops hourly", "Since 9am.", zendesk.group_id)
+    created = ZendeskTicketEvent(
+        event_id="zd-created",
+        kind="created",
+        ticket_id=ticket_id,
+        external_id=None,
+        status="new",
+        via_channel="email",
+        group_id=zendesk.group_id,
+        subject="VPN drops hourly",
+        description="Since 9am.",
+        requester_id=zen.tickets(id=ticket_id).requester_id,
+    )
+    [open_thread] = router.zendesk(created, f"zd:{ticket_id}")
+
+    outcome = await effects.perform(open_thread)
+    again = await Effects(settings).perform(open_thread)
+
+    [root] = [m for m in slack.channel_messages("C0SUPPORT") if m.get("bot_id")]
+    assert (
+        "*VPN drops hourly*" in root["text"]
+        and "dana@example.com" in root["text"]
+        and f"|#{ticket_id}>" in root["text"]
+    )
+    key = f"T0SANDBOX:C0SUPPORT:{root['ts']}"
+    assert zen.tickets(id=ticket_id).external_id == key
+    by_thread, by_ticket = outcome.results
+    assert (by_thread["conversation_id"], by_thread["moved_from"]) == (key, None)
+    assert (by_ticket["conversation_id"], by_ticket["moved_from"]) == (f"zd:{ticket_id}", f"zd:{ticket_id}")
+    for result in outcome.results:
+        assert (result["kind"], result["ticket_id"], result["team_id"], result["channel_id"], result["thread_ts"]) == (
+            "thread_opened",
+            ticket_id,
+            "T0SANDBOX",
+            "C0SUPPORT",
+            root["ts"],
+        )
+    assert again.results == outcome.results and again.effect == "already_done"
+
+    # The router links the thread; a reply in it reaches the ticket.
+    router.results(outcome)
+    reply = user(slack, "sam").chat_postMessage(channel="C0SUPPORT", thread_ts=root["ts"], text="On it")["ts"]
+    [comment] = router.message(slack, "C0SUPPORT", reply)
+    await effects.perform(comment)
+    assert zendesk.comments_of(ticket_id)[-1]["body"] == "On it"
+
+
+async def test_files_are_attached_and_oversized_ones_noted(slack, zendesk, router, settings):
+    effects = Effects(settings.model_copy(update={"max_file_bytes": 1000}))
+    root, _, created = await open_ticket(slack, router, effects, "Screenshots attached below")
+    alice = user(slack, "alice")
+    alice.files_upload_v2(
+        channel="C0SUPPORT",
+        thread_ts=root,
+        initial_comment="error screens",
+        file_uploads=[
+            {"content": b"small png bytes", "filename": "error.png"},
+            {"content": b"x" * 5000, "filename": "dump.log"},
+        ],
+    )
+    reply = slack.thread("C0SUPPORT", root)[-1]["ts"]
+    [comment] = router.message(slack, "C0SUPPORT", reply)
+
+    await effects.perform(comment)
+
+    last = zendesk.comments_of(created.results[0]["ticket_id"])[-1]
+    assert [a["file_name"] for a in last["attachments"]] == ["error.png"]
+    assert "dump.log" in last["body"] and "left in Slack" in last["body"]
+    content = zendesk.account.uploads[last["attachments"][0]["content_url"].split("/")[-2]]["content"]
+    assert content == b"small png bytes"
+
+
+async def test_a_ticket_asked_for_with_a_reaction_takes_the_message_and_its_author(slack, router, effects, zen):
+    root = user(slack, "alice").chat_postMessage(channel="C0INFRA", text="build-7 is out of disk")["ts"]
+    assert router.message(slack, "C0INFRA", root) == []  # this channel opens tickets on :ticket: only
+    [create] = router.reaction(slack, "C0INFRA", root, "U0SRE", "ticket")
+
+    await effects.perform(create)
+
+    [ticket] = list(zen.tickets(external_id=f"T0SANDBOX:C0INFRA:{root}"))
+    assert ticket.subject == "build-7 is out of disk"
+    assert zen.users(id=ticket.requester_id).email == "alice@sandbox-corp.example"
+    assert "opened from Slack by Sam Reliability" in ticket.description
+
+
+async def test_a_reaction_is_added_once(slack, effects):
+    root = user(slack, "alice").chat_postMessage(channel="C0SUPPORT", text="done?")["ts"]
+    command = {
+        "type": "slack.add_reaction",
+        "command_id": f"solved-reaction:1:{root}",
+        "conversation_id": f"T0SANDBOX:C0SUPPORT:{root}",
+        "channel_id": "C0SUPPORT",
+        "ts": root,
+        "name": "white_check_mark",
+    }
+
+    outcomes = [await effects.perform(command), await effects.perform(command)]
+
+    reactions = bot(slack).reactions_get(channel="C0SUPPORT", timestamp=root)["message"]["reactions"]
+    assert reactions == [{"name": "white_check_mark", "users": ["U0BOT"], "count": 1}]
+    assert [o.effect for o in outcomes] == ["done", "already_done"]
+
+
+async def test_a_write_whose_answer_was_lost_is_not_repeated(slack, zendesk, router, effects, monkeypatch):
+    root, _, created = await open_ticket(slack, router, effects, "Wifi flaky")
+    ticket_id = created.results[0]["ticket_id"]
+    reply = user(slack, "bob").chat_postMessage(channel="C0SUPPORT", thread_ts=root, text="Floor 2 too")["ts"]
+    [comment] = router.message(slack, "C0SUPPORT", reply)
+    answer_id = zendesk.agent_comment(ticket_id, "Rebooting the access point.")
+    post = router.zendesk(
+        ZendeskTicketEvent(
+            event_id="zd-answer",
+            kind="comment",
+            ticket_id=ticket_id,
+            external_id=created.results[0]["conversation_id"],
+            status="open",
+            comment_id=answer_id,
+            comment_body="Rebooting the access point.",
+            author_id=zendesk.agent["id"],
+            author_name="Agent Ann",
+            author_is_staff=True,
+        ),
+        created.results[0]["conversation_id"],
+    )[0]
+    update, post_message = effects.zen.tickets.update, effects.slack.chat_postMessage
+
+    def update_then_time_out(*args, **kwargs):
+        update(*args, **kwargs)
+        raise requests.ReadTimeout("the answer never came")
+
+    async def post_then_disconnect(**kwargs):
+        await post_message(**kwargs)
+        raise aiohttp.ServerDisconnectedError()
+
+    with monkeypatch.context() as patched:
+        patched.setattr(effects.zen.tickets, "update", update_then_time_out)
+        patched.setattr(effects.slack, "chat_postMessage", post_then_disconnect)
+        for command in (comment, post):
+            with pytest.raises(TransientError):
+                await effects.perform(command)
+    retried = [await effects.perform(comment), await effects.perform(post)]
+
+    assert [c["body"] for c in zendesk.comments_of(ticket_id)].count("Floor 2 too") == 1
+    assert [m["text"] for m in bot_replies(slack, "C0SUPPORT", root)].count(
+        "*Agent Ann* (Zendesk): Rebooting the access point."
+    ) == 1
+    assert [o.effect for o in retried] == ["already_done", "already_done"]
+
+
+async def test_outages_on_either_side_are_transient_and_refusals_permanent(slack, zendesk, router, effects):
+    root, _, _ = await open_ticket(slack, router, effects, "Monitor flickers")
+    reply = user(slack, "bob").chat_postMessage(channel="C0SUPPORT", thread_ts=root, text="Mine too")["ts"]
+    [comment] = router.message(slack, "C0SUPPORT", reply)
+    note = {
+        "type": "slack.post_message",
+        "command_id": "help:C0SUPPORT:1",
+        "conversation_id": comment["conversation_id"],
+        "channel_id": "C0SUPPORT",
+        "thread_ts": root,
+        "text": "help text",
+        "purpose": "help",
+    }
+
+    zendesk.knobs.error_rate = 1.0
+    with pytest.raises(TransientError, match="Zendesk answered 503"):
+        await Effects(effects.settings).perform(comment)
+    zendesk.knobs.error_rate = 0.0
+    slack.knobs.error_rate = 1.0
+    with pytest.raises(TransientError, match="Slack answered fatal_error"):
+        await effects.perform(note)
+    slack.knobs.error_rate = 0.0
+    with pytest.raises(PermanentError, match="channel_not_found"):
+        await effects.perform({**note, "channel_id": "C0NOWHERE"})

@@ -1,0 +1,473 @@
+"""The pure parts of zendesk-sync: what is sent to Zendesk and Slack, what counts as done,
+which failures are retried and how. Commands and results are the contract's own examples."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from threadline_common.dlq import PoisonMessage
+from threadline_common.schemas import validate
+from threadline_zendesk_sync import plan
+from threadline_zendesk_sync.app import decode_command, with_retries
+from threadline_zendesk_sync.plan import NotFound, Outcome, PermanentError, Person, TransientError
+
+pytestmark = pytest.mark.unit
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "schemas" / "examples"
+
+
+def example(topic: str, name: str) -> dict:
+    return json.loads((EXAMPLES / topic / "1" / name).read_text())
+
+
+def command(name: str) -> dict:
+    return example("threadline.commands", name)
+
+
+ALICE = Person("U0ASKER", "Alice Asker", "alice@example.com")
+GUEST = Person("U0GUEST", "Gina Guest", None)
+
+
+# --- decoding ----------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("path", sorted((EXAMPLES / "threadline.commands" / "1").glob("*.json")), ids=lambda p: p.stem)
+def test_every_contract_example_is_a_command(path: Path):
+    assert decode_command(path.read_bytes())["command_id"]
+
+
+@pytest.mark.parametrize(
+    ("value", "why"),
+    [
+        (b"{not json", "not JSON"),
+        (None, "not JSON"),
+        (
+            json.dumps({**command("06_zendesk_set_status_solved.json"), "type": "zendesk.delete_ticket"}),
+            "'zendesk.delete_ticket' is not one of",
+        ),
+        (
+            json.dumps({k: v for k, v in command("03_zendesk_add_comment_while_creating.json").items() if k != "body"}),
+            "'body' is a required property",
+        ),
+    ],
+    ids=["garbage", "empty", "unknown type", "missing field"],
+)
+def test_what_is_not_a_command_is_poison(value, why):
+    with pytest.raises(PoisonMessage, match=why):
+        decode_command(value if isinstance(value, bytes | None) else value.encode())
+
+
+# --- people and text -----------------------------------------------------------------------------------
+
+
+def test_a_slack_user_is_known_by_real_name_and_email():
+    user = {
+        "id": "U0ASKER",
+        "name": "alice",
+        "real_name": "Alice A.",
+        "profile": {"real_name": "Alice Asker", "display_name": "ali", "email": "alice@example.com"},
+    }
+    assert plan.person_from_slack("U0ASKER", user) == ALICE
+    assert ALICE.zendesk_external_id is None
+
+
+def test_a_slack_connect_guest_without_email_gets_a_slack_identity_not_a_guessed_address():
+    guest = plan.person_from_slack(
+        "U0GUEST", {"id": "U0GUEST", "name": "guest", "profile": {"real_name": "Gina Guest"}}
+    )
+    assert guest == GUEST
+    assert guest.zendesk_external_id == "slack:U0GUEST"
+
+
+def test_bots_never_become_zendesk_users():
+    bot = plan.person_from_slack("U0BOT", {"is_bot": True, "name": "deploybot", "profile": {"email": "x@example.com"}})
+    assert (bot.name, bot.email, bot.zendesk_external_id) == ("deploybot", None, None)
+    assert plan.person_from_slack("B0ALERTS", None).zendesk_external_id is None
+
+
+def test_an_unknown_user_is_named_by_id_and_what_the_router_knew_wins():
+    assert plan.person_from_slack("U0GONE", None) == Person("U0GONE", "U0GONE", None)
+    assert plan.person_from_slack(None, None).name == "Someone in Slack"
+    known = plan.person_from_slack("U0SRE", {"profile": {"real_name": "Sam"}}, "Sam SRE", "sam@example.com")
+    assert (known.name, known.email) == ("Sam SRE", "sam@example.com")
+
+
+def test_slack_markup_reads_as_plain_text_for_agents():
+    text = (
+        "<@U0BOB> and <@U0ANN|ann> see <#C0SUPPORT|support>, <!here>: "
+        "<https://status.example.com|status page>, <https://example.com>, <mailto:a@example.com|a@example.com> "
+        "&lt;b&gt; &amp; <!subteam^S0OPS|@ops>"
+    )
+    assert plan.mentioned_users(text + " <@U0BOB>") == ["U0BOB", "U0ANN"]
+    assert plan.slack_to_plain(text, {"U0BOB": "Bob Builder"}) == (
+        "@Bob Builder and @ann see #support, @here: status page (https://status.example.com), "
+        "https://example.com, a@example.com <b> & @ops"
+    )
+
+
+def test_a_subject_is_the_first_line_cut_at_a_word():
+    assert plan.subject_from("\n  Printer on fire  \nthird floor") == "Printer on fire"
+    assert plan.subject_from("") == "Support request from Slack"
+    long = plan.subject_from("word " * 40, limit=22)
+    assert long == "word word word word…"
+
+
+def test_the_routers_notes_name_people_instead_of_ids_and_leave_quoted_text_alone():
+    edit = command("05_zendesk_add_comment_edit_note.json")["body"] + " (ask U0SRE2)"
+    assert plan.note_people(edit) == ["U0SRE"]
+    assert (
+        plan.name_people(edit, {"U0SRE": "Sam"})
+        == "Edited in Slack by Sam:\n\nWhich floor and which printer? (ask U0SRE2)"
+    )
+    solved = command("06_zendesk_set_status_solved.json")["comment"]
+    assert plan.note_people(solved) == ["U0ASKER"]
+    assert plan.name_people(solved, {"U0ASKER": "Alice"}) == "Solved from Slack by Alice."
+    assert plan.name_people("U0ASKERX", {"U0ASKER": "Alice"}) == "U0ASKERX"
+
+
+# --- files ----------------------------------------------------------------------------------------------
+
+
+def test_files_over_the_limit_or_without_a_link_stay_in_slack_with_a_note():
+    files = [
+        {"id": "F1", "name": "small.png", "size": 10, "url_private": "https://files.slack.com/F1"},
+        {"id": "F2", "name": "huge.mov", "size": 30_000_000, "url_private": "https://files.slack.com/F2"},
+        {"id": "F3", "name": "gdoc"},
+        {"id": "F4", "url_private": "https://files.slack.com/F4"},  # size unknown: try
+    ]
+    carry, notes = plan.split_files(files, 20_000_000)
+    assert [f["id"] for f in carry] == ["F1", "F4"]
+    assert notes == ["huge.mov: 30 MB, over the 20 MB limit", "gdoc: not downloadable from Slack"]
+    assert plan.files_note(notes).endswith(
+        "• huge.mov: 30 MB, over the 20 MB limit\n• gdoc: not downloadable from Slack"
+    )
+    assert plan.files_note([]) == ""
+
+
+# --- Zendesk requests ------------------------------------------------------------------------------
+
+
+def test_a_new_ticket_carries_routing_link_requester_files_and_the_command_id():
+    cmd = command("01_zendesk_create_ticket.json")
+    body = plan.ticket_request(
+        cmd,
+        body=cmd["body"],
+        requester_id=42,
+        requester=ALICE,
+        permalink="https://example.slack.com/archives/C0SUPPORT/p1700000000000100",
+        uploads=["tok1"],
+        file_notes=[],
+    )
+    assert body == {
+        "subject": "Printer on fire",
+        "comment": {
+            "body": "Printer on fire\nThird floor, next to the kitchen.\n\n—\n"
+            "Slack thread: https://example.slack.com/archives/C0SUPPORT/p1700000000000100",
+            "public": True,
+            "uploads": ["tok1"],
+        },
+        "external_id": "T0001:C0SUPPORT:1700000000.000100",
+        "tags": ["slack"],
+        "metadata": {"threadline_command_id": "create:T0001:C0SUPPORT:1700000000.000100"},
+        "requester_id": 42,
+        "group_id": 10,
+        "priority": "normal",
+        "custom_fields": [{"id": 360001, "value": "slack"}],
+    }
+
+
+def test_a_follow_up_links_the_closed_ticket():
+    cmd = command("07_zendesk_create_followup.json")
+    body = plan.ticket_request(
+        cmd, body=cmd["body"], requester_id=42, requester=ALICE, permalink=cmd["permalink"], uploads=[], file_notes=[]
+    )
+    assert body["via_followup_source_id"] == 4017
+    assert body["external_id"].endswith("#2")
+    assert "uploads" not in body["comment"]
+
+
+def test_a_requester_zendesk_cannot_know_is_named_in_the_first_comment():
+    cmd = command("02_zendesk_create_ticket_from_reaction.json")
+    body = plan.ticket_request(
+        {**cmd, "subject": ""},
+        body="disk full on build-7",
+        requester_id=None,
+        requester=Person("B0CI", "ci-bot", None, is_bot=True),
+        permalink=None,
+        uploads=[],
+        file_notes=["log.txt: not downloadable from Slack"],
+        opened_by="Sam SRE",
+    )
+    assert body["subject"] == "disk full on build-7"
+    assert "requester_id" not in body
+    assert body["comment"]["body"] == (
+        "ci-bot asked in Slack:\n\ndisk full on build-7"
+        "\n\nAttachments left in Slack (open the thread to see them):\n• log.txt: not downloadable from Slack"
+        "\n\nTicket opened from Slack by Sam SRE."
+    )
+
+
+def test_a_reply_is_a_public_comment_by_its_author_with_the_command_in_the_audit():
+    cmd = command("03_zendesk_add_comment_while_creating.json")
+    body = plan.comment_request(cmd, body="Which floor?", author_id=7, author=ALICE, uploads=[], file_notes=[])
+    assert body == {
+        "comment": {"body": "Which floor?", "public": True, "author_id": 7},
+        "metadata": {"threadline_command_id": "comment:C0SUPPORT:1700000000.000200", "slack_ts": "1700000000.000200"},
+    }
+
+
+def test_a_reply_without_a_zendesk_author_is_labelled_and_a_solved_ticket_reopens():
+    cmd = command("04_zendesk_add_comment_reopens.json")
+    body = plan.comment_request(cmd, body="still smoking", author_id=None, author=GUEST, uploads=["t"], file_notes=[])
+    assert body["comment"] == {"body": "Gina Guest wrote in Slack:\n\nstill smoking", "public": True, "uploads": ["t"]}
+    assert body["status"] == "open"
+
+
+def test_an_edit_note_is_internal_and_written_by_the_api_user():
+    cmd = command("05_zendesk_add_comment_edit_note.json")
+    body = plan.comment_request(cmd, body=cmd["body"], author_id=7, author=ALICE, uploads=[], file_notes=[])
+    assert body["comment"] == {"body": cmd["body"], "public": False}
+    assert "status" not in body
+
+
+def test_status_changes_only_when_needed_and_never_on_a_closed_ticket():
+    cmd = command("06_zendesk_set_status_solved.json")
+    assert plan.status_request(cmd, 4017, "solved", "note") is None
+    assert plan.status_request(cmd, 4017, "closed", "note") is None
+    assert plan.status_request(cmd, 4017, "open", "Solved from Slack by Alice.") == {
+        "status": "solved",
+        "metadata": {"threadline_command_id": "solve:C0SUPPORT:1700000000.000500"},
+        "comment": {"body": "Solved from Slack by Alice.", "public": False},
+    }
+    assert "comment" not in (plan.status_request(cmd, 4017, "pending", None) or {})
+    with pytest.raises(PermanentError, match="ticket #4017 is closed; it cannot become open"):
+        plan.status_request({**cmd, "status": "open"}, 4017, "closed", None)
+
+
+# --- loop guard ----------------------------------------------------------------------------------------
+
+
+def test_comments_from_real_zendesk_are_not_ours_and_ours_are_recognised(real_payloads):
+    listed = json.loads(
+        (real_payloads / "zendesk/api/list_ticket_comments_200_with_attachment_zenpy_recorded.json").read_text()
+    )
+    zenpy_dicts = json.loads(
+        (real_payloads / "zendesk/api/zenpy_comment_objects_from_zenslackchat_tests.json").read_text()
+    )
+    for comment in listed["comments"] + zenpy_dicts:
+        assert plan.written_by_us(comment) is None
+        assert plan.agent_may_post(comment) is bool(comment["public"])
+    ours = {**zenpy_dicts[0], "metadata": {"system": {}, "custom": {"threadline_command_id": "comment:C1:1.2"}}}
+    assert plan.written_by_us(ours) == "comment:C1:1.2"
+    assert not plan.agent_may_post(ours)
+    assert plan.agent_may_post(None)
+
+
+def test_an_agents_photo_is_taken_when_zendesk_has_one():
+    assert plan.photo_url({"photo": {"content_url": "https://z/ann.png", "thumbnails": []}}) == "https://z/ann.png"
+    assert plan.photo_url({"photo": {"content_url": None, "thumbnails": [{"content_url": "https://z/t.png"}]}}) == (
+        "https://z/t.png"
+    )
+    assert plan.photo_url({"photo": None}) is None
+    assert plan.photo_url(None) is None
+
+
+# --- Slack posts -------------------------------------------------------------------------------------
+
+
+def test_posts_keep_the_routers_metadata_and_always_name_the_command():
+    cmd = command("09_slack_post_agent_comment.json")
+    assert plan.post_metadata(cmd["command_id"], cmd["metadata"]) == {
+        "event_type": "threadline_agent_comment",
+        "event_payload": {"ticket_id": 4017, "comment_id": 30000000001, "command_id": "zd-comment:30000000001"},
+    }
+    assert plan.post_metadata("help:C1:1.2", None, ticket_id=3) == {
+        "event_type": "threadline_post",
+        "event_payload": {"ticket_id": 3, "command_id": "help:C1:1.2"},
+    }
+
+
+def test_our_posts_are_found_in_a_thread_and_nobody_elses(real_payloads):
+    thread = json.loads(
+        (real_payloads / "slack/inner_events/zenslackchat_conversations_replies_thread_messages.json").read_text()
+    )
+    assert [plan.posted_command(m) for m in thread] == [None] * len(thread)
+    ours = {**thread[1], "metadata": plan.post_metadata("zd-comment:5", {"event_type": "threadline_agent_comment"})}
+    other_app = {**thread[1], "metadata": {"event_type": "task_created", "event_payload": {"command_id": "x"}}}
+    assert plan.posted_command(ours) == "zd-comment:5"
+    assert plan.posted_command(other_app) is None
+
+
+def test_an_agent_comment_is_posted_under_the_agents_name_and_photo():
+    cmd = command("09_slack_post_agent_comment.json")
+    with_name = {
+        **cmd,
+        "metadata": {**cmd["metadata"], "event_payload": {**cmd["metadata"]["event_payload"], "author_name": "Ann"}},
+    }
+    assert plan.agent_post(with_name, "https://z/ann.png") == {
+        "username": "Ann",
+        "icon_url": "https://z/ann.png",
+        "blocks": cmd["blocks"],
+    }
+    assert plan.agent_post({**cmd, "blocks": None}, None) == {}
+
+
+def test_the_ticket_link_says_which_ticket_and_whether_it_follows_a_closed_one():
+    assert plan.ticket_link_text(7, "https://z/7", None).startswith(":ticket: I opened ticket <https://z/7|#7>.")
+    followup = plan.ticket_link_text(8, "https://z/8", 7)
+    assert followup.startswith(":ticket: Ticket #7 is closed, so I opened follow-up ticket <https://z/8|#8>.")
+    [section, actions] = plan.ticket_link_blocks("hi", "https://z/7")
+    assert section["text"]["text"] == "hi" and actions["elements"][0]["url"] == "https://z/7"
+
+
+def test_an_emailed_ticket_opens_with_subject_sender_link_and_a_quoted_excerpt():
+    cmd = command("13_slack_open_thread.json")
+    sender = plan.thread_opener({"name": "Dana", "email": "dana@example.com"})
+    text = plan.email_thread_text({**cmd, "body": "line one\nline two"}, sender, "https://z/4020")
+    assert text == (
+        ":email: *VPN drops every hour*\n"
+        "From Dana <mailto:dana@example.com|dana@example.com>, ticket <https://z/4020|#4020>. "
+        "Replies in this thread go to the ticket.\n>line one\n>line two"
+    )
+    long = plan.email_thread_text({**cmd, "body": "x" * 5000}, "Dana", "https://z/4020")
+    assert long.endswith("x…") and len(long) < 1700
+    assert plan.thread_opener(None) == "someone"
+    assert plan.thread_opener({"name": "dana@example.com", "email": "dana@example.com"}) == "dana@example.com"
+
+
+# --- results -------------------------------------------------------------------------------------------
+
+
+def test_results_are_the_contracts_records():
+    create = command("01_zendesk_create_ticket.json")
+    created = plan.result(
+        "ticket_created", create, ticket_id=4017, ticket_url="https://example.zendesk.com/agent/tickets/4017"
+    )
+    assert created == example("threadline.sync.results", "ticket_created.json")
+
+    open_thread = command("13_slack_open_thread.json")
+    moved = plan.result(
+        "thread_opened",
+        open_thread,
+        ticket_id=4020,
+        ticket_url="https://example.zendesk.com/agent/tickets/4020",
+        team_id="T0001",
+        channel_id="C0SUPPORT",
+        thread_ts="1700000100.000200",
+        moved_from="zd:4020",
+    )
+    assert moved == example("threadline.sync.results", "thread_opened_for_email.json")
+
+    failed = plan.result("failed", command("03_zendesk_add_comment_while_creating.json"), reason="closed")
+    assert (failed["team_id"], failed["channel_id"], failed["thread_ts"]) == ("T0001", "C0SUPPORT", "1700000000.000100")
+    for record in (created, moved, failed):
+        validate("threadline.sync.results", 1, record)
+    with pytest.raises(TypeError):
+        plan.result("failed", create, colour="red")
+
+
+# --- failures and pacing -------------------------------------------------------------------------------------
+
+
+def test_zendesk_answers_worth_retrying_are_transient_and_keep_retry_after():
+    limited = plan.zendesk_failure(429, "", "17")
+    assert isinstance(limited, TransientError) and limited.retry_after == 17.0
+    assert isinstance(plan.zendesk_failure(409, "{}"), TransientError)
+    assert isinstance(plan.zendesk_failure(503, "<html>"), TransientError)
+    assert isinstance(plan.zendesk_failure(None), TransientError)
+    assert plan.zendesk_failure(503, "", "soon").retry_after is None
+
+
+def test_zendesk_refusals_are_permanent_in_zendesks_words(real_payloads):
+    closed = json.dumps(
+        {
+            "error": "RecordInvalid",
+            "description": "Record validation errors",
+            "details": {"status": [{"description": "Status: closed prevents ticket update"}]},
+        }
+    )
+    refused = plan.zendesk_failure(422, closed)
+    assert type(refused) is PermanentError
+    assert str(refused) == "Zendesk answered 422: Record validation errors; Status: closed prevents ticket update"
+    not_found = (real_payloads / "zendesk/api/update_ticket_404_record_not_found_zenpy_recorded.json").read_text()
+    assert isinstance(plan.zendesk_failure(404, not_found), NotFound)
+    assert str(plan.zendesk_failure(404, not_found)) == "Zendesk answered 404: Not found"
+    assert str(plan.zendesk_failure(403, "Forbidden")) == "Zendesk answered 403: Forbidden"
+
+
+def test_slack_errors_worth_retrying_are_transient():
+    limited = plan.slack_failure(429, "ratelimited", "30")
+    assert isinstance(limited, TransientError) and limited.retry_after == 30.0
+    assert isinstance(plan.slack_failure(200, "internal_error"), TransientError)
+    assert isinstance(plan.slack_failure(503, None), TransientError)
+    gone = plan.slack_failure(200, "channel_not_found")
+    assert type(gone) is PermanentError and str(gone) == "Slack answered channel_not_found"
+
+
+def test_backoff_grows_with_jitter_under_a_cap_and_obeys_retry_after():
+    assert [plan.backoff(n, 30, None, rand=lambda: 1.0) for n in range(8)] == [0.5, 1, 2, 4, 8, 16, 30, 30]
+    assert [plan.backoff(n, 30, None, rand=lambda: 0.0) for n in range(3)] == [0.25, 0.5, 1]
+    assert plan.backoff(0, 30, 45.0) == 45.0
+    assert plan.backoff(0, 30, 3600.0) == 120.0
+
+
+def test_the_minute_window_admits_calls_until_full_then_waits_for_the_oldest():
+    assert plan.window_wait([], 100.0, 2) == 0.0
+    assert plan.window_wait([50.0], 100.0, 2) == 0.0
+    assert plan.window_wait([50.0, 70.0], 100.0, 2) == pytest.approx(10.0)
+    assert plan.window_wait([10.0, 50.0, 70.0], 100.0, 2) == pytest.approx(10.0)  # 10.0 is out of the window
+    assert plan.window_wait([50.0, 60.0, 70.0], 100.0, 2) == pytest.approx(20.0)
+
+
+# --- the worker's retry loop --------------------------------------------------------------------------
+
+
+async def test_transient_failures_are_retried_with_the_servers_pause_then_succeed():
+    failures = [TransientError("Zendesk answered 503"), TransientError("Slack rate limit", retry_after=7.0)]
+    pauses: list[tuple[str, int, float]] = []
+
+    async def perform() -> Outcome:
+        if failures:
+            raise failures.pop(0)
+        return Outcome("done")
+
+    async def pause(error: TransientError, attempt: int, seconds: float) -> None:
+        pauses.append((str(error), attempt, seconds))
+
+    outcome = await with_retries(perform, attempts=5, max_backoff=30.0, pause=pause)
+
+    assert outcome.effect == "done"
+    assert [(why, n) for why, n, _ in pauses] == [("Zendesk answered 503", 1), ("Slack rate limit", 2)]
+    assert 0.25 <= pauses[0][2] <= 0.5 and pauses[1][2] == 7.0
+
+
+async def test_a_command_failing_every_time_gives_up_after_the_last_attempt_and_permanent_errors_at_once():
+    calls = []
+
+    async def always_down() -> Outcome:
+        calls.append(1)
+        raise TransientError("Zendesk unreachable")
+
+    async def refused() -> Outcome:
+        calls.append(1)
+        raise PermanentError("Zendesk answered 422: closed")
+
+    async def no_pause(error: TransientError, attempt: int, seconds: float) -> None:
+        return None
+
+    with pytest.raises(PermanentError, match="gave up after 3 attempts: Zendesk unreachable"):
+        await with_retries(always_down, attempts=3, max_backoff=1.0, pause=no_pause)
+    assert len(calls) == 3
+    with pytest.raises(PermanentError, match="422"):
+        await with_retries(refused, attempts=3, max_backoff=1.0, pause=no_pause)
+    assert len(calls) == 4
+
+
+def test_a_zendesk_user_found_by_search_must_be_the_same_person():
+    assert plan.same_user({"email": "Alice@Example.com"}, "alice@example.com", "alice@example.com")
+    assert not plan.same_user({"email": "malice@example.com"}, "alice@example.com", "alice@example.com")
+    assert plan.same_user({"email": None, "external_id": "slack:U0GUEST"}, None, "slack:U0GUEST")
+    assert not plan.same_user({"email": None, "external_id": None}, None, "slack:U0GUEST")

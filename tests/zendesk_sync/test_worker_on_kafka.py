@@ -1,0 +1,113 @@
+"""The real worker (`python -m threadline_zendesk_sync`) on the real broker: commands in, results
+out, a redelivered command performed once, and what cannot be done dead-lettered with a
+`failed` result so that the thread is told."""
+
+from __future__ import annotations
+
+import json
+import time
+import urllib.request
+import uuid
+from pathlib import Path
+
+import pytest
+from confluent_kafka import Consumer, Producer
+
+from threadline_common.dlq import dlq_reason
+from threadline_devstack import services
+from threadline_devstack.infra import free_port
+
+from .conftest import user
+
+pytestmark = pytest.mark.integration
+
+
+def drain(bootstrap: str, topic: str, expect: int, timeout: float = 90) -> list[tuple[bytes, bytes, dict]]:
+    """(key, value, dead-letter headers) of `expect` records, and of any that follow soon after."""
+    consumer = Consumer(
+        {"bootstrap.servers": bootstrap, "group.id": f"drain-{uuid.uuid4().hex}", "auto.offset.reset": "earliest"}
+    )
+    consumer.subscribe([topic])
+    out: list[tuple[bytes, bytes, dict]] = []
+    deadline = time.monotonic() + timeout
+    quiet_until = None
+    try:
+        while time.monotonic() < deadline and (quiet_until is None or time.monotonic() < quiet_until):
+            msg = consumer.poll(0.5)
+            if msg is not None and msg.error() is None:
+                out.append((msg.key(), msg.value(), dlq_reason(msg.headers())))
+            if len(out) >= expect and quiet_until is None:
+                quiet_until = time.monotonic() + 3  # anything more would be a duplicate
+    finally:
+        consumer.close()
+    return out
+
+
+def test_the_worker_performs_commands_once_and_reports_what_it_could_not_do(
+    kafka_bootstrap, kafka_topics, slack, zendesk, router, zen, tmp_path: Path
+):
+    port = free_port()
+    worker = services.zendesk_sync(
+        services.ServiceEnv(kafka_bootstrap, kafka_topics.prefix, tmp_path, {"PYTHONWARNINGS": "ignore"}),
+        port,
+        subdomain=zendesk.subdomain,
+        email=zendesk.api_email,
+        api_token=zendesk.api_token,
+        slack_bot_token=slack.bot_token,
+        slack_api_url=slack.api_url,
+        ticket_url=f"{zendesk.base_url}/agent/tickets/",
+        zenpy_env=zendesk.zenpy_env(),
+        partitions="2",
+        slack_channel_interval_seconds="0.05",
+        log_format="text",
+    )
+    root = user(slack, "alice").chat_postMessage(channel="C0SUPPORT", text="Projector shows nothing")["ts"]
+    [create] = router.message(slack, "C0SUPPORT", root)
+    stray = {  # a reply in a thread whose ticket was never created
+        "schema_version": 1,
+        "type": "zendesk.add_comment",
+        "command_id": "comment:C0SUPPORT:1.1",
+        "conversation_id": "T0SANDBOX:C0SUPPORT:1.0",
+        "issued_at": create["issued_at"],
+        "cause": create["cause"],
+        "external_id": "T0SANDBOX:C0SUPPORT:1.0",
+        "ticket_id": None,
+        "body": "hello?",
+        "public": True,
+        "author": {"slack_user_id": "U0BOB"},
+        "slack_channel_id": "C0SUPPORT",
+        "slack_ts": "1.1",
+    }
+    producer = Producer({"bootstrap.servers": kafka_bootstrap})
+    for record in (create, create, stray):  # the create twice: a redelivery
+        producer.produce(kafka_topics.commands, key=record["conversation_id"], value=json.dumps(record).encode())
+    producer.produce(kafka_topics.commands, key=b"T0SANDBOX:C0SUPPORT:9.9", value=b"{truncated")
+    assert producer.flush(30) == 0
+
+    worker.start()
+    try:
+        services.wait_http(f"http://127.0.0.1:{port}/readyz", worker)
+        results = drain(kafka_bootstrap, kafka_topics.results, expect=3)
+        letters = drain(kafka_bootstrap, kafka_topics.dlq("threadline.commands"), expect=2)
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as response:
+            metrics = response.read().decode()
+    finally:
+        worker.stop(timeout=10)
+
+    [ticket] = list(zen.tickets(external_id=create["external_id"]))
+    created = [json.loads(v) for k, v, _ in results if k == create["conversation_id"].encode()]
+    assert [(r["kind"], r["ticket_id"]) for r in created] == [("ticket_created", ticket.id)] * 2
+    [failed] = [json.loads(v) for k, v, _ in results if k == b"T0SANDBOX:C0SUPPORT:1.0"]
+    assert failed["kind"] == "failed" and failed["command_id"] == "comment:C0SUPPORT:1.1"
+    assert "no ticket with external_id" in failed["reason"]
+    assert len(results) == 3
+
+    reasons = sorted(headers["reason"] for _, _, headers in letters)
+    assert len(letters) == 2 and reasons[0].startswith("no ticket with external_id") and "not JSON" in reasons[1]
+    assert {headers["service"] for _, _, headers in letters} == {"zendesk-sync"}
+    assert b"{truncated" in {v for _, v, _ in letters}
+
+    announcements = [m for m in slack.thread("C0SUPPORT", root) if m.get("bot_id")]
+    assert len(announcements) == 1 and f"#{ticket.id}>" in announcements[0]["text"]
+    assert 'threadline_zendesk_sync_commands_total{outcome="already_done",type="zendesk.create_ticket"} 1.0' in metrics
+    assert 'threadline_zendesk_sync_commands_total{outcome="failed",type="zendesk.add_comment"} 1.0' in metrics
