@@ -138,6 +138,34 @@ def play(s: dict[str, Any]) -> None:
     notes = [c for c in story.zen.tickets.comments(ticket=ticket.id) if not c.public]
     assert not any("Third printer fire" in m["text"] for m in story.thread(root)), "an internal note reached Slack"
     print(f"\nInternal notes kept private: {len(notes)}; tickets: {ticket.id}, {email}. The story is complete.")
+    report(story, s)
+
+
+def report(story: Story, s: dict[str, Any]) -> None:
+    """The reporter's side: the conversations in Elasticsearch, and today's report posted to #support."""
+    print("\n6. The reporter indexed both conversations; the daily report goes to #support.")
+
+    def solved_indexed() -> Any:
+        found = httpx.post(
+            f"{s['elasticsearch_url']}/threadline-conversations/_search",
+            json={"size": 10, "query": {"match_all": {}}},
+            timeout=10,
+        )
+        hits = found.json().get("hits", {}).get("hits", []) if found.status_code == 200 else []
+        return hits if any(h["_source"]["status"] == "solved" for h in hits) else None
+
+    for hit in story.wait("the conversations in Elasticsearch", solved_indexed):
+        c = hit["_source"]
+        ttfr = c["time_to_first_response_seconds"]
+        print(
+            f"  {c['conversation_id']:>34} [{c['status']}] messages {c['message_count']}, "
+            f"first response {'-' if ttfr is None else f'{ttfr:.0f}s'}, reopened {c['reopened_count']}"
+        )
+    today = time.strftime("%Y-%m-%d", time.gmtime())
+    params = {"channel": SUPPORT, "date": today}
+    posted = httpx.post(f"{s['reporter_url']}/reports/daily/post", params=params, timeout=30).json()
+    message = next(m for m in story.thread(posted["ts"]) if m["ts"] == posted["ts"])
+    print(f"  daily report posted ({posted['status']}) as {message['text']!r}")
 
 
 def main() -> int:

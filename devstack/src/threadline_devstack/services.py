@@ -118,3 +118,27 @@ def zendesk_sync(
     if ticket_url:
         own["THREADLINE_ZENDESK_SYNC_ZENDESK_TICKET_URL"] = ticket_url
     return _process(name, "threadline_zendesk_sync", env, own)
+
+
+def reporter(
+    env: ServiceEnv,
+    web_port: int,
+    *,
+    elasticsearch_url: str,
+    channels_file: Path,
+    slack_bot_token: str,
+    slack_api_url: str | None = None,
+    name: str = "reporter",
+    **more: str,
+) -> ManagedProcess:
+    own = {
+        "THREADLINE_REPORTER_ELASTICSEARCH_URL": elasticsearch_url,
+        "THREADLINE_REPORTER_CHANNELS_FILE": str(channels_file),
+        "THREADLINE_REPORTER_SLACK_BOT_TOKEN": slack_bot_token,
+        "THREADLINE_REPORTER_WEB_PORT": str(web_port),
+        "THREADLINE_REPORTER_WEB_HOST": "127.0.0.1",
+        **{f"THREADLINE_REPORTER_{k.upper()}": v for k, v in more.items()},
+    }
+    if slack_api_url:
+        own["THREADLINE_REPORTER_SLACK_API_URL"] = slack_api_url
+    return _process(name, "threadline_reporter", env, own)

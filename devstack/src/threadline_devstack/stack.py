@@ -23,7 +23,14 @@ from typing import Any
 from threadline_devstack import infra, services
 from threadline_devstack.processes import ManagedProcess
 
-PORTS = {"ingest": 8080, "slack-sandbox": 8101, "zendesk-sandbox": 8102, "router": 6066, "zendesk-sync": 6067}
+PORTS = {
+    "ingest": 8080,
+    "slack-sandbox": 8101,
+    "zendesk-sandbox": 8102,
+    "router": 6066,
+    "zendesk-sync": 6067,
+    "reporter": 6068,
+}
 SANDBOX_SLACK_SECRET = "sandbox-signing-secret"  # noqa: S105 - the sandbox's, not a real one
 SANDBOX_WEBHOOK_SECRET = "sandbox-webhook-secret"  # noqa: S105
 
@@ -49,7 +56,7 @@ def all_processes() -> list[ManagedProcess]:
     run = infra.run_dir()
     return [
         ManagedProcess(name=n, argv=[], run_dir=run)
-        for n in ("ingest", "router", "zendesk-sync", "slack-sandbox", "zendesk-sandbox")
+        for n in ("ingest", "router", "zendesk-sync", "reporter", "slack-sandbox", "zendesk-sandbox")
     ]
 
 
@@ -182,13 +189,26 @@ def up() -> dict[str, Any]:
             zenpy_env=zenpy_env,
             slack_channel_interval_seconds="0.2",
         ).start(),
+        services.reporter(
+            env,
+            _port("reporter"),
+            elasticsearch_url=stack["elasticsearch_url"],
+            channels_file=channels,
+            slack_bot_token=stack["slack_bot_token"],
+            slack_api_url=stack["slack_api_url"] if not real_slack else None,
+            # comments Threadline's own Zendesk user writes are not responses
+            bridge_actor_ids=str(zendesk["zendesk_api"].get("user_id", "")),
+            batch_seconds="0.3",
+        ).start(),
     ]
     services.wait_http(f"{ingest_url}/readyz", started[0])
     services.wait_http(f"http://127.0.0.1:{_port('router')}/readyz", started[1], timeout=120)
     services.wait_http(f"http://127.0.0.1:{_port('zendesk-sync')}/readyz", started[2], timeout=120)
+    services.wait_http(f"http://127.0.0.1:{_port('reporter')}/readyz", started[3], timeout=120)
     stack.update(
         {
             "ingest_url": ingest_url,
+            "reporter_url": f"http://127.0.0.1:{_port('reporter')}",
             "support_channels": ["C0SUPPORT", "C0INFRA"],
             "channels_file": str(channels),
             "logs": str(run / "logs"),

@@ -6,11 +6,21 @@ start with errors that name the channel and field. Changing routing needs no cod
 
 from __future__ import annotations
 
+import datetime as dt
+import zoneinfo
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 DEFAULT_RESOLVE_WORDS = ("resolve", "resolved", "solved", "close", "done")
 DEFAULT_RESOLVE_REACTIONS = ("white_check_mark", "heavy_check_mark", "ballot_box_with_check")
@@ -33,6 +43,95 @@ class ZendeskRouting(_Strict):
     custom_fields: dict[int, str] = Field(default_factory=dict)
 
 
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+class BusinessHours(_Strict):
+    """When the team answers, in the channel's timezone: durations "in business hours" count only these."""
+
+    days: tuple[Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"], ...] = ("mon", "tue", "wed", "thu", "fri")
+    start: dt.time = dt.time(9, 0)
+    end: dt.time = dt.time(17, 0)
+
+    @model_validator(mode="after")
+    def _start_before_end(self) -> BusinessHours:
+        if self.start >= self.end:
+            raise ValueError(f"business_hours.start ({self.start}) must be before end ({self.end})")
+        return self
+
+    @property
+    def weekdays(self) -> frozenset[int]:
+        """The days as datetime.weekday() numbers (Monday is 0)."""
+        return frozenset(WEEKDAYS.index(d) for d in self.days)
+
+
+# Who may use an emoji action: anyone, the requester (author of the message), the requester and
+# the people who replied in the thread, or a list of Slack user ids.
+Who = (
+    Literal["anyone", "requester", "requester_and_responders"]
+    | tuple[Annotated[str, StringConstraints(pattern=r"^[UW][A-Z0-9]{2,}$")], ...]
+)
+EmojiName = Annotated[str, StringConstraints(pattern=r"^[a-z0-9_+'-]+$")]
+
+
+class EmojiAction(_Strict):
+    """Reactions (emoji names without colons) that do one thing, and who may use them."""
+
+    names: tuple[EmojiName, ...] = Field(min_length=1)
+    who: Who = "anyone"
+
+
+class EmojiActions(_Strict):
+    # On a message that is not a ticket yet: open one (what `auto_open: false` channels use).
+    open: EmojiAction | None = None
+    # On the opening message: set the ticket's priority to urgent.
+    urgent: EmojiAction | None = None
+    # On the opening message: solve the ticket (default: resolve_reactions and resolvers).
+    resolve: EmojiAction | None = None
+
+
+class OnCall(_Strict):
+    """Who is on call, from PagerDuty: one escalation policy or one schedule."""
+
+    escalation_policy_id: str | None = None
+    schedule_id: str | None = None
+    # Also assign the ticket to the Zendesk agent with the primary's email, when there is one.
+    assign: bool = False
+
+    @model_validator(mode="after")
+    def _one_source(self) -> OnCall:
+        if (self.escalation_policy_id is None) == (self.schedule_id is None):
+            raise ValueError("set exactly one of escalation_policy_id and schedule_id")
+        return self
+
+
+def _check_placeholders(template: str, allowed: tuple[str, ...]) -> str:
+    try:
+        template.format(**{name: "" for name in allowed})
+    except (KeyError, IndexError, ValueError) as exc:
+        raise ValueError(f"unknown placeholder or stray brace ({exc}); allowed: {', '.join(allowed)}") from exc
+    return template
+
+
+class OutOfHours(_Strict):
+    """Outside business hours, a new request hears when someone will answer."""
+
+    message: str = ":crescent_moon: Thanks, we have your request. The team is away right now and will answer {opens}."
+
+    @field_validator("message")
+    @classmethod
+    def _placeholders(cls, value: str) -> str:
+        return _check_placeholders(value, ("opens",))
+
+
+class Reminders(_Strict):
+    """A conversation waiting on the support side this long reminds the on-call person, once per
+    period, at most `max_reminders` times while it waits."""
+
+    after_minutes: float = Field(gt=0)
+    max_reminders: int = Field(default=3, ge=1)
+
+
 class ChannelRules(_Strict):
     """Per-channel behaviour. Every field falls back to `defaults`."""
 
@@ -47,6 +146,57 @@ class ChannelRules(_Strict):
     on_closed_reply: Literal["followup", "notice"] = "followup"
     # Only messages that get this reaction become tickets (None: every top-level message does).
     ticket_reaction: str | None = None
+    # Reporting: the channel's timezone (IANA name), its business hours, and the time within which
+    # a first response is expected, counted in business hours.
+    timezone: str = "UTC"
+    business_hours: BusinessHours = BusinessHours()
+    response_target_minutes: int = Field(default=60, gt=0)
+    # Where the daily and weekly reports of this channel go (None: the channel itself; "": no reports).
+    report_channel: str | None = None
+    # Whether every top-level message opens a ticket (None: unless ticket_reaction is set). With
+    # false, only the `emoji.open` reaction (or ticket_reaction) opens one.
+    auto_open: bool | None = None
+    emoji: EmojiActions = EmojiActions()
+    on_call: OnCall | None = None
+    # Set (even to {}) to answer requests made outside business_hours with when the team is back.
+    out_of_hours: OutOfHours | None = None
+    reminders: Reminders | None = None
+    # Shown only to people who join the channel (ephemeral); {user} and {channel} are filled in.
+    welcome_message: str | None = None
+
+    @field_validator("welcome_message")
+    @classmethod
+    def _welcome_placeholders(cls, value: str | None) -> str | None:
+        return None if value is None else _check_placeholders(value, ("user", "channel"))
+
+    @model_validator(mode="after")
+    def _something_opens_tickets(self) -> ChannelRules:
+        if not self.opens_on_message and self.open_emoji is None:
+            raise ValueError("auto_open is false but no emoji.open (or ticket_reaction) is set: nothing opens a ticket")
+        return self
+
+    @property
+    def opens_on_message(self) -> bool:
+        return self.auto_open if self.auto_open is not None else self.ticket_reaction is None
+
+    @property
+    def open_emoji(self) -> EmojiAction | None:
+        if self.emoji.open is not None:
+            return self.emoji.open
+        return EmojiAction(names=(self.ticket_reaction,)) if self.ticket_reaction else None
+
+    @property
+    def resolve_emoji(self) -> EmojiAction:
+        return self.emoji.resolve or EmojiAction.model_construct(names=self.resolve_reactions, who=self.resolvers)
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        try:
+            zoneinfo.ZoneInfo(value)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown timezone {value!r} (use an IANA name such as Europe/Paris)") from exc
+        return value
 
 
 class ChannelsConfig(_Strict):
@@ -70,7 +220,8 @@ class ChannelsConfig(_Strict):
             if not isinstance(rules, dict):
                 raise ValueError(f"channels.{channel_id} must be a mapping")
             zendesk = {**(defaults.get("zendesk") or {}), **(rules.get("zendesk") or {})}
-            merged[channel_id] = {**defaults, **rules, "zendesk": zendesk}
+            emoji = {**(defaults.get("emoji") or {}), **(rules.get("emoji") or {})}
+            merged[channel_id] = {**defaults, **rules, "zendesk": zendesk, "emoji": emoji}
         return {**data, "channels": merged}
 
     @model_validator(mode="after")
@@ -87,11 +238,16 @@ class ChannelsConfig(_Strict):
         return channel_id in self.channels
 
 
+def _path(loc: tuple[int | str, ...]) -> str:
+    # Union branches appear in the location as type names ("literal[...]"): not part of the key path.
+    return ".".join(str(p) for p in loc if "[" not in str(p)) or "(top)"
+
+
 def parse_channels(data: object, source: str = "<config>") -> ChannelsConfig:
     try:
         return ChannelsConfig.model_validate(data or {})
     except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(str(p) for p in err['loc']) or '(top)'}: {err['msg']}" for err in exc.errors())
+        problems = "; ".join(f"{_path(err['loc'])}: {err['msg']}" for err in exc.errors())
         raise ChannelConfigError(f"{source}: {problems}") from exc
 
 

@@ -1,0 +1,66 @@
+"""Durations counted only within business hours, in a channel's timezone (pure).
+
+Each local day is intersected with its opening window, so weekends, nights and daylight-saving
+changes fall out of the local calendar instead of being special-cased.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo
+
+from threadline_common.channels import BusinessHours, ChannelRules
+
+UTC = dt.UTC
+
+
+@dataclass(frozen=True)
+class Calendar:
+    timezone: str = "UTC"
+    weekdays: frozenset[int] = frozenset({0, 1, 2, 3, 4})
+    start: dt.time = dt.time(9, 0)
+    end: dt.time = dt.time(17, 0)
+
+    @classmethod
+    def of(cls, rules: ChannelRules | None) -> Calendar:
+        if rules is None:
+            return cls()
+        hours: BusinessHours = rules.business_hours
+        return cls(rules.timezone, hours.weekdays, hours.start, hours.end)
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    def business_seconds(self, start: dt.datetime, end: dt.datetime) -> float:
+        """Seconds of business time between two instants (0 when end is not after start)."""
+        if end <= start:
+            return 0.0
+        tz = self.tz
+        day = start.astimezone(tz).date()
+        last = end.astimezone(tz).date()
+        total = 0.0
+        while day <= last:
+            if day.weekday() in self.weekdays:
+                opens = dt.datetime.combine(day, self.start, tzinfo=tz)
+                closes = dt.datetime.combine(day, self.end, tzinfo=tz)
+                lo, hi = max(opens, start), min(closes, end)
+                if hi > lo:
+                    # In UTC: within one ZoneInfo, Python subtracts wall clocks and misses DST changes.
+                    total += (hi.astimezone(UTC) - lo.astimezone(UTC)).total_seconds()
+            day += dt.timedelta(days=1)
+        return total
+
+
+def parse_time(value: str) -> dt.datetime:
+    """RFC 3339 -> aware datetime (Python 3.11 reads 'Z' and any fraction length)."""
+    parsed = dt.datetime.fromisoformat(value)
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    return parsed
+
+
+def format_time(value: dt.datetime) -> str:
+    """Aware datetime -> RFC 3339 in UTC with milliseconds, the form every document uses."""
+    return value.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")

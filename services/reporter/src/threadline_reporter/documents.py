@@ -1,0 +1,273 @@
+"""Activity records -> Elasticsearch documents (pure).
+
+`decode_activity` checks a record against its contract; `event_document` makes the event
+document; `index_actions` adds what an edit or a deletion does to the message it names; and
+`fold_conversation` derives a conversation document from all of its events. The fold reads
+only the events, in a fixed order, so indexing them again, in any order or batching, gives
+the same conversation.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+import json
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from threadline_common.dlq import PoisonMessage
+from threadline_common.schemas import SchemaViolation, validate
+from threadline_reporter.business_hours import Calendar, format_time, parse_time
+
+ACTIVITY = "threadline.activity"
+DONE_STATUSES = frozenset({"solved", "closed"})
+OPEN_STATUSES = frozenset({"new", "open", "pending", "hold"})
+# What a person says in a conversation (a reaction, an edit or a join is not a message).
+MESSAGE_TYPES = frozenset({"message", "reply", "comment"})
+RESPONDER_ROLES = frozenset({"responder", "agent"})
+
+_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+_NUMBER = re.compile(r"\+?\d[\d \-().]{5,}\d")
+
+
+@dataclass(frozen=True)
+class Privacy:
+    text_mode: Literal["keep", "redact", "drop"] = "keep"
+    hash_emails: bool = True
+    salt: bytes = b""
+
+    def email(self, value: str | None) -> str | None:
+        if not value:
+            return None
+        if not self.hash_emails:
+            return value.strip().lower()
+        digest = hmac.new(self.salt, value.strip().lower().encode(), hashlib.sha256).hexdigest()
+        return f"sha256:{digest}"
+
+    def text(self, value: str | None) -> str | None:
+        if value is None or self.text_mode == "drop":
+            return None
+        if self.text_mode == "redact":
+            value = _EMAIL.sub("[email]", value)
+            return _NUMBER.sub("[number]", value)
+        return value
+
+
+def decode_activity(value: bytes | None) -> dict[str, Any]:
+    """Raw record -> activity dict; anything that is not a valid v1 activity is a PoisonMessage."""
+    try:
+        record = json.loads(value or b"")
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise PoisonMessage(f"not JSON: {exc}") from exc
+    try:
+        validate(ACTIVITY, 1, record)
+    except SchemaViolation as exc:
+        raise PoisonMessage(str(exc)) from exc
+    try:
+        parse_time(record["occurred_at"])
+    except ValueError as exc:
+        raise PoisonMessage(f"occurred_at: {exc}") from exc
+    return dict(record)
+
+
+def doc_id(event_id: str) -> str:
+    """Event ids are short and stable; a hash keeps every _id within limits whatever the source."""
+    return hashlib.sha256(event_id.encode()).hexdigest()[:40]
+
+
+def target_message(record: dict[str, Any]) -> tuple[str, dt.datetime] | None:
+    """For a Slack edit or deletion: the event id of the message it changes and that message's time
+    (slack-edit:<channel>:<ts>:<edit ts>, slack-delete:<channel>:<ts> -> slack:<channel>:<ts>)."""
+    if record["type"] not in ("edit", "delete"):
+        return None
+    parts = record["event_id"].split(":")
+    if len(parts) < 3 or parts[0] not in ("slack-edit", "slack-delete"):
+        return None
+    channel, ts = parts[1], parts[2]
+    try:
+        when = dt.datetime.fromtimestamp(float(ts), tz=dt.UTC)
+    except ValueError:
+        return None
+    return f"slack:{channel}:{ts}", when
+
+
+def event_time(record: dict[str, Any]) -> dt.datetime:
+    return parse_time(record["occurred_at"])
+
+
+def event_document(record: dict[str, Any], privacy: Privacy) -> dict[str, Any]:
+    actor = record["actor"]
+    target = target_message(record)
+    text = privacy.text(record.get("text"))
+    kind = record["type"]
+    # The text of an edit lives on the message it edits, so that deleting the message removes it.
+    if kind in ("edit", "delete"):
+        text = None
+    when = event_time(record)
+    return {
+        "event_id": record["event_id"],
+        "type": kind,
+        "conversation_id": record["conversation_id"],
+        "occurred_at": when.astimezone(dt.UTC).isoformat(timespec="microseconds").replace("+00:00", "Z"),
+        "channel_id": record["channel_id"],
+        "thread_ts": record.get("thread_ts"),
+        "ticket_id": record.get("ticket_id"),
+        "source": record["source"],
+        "actor": {
+            "id": actor.get("id"),
+            "name": actor.get("name"),
+            "email_hash": privacy.email(actor.get("email")),
+            "role": actor["role"],
+        },
+        "text": text,
+        "public": bool(record.get("public", True)),
+        "status": record.get("status"),
+        "previous_status": record.get("previous_status"),
+        "tags": sorted(set(record.get("tags") or [])),
+        "reaction": record.get("reaction"),
+        "target_event_id": target[0] if target else None,
+        "deleted": False,
+        "edited": False,
+    }
+
+
+def events_index(prefix: str, when: dt.datetime) -> str:
+    """Monthly event indices (UTC), so that retention drops whole indices."""
+    return f"{prefix}events-{when.astimezone(dt.UTC):%Y.%m}"
+
+
+def index_actions(record: dict[str, Any], privacy: Privacy, prefix: str) -> list[dict[str, Any]]:
+    """Bulk actions for one record: the event itself, and for an edit or a deletion the partial
+    update of the message it names (a missing message is fine: nothing left to change)."""
+    doc = event_document(record, privacy)
+    actions: list[dict[str, Any]] = [
+        {"_op_type": "index", "_index": events_index(prefix, event_time(record)), "_id": doc_id(doc["event_id"]), **doc}
+    ]
+    target = target_message(record)
+    if target is not None:
+        target_id, target_time = target
+        if record["type"] == "delete":
+            change: dict[str, Any] = {"text": None, "deleted": True}
+        else:
+            change = {"text": privacy.text(record.get("text")), "edited": True}
+        actions.append(
+            {
+                "_op_type": "update",
+                "_index": events_index(prefix, target_time),
+                "_id": doc_id(target_id),
+                "doc": change,
+            }
+        )
+    return actions
+
+
+def _order(doc: dict[str, Any]) -> tuple[dt.datetime, str]:
+    return parse_time(doc["occurred_at"]), doc["event_id"]
+
+
+def fold_conversation(
+    events: Iterable[dict[str, Any]],
+    calendar: Calendar,
+    bridge_actor_ids: frozenset[str] = frozenset(),
+) -> dict[str, Any] | None:
+    """All event documents of one conversation -> its conversation document (None: not a conversation).
+
+    opened: the first message or ticket creation. First response: the first public message by a
+    responder or agent other than the requester (bots, the system and Threadline's own Zendesk
+    user never count). Resolved: the last time the ticket became solved or closed, if it still
+    is; a move from solved/closed back to an open status counts as a reopening.
+    """
+    docs = sorted((d for d in events if d["type"] != "join"), key=_order)
+    if not docs:
+        return None
+    first = docs[0]
+    openers = [d for d in docs if d["type"] in ("message", "ticket_created")]
+    opener = openers[0] if openers else first
+    opened_at = parse_time(opener["occurred_at"])
+
+    requester = next((d["actor"] for d in docs if d["actor"]["role"] == "requester"), None)
+    requester_id = requester["id"] if requester else None
+
+    def responding(d: dict[str, Any]) -> bool:
+        actor = d["actor"]
+        return (
+            d["type"] in MESSAGE_TYPES
+            and d["public"]
+            and actor["role"] in RESPONDER_ROLES
+            and actor["id"] is not None
+            and actor["id"] != requester_id
+            and actor["id"] not in bridge_actor_ids
+        )
+
+    responses = [d for d in docs if responding(d) and parse_time(d["occurred_at"]) >= opened_at]
+    first_response = responses[0] if responses else None
+
+    status = "new"
+    resolved_at: dt.datetime | None = None
+    first_resolved_at: dt.datetime | None = None
+    reopened = 0
+    ticket_ids: list[int] = []
+    tags: set[str] = set()
+    for d in docs:
+        if d["ticket_id"] is not None and d["ticket_id"] not in ticket_ids:
+            ticket_ids.append(d["ticket_id"])
+        tags.update(d.get("tags") or [])
+        new = d.get("status")
+        if d["type"] not in ("status_change", "ticket_created") or not new:
+            continue
+        when = parse_time(d["occurred_at"])
+        if new in DONE_STATUSES and status not in DONE_STATUSES:
+            resolved_at = when
+            first_resolved_at = first_resolved_at or when
+        elif new in OPEN_STATUSES and status in DONE_STATUSES:
+            reopened += 1
+            resolved_at = None
+        status = new
+
+    def seconds(end: dt.datetime | None) -> float | None:
+        return None if end is None else max(0.0, (end - opened_at).total_seconds())
+
+    def business(end: dt.datetime | None) -> float | None:
+        return None if end is None else calendar.business_seconds(opened_at, end)
+
+    first_response_at = parse_time(first_response["occurred_at"]) if first_response else None
+    public_messages = [d for d in docs if d["type"] in MESSAGE_TYPES and d["public"]]
+    responders = sorted({d["actor"]["id"] for d in responses})
+    return {
+        "conversation_id": first["conversation_id"],
+        "channel_id": opener["channel_id"],
+        "thread_ts": next((d["thread_ts"] for d in docs if d["thread_ts"]), None),
+        "ticket_id": ticket_ids[-1] if ticket_ids else None,
+        "ticket_ids": ticket_ids,
+        "source": opener["source"],
+        "status": status,
+        "is_open": status not in DONE_STATUSES,
+        "opened_at": format_time(opened_at),
+        "first_response_at": format_time(first_response_at) if first_response_at else None,
+        "first_responder_id": first_response["actor"]["id"] if first_response else None,
+        "first_resolved_at": format_time(first_resolved_at) if first_resolved_at else None,
+        "resolved_at": format_time(resolved_at) if resolved_at else None,
+        "reopened_count": reopened,
+        "last_activity_at": format_time(parse_time(docs[-1]["occurred_at"])),
+        "requester": {
+            "id": requester_id,
+            "name": requester.get("name") if requester else None,
+            "email_hash": requester.get("email_hash") if requester else None,
+        },
+        "responders": responders,
+        "responder_count": len(responders),
+        "message_count": len(public_messages),
+        "requester_message_count": sum(1 for d in public_messages if d["actor"]["role"] == "requester"),
+        "response_count": len(responses),
+        "internal_note_count": sum(1 for d in docs if d["type"] == "internal_note"),
+        "event_count": len(docs),
+        "tags": sorted(tags),
+        "timezone": calendar.timezone,
+        "time_to_first_response_seconds": seconds(first_response_at),
+        "time_to_first_response_business_seconds": business(first_response_at),
+        "time_to_resolution_seconds": seconds(resolved_at),
+        "time_to_resolution_business_seconds": business(resolved_at),
+    }

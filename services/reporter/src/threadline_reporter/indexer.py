@@ -1,0 +1,289 @@
+"""The indexing loop: decode -> documents -> batch by size and time -> bulk -> commit.
+
+Offsets are committed only after the batch's events and the conversations they touch are in
+Elasticsearch. While Elasticsearch is down or answers 429, the loop keeps the batch, pauses
+its partitions (so the group membership stays alive without reading more) and tries again with
+a growing pause: nothing is lost and nothing is committed. Records that can never be indexed
+(undecodable, rejected by the mapping) go to the dead-letter topic, then their offsets are
+committed like the rest.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import defaultdict
+from collections.abc import Callable
+from typing import Any
+
+from confluent_kafka import Consumer, KafkaError, KafkaException, Message, TopicPartition
+from elasticsearch import ApiError, Elasticsearch, TransportError, helpers
+
+from threadline_common.dlq import DeadLetterProducer, PoisonMessage, dead_letter
+from threadline_common.health import Heartbeat
+from threadline_common.logs import log_context
+from threadline_reporter.business_hours import Calendar
+from threadline_reporter.documents import Privacy, decode_activity, doc_id, fold_conversation, index_actions
+from threadline_reporter.indices import Names
+from threadline_reporter.metrics import Metrics
+
+log = logging.getLogger(__name__)
+SERVICE = "reporter"
+
+
+class TransientFailure(Exception):
+    """Elasticsearch (or the dead-letter topic) did not take the batch; try the same batch again."""
+
+
+def bulk_operations(actions: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """helpers-style actions -> the bulk API's alternating header/body lines."""
+    ops: list[dict[str, Any]] = []
+    for action in actions:
+        body = {k: v for k, v in action.items() if not k.startswith("_")}
+        op = action["_op_type"]
+        ops.append({op: {"_index": action["_index"], "_id": action["_id"]}})
+        if op != "delete":
+            ops.append(body)
+    return ops
+
+
+def item_problem(op: str, item: dict[str, Any]) -> str | None:
+    """None when the item is done; 'retry' when it may succeed later; else the reason it never will."""
+    status = int(item.get("status", 500))
+    if status < 300:
+        return None
+    error = item.get("error") or {}
+    if op == "update" and status == 404:
+        return None  # the edited or deleted message was never indexed (or is past retention)
+    if status == 429 or status >= 500:
+        return "retry"
+    return f"{error.get('type', status)}: {error.get('reason', '')}"[:500]
+
+
+class Indexer:
+    def __init__(
+        self,
+        *,
+        consumer_config: dict[str, Any],
+        topic: str,
+        es: Elasticsearch,
+        names: Names,
+        privacy: Privacy,
+        calendar_for: Callable[[str], Calendar],
+        dead_letters: DeadLetterProducer,
+        metrics: Metrics,
+        heartbeat: Heartbeat,
+        bridge_actor_ids: frozenset[str] = frozenset(),
+        batch_size: int = 500,
+        batch_seconds: float = 1.0,
+        max_backoff_seconds: float = 30.0,
+    ) -> None:
+        self.consumer_config = consumer_config
+        self.topic = topic
+        self.es = es
+        self.names = names
+        self.privacy = privacy
+        self.calendar_for = calendar_for
+        self.dead_letters = dead_letters
+        self.metrics = metrics
+        self.heartbeat = heartbeat
+        self.bridge_actor_ids = bridge_actor_ids
+        self.batch_size = batch_size
+        self.batch_seconds = batch_seconds
+        self.max_backoff_seconds = max_backoff_seconds
+        self.batch: list[Message] = []
+        self.first_at = 0.0
+        self.ready = threading.Event()
+
+    # --- the loop -------------------------------------------------------------------------
+
+    def run(self, stop: threading.Event) -> None:
+        consumer = Consumer(self.consumer_config)
+        consumer.subscribe([self.topic], on_assign=self._on_assign, on_revoke=self._on_revoke, on_lost=self._on_revoke)
+        log.info("indexing %s into %s*", self.topic, self.names.prefix)
+        try:
+            while not stop.is_set():
+                self.heartbeat.beat()
+                message = consumer.poll(0.2)
+                if message is not None:
+                    self._take(message)
+                self.metrics.batch_size.set(len(self.batch))
+                due = self.batch and (
+                    len(self.batch) >= self.batch_size or time.monotonic() - self.first_at >= self.batch_seconds
+                )
+                if due:
+                    self._flush_until_done(consumer, stop)
+        finally:
+            consumer.close()
+
+    def _take(self, message: Message) -> None:
+        error = message.error()
+        if error is not None:
+            if error.code() != KafkaError._PARTITION_EOF:
+                log.warning("consumer error: %s", error)
+            return
+        if not self.batch:
+            self.first_at = time.monotonic()
+        self.batch.append(message)
+
+    def _on_assign(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        self.ready.set()
+
+    def _on_revoke(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        # Records of partitions that moved elsewhere are not ours to commit; their new owner reads
+        # them again from the last committed offset (documents are overwritten, not duplicated).
+        gone = {(p.topic, p.partition) for p in partitions}
+        self.batch = [m for m in self.batch if (m.topic(), m.partition()) not in gone]
+
+    def _flush_until_done(self, consumer: Consumer, stop: threading.Event) -> None:
+        attempt = 0
+        paused: list[TopicPartition] = []
+        try:
+            while self.batch and not stop.is_set():
+                batch = list(self.batch)
+                try:
+                    self.flush(batch)
+                except TransientFailure as exc:
+                    attempt += 1
+                    self.metrics.flushes.labels("retry").inc()
+                    delay = min(self.max_backoff_seconds, 0.25 * 2**attempt)
+                    log.warning("flush of %d records failed (%s); retrying in %.1fs", len(batch), exc, delay)
+                    if not paused:
+                        paused = list(consumer.assignment())
+                        consumer.pause(paused)
+                    self._wait(consumer, stop, delay)
+                    continue
+                self.metrics.flushes.labels("ok").inc()
+                self._commit(consumer, batch)
+                done = {id(m) for m in batch}
+                self.batch = [m for m in self.batch if id(m) not in done]
+                if self.batch:
+                    self.first_at = time.monotonic()
+        finally:
+            if paused:
+                consumer.resume(consumer.assignment())
+
+    def _wait(self, consumer: Consumer, stop: threading.Event, seconds: float) -> None:
+        """Pause while still polling: the group keeps us, and a rebalance is handled meanwhile."""
+        deadline = time.monotonic() + seconds
+        while not stop.is_set() and time.monotonic() < deadline:
+            self.heartbeat.beat()
+            message = consumer.poll(min(0.2, max(0.0, deadline - time.monotonic())))
+            if message is not None:
+                self._take(message)  # from a partition assigned during the pause
+
+    def _commit(self, consumer: Consumer, batch: list[Message]) -> None:
+        offsets: dict[tuple[str, int], int] = {}
+        for m in batch:
+            key = (m.topic() or self.topic, m.partition() or 0)
+            offsets[key] = max(offsets.get(key, -1), m.offset() or 0)
+        try:
+            consumer.commit(offsets=[TopicPartition(t, p, o + 1) for (t, p), o in offsets.items()], asynchronous=False)
+        except KafkaException as exc:
+            # A rebalance took the partition: its new owner reindexes from the last commit, harmlessly.
+            log.warning("commit failed (%s); the records will be indexed again", exc)
+
+    # --- one flush ------------------------------------------------------------------------
+
+    def flush(self, batch: list[Message]) -> None:
+        records: list[tuple[Message, dict[str, Any]]] = []
+        poison: list[tuple[Message, PoisonMessage]] = []
+        for m in batch:
+            try:
+                records.append((m, decode_activity(m.value())))
+            except PoisonMessage as bad:
+                poison.append((m, bad))
+        rejected = self._index_events(records)
+        poison += rejected
+        rejected_ids = {id(m) for m, _ in rejected}
+        good = [r for m, r in records if id(m) not in rejected_ids]
+        self._index_conversations({r["conversation_id"] for r in good if r["type"] != "join"})
+        for m, exc in poison:
+            self._dead_letter(m, exc)
+        self.metrics.records.labels("indexed").inc(len(good))
+        self.metrics.records.labels("dead_lettered").inc(len(poison))
+
+    def _index_events(self, records: list[tuple[Message, dict[str, Any]]]) -> list[tuple[Message, PoisonMessage]]:
+        actions: list[dict[str, Any]] = []
+        owners: list[Message] = []
+        for m, record in records:
+            for action in index_actions(record, self.privacy, self.names.prefix):
+                actions.append(action)
+                owners.append(m)
+        if not actions:
+            return []
+        try:
+            response = self.es.bulk(operations=bulk_operations(actions))
+        except (TransportError, ApiError) as exc:
+            raise TransientFailure(f"bulk: {exc}") from exc
+        rejected: dict[int, tuple[Message, PoisonMessage]] = {}
+        for action, owner, item in zip(actions, owners, response["items"], strict=True):
+            op = action["_op_type"]
+            problem = item_problem(op, item[op])
+            if problem == "retry":
+                raise TransientFailure(f"bulk item {item[op].get('status')}: {item[op].get('error')}")
+            if problem:
+                rejected[id(owner)] = (owner, PoisonMessage(f"rejected by Elasticsearch: {problem}"))
+        try:
+            self.es.indices.refresh(index=self.names.events)  # the conversations below read these events
+        except (TransportError, ApiError) as exc:
+            raise TransientFailure(f"refresh: {exc}") from exc
+        return list(rejected.values())
+
+    def _index_conversations(self, conversation_ids: set[str]) -> None:
+        ids = sorted(conversation_ids)
+        for start in range(0, len(ids), 200):
+            chunk = ids[start : start + 200]
+            events: dict[str, list[dict[str, Any]]] = defaultdict(list)
+            try:
+                for hit in helpers.scan(
+                    self.es, index=self.names.events, query={"query": {"terms": {"conversation_id": chunk}}}, size=1000
+                ):
+                    events[hit["_source"]["conversation_id"]].append(hit["_source"])
+            except (TransportError, ApiError, helpers.ScanError) as exc:
+                raise TransientFailure(f"reading events: {exc}") from exc
+            actions = []
+            for conversation_id, docs in events.items():
+                channel = docs[0]["channel_id"]
+                doc = fold_conversation(docs, self.calendar_for(channel), self.bridge_actor_ids)
+                if doc is not None:
+                    actions.append(
+                        {
+                            "_op_type": "index",
+                            "_index": self.names.conversations_index,
+                            "_id": doc_id(conversation_id),
+                            **doc,
+                        }
+                    )
+            if not actions:
+                continue
+            try:
+                response = self.es.bulk(operations=bulk_operations(actions), refresh=True)
+            except (TransportError, ApiError) as exc:
+                raise TransientFailure(f"bulk conversations: {exc}") from exc
+            if response.get("errors"):
+                problems = [i["index"] for i in response["items"] if i["index"].get("status", 500) >= 300]
+                # Our own documents against our own mapping: a rejection is a bug, not bad input; keep
+                # the offsets so that a fixed release indexes them.
+                raise TransientFailure(f"conversation documents rejected: {problems[:3]}")
+            self.metrics.conversations.inc(len(actions))
+
+    def _dead_letter(self, message: Message, exc: PoisonMessage) -> None:
+        with log_context(topic=message.topic(), partition=message.partition(), offset=message.offset()):
+            log.error("dead-lettering a record: %s", exc.reason)
+        letter = dead_letter(
+            source_topic=message.topic() or self.topic,
+            partition=message.partition(),
+            offset=message.offset(),
+            key=message.key(),
+            value=message.value(),
+            reason=exc.reason,
+            error=exc,
+            original_headers=list(message.headers() or []),
+            service=SERVICE,
+        )
+        try:
+            self.dead_letters.send(letter)
+        except Exception as send_error:
+            raise TransientFailure(f"dead-letter topic: {send_error}") from send_error

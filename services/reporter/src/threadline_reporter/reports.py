@@ -1,0 +1,417 @@
+"""Daily and weekly reports (pure): periods, Elasticsearch query bodies, the report model built
+from the query results, and its Block Kit rendering.
+
+Periods are local days of the channel's timezone. Every figure comes from a query on the
+conversation or event aliases, the same documents Kibana shows. A past period's report does not
+change as time goes on: "first responses" are those given within the period, "still open"
+means open at the end of the period.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+from threadline_reporter.business_hours import Calendar, format_time, parse_time
+
+Kind = Literal["daily", "weekly"]
+REPORT_EVENT_TYPE = "threadline_report"
+
+
+@dataclass(frozen=True)
+class Period:
+    kind: Kind
+    channel_id: str
+    start_date: dt.date  # local date of the channel
+    timezone: str
+
+    @property
+    def days(self) -> int:
+        return 1 if self.kind == "daily" else 7
+
+    @property
+    def start(self) -> dt.datetime:
+        return dt.datetime.combine(self.start_date, dt.time(0), tzinfo=Calendar(self.timezone).tz)
+
+    @property
+    def end(self) -> dt.datetime:
+        end_date = self.start_date + dt.timedelta(days=self.days)
+        return dt.datetime.combine(end_date, dt.time(0), tzinfo=Calendar(self.timezone).tz)
+
+    @property
+    def key(self) -> str:
+        return f"{self.kind}:{self.channel_id}:{self.start_date.isoformat()}"
+
+    def previous(self) -> Period:
+        return Period(self.kind, self.channel_id, self.start_date - dt.timedelta(days=self.days), self.timezone)
+
+    def label(self) -> str:
+        if self.kind == "daily":
+            return f"{self.start_date:%a %d %b %Y}"
+        last = self.start_date + dt.timedelta(days=6)
+        return f"{self.start_date:%d %b} - {last:%d %b %Y}"
+
+
+def _range(field_name: str, start: dt.datetime, end: dt.datetime) -> dict[str, Any]:
+    return {"range": {field_name: {"gte": format_time(start), "lt": format_time(end)}}}
+
+
+def _channel(channel_id: str) -> dict[str, Any]:
+    return {"term": {"channel_id": channel_id}}
+
+
+def _percentiles(field_name: str) -> dict[str, Any]:
+    return {"percentiles": {"field": field_name, "percents": [50, 90]}}
+
+
+def conversation_query(period: Period, oldest_listed: int) -> dict[str, Any]:
+    """One search on the conversations alias: filters aggregations for every figure of the period."""
+    start, end = period.start, period.end
+    open_at_end = {
+        "bool": {
+            "filter": [{"range": {"opened_at": {"lt": format_time(end)}}}],
+            "must_not": [{"range": {"resolved_at": {"lt": format_time(end)}}}],
+        }
+    }
+    aggs: dict[str, Any] = {
+        "opened": {
+            "filter": _range("opened_at", start, end),
+            "aggs": {
+                "resolved": {"filter": {"range": {"resolved_at": {"lt": format_time(end)}}}},
+                "per_day": {
+                    "date_histogram": {
+                        "field": "opened_at",
+                        "calendar_interval": "day",
+                        "time_zone": period.timezone,
+                        "min_doc_count": 0,
+                        "extended_bounds": {
+                            "min": format_time(start),
+                            "max": format_time(end - dt.timedelta(milliseconds=1)),
+                        },
+                    }
+                },
+            },
+        },
+        "solved": {
+            "filter": _range("resolved_at", start, end),
+            "aggs": {"ttr": _percentiles("time_to_resolution_seconds")},
+        },
+        "responded": {
+            "filter": _range("first_response_at", start, end),
+            "aggs": {
+                "ttfr": _percentiles("time_to_first_response_seconds"),
+                "ttfr_business": _percentiles("time_to_first_response_business_seconds"),
+                "per_day": {
+                    "date_histogram": {
+                        "field": "first_response_at",
+                        "calendar_interval": "day",
+                        "time_zone": period.timezone,
+                        "min_doc_count": 0,
+                        "extended_bounds": {
+                            "min": format_time(start),
+                            "max": format_time(end - dt.timedelta(milliseconds=1)),
+                        },
+                    },
+                    "aggs": {"ttfr": {"percentiles": {"field": "time_to_first_response_seconds", "percents": [50]}}},
+                },
+            },
+        },
+        "open_at_end": {
+            "filter": open_at_end,
+            "aggs": {
+                "oldest": {
+                    "top_hits": {
+                        "size": oldest_listed,
+                        "sort": [{"opened_at": "asc"}, {"conversation_id": "asc"}],
+                        "_source": ["conversation_id", "opened_at", "ticket_id", "thread_ts", "channel_id", "status"],
+                    }
+                }
+            },
+        },
+    }
+    return {
+        "size": 0,
+        "track_total_hits": False,
+        "query": {"bool": {"filter": [_channel(period.channel_id)]}},
+        "aggs": aggs,
+    }
+
+
+def waiting_query(period: Period, limit: int = 1000) -> dict[str, Any]:
+    """Conversations that, at the end of the period, had been open since before it ended with no
+    first response yet: their wait is measured against the target in business hours."""
+    end = format_time(period.end)
+    return {
+        "size": limit,
+        "_source": ["conversation_id", "opened_at"],
+        "query": {
+            "bool": {
+                "filter": [_channel(period.channel_id), {"range": {"opened_at": {"lt": end}}}],
+                "must_not": [
+                    {"range": {"first_response_at": {"lt": end}}},
+                    {"range": {"resolved_at": {"lt": end}}},
+                ],
+            }
+        },
+    }
+
+
+def late_query(period: Period, target_seconds: float) -> dict[str, Any]:
+    """First responses given within the period that came later than the target (business hours)."""
+    return {
+        "size": 0,
+        "track_total_hits": True,
+        "query": {
+            "bool": {
+                "filter": [
+                    _channel(period.channel_id),
+                    _range("first_response_at", period.start, period.end),
+                    {"range": {"time_to_first_response_business_seconds": {"gt": target_seconds}}},
+                ]
+            }
+        },
+    }
+
+
+def responders_query(period: Period, bridge_actor_ids: frozenset[str], size: int = 5) -> dict[str, Any]:
+    """Public messages by responders and agents within the period, per person (events alias)."""
+    return {
+        "size": 0,
+        "query": {
+            "bool": {
+                "filter": [
+                    _channel(period.channel_id),
+                    _range("occurred_at", period.start, period.end),
+                    {"terms": {"type": ["message", "reply", "comment"]}},
+                    {"term": {"public": True}},
+                    {"terms": {"actor.role": ["responder", "agent"]}},
+                ],
+                "must_not": [{"terms": {"actor.id": sorted(bridge_actor_ids)}}] if bridge_actor_ids else [],
+            }
+        },
+        "aggs": {
+            "people": {
+                "terms": {"field": "actor.id", "size": size, "order": [{"_count": "desc"}, {"_key": "asc"}]},
+                "aggs": {"name": {"terms": {"field": "actor.name", "size": 1}}},
+            }
+        },
+    }
+
+
+# --- the model ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class OpenConversation:
+    conversation_id: str
+    opened_at: str
+    ticket_id: int | None
+    thread_ts: str | None
+    status: str
+    link: str | None = None
+
+
+@dataclass(frozen=True)
+class Responder:
+    id: str
+    messages: int
+    name: str | None = None
+
+
+@dataclass(frozen=True)
+class Figures:
+    opened: int
+    solved: int
+    resolved_of_opened: int
+    open_at_end: int
+    first_responses: int
+    median_ttfr_seconds: float | None
+    p90_ttfr_seconds: float | None
+    median_ttfr_business_seconds: float | None
+    median_ttr_seconds: float | None
+    p90_ttr_seconds: float | None
+    per_day_opened: list[tuple[str, int]]
+    per_day_median_ttfr_seconds: list[tuple[str, float | None]]
+
+    @property
+    def resolution_rate(self) -> float | None:
+        return None if not self.opened else self.resolved_of_opened / self.opened
+
+
+@dataclass(frozen=True)
+class Report:
+    kind: Kind
+    channel_id: str
+    channel_name: str
+    period_start: str
+    period_label: str
+    timezone: str
+    response_target_minutes: int
+    figures: Figures
+    past_target: int
+    oldest_open: list[OpenConversation] = field(default_factory=list)
+    previous: Figures | None = None
+    responders: list[Responder] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["figures"]["resolution_rate"] = self.figures.resolution_rate
+        if self.previous is not None:
+            data["previous"]["resolution_rate"] = self.previous.resolution_rate
+        return data
+
+
+def _pct(agg: dict[str, Any], which: str) -> float | None:
+    value = (agg.get("values") or {}).get(which)
+    return None if value is None else round(float(value), 1)
+
+
+def _day(bucket: dict[str, Any]) -> str:
+    return str(bucket["key_as_string"])[:10]
+
+
+def figures_from(aggs: dict[str, Any]) -> Figures:
+    opened, solved, responded = aggs["opened"], aggs["solved"], aggs["responded"]
+    return Figures(
+        opened=int(opened["doc_count"]),
+        solved=int(solved["doc_count"]),
+        resolved_of_opened=int(opened["resolved"]["doc_count"]),
+        open_at_end=int(aggs["open_at_end"]["doc_count"]),
+        first_responses=int(responded["doc_count"]),
+        median_ttfr_seconds=_pct(responded["ttfr"], "50.0"),
+        p90_ttfr_seconds=_pct(responded["ttfr"], "90.0"),
+        median_ttfr_business_seconds=_pct(responded["ttfr_business"], "50.0"),
+        median_ttr_seconds=_pct(solved["ttr"], "50.0"),
+        p90_ttr_seconds=_pct(solved["ttr"], "90.0"),
+        per_day_opened=[(_day(b), int(b["doc_count"])) for b in opened["per_day"]["buckets"]],
+        per_day_median_ttfr_seconds=[(_day(b), _pct(b["ttfr"], "50.0")) for b in responded["per_day"]["buckets"]],
+    )
+
+
+def oldest_from(aggs: dict[str, Any]) -> list[OpenConversation]:
+    hits = aggs["open_at_end"]["oldest"]["hits"]["hits"]
+    return [
+        OpenConversation(
+            conversation_id=h["_source"]["conversation_id"],
+            opened_at=h["_source"]["opened_at"],
+            ticket_id=h["_source"].get("ticket_id"),
+            thread_ts=h["_source"].get("thread_ts"),
+            status=h["_source"].get("status") or "new",
+        )
+        for h in hits
+    ]
+
+
+def past_target_count(
+    late_total: int, waiting_hits: list[dict[str, Any]], period: Period, calendar: Calendar, target_seconds: float
+) -> int:
+    """Late first responses within the period, plus conversations still waiting at its end whose
+    wait (in business hours) was already past the target."""
+    waiting = sum(
+        1
+        for h in waiting_hits
+        if calendar.business_seconds(parse_time(h["_source"]["opened_at"]), period.end) > target_seconds
+    )
+    return late_total + waiting
+
+
+def responders_from(response: dict[str, Any]) -> list[Responder]:
+    buckets = response["aggregations"]["people"]["buckets"]
+    people = []
+    for b in buckets:
+        names = b["name"]["buckets"]
+        people.append(
+            Responder(id=str(b["key"]), messages=int(b["doc_count"]), name=names[0]["key"] if names else None)
+        )
+    return people
+
+
+# --- Block Kit ------------------------------------------------------------------------------
+
+
+def duration(seconds: float | None) -> str:
+    """Short and readable on a phone: 45s, 12m, 3h 05m, 2d 4h."""
+    if seconds is None:
+        return "-"
+    s = round(seconds)
+    if s < 60:
+        return f"{s}s"
+    if s < 3600:
+        return f"{s // 60}m"
+    if s < 86400:
+        return f"{s // 3600}h {s % 3600 // 60:02d}m"
+    return f"{s // 86400}d {s % 86400 // 3600}h"
+
+
+def _change(now: float | None, before: float | None, percent: bool = False) -> str:
+    if now is None or before is None:
+        return ""
+    diff = now - before
+    if percent:
+        return f" ({diff * 100:+.0f} pts)"
+    if not before:
+        return f" ({diff:+.0f})"
+    return f" ({diff / before * 100:+.0f}%)"
+
+
+def _rate(value: float | None) -> str:
+    return "-" if value is None else f"{value * 100:.0f}%"
+
+
+def fallback_text(report: Report) -> str:
+    f = report.figures
+    what = "Daily" if report.kind == "daily" else "Weekly"
+    return (
+        f"{what} support report for #{report.channel_name} ({report.period_label}): {f.opened} opened, "
+        f"{f.solved} solved, {f.open_at_end} open, median first response {duration(f.median_ttfr_seconds)}"
+    )
+
+
+def blocks(report: Report) -> list[dict[str, Any]]:
+    f, p = report.figures, report.previous
+    title = "Daily" if report.kind == "daily" else "Weekly"
+    out: list[dict[str, Any]] = [
+        {"type": "header", "text": {"type": "plain_text", "text": f"{title} report · #{report.channel_name}"}},
+        {
+            "type": "context",
+            "elements": [{"type": "mrkdwn", "text": f"{report.period_label} ({report.timezone})"}],
+        },
+    ]
+    if report.kind == "daily":
+        fields = [
+            f"*Opened*\n{f.opened}",
+            f"*Solved*\n{f.solved}",
+            f"*Still open*\n{f.open_at_end}",
+            f"*Median first response*\n{duration(f.median_ttfr_seconds)}",
+            f"*Past {report.response_target_minutes}m target*\n{report.past_target}",
+            f"*First responses*\n{f.first_responses}",
+        ]
+    else:
+        fields = [
+            f"*Volume*\n{f.opened}{_change(f.opened, p.opened if p else None)}",
+            f"*Resolution rate*\n{_rate(f.resolution_rate)}"
+            f"{_change(f.resolution_rate, p.resolution_rate if p else None, True)}",
+            f"*First response p50 / p90*\n{duration(f.median_ttfr_seconds)} / {duration(f.p90_ttfr_seconds)}"
+            f"{_change(f.median_ttfr_seconds, p.median_ttfr_seconds if p else None)}",
+            f"*Resolution p50 / p90*\n{duration(f.median_ttr_seconds)} / {duration(f.p90_ttr_seconds)}"
+            f"{_change(f.median_ttr_seconds, p.median_ttr_seconds if p else None)}",
+            f"*Solved*\n{f.solved}",
+            f"*Past {report.response_target_minutes}m target*\n{report.past_target}",
+        ]
+    out.append({"type": "section", "fields": [{"type": "mrkdwn", "text": t} for t in fields]})
+    if report.kind == "daily" and report.oldest_open:
+        lines = []
+        for c in report.oldest_open:
+            label = f"#{c.ticket_id}" if c.ticket_id else c.conversation_id
+            name = f"<{c.link}|{label}>" if c.link else label
+            lines.append(f"• {name} · {c.status} · opened {c.opened_at[:16].replace('T', ' ')} UTC")
+        out.append({"type": "section", "text": {"type": "mrkdwn", "text": "*Oldest open*\n" + "\n".join(lines)}})
+    if report.kind == "weekly" and report.responders:
+        lines = [f"• {r.name or r.id} · {r.messages}" for r in report.responders]
+        out.append({"type": "section", "text": {"type": "mrkdwn", "text": "*Busiest responders*\n" + "\n".join(lines)}})
+    if p is not None and report.kind == "weekly":
+        out.append(
+            {"type": "context", "elements": [{"type": "mrkdwn", "text": "Changes are against the previous week."}]}
+        )
+    return out

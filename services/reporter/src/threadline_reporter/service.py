@@ -1,0 +1,169 @@
+"""The reporter process: the indexer and the report scheduler in threads, built from settings."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import threading
+import time
+from typing import Any
+
+from elasticsearch import ApiError, Elasticsearch, TransportError
+from slack_sdk import WebClient
+
+from threadline_common.channels import ChannelsConfig, load_channels
+from threadline_common.contracts import Topics
+from threadline_common.dlq import DeadLetterProducer
+from threadline_common.health import Heartbeat
+from threadline_common.kafka import consumer_config, producer_config
+from threadline_common.settings import KafkaSettings
+from threadline_reporter.business_hours import Calendar
+from threadline_reporter.documents import Privacy
+from threadline_reporter.indexer import Indexer
+from threadline_reporter.indices import Names, apply_retention, ensure_indices
+from threadline_reporter.metrics import Metrics
+from threadline_reporter.posting import Reporter
+from threadline_reporter.schedule import due_reports
+from threadline_reporter.settings import ReporterSettings
+
+log = logging.getLogger(__name__)
+SCHEDULER_INTERVAL_SECONDS = 20.0
+RETENTION_INTERVAL_SECONDS = 3600.0
+
+
+def elasticsearch_client(settings: ReporterSettings) -> Elasticsearch:
+    api_key = settings.elasticsearch_api_key.get_secret_value() if settings.elasticsearch_api_key else None
+    return Elasticsearch(
+        settings.elasticsearch_url, api_key=api_key, request_timeout=settings.elasticsearch_timeout_seconds
+    )
+
+
+def slack_client(settings: ReporterSettings) -> WebClient | None:
+    if settings.slack_bot_token is None:
+        return None
+    return WebClient(
+        token=settings.slack_bot_token.get_secret_value(), base_url=settings.slack_api_url or WebClient.BASE_URL
+    )
+
+
+def privacy_of(settings: ReporterSettings) -> Privacy:
+    salt = settings.hash_salt.get_secret_value().encode() if settings.hash_salt else b""
+    return Privacy(text_mode=settings.text_mode, hash_emails=settings.hash_emails, salt=salt)
+
+
+def build_reporter(settings: ReporterSettings) -> Reporter:
+    """What the report command needs: Elasticsearch, the channels and Slack (no Kafka)."""
+    return Reporter(
+        elasticsearch_client(settings),
+        Names(settings.index_prefix),
+        load_channels(settings.channels_file) if settings.channels_file else ChannelsConfig(),
+        slack_client(settings),
+        bridge_actor_ids=frozenset(settings.bridge_actor_ids),
+        oldest_listed=settings.oldest_open_listed,
+    )
+
+
+class Service:
+    def __init__(self, settings: ReporterSettings, kafka: KafkaSettings) -> None:
+        self.settings = settings
+        self.reporter = build_reporter(settings)
+        self.es, self.names, self.channels = self.reporter.es, self.reporter.names, self.reporter.channels
+        self.metrics = Metrics()
+        self.heartbeat = Heartbeat(max_age_seconds=max(60.0, settings.max_backoff_seconds * 2))
+        self.stop = threading.Event()
+        self.indices_ready = threading.Event()
+        bridge = frozenset(settings.bridge_actor_ids)
+        topics = Topics(kafka.topic_prefix)
+        self.indexer = Indexer(
+            consumer_config=consumer_config(kafka, settings.group_id),
+            topic=topics.activity,
+            es=self.es,
+            names=self.names,
+            privacy=privacy_of(settings),
+            calendar_for=lambda channel: Calendar.of(self.channels.rules_for(channel)),
+            dead_letters=DeadLetterProducer(producer_config(kafka)),
+            metrics=self.metrics,
+            heartbeat=self.heartbeat,
+            bridge_actor_ids=bridge,
+            batch_size=settings.batch_size,
+            batch_seconds=settings.batch_seconds,
+            max_backoff_seconds=settings.max_backoff_seconds,
+        )
+        self.threads: list[threading.Thread] = []
+        self._done: set[str] = set()
+
+    def start(self) -> Service:
+        for name, target in (("indexer", self._run_indexer), ("scheduler", self._run_scheduler)):
+            thread = threading.Thread(target=target, name=name, daemon=True)
+            thread.start()
+            self.threads.append(thread)
+        return self
+
+    def close(self) -> None:
+        self.stop.set()
+        for thread in self.threads:
+            thread.join(timeout=30)
+
+    def alive(self) -> bool:
+        return self.heartbeat.alive() and all(t.is_alive() for t in self.threads)
+
+    def ready(self) -> bool:
+        try:
+            return self.indices_ready.is_set() and bool(self.es.ping())
+        except Exception:
+            return False
+
+    def _ensure_indices(self) -> None:
+        """Elasticsearch may come up after us: wait for it instead of crashing."""
+        delay = 0.5
+        while not self.stop.is_set():
+            self.heartbeat.beat()
+            try:
+                ensure_indices(self.es, self.names)
+                self.indices_ready.set()
+                return
+            except (TransportError, ApiError) as exc:
+                log.warning("Elasticsearch not ready (%s); retrying in %.1fs", exc, delay)
+                self.stop.wait(delay)
+                delay = min(self.settings.max_backoff_seconds, delay * 2)
+
+    def _run_indexer(self) -> None:
+        self._ensure_indices()
+        if not self.stop.is_set():
+            self.indexer.run(self.stop)
+
+    def _run_scheduler(self) -> None:
+        last_retention: float | None = None
+        while not self.stop.is_set():
+            if not self.indices_ready.is_set():
+                self.stop.wait(1.0)
+                continue
+            now = dt.datetime.now(dt.UTC)
+            months = self.settings.retention_months
+            if months and (last_retention is None or time.monotonic() - last_retention >= RETENTION_INTERVAL_SECONDS):
+                last_retention = time.monotonic()
+                try:
+                    apply_retention(self.es, self.names, now, months)
+                except Exception:
+                    log.exception("retention failed; trying again later")
+            if self.settings.reports_enabled and self.reporter.slack is not None:
+                self.post_due(now)
+            self.stop.wait(SCHEDULER_INTERVAL_SECONDS)
+
+    def post_due(self, now: dt.datetime) -> list[dict[str, Any]]:
+        results = []
+        for kind, channel, start in due_reports(now, self.channels, self.settings.daily_at, self.settings.weekly_on):
+            key = f"{kind}:{channel}:{start}"
+            if key in self._done:
+                continue
+            try:
+                posted = self.reporter.post(kind, channel, start, now)
+            except Exception:
+                self.metrics.reports.labels(kind, "failed").inc()
+                log.exception("the %s report of %s for %s failed; trying again later", kind, channel, start)
+                continue
+            self.metrics.reports.labels(kind, posted.status).inc()
+            if posted.status != "in_progress":
+                self._done.add(key)
+            results.append({"report": key, "status": posted.status, "ts": posted.ts})
+        return results

@@ -1,0 +1,63 @@
+"""reporter settings, from THREADLINE_REPORTER_* variables (Kafka from KAFKA_*)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import NoDecode, SettingsConfigDict
+
+from threadline_common.settings import ServiceSettings, reject_placeholder
+
+
+class ReporterSettings(ServiceSettings):
+    model_config = SettingsConfigDict(env_prefix="THREADLINE_REPORTER_", extra="ignore")
+
+    elasticsearch_url: str = Field(description="http(s)://host:port of the cluster")
+    elasticsearch_api_key: SecretStr | None = None
+    elasticsearch_timeout_seconds: float = 30.0
+    # Every index, template and alias name starts with this (several deployments can share a cluster).
+    index_prefix: str = "threadline-"
+    group_id: str = "threadline-reporter"
+    # A bulk request goes out when this many records are waiting, or this long after the first one.
+    batch_size: int = Field(default=500, gt=0)
+    batch_seconds: float = Field(default=1.0, gt=0)
+    # Pause after a failed flush doubles up to this cap; offsets stay uncommitted meanwhile.
+    max_backoff_seconds: float = 30.0
+    # Privacy: keep message text, redact e-mail addresses and numbers in it, or drop it.
+    text_mode: Literal["keep", "redact", "drop"] = "keep"
+    hash_emails: bool = True
+    # Salt of the e-mail hash, so that hashes cannot be matched against a list of addresses.
+    hash_salt: SecretStr | None = None
+    # Event indices (monthly) older than this many months are deleted, and conversations opened before.
+    retention_months: int | None = Field(default=None, gt=0)
+    # Actors whose activity is Threadline's own doing (the Zendesk API user), never a response.
+    bridge_actor_ids: Annotated[list[str], NoDecode] = Field(default_factory=list)
+
+    channels_file: Path | None = None
+    slack_bot_token: SecretStr | None = None
+    # A Slack-compatible API root (the sandbox); Slack's own when unset.
+    slack_api_url: str | None = None
+    # Reports: the daily one at this local time (each channel's timezone), the weekly one on this day too.
+    daily_at: dt.time = dt.time(9, 0)
+    weekly_on: Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"] = "mon"
+    reports_enabled: bool = True
+    # How many of the oldest open conversations the daily report links to.
+    oldest_open_listed: int = 5
+
+    web_host: str = "0.0.0.0"
+    web_port: int = 6068
+
+    @field_validator("slack_bot_token", "elasticsearch_api_key")
+    @classmethod
+    def _no_placeholder(cls, value: SecretStr | None) -> SecretStr | None:
+        return reject_placeholder(value, "a token")
+
+    @field_validator("bridge_actor_ids", mode="before")
+    @classmethod
+    def _comma_list(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [v.strip() for v in value.split(",") if v.strip()]
+        return value

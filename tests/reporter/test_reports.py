@@ -1,0 +1,200 @@
+"""Reports from known conversations: numbers counted by hand, posted to the Slack sandbox once."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import threading
+from typing import Any
+
+import pytest
+from slack_sdk import WebClient
+
+from threadline_reporter.posting import Reporter
+
+from .conftest import produce, wait_until
+
+pytestmark = pytest.mark.integration
+CH = "C0SUPPORT"
+
+
+def conversation(slack_ts: str, opened: str, *, reply=None, by="U0SRE", role="responder", solved=None):
+    """Activity of one conversation: the question, maybe a response, maybe a solve."""
+    cid = f"T0SANDBOX:{CH}:{slack_ts}"
+    base = {"schema_version": 1, "conversation_id": cid, "channel_id": CH, "thread_ts": slack_ts, "ticket_id": None}
+    out = [
+        {
+            **base,
+            "event_id": f"slack:{CH}:{slack_ts}",
+            "type": "message",
+            "occurred_at": opened,
+            "source": "slack",
+            "text": "help",
+            "actor": {"id": "U0ALICE", "role": "requester"},
+        }
+    ]
+    if reply:
+        kind, source = ("reply", "slack") if role == "responder" else ("comment", "zendesk")
+        name = "Agent Ann" if role == "agent" else None
+        out.append(
+            {
+                **base,
+                "event_id": f"r:{slack_ts}",
+                "type": kind,
+                "occurred_at": reply,
+                "source": source,
+                "text": "on it",
+                "actor": {"id": by, "name": name, "role": role},
+            }
+        )
+    if solved:
+        out.append(
+            {
+                **base,
+                "event_id": f"s:{slack_ts}",
+                "type": "status_change",
+                "occurred_at": solved,
+                "source": "zendesk",
+                "status": "solved",
+                "previous_status": "open",
+                "actor": {"id": None, "role": "system"},
+            }
+        )
+    return out
+
+
+def dataset(roots: dict[str, str]) -> list[dict[str, Any]]:
+    """Week of Mon 16 Nov 2026 (UTC, business hours Mon-Fri 9-17, target 60 min), and one the week before."""
+    return [
+        # A: Fri 09:00, answered in 20 min, solved at 10:00.
+        *conversation(roots["A"], "2026-11-20T09:00:00Z", reply="2026-11-20T09:20:00Z", solved="2026-11-20T10:00:00Z"),
+        # B: Fri 10:00, answered after 2 h (past the target), still open.
+        *conversation(roots["B"], "2026-11-20T10:00:00Z", reply="2026-11-20T12:00:00Z"),
+        # C: Thu 16:00, an agent answers Fri 09:30 (1.5 business hours: past target), solved Fri 11:00.
+        *conversation(
+            roots["C"],
+            "2026-11-19T16:00:00Z",
+            reply="2026-11-20T09:30:00Z",
+            by="8447",
+            role="agent",
+            solved="2026-11-20T11:00:00Z",
+        ),
+        # D: Fri 15:00, never answered: waiting 2 business hours at the end of the day.
+        *conversation(roots["D"], "2026-11-20T15:00:00Z"),
+        # E: Mon 09:00, answered in 5 min, solved in 30.
+        *conversation(roots["E"], "2026-11-16T09:00:00Z", reply="2026-11-16T09:05:00Z", solved="2026-11-16T09:30:00Z"),
+        # F: the previous week: answered in 10 min, solved in an hour.
+        *conversation(roots["F"], "2026-11-10T09:00:00Z", reply="2026-11-10T09:10:00Z", solved="2026-11-10T10:00:00Z"),
+    ]
+
+
+def field_texts(message: dict[str, Any]) -> str:
+    return json.dumps(message.get("blocks"))
+
+
+@pytest.fixture
+def indexed(make_service, slack, es, es_index_prefix, kafka_bootstrap, kafka_topics):
+    alice = WebClient(token=slack.user_token("alice"), base_url=slack.api_url)
+    roots = {k: alice.chat_postMessage(channel=CH, text=f"question {k}")["ts"] for k in "ABCDEF"}
+    produce(kafka_bootstrap, kafka_topics.activity, dataset(roots))
+    service = make_service(web_port=0).start()
+
+    def count() -> int:
+        try:
+            return int(es.count(index=f"{es_index_prefix}conversations")["count"])
+        except Exception:
+            return 0
+
+    wait_until("six conversations", lambda: count() == 6)
+    return service, roots
+
+
+def reports_in_channel(slack) -> list[dict[str, Any]]:
+    return [m for m in slack.channel_messages(CH) if (m.get("metadata") or {}).get("event_type") == "threadline_report"]
+
+
+def test_daily_and_weekly_reports_reach_slack_with_the_right_numbers_once(indexed, slack):
+    service, roots = indexed
+    reporter = service.reporter
+
+    daily = reporter.build("daily", CH, dt.date(2026, 11, 20))
+    f = daily.figures
+    assert (f.opened, f.solved, f.open_at_end, f.first_responses) == (3, 2, 2, 3)
+    assert f.median_ttfr_seconds == 7200  # of 1200, 7200 and 63000
+    assert daily.past_target == 3  # B and C answered late, D still waiting
+    assert [c.thread_ts for c in daily.oldest_open] == [roots["B"], roots["D"]]
+    assert all(c.link and c.link.endswith(c.thread_ts.replace(".", "")) for c in daily.oldest_open)
+
+    weekly = reporter.build("weekly", CH, dt.date(2026, 11, 16))
+    w = weekly.figures
+    assert (w.opened, w.resolved_of_opened, w.resolution_rate) == (5, 3, 0.6)
+    assert (w.median_ttfr_seconds, w.p90_ttfr_seconds) == (4200, 46260)  # of 300, 1200, 7200, 63000
+    assert (w.median_ttr_seconds, w.p90_ttr_seconds) == (3600, 55440)  # of 1800, 3600, 68400
+    assert [n for _, n in w.per_day_opened] == [1, 0, 0, 1, 3, 0, 0]
+    assert weekly.previous is not None and weekly.previous.opened == 1 and weekly.previous.median_ttfr_seconds == 600
+    assert [(r.name, r.messages) for r in weekly.responders] == [("Sam Reliability", 3), ("Agent Ann", 1)]
+
+    for _ in range(2):  # the second time finds the marker and posts nothing
+        reporter.post("daily", CH, dt.date(2026, 11, 20))
+        reporter.post("weekly", CH, dt.date(2026, 11, 16))
+    posted = reports_in_channel(slack)
+    assert len(posted) == 2
+    daily_msg = next(m for m in posted if m["metadata"]["event_payload"]["kind"] == "daily")
+    text = field_texts(daily_msg)
+    for expected in ("*Opened*\\n3", "*Solved*\\n2", "*Still open*\\n2", "first response*\\n2h 00m", "target*\\n3"):
+        assert expected in text
+    weekly_msg = next(m for m in posted if m["metadata"]["event_payload"]["kind"] == "weekly")
+    text = field_texts(weekly_msg)
+    for expected in (
+        "*Volume*\\n5 (+400%)",
+        "*Resolution rate*\\n60% (-40 pts)",
+        "1h 10m / 12h 51m",
+        "Sam Reliability",
+    ):
+        assert expected in text
+    files = [m for m in slack.thread(CH, weekly_msg["ts"]) if m.get("files")]
+    assert len(files) == 1
+    chart = slack.ws.files[files[0]["files"][0]["id"]]["_content"]
+    assert chart.startswith(b"\x89PNG")
+
+    # The markers can be lost (indices rebuilt): the metadata in Slack still prevents a repost.
+    reporter.es.indices.delete(index=reporter.names.reports_index)
+    reporter.es.indices.create(index=reporter.names.reports_index)
+    assert reporter.post("daily", CH, dt.date(2026, 11, 20)).status == "already_posted"
+    assert len(reports_in_channel(slack)) == 2
+
+
+def test_two_reporters_at_the_same_minute_post_one_report(indexed, slack, es, es_index_prefix, channels_file):
+    service, _ = indexed
+    other = Reporter(es, service.names, service.channels, service.reporter.slack)
+    barrier = threading.Barrier(2)
+    results: list[str] = []
+
+    def post(reporter: Reporter) -> None:
+        barrier.wait()
+        results.append(reporter.post("daily", CH, dt.date(2026, 11, 19)).status)
+
+    threads = [threading.Thread(target=post, args=(r,)) for r in (service.reporter, other)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert sorted(results)[-1] == "posted" and len(reports_in_channel(slack)) == 1
+
+
+def test_the_http_endpoint_gives_any_report_as_json_or_blocks(indexed):
+    service, _ = indexed
+    from fastapi.testclient import TestClient
+
+    from threadline_reporter.app import create_app
+
+    client = TestClient(create_app(service))
+    report = client.get("/reports/daily", params={"channel": CH, "date": "2026-11-20"}).json()
+    assert report["figures"]["opened"] == 3 and report["past_target"] == 3
+    blocks = client.get("/reports/weekly", params={"channel": CH, "date": "2026-11-16", "format": "slack"}).json()
+    assert blocks["blocks"][0]["text"]["text"] == "Weekly report · #support"
+    assert client.get("/reports/daily", params={"channel": "C0NOPE", "date": "2026-11-20"}).status_code == 404
+    assert client.get("/reports/daily", params={"channel": CH, "date": "yesterday"}).status_code == 422
+    wait_until("ready", lambda: client.get("/readyz").status_code == 200)
+    assert client.get("/healthz").json()["alive"] is True
+    assert "threadline_reporter_records_total" in client.get("/metrics").text
