@@ -11,7 +11,7 @@ export UV_LINK_MODE := copy
 PY          := .venv/bin/python
 SYNCED      := .venv/.synced
 
-.PHONY: help venv lint fmt models infra infra-down up down demo test test-unit test-integration bench clean
+.PHONY: help venv lint fmt models infra infra-down up down demo test test-unit test-integration bench clean chart-tools
 
 help: ## list the commands
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  make %-18s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -54,7 +54,10 @@ down: $(SYNCED) ## stop everything `make up` or `make infra` started
 demo: $(SYNCED) ## start the stack, play scripted support conversations, show both sides, stop
 	$(PY) -m threadline_devstack.demo
 
-test: $(SYNCED) lint ## lint, then the whole suite (unit + integration against real Kafka and Elasticsearch)
+chart-tools: $(SYNCED) ## fetch (cached) the pinned helm, kubernetes-validate, checkov, hadolint and CRD validators
+	$(PY) -m threadline_devstack.tools install
+
+test: $(SYNCED) lint chart-tools ## lint, then the whole suite (unit + integration against real Kafka and Elasticsearch)
 	$(PY) -m threadline_devstack.run_pytest
 
 test-unit: $(SYNCED) ## only the unit tests (no servers)

@@ -1,0 +1,154 @@
+"""The Dockerfiles (hadolint, and what the chart relies on) and skaffold.yaml against the chart."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+from chart.support import CHART, ROOT, Helm
+
+from threadline_devstack.tools import ChartTools
+
+pytestmark = pytest.mark.chart
+
+SERVICES = {
+    "ingest": ("threadline-ingest", "threadline_ingest", 8080),
+    "router": ("threadline-router", "threadline_router", 6066),
+    "zendesk-sync": ("threadline-zendesk-sync", "threadline_zendesk_sync", 6067),
+    "reporter": ("threadline-reporter", "threadline_reporter", 8080),
+}
+VALUES_KEY = {"ingest": "ingest", "router": "router", "zendesk-sync": "zendeskSync", "reporter": "reporter"}
+
+
+def dockerfile(service: str) -> Path:
+    return ROOT / "services" / service / "Dockerfile"
+
+
+def hadolint(tools: ChartTools, path: Path) -> subprocess.CompletedProcess[str]:
+    # Every rule, warnings and style included, fails the check.
+    return subprocess.run(
+        [tools.hadolint, "--no-color", "--failure-threshold", "style", str(path)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+@pytest.mark.parametrize("service", list(SERVICES))
+def test_dockerfile_passes_hadolint(chart_tools: ChartTools, service: str) -> None:
+    result = hadolint(chart_tools, dockerfile(service))
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_hadolint_reports_a_bad_dockerfile(chart_tools: ChartTools, tmp_path: Path) -> None:
+    bad = tmp_path / "Dockerfile"
+    bad.write_text("FROM python:latest\nRUN pip install requests\nCMD python app.py\n")
+    result = hadolint(chart_tools, bad)
+    assert result.returncode != 0
+    for rule in ("DL3007", "DL3013", "DL3025"):  # latest tag, unpinned pip, shell-form CMD
+        assert rule in result.stdout
+
+
+@pytest.mark.parametrize("service", list(SERVICES))
+def test_dockerfile_builds_what_the_chart_runs(service: str) -> None:
+    package, module, port = SERVICES[service]
+    text = dockerfile(service).read_text()
+    stages = re.findall(r"^FROM (\S+)", text, re.MULTILINE)
+    assert len(stages) == 2, "multi-stage: a build stage and a slim runtime"
+    assert all(re.fullmatch(r"python:3\.11\.\d+-slim-\w+", s) for s in stages), stages
+    assert f"uv sync --frozen --no-dev --no-editable --package {package}" in text  # from uv.lock, exactly
+    assert "USER 10001:10001" in text  # the chart's runAsUser
+    assert f"'http://127.0.0.1:{port}/healthz'" in text and "HEALTHCHECK" in text
+    assert f'ENTRYPOINT ["python", "-m", "{module}"]' in text
+    # The same entry point as a local run: the module has a __main__.
+    src = ROOT / "services" / service / "src" / module
+    assert (src / "__main__.py").exists(), f"{module} has no __main__"
+    # Every workspace member's pyproject.toml is copied, or `uv sync` cannot read the workspace.
+    workspace = yaml.safe_load(
+        "members: " + re.search(r"members = (\[.*?\])", (ROOT / "pyproject.toml").read_text()).group(1)  # type: ignore[union-attr]
+    )["members"]
+    members = sorted(str(p.parent.relative_to(ROOT)) for m in workspace for p in ROOT.glob(f"{m}/pyproject.toml"))
+    for member in members:
+        assert f"COPY {member}/pyproject.toml {member}/" in text, member
+
+
+def test_dockerignore_sends_what_the_images_copy() -> None:
+    rules = [line for line in (ROOT / ".dockerignore").read_text().splitlines() if line and not line.startswith("#")]
+    assert rules[0] == "**"
+    for needed in ("uv.lock", "libs/common/", "services/", "schemas/topics/", "schemas/json/"):
+        assert f"!{needed}" in rules, needed
+
+
+def skaffold() -> dict:
+    return yaml.safe_load((ROOT / "skaffold.yaml").read_text())
+
+
+def test_skaffold_builds_each_image_the_chart_deploys() -> None:
+    config = skaffold()
+    assert config["apiVersion"].startswith("skaffold/v4") and config["kind"] == "Config"
+    artifacts = {a["image"]: a for a in config["build"]["artifacts"]}
+    assert set(artifacts) == {package for package, _, _ in SERVICES.values()}
+    values = yaml.safe_load((CHART / "values.yaml").read_text())
+    release = config["deploy"]["helm"]["releases"][0]
+    assert (ROOT / release["chartPath"]).resolve() == CHART
+    templates = release["setValueTemplates"]
+    for service, (package, _, _) in SERVICES.items():
+        artifact = artifacts[package]
+        assert artifact["context"] == "."  # the uv workspace root
+        assert (ROOT / artifact["docker"]["dockerfile"]).resolve() == dockerfile(service)
+        key = VALUES_KEY[service]
+        assert values[key]["image"]["repository"] == package
+        sanitized = package.replace("-", "_")
+        assert templates[f"{key}.image.repository"] == f"{{{{.IMAGE_REPO_{sanitized}}}}}"
+        assert templates[f"{key}.image.tag"] == f"{{{{.IMAGE_TAG_{sanitized}}}}}"
+
+
+def apply_patches(config: dict, patches: list[dict]) -> dict:
+    """The JSON Patch subset skaffold profiles use here: add and replace."""
+    for patch in patches:
+        assert patch["op"] in ("add", "replace"), patch
+        *parents, last = patch["path"].strip("/").split("/")
+        node = config
+        for part in parents:
+            node = node[int(part)] if isinstance(node, list) else node[part]
+        if patch["op"] == "replace":
+            assert last in node, f"{patch['path']} does not exist"
+        node[last] = patch["value"]
+    return config
+
+
+@pytest.mark.parametrize("profile", ["dev", "prod"])
+def test_skaffold_profile_deploys_a_valid_release(helm: Helm, profile: str) -> None:
+    config = skaffold()
+    profiles = {p["name"]: p for p in config["profiles"]}
+    config = apply_patches(config, profiles[profile]["patches"])
+    release = config["deploy"]["helm"]["releases"][0]
+    # What skaffold would fill in after a build.
+    filled = {
+        key: re.sub(r"\{\{default \"([^\"]*)\" \.\w+\}\}", r"\1", value)
+        .replace("{{.IMAGE_REPO_", "registry.test/")
+        .replace("{{.IMAGE_TAG_", "abc1234-")
+        .replace("{{.IMAGE_DIGEST_", "sha256:" + "0" * 58 + "-")
+        .replace("}}", "")
+        for key, value in release["setValueTemplates"].items()
+    }
+    filled = {k: ("sha256:" + "0" * 64 if v.startswith("sha256:") else v) for k, v in filled.items()}
+    args = [f"--values={ROOT / f}" for f in release.get("valuesFiles", [])]
+    args += [f"--set={k}={v}" for k, v in filled.items()]
+    docs = [d for d in yaml.safe_load_all(helm.template(*args).stdout) if d]
+    images = {
+        c["image"]
+        for d in docs
+        if d["kind"] in ("Deployment", "StatefulSet")
+        for c in d["spec"]["template"]["spec"]["containers"]
+    }
+    assert len(images) == 4 and all(i.startswith("registry.test/threadline_") for i in images), images
+    if profile == "dev":
+        assert all(d["spec"].get("replicas") == 1 for d in docs if d["kind"] in ("Deployment", "StatefulSet"))
+        assert config["build"]["local"]["push"] is False
+    else:
+        assert all("@sha256:" in i for i in images)
+        assert config["build"]["local"]["push"] is True
