@@ -62,7 +62,14 @@ def wait_until(what: str, check: Callable[[], Any], timeout: float = 60.0) -> An
 
 
 @pytest.fixture
-def pipeline(kafka_bootstrap, kafka_topics, tmp_path: Path, monkeypatch) -> Iterator[Pipeline]:
+def pipeline_settings() -> dict[str, dict[str, str]]:
+    """Extra settings per service ("ingest", "router", "zendesk-sync": {name: value}, each becoming
+    THREADLINE_<SERVICE>_<NAME>); none by default. A test or module overrides this fixture."""
+    return {}
+
+
+@pytest.fixture
+def pipeline(kafka_bootstrap, kafka_topics, tmp_path: Path, monkeypatch, pipeline_settings) -> Iterator[Pipeline]:
     ports = {name: free_port() for name in ("ingest", "router", "zendesk-sync")}
     ingest_url = f"http://127.0.0.1:{ports['ingest']}"
     slack = SlackSandbox(SLACK_SECRET, [f"{ingest_url}/slack/events"]).start()
@@ -78,7 +85,9 @@ def pipeline(kafka_bootstrap, kafka_topics, tmp_path: Path, monkeypatch) -> Iter
     )
     env = services.ServiceEnv(kafka_bootstrap, kafka_topics.prefix, tmp_path, {"PYTHONWARNINGS": "ignore"})
     processes = {
-        "ingest": services.ingest(env, ports["ingest"], SLACK_SECRET, ZENDESK_SECRET),
+        "ingest": services.ingest(
+            env, ports["ingest"], SLACK_SECRET, ZENDESK_SECRET, **pipeline_settings.get("ingest", {})
+        ),
         "router": services.router(
             env,
             channels,
@@ -89,6 +98,7 @@ def pipeline(kafka_bootstrap, kafka_topics, tmp_path: Path, monkeypatch) -> Iter
             slack_bot_user_id=slack.bot_user_id,
             zendesk_api_user_id=str(zendesk.api_user["id"]),
             log_format="text",
+            **pipeline_settings.get("router", {}),
         ),
         "zendesk-sync": services.zendesk_sync(
             env,
@@ -103,6 +113,7 @@ def pipeline(kafka_bootstrap, kafka_topics, tmp_path: Path, monkeypatch) -> Iter
             partitions="2",
             slack_channel_interval_seconds="0.05",
             log_format="text",
+            **pipeline_settings.get("zendesk-sync", {}),
         ),
     }
     try:

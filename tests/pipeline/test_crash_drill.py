@@ -15,7 +15,7 @@ from .conftest import Pipeline, wait_until
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
-CONVERSATIONS = 60
+CONVERSATIONS = 200
 REPLIES = 2
 KILLS = 6
 

@@ -28,11 +28,12 @@ def assert_valid_output(decision: Decision) -> None:
     """Everything the router emits matches the contracts zendesk-sync and the reporter read."""
     cause = {"topic": "threadline.slack.events", "event_id": "Ev1"}
     for command in decision.commands:
-        validate("threadline.commands", 1, command.to_json("2026-11-23T10:00:00Z", cause))
+        record = command.to_json("2026-11-23T10:00:00Z", cause)
+        validate("threadline.commands", record["schema_version"], record)
     for activity in activity_json(decision):
         validate("threadline.activity", 1, activity)
     if decision.state is not None:
-        validate("threadline.links", 1, decision.state.to_json())
+        validate("threadline.links", 2, decision.state.to_json())
 
 
 def commands(decisions):

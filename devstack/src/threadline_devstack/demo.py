@@ -147,7 +147,7 @@ def report(story: Story, s: dict[str, Any]) -> None:
 
     def solved_indexed() -> Any:
         found = httpx.post(
-            f"{s['elasticsearch_url']}/threadline-conversations/_search",
+            f"{s['elasticsearch_url']}/{s['reporter_index_prefix']}conversations/_search",
             json={"size": 10, "query": {"match_all": {}}},
             timeout=10,
         )

@@ -27,6 +27,7 @@ PORTS = {
     "ingest": 8080,
     "slack-sandbox": 8101,
     "zendesk-sandbox": 8102,
+    "pagerduty-sandbox": 8103,
     "router": 6066,
     "zendesk-sync": 6067,
     "reporter": 6068,
@@ -56,7 +57,15 @@ def all_processes() -> list[ManagedProcess]:
     run = infra.run_dir()
     return [
         ManagedProcess(name=n, argv=[], run_dir=run)
-        for n in ("ingest", "router", "zendesk-sync", "reporter", "slack-sandbox", "zendesk-sandbox")
+        for n in (
+            "ingest",
+            "router",
+            "zendesk-sync",
+            "reporter",
+            "slack-sandbox",
+            "zendesk-sandbox",
+            "pagerduty-sandbox",
+        )
     ]
 
 
@@ -152,6 +161,23 @@ def up() -> dict[str, Any]:
         zendesk["zenpy_env"] = zenpy_env
     stack.update(zendesk)
 
+    # PagerDuty: THREADLINE_PAGERDUTY_API_TOKEN (and _API_URL) for a real account, else the sandbox.
+    if os.environ.get("THREADLINE_PAGERDUTY_API_TOKEN"):
+        pagerduty = {
+            "pagerduty_api_url": os.environ.get("THREADLINE_PAGERDUTY_API_URL", "https://api.pagerduty.com"),
+            "pagerduty_api_token": os.environ["THREADLINE_PAGERDUTY_API_TOKEN"],
+        }
+        on_call = ""
+    else:
+        from threadline_sandbox.pagerduty import PagerDutySandbox
+
+        port = _port("pagerduty-sandbox")
+        process = _sandbox("pagerduty-sandbox", "threadline_sandbox.pagerduty", ["--port", str(port)]).start()
+        _wait_port(process, port)
+        pagerduty = {"pagerduty_api_url": f"http://127.0.0.1:{port}", "pagerduty_api_token": PagerDutySandbox().token}
+        on_call = ", on_call: {escalation_policy_id: PPOLSUP}"  # the sandbox's Support policy
+    stack.update(pagerduty)
+
     channels = run / "channels.yaml"
     if not channels.exists():
         group = zendesk.get("zendesk_group_id")
@@ -160,11 +186,14 @@ def up() -> dict[str, Any]:
             "# Local channel routing (see README: Channel routing). Edit and `make up` again.\n"
             "defaults:\n  zendesk: {tags: [slack]}\n"
             "channels:\n"
-            f"  C0SUPPORT: {{name: support, zendesk: {{group_id: {group}}}}}\n"
+            f"  C0SUPPORT: {{name: support, zendesk: {{group_id: {group}}}{on_call}}}\n"
             "  C0INFRA: {name: infra-help, resolvers: requester_and_responders,\n"
             f"            zendesk: {{group_id: {infra_group}}}}}\n"
             + (f"email_groups: {{{group}: C0SUPPORT}}\n" if group else "")
         )
+    index_prefix = "threadline-" if real_slack else SANDBOX_INDEX_PREFIX
+    if not real_slack:
+        _forget_sandbox_indices(stack["elasticsearch_url"])
     env = services.ServiceEnv(stack["kafka_bootstrap"], "", run)
     ticket_url = f"http://127.0.0.1:{_port('zendesk-sandbox')}/agent/tickets/" if not real_zendesk else None
     started = [
@@ -188,6 +217,8 @@ def up() -> dict[str, Any]:
             ticket_url=ticket_url,
             zenpy_env=zenpy_env,
             slack_channel_interval_seconds="0.2",
+            pagerduty_api_url=pagerduty["pagerduty_api_url"],
+            pagerduty_api_token=pagerduty["pagerduty_api_token"],
         ).start(),
         services.reporter(
             env,
@@ -196,6 +227,7 @@ def up() -> dict[str, Any]:
             channels_file=channels,
             slack_bot_token=stack["slack_bot_token"],
             slack_api_url=stack["slack_api_url"] if not real_slack else None,
+            index_prefix=index_prefix,
             # comments Threadline's own Zendesk user writes are not responses
             bridge_actor_ids=str(zendesk["zendesk_api"].get("user_id", "")),
             batch_seconds="0.3",
@@ -209,6 +241,7 @@ def up() -> dict[str, Any]:
         {
             "ingest_url": ingest_url,
             "reporter_url": f"http://127.0.0.1:{_port('reporter')}",
+            "reporter_index_prefix": index_prefix,
             "support_channels": ["C0SUPPORT", "C0INFRA"],
             "channels_file": str(channels),
             "logs": str(run / "logs"),
@@ -219,9 +252,26 @@ def up() -> dict[str, Any]:
     print(f"Slack API       {stack['slack_api_url']}  bot token {stack['slack_bot_token']}")
     for name, token in stack.get("slack_users", {}).items():
         print(f"  Slack user    {name:6} {token}")
+    print(f"PagerDuty API   {pagerduty['pagerduty_api_url']}")
     print(f"Zendesk API     {zendesk['zendesk_api_url']}  agent {zendesk.get('zendesk_agent', {}).get('email', '-')}")
     print(f"logs            {run / 'logs'}/<name>.log;  everything in {run / 'stack.json'}")
     return stack
+
+
+# A sandbox workspace starts empty each time; indices about the last one's threads would show
+# conversations and report markers that no longer exist in it.
+SANDBOX_INDEX_PREFIX = "threadline-sandbox-"
+
+
+def _forget_sandbox_indices(elasticsearch_url: str) -> None:
+    import httpx
+
+    with httpx.Client(base_url=elasticsearch_url, timeout=30) as es:
+        found = es.get(f"/_cat/indices/{SANDBOX_INDEX_PREFIX}*", params={"format": "json", "h": "index"})
+        found.raise_for_status()
+        names = [row["index"] for row in found.json()]
+        if names:  # by name: Elasticsearch refuses wildcard deletes by default
+            es.delete("/" + ",".join(names)).raise_for_status()
 
 
 def down(keep_infra: bool = False) -> None:

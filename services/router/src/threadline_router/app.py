@@ -27,20 +27,23 @@ from threadline_common.logs import log_context
 from threadline_common.settings import KafkaSettings
 from threadline_router.inbound import (
     Inbound,
+    ReminderTick,
     SyncResult,
     ZendeskTicketEvent,
     conversation_of,
     decode_result,
     decode_slack,
+    decode_tick,
     decode_zendesk,
+    tick_record,
 )
-from threadline_router.rules import Context, Conversation, Decision, route
+from threadline_router.rules import Context, Conversation, Decision, reminder_due, route
 from threadline_router.settings import RouterSettings
 
 log = logging.getLogger(__name__)
 
 SOURCE_HEADER = "threadline-source"
-DECODERS = {"slack": decode_slack, "zendesk": decode_zendesk, "result": decode_result}
+DECODERS = {"slack": decode_slack, "zendesk": decode_zendesk, "result": decode_result, "tick": decode_tick}
 
 
 def now_iso() -> str:
@@ -52,6 +55,8 @@ def cause_of(event: Inbound, topics: Topics) -> dict[str, str]:
         return {"topic": topics.RESULTS, "event_id": event.command_id}
     if isinstance(event, ZendeskTicketEvent):
         return {"topic": topics.ZENDESK_EVENTS, "event_id": event.event_id}
+    if isinstance(event, ReminderTick):
+        return {"topic": topics.ROUTER_INBOUND, "event_id": f"reminder-tick:{event.at}"}
     return {"topic": topics.SLACK_EVENTS, "event_id": event.event_id}
 
 
@@ -212,6 +217,23 @@ def create_app(settings: RouterSettings, kafka: KafkaSettings, channels: Channel
                     )
                 elif decision.reason:
                     log.debug("no effect: %s", decision.reason)
+
+    async def find_due_reminders() -> None:
+        """Ask the conversations agent to look at every conversation that seems due a reminder:
+        it decides and writes the table within the conversation's own stream, in order."""
+        now = now_iso()
+        for key, raw in list(links.items()):
+            if not raw:
+                continue
+            state = Conversation.from_json(json.loads(raw))
+            if reminder_due(state, channels.rules_for(state.channel_id), now):
+                fut = await inbound.send(
+                    key=key, value=tick_record(state.conversation_id, now), headers=[(SOURCE_HEADER, b"tick")]
+                )
+                await fut
+
+    if any(rules.reminders for rules in channels.channels.values()):
+        app.timer(interval=settings.reminder_interval_seconds, name="reminders")(find_due_reminders)
 
     @app.timer(interval=5.0)
     async def alive() -> None:

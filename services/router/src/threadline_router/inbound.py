@@ -85,6 +85,25 @@ class SlackReaction:
     user: str
     reaction: str
     added: bool
+    item_user: str | None = None  # the author of the message reacted to
+
+
+@dataclass(frozen=True)
+class SlackJoin:
+    """Someone joined a channel (member_joined_channel)."""
+
+    event_id: str
+    team_id: str
+    channel_id: str
+    user: str
+
+
+@dataclass(frozen=True)
+class ReminderTick:
+    """The router's timer found a conversation that may be due a reminder (threadline.router.inbound)."""
+
+    conversation_id: str
+    at: str
 
 
 @dataclass(frozen=True)
@@ -133,7 +152,9 @@ class SyncResult:
         return None
 
 
-Inbound = SlackMessage | SlackEdit | SlackDelete | SlackReaction | ZendeskTicketEvent | SyncResult
+Inbound = (
+    SlackMessage | SlackEdit | SlackDelete | SlackReaction | SlackJoin | ZendeskTicketEvent | SyncResult | ReminderTick
+)
 
 
 def _json(value: bytes | str | dict[str, Any]) -> dict[str, Any]:
@@ -183,7 +204,12 @@ def decode_slack(record: bytes | str | dict[str, Any]) -> Inbound | None:
             user=str(event.get("user") or ""),
             reaction=str(event.get("reaction") or ""),
             added=etype == "reaction_added",
+            item_user=event.get("item_user") or None,
         )
+    if etype == "member_joined_channel":
+        if not event.get("channel") or not event.get("user"):
+            return None
+        return SlackJoin(event_id, team_id, str(event["channel"]), str(event["user"]))
     return None
 
 
@@ -336,6 +362,17 @@ def decode_result(record: bytes | str | dict[str, Any]) -> SyncResult:
         raise PoisonMessage(f"sync result without {exc}") from exc
 
 
+def decode_tick(record: bytes | str | dict[str, Any]) -> ReminderTick:
+    data = _json(record)
+    if data.get("kind") != "reminder_tick" or not data.get("conversation_id") or not data.get("at"):
+        raise PoisonMessage("not a reminder tick")
+    return ReminderTick(str(data["conversation_id"]), str(data["at"]))
+
+
+def tick_record(conversation_id: str, at: str) -> bytes:
+    return json.dumps({"kind": "reminder_tick", "conversation_id": conversation_id, "at": at}).encode()
+
+
 def conversation_key(team_id: str, channel_id: str, root_ts: str) -> str:
     return f"{team_id}:{channel_id}:{root_ts}"
 
@@ -349,6 +386,11 @@ def conversation_of(event: Inbound) -> str:
             return conversation_key(event.team_id, event.channel_id, event.root_ts)
         case SlackReaction():
             return conversation_key(event.team_id, event.channel_id, event.item_ts)
+        case SlackJoin():
+            # Not a conversation: its own key, so joins never touch a thread's row.
+            return f"{event.team_id}:{event.channel_id}:join:{event.user}"
+        case ReminderTick():
+            return event.conversation_id
         case ZendeskTicketEvent():
             if event.external_id:
                 # Follow-up tickets carry "<conversation>#<generation>".

@@ -15,11 +15,14 @@ import re
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
-from threadline_common.channels import ChannelRules, ChannelsConfig
+from threadline_common.channels import ChannelRules, ChannelsConfig, Who
+from threadline_router.hours import describe_opening, is_open, parse_time
 from threadline_router.inbound import (
     Inbound,
+    ReminderTick,
     SlackDelete,
     SlackEdit,
+    SlackJoin,
     SlackMessage,
     SlackReaction,
     SyncResult,
@@ -35,9 +38,12 @@ HELP_TEXT = (
     "I keep this thread and its Zendesk ticket in step:\n"
     "• every reply here becomes a comment on the ticket, and agents' public answers appear here;\n"
     "• `{resolve}` (or a :{reaction}: reaction on the first message) solves the ticket;\n"
+    "{urgent}"
     "• a reply after the ticket is solved reopens it; after it is closed, {closed};\n"
     "• `help` shows this message."
 )
+# Statuses in which the conversation waits on the support side (pending waits on the requester).
+WAITING_STATUSES = ("new", "open", "hold")
 
 
 @dataclass(frozen=True)
@@ -75,9 +81,12 @@ class Conversation:
     pending_comments: list[dict[str, Any]] = field(default_factory=list)
     # Ids of events already applied, newest last: redeliveries are recognised and skipped.
     seen: list[str] = field(default_factory=list)
+    # Since when it waits on the support side, and the reminders posted since (links v2).
+    waiting_since: str | None = None
+    reminders_sent: int = 0
 
     def to_json(self) -> dict[str, Any]:
-        return asdict(self)
+        return {"schema_version": 2, **asdict(self)}
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Conversation:
@@ -97,11 +106,13 @@ class Command:
     command_id: str
     conversation_id: str
     payload: dict[str, Any]
+    # The commands contract version of the variant: v1 readers still get v1 records.
+    version: int = 1
 
     def to_json(self, issued_at: str, cause: dict[str, str]) -> dict[str, Any]:
         """`cause`: the topic and event id of the record that led to this command."""
         return {
-            "schema_version": 1,
+            "schema_version": self.version,
             "type": self.type,
             "command_id": self.command_id,
             "conversation_id": self.conversation_id,
@@ -163,14 +174,21 @@ def _normalise_word(text: str) -> str:
     return re.sub(r"[^\w\s-]", "", text).strip().lower()
 
 
-def _may_resolve(rules: ChannelRules, state: Conversation, user: str | None) -> bool:
+def may_use(who: Who, user: str | None, requester: str | None, responders: list[str] | tuple[str, ...] = ()) -> bool:
+    """Whether `user` is among `who` (a channel's setting) for a message by `requester`."""
     if user is None:
         return False
-    if rules.resolvers == "anyone":
+    if who == "anyone":
         return True
-    if rules.resolvers == "requester_and_responders":
-        return user == state.requester_slack_id or user in state.responders
-    return user in rules.resolvers
+    if who == "requester":
+        return user == requester
+    if who == "requester_and_responders":
+        return user == requester or user in responders
+    return user in who
+
+
+def _may_resolve(rules: ChannelRules, state: Conversation, user: str | None) -> bool:
+    return may_use(rules.resolvers, user, state.requester_slack_id, state.responders)
 
 
 def _role(state: Conversation | None, user: str | None) -> str:
@@ -213,10 +231,14 @@ def route(event: Inbound, state: Conversation | None, ctx: Context) -> Decision:
             return _on_edit_or_delete(event, state, ctx)
         case SlackReaction():
             return _on_reaction(event, state, ctx)
+        case SlackJoin():
+            return _on_join(event, state, ctx)
         case ZendeskTicketEvent():
             return _on_zendesk(event, state, ctx)
         case SyncResult():
             return _on_result(event, state, ctx)
+        case ReminderTick():
+            return _on_tick(event, state, ctx)
     raise TypeError(f"not an inbound event: {event!r}")
 
 
@@ -239,9 +261,10 @@ def _on_message(msg: SlackMessage, state: Conversation | None, ctx: Context) -> 
     if not msg.is_reply:
         if state is not None:
             return ignore(state, "conversation exists")
-        if rules.ticket_reaction:
-            return ignore(state, f"this channel opens tickets only on :{rules.ticket_reaction}:")
-        return _open_ticket(cid, msg.team_id, msg.channel_id, msg.ts, author, msg.text, msg.files, rules, ctx)
+        if not rules.opens_on_message:
+            return ignore(state, "this channel opens tickets only on an emoji")
+        decision = _open_ticket(cid, msg.team_id, msg.channel_id, msg.ts, author, msg.text, msg.files, rules, ctx)
+        return _out_of_hours(decision, rules, _slack_time(msg.ts), f"ooh:{msg.channel_id}:{msg.ts}")
 
     if state is None:
         return ignore(state, "reply in a thread that has no ticket")
@@ -263,9 +286,13 @@ def _on_message(msg: SlackMessage, state: Conversation | None, ctx: Context) -> 
     if word == "help":
         followup = rules.on_closed_reply == "followup"
         closed = "a reply opens a follow-up ticket" if followup else "start a new thread"
+        urgent = rules.emoji.urgent
         text = HELP_TEXT.format(
             resolve=rules.resolve_words[0] if rules.resolve_words else "resolve",
-            reaction=rules.resolve_reactions[0] if rules.resolve_reactions else "white_check_mark",
+            reaction=rules.resolve_emoji.names[0],
+            urgent=f"• a :{urgent.names[0]}: reaction on the first message marks the ticket urgent;\n"
+            if urgent
+            else "",
             closed=closed,
         )
         return Decision(state, [_notice(state, f"help:{msg.channel_id}:{msg.ts}", text, "help")], [activity])
@@ -279,6 +306,9 @@ def _on_message(msg: SlackMessage, state: Conversation | None, ctx: Context) -> 
     # Only a real reply makes someone a responder (a bare "resolve" does not).
     if author and author != state.requester_slack_id and author not in state.responders and not msg.bot_id:
         state = replace(state, responders=[*state.responders, author])
+
+    if author == state.requester_slack_id and state.waiting_since is None:
+        state = replace(state, waiting_since=_slack_time(msg.ts), reminders_sent=0)
 
     if state.status == "closed":
         if rules.on_closed_reply == "notice":
@@ -334,6 +364,7 @@ def _open_ticket(
         updated_at=ctx.now or _slack_time(ts),
         requester_slack_id=author,
         seen=[f"msg:{ts}"],
+        waiting_since=_slack_time(ts) if author else ctx.now or _slack_time(ts),
     )
     create = Command(
         type="zendesk.create_ticket",
@@ -469,15 +500,9 @@ def _on_reaction(event: SlackReaction, state: Conversation | None, ctx: Context)
         return ignore(state, "channel not monitored")
     if event.user == ctx.bot_user_id:
         return ignore(state, "our own reaction")
-    if state is None and event.added and rules.ticket_reaction == event.reaction:
-        # The reaction names a message; zendesk-sync reads its text and author from Slack.
-        cid = conversation_of(event)
-        decision = _open_ticket(cid, event.team_id, event.channel_id, event.item_ts, None, "", (), rules, ctx)
-        for command in decision.commands:
-            command.payload["fetch_message"] = True
-            command.payload["opened_by"] = event.user
-        return decision
-    if state is None or event.item_ts != state.thread_ts:
+    if state is None:
+        return _open_on_reaction(event, rules, ctx)
+    if event.item_ts != state.thread_ts:
         return ignore(state, "reaction outside an opening message")
     key = f"reaction:{event.reaction}:{event.user}:{event.added}:{event.event_id}"
     if key in state.seen:
@@ -496,12 +521,156 @@ def _on_reaction(event: SlackReaction, state: Conversation | None, ctx: Context)
         source="slack",
         reaction=event.reaction,
     )
-    if not event.added or event.reaction not in rules.resolve_reactions or state.status in DONE_STATUSES:
+    if not event.added or state.status in DONE_STATUSES:
         return Decision(state, [], [activity])
-    if not _may_resolve(rules, state, event.user):
+    urgent, resolve = rules.emoji.urgent, rules.resolve_emoji
+    if urgent is not None and event.reaction in urgent.names:
+        if not may_use(urgent.who, event.user, state.requester_slack_id, state.responders):
+            return Decision(state, [], [activity], reason="not allowed to mark urgent")
+        return Decision(state, [_urgent(state, event)], [activity])
+    if event.reaction not in resolve.names:
+        return Decision(state, [], [activity])
+    if not may_use(resolve.who, event.user, state.requester_slack_id, state.responders):
         return Decision(state, [], [activity], reason="not allowed to resolve")
     solve = _solve(state, f"solve-reaction:{event.channel_id}:{event.item_ts}", event.user)
     return Decision(state, [solve], [activity])
+
+
+def _open_on_reaction(event: SlackReaction, rules: ChannelRules, ctx: Context) -> Decision:
+    """The channel's open emoji on a message that is no ticket yet (auto_open: false channels)."""
+    action = rules.open_emoji
+    if not event.added or action is None or event.reaction not in action.names:
+        return ignore(None, "reaction on a message that is no ticket")
+    if not may_use(action.who, event.user, event.item_user):
+        return ignore(None, f"{event.user} may not open tickets with :{event.reaction}:")
+    # The reaction names a message; zendesk-sync reads its text and author from Slack.
+    cid = conversation_of(event)
+    decision = _open_ticket(cid, event.team_id, event.channel_id, event.item_ts, None, "", (), rules, ctx)
+    for command in decision.commands:
+        command.payload["fetch_message"] = True
+        command.payload["opened_by"] = event.user
+    if event.item_user and decision.state is not None:
+        decision.state = replace(decision.state, requester_slack_id=event.item_user)
+    return _out_of_hours(decision, rules, ctx.now, f"ooh:{event.channel_id}:{event.item_ts}")
+
+
+def _urgent(state: Conversation, event: SlackReaction) -> Command:
+    return Command(
+        type="zendesk.set_priority",
+        command_id=f"urgent:{event.channel_id}:{event.item_ts}",
+        conversation_id=state.conversation_id,
+        payload={
+            "external_id": state.external_id,
+            "ticket_id": state.ticket_id,
+            "priority": "urgent",
+            "comment": f"Marked urgent from Slack by {event.user} (:{event.reaction}:).",
+            "author": {"slack_user_id": event.user},
+            "slack_channel_id": state.channel_id,
+            "slack_thread_ts": state.thread_ts,
+        },
+        version=2,
+    )
+
+
+def _out_of_hours(decision: Decision, rules: ChannelRules, at: str, command_id: str) -> Decision:
+    """A new request outside the channel's business hours hears when the team is back."""
+    state = decision.state
+    if rules.out_of_hours is None or state is None or not at:
+        return decision
+    when = parse_time(at)
+    if is_open(rules, when):
+        return decision
+    text = rules.out_of_hours.message.format(opens=describe_opening(rules, when))
+    decision.commands.append(_notice(state, command_id, text))
+    return decision
+
+
+def _on_join(event: SlackJoin, state: Conversation | None, ctx: Context) -> Decision:
+    rules = ctx.channels.rules_for(event.channel_id)
+    if rules is None or not rules.welcome_message:
+        return ignore(state, "no welcome for this channel")
+    if event.user == ctx.bot_user_id:
+        return ignore(state, "we joined")
+    text = rules.welcome_message.format(user=f"<@{event.user}>", channel=f"<#{event.channel_id}>")
+    welcome = Command(
+        type="slack.post_ephemeral",
+        command_id=f"welcome:{event.channel_id}:{event.user}:{event.event_id}",
+        conversation_id=conversation_of(event),
+        payload={
+            "channel_id": event.channel_id,
+            "user": event.user,
+            "thread_ts": None,
+            "text": text,
+            "purpose": "welcome",
+        },
+        version=2,
+    )
+    return Decision(state, [welcome])
+
+
+# --- on call and reminders ----------------------------------------------------------------------
+
+
+def _on_call(state: Conversation, rules: ChannelRules, command_id: str, reason: str, waited: int | None) -> Command:
+    on_call = rules.on_call
+    assert on_call is not None and state.thread_ts is not None
+    return Command(
+        type="oncall.notify",
+        command_id=command_id,
+        conversation_id=state.conversation_id,
+        payload={
+            "channel_id": state.channel_id,
+            "thread_ts": state.thread_ts,
+            "external_id": state.external_id,
+            "ticket_id": state.ticket_id,
+            "escalation_policy_id": on_call.escalation_policy_id,
+            "schedule_id": on_call.schedule_id,
+            "assign": on_call.assign and reason == "ticket_opened",
+            "reason": reason,
+            "waited_minutes": waited,
+        },
+        version=2,
+    )
+
+
+def reminder_due(state: Conversation, rules: ChannelRules | None, now: str) -> bool:
+    """Whether the conversation has waited on the support side past its next reminder."""
+    if rules is None or rules.reminders is None or state.waiting_since is None:
+        return False
+    if state.thread_ts is None or state.moved_to is not None or state.status not in WAITING_STATUSES:
+        return False
+    if state.reminders_sent >= rules.reminders.max_reminders:
+        return False
+    waited = (parse_time(now) - parse_time(state.waiting_since)).total_seconds() / 60
+    return waited >= rules.reminders.after_minutes * (state.reminders_sent + 1)
+
+
+def _on_tick(tick: ReminderTick, state: Conversation | None, ctx: Context) -> Decision:
+    if state is None:
+        return ignore(state, "no conversation")
+    rules = ctx.channels.rules_for(state.channel_id)
+    if rules is None or not reminder_due(state, rules, tick.at):
+        return ignore(state, "no reminder due")
+    assert state.waiting_since is not None
+    sent = state.reminders_sent + 1
+    waited = int((parse_time(tick.at) - parse_time(state.waiting_since)).total_seconds() // 60)
+    # The same reminder has the same id however many ticks find it due.
+    command_id = f"remind:{state.conversation_id}:{state.waiting_since}:{sent}"
+    state = replace(state, reminders_sent=sent)
+    if rules.on_call is not None:
+        command = _on_call(state, rules, command_id, "reminder", waited)
+    else:
+        text = f":hourglass: This request has waited {_duration(waited)} for an answer from support."
+        command = _notice(state, command_id, text, "notice")
+    return Decision(state, [command])
+
+
+def _duration(minutes: int) -> str:
+    if minutes < 1:
+        return "under a minute"
+    if minutes < 120:
+        return f"{minutes} min"
+    return f"{minutes // 60} h {minutes % 60:02d}"
 
 
 # --- Zendesk -> Slack ---------------------------------------------------------------------------
@@ -534,6 +703,10 @@ def _on_zendesk(event: ZendeskTicketEvent, state: Conversation | None, ctx: Cont
 def _on_status(event: ZendeskTicketEvent, state: Conversation, ctx: Context) -> Decision:
     current, previous = event.status or "", event.previous_status or state.status
     state = replace(state, status=current or state.status)
+    if state.status not in WAITING_STATUSES:
+        state = replace(state, waiting_since=None, reminders_sent=0)
+    elif state.waiting_since is None and previous not in WAITING_STATUSES:
+        state = replace(state, waiting_since=ctx.now or None, reminders_sent=0)  # back with support
     activity = Activity(
         event_id=f"zd-status:{event.ticket_id}:{event.event_id}",
         type="status_change",
@@ -581,6 +754,8 @@ def _on_comment(event: ZendeskTicketEvent, state: Conversation, ctx: Context) ->
         return Decision(state, [], [activity], reason="internal note")
     if ctx.zendesk_api_user_id is not None and event.author_id == ctx.zendesk_api_user_id:
         return Decision(state, [], [activity], reason="our own comment")
+    if event.author_is_staff:
+        state = replace(state, waiting_since=None, reminders_sent=0)  # support answered
     post = {
         "ticket_id": event.ticket_id,
         "comment_id": event.comment_id,
@@ -699,7 +874,11 @@ def _on_result(result: SyncResult, state: Conversation | None, ctx: Context) -> 
             source="slack",
             status="new",
         )
-        return Decision(state, [], [activity])
+        rules = ctx.channels.rules_for(state.channel_id)
+        if rules is None or rules.on_call is None or state.thread_ts is None or result.ticket_id is None:
+            return Decision(state, [], [activity])
+        on_call = _on_call(state, rules, f"oncall:{result.ticket_id}", "ticket_opened", None)
+        return Decision(state, [on_call], [activity])
     if result.kind == "thread_opened":
         if result.moved_from is None:
             # The email conversation now lives under its thread too: Slack replies find it.
@@ -716,8 +895,12 @@ def _on_result(result: SyncResult, state: Conversation | None, ctx: Context) -> 
                 updated_at=ctx.now,
                 ticket_id=result.ticket_id,
                 ticket_url=result.ticket_url,
+                waiting_since=ctx.now or None,
             )
-            return Decision(linked)
+            rules = ctx.channels.rules_for(linked.channel_id)
+            if rules is None or rules.on_call is None or linked.thread_ts is None or result.ticket_id is None:
+                return Decision(linked)
+            return Decision(linked, [_on_call(linked, rules, f"oncall:{result.ticket_id}", "ticket_opened", None)])
         if state is None:
             return ignore(state, "result for an unknown conversation")
         pending = state.pending_comments

@@ -37,3 +37,5 @@ class RouterSettings(ServiceSettings):
     liveness_max_age_seconds: float = 60.0
     # How long a crashed worker keeps its partitions before the group moves them on.
     session_timeout_seconds: float = 10.0
+    # How often the table is looked through for conversations due a reminder.
+    reminder_interval_seconds: float = Field(default=60.0, gt=0)

@@ -2,7 +2,7 @@
 
 A command is decoded and checked against its contract; a record that is not a command goes to
 the dead-letter topic. Transient failures (rate limits, 5xx, timeouts) are retried with backoff
-while the partition waits, so later commands of the conversation keep their order. A command
+while the stream waits, so later commands of the conversation keep their order. A command
 that cannot succeed is dead-lettered and the router is told (a `failed` result), so the thread
 hears about it: nothing is dropped silently.
 """
@@ -12,10 +12,12 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import faust
 from faust.web import Request, Response, View
+from prometheus_client import CollectorRegistry, Counter, generate_latest
 
 from threadline_common.contracts import Topics
 from threadline_common.dlq import PoisonMessage, dead_letter
@@ -26,10 +28,12 @@ from threadline_common.schemas import SchemaViolation, validate
 from threadline_common.settings import KafkaSettings
 from threadline_zendesk_sync import plan
 from threadline_zendesk_sync.effects import Effects
-from threadline_zendesk_sync.plan import PermanentError, TransientError
+from threadline_zendesk_sync.plan import Outcome, PermanentError, TransientError
 from threadline_zendesk_sync.settings import ZendeskSyncSettings
 
 log = logging.getLogger(__name__)
+# The commands contract versions this worker performs.
+COMMAND_VERSIONS = (1, 2)
 
 
 def decode_command(value: bytes | None) -> dict[str, Any]:
@@ -37,16 +41,52 @@ def decode_command(value: bytes | None) -> dict[str, Any]:
         command = json.loads(value or b"")
     except (ValueError, UnicodeDecodeError) as exc:
         raise PoisonMessage(f"not JSON: {exc}") from exc
+    version = command.get("schema_version") if isinstance(command, dict) else None
+    if version not in COMMAND_VERSIONS:
+        raise PoisonMessage(f"threadline.commands: schema_version {version!r} is not one of {COMMAND_VERSIONS}")
     try:
-        validate("threadline.commands", 1, command)
+        validate("threadline.commands", version, command)
     except SchemaViolation as exc:
         raise PoisonMessage(str(exc)) from exc
     return dict(command)
 
 
+async def with_retries(
+    perform: Callable[[], Awaitable[Outcome]],
+    attempts: int,
+    max_backoff: float,
+    pause: Callable[[TransientError, int, float], Awaitable[None]],
+) -> Outcome:
+    """Perform until it succeeds, fails for good, or has failed `attempts` times in a row."""
+    attempt = 0
+    while True:
+        try:
+            return await perform()
+        except TransientError as exc:
+            attempt += 1
+            if attempt >= attempts:
+                raise PermanentError(f"gave up after {attempt} attempts: {exc}") from exc
+            await pause(exc, attempt, plan.backoff(attempt - 1, max_backoff, exc.retry_after))
+
+
+class Metrics:
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self.commands = Counter(
+            "threadline_zendesk_sync_commands",
+            "Commands by type and outcome (done, already_done, skipped, failed, poison)",
+            ["type", "outcome"],
+            registry=self.registry,
+        )
+        self.retries = Counter(
+            "threadline_zendesk_sync_retries", "Transient failures retried", ["type"], registry=self.registry
+        )
+
+
 def create_app(settings: ZendeskSyncSettings, kafka: KafkaSettings, effects: Effects | None = None) -> faust.App:
     topics = Topics(kafka.topic_prefix)
     heartbeat = Heartbeat()
+    metrics = Metrics()
     app = faust.App(
         settings.app_id,
         **faust_broker_options(kafka),
@@ -69,6 +109,7 @@ def create_app(settings: ZendeskSyncSettings, kafka: KafkaSettings, effects: Eff
     )
     commands = app.topic(topics.commands, key_type=bytes, value_type=bytes)
     results = app.topic(topics.results, key_type=bytes, value_type=bytes)
+    dead_letters = app.topic(topics.dlq(Topics.COMMANDS), key_type=bytes, value_type=bytes)
     state: dict[str, Effects] = {}
 
     def get_effects() -> Effects:
@@ -96,51 +137,58 @@ def create_app(settings: ZendeskSyncSettings, kafka: KafkaSettings, effects: Eff
             original_headers=list(headers.items()) if isinstance(headers, dict) else list(headers or []),
             service="zendesk-sync",
         )
-        fut = await app.topic(letter.topic, key_type=bytes, value_type=bytes).send(
-            key=letter.key, value=letter.value, headers=letter.headers
-        )
+        fut = await dead_letters.send(key=letter.key, value=letter.value, headers=letter.headers)
         await fut
         log.warning("dead-lettered a command: %s", reason)
 
-    async def perform_with_retries(command: dict[str, Any]) -> list[dict[str, Any]]:
-        for attempt in range(settings.max_attempts):
-            try:
-                return await get_effects().perform(command)
-            except TransientError as exc:
-                if attempt + 1 == settings.max_attempts:
-                    raise PermanentError(f"gave up after {settings.max_attempts} attempts: {exc}") from exc
-                pause = plan.backoff(attempt, settings.max_backoff_seconds, exc.retry_after)
-                log.warning("%s; retrying in %.1fs", exc, pause)
-                heartbeat.beat()
-                await asyncio.sleep(pause)
-        return []
+    async def pause(command: dict[str, Any], error: TransientError, attempt: int, seconds: float) -> None:
+        metrics.retries.labels(command["type"]).inc()
+        log.warning("%s; attempt %d, retrying in %.1fs", error, attempt, seconds)
+        heartbeat.beat()
+        await asyncio.sleep(seconds)
 
-    @app.agent(commands, name="perform")
+    async def perform_with_retries(command: dict[str, Any]) -> Outcome:
+        return await with_retries(
+            lambda: get_effects().perform(command),
+            settings.max_attempts,
+            settings.max_backoff_seconds,
+            lambda error, attempt, seconds: pause(command, error, attempt, seconds),
+        )
+
+    async def perform_command(event: faust.EventT) -> list[dict[str, Any]]:
+        try:
+            command = decode_command(event.value)
+        except PoisonMessage as exc:
+            metrics.commands.labels("unknown", "poison").inc()
+            await send_dead_letter(event, exc.reason, exc)
+            return []
+        kind = command["type"]
+        with log_context(event_id=command["command_id"], conversation=command["conversation_id"]):
+            try:
+                outcome = await perform_with_retries(command)
+            except PermanentError as exc:
+                reason = str(exc)
+            except Exception as exc:  # a bug must not stop every other conversation
+                log.exception("%s failed unexpectedly", kind)
+                reason = f"internal error ({type(exc).__name__})"
+            else:
+                metrics.commands.labels(kind, outcome.effect).inc()
+                log.info("%s %s %s", kind, outcome.effect, outcome.detail)
+                return outcome.results
+            metrics.commands.labels(kind, "failed").inc()
+            log.warning("%s failed: %s", kind, reason)
+            await send_dead_letter(event, reason, PermanentError(reason))
+            return [plan.result("failed", command, reason=reason)]
+
+    @app.agent(commands, name="perform", concurrency=1)
     async def perform(stream: faust.StreamT) -> None:
         async for event in stream.events():
             heartbeat.beat()
             message = event.message
             with log_context(topic=message.topic, partition=message.partition, offset=message.offset):
-                try:
-                    command = decode_command(event.value)
-                except PoisonMessage as exc:
-                    await send_dead_letter(event, exc.reason, exc)
-                    continue
-                with log_context(event_id=command["command_id"], conversation=command["conversation_id"]):
-                    try:
-                        outcomes = await perform_with_retries(command)
-                    except PermanentError as exc:
-                        await send_dead_letter(event, str(exc), exc)
-                        outcomes = [plan.result("failed", command, reason=str(exc))]
-                    except Exception as exc:  # a bug must not stop every other conversation
-                        log.exception("command failed unexpectedly")
-                        await send_dead_letter(event, f"unexpected {type(exc).__name__}: {exc}", exc)
-                        outcomes = [plan.result("failed", command, reason="internal error")]
-                    for outcome in outcomes:
-                        fut = await results.send(
-                            key=outcome["conversation_id"].encode(), value=json.dumps(outcome).encode()
-                        )
-                        await fut
+                for record in await perform_command(event):
+                    fut = await results.send(key=record["conversation_id"].encode(), value=json.dumps(record).encode())
+                    await fut
 
     @app.timer(interval=5.0)
     async def alive() -> None:
@@ -157,5 +205,10 @@ def create_app(settings: ZendeskSyncSettings, kafka: KafkaSettings, effects: Eff
         async def get(self, request: Request) -> Response:
             ready = app.consumer is not None and not app.rebalancing
             return self.json({"ready": ready}, status=200 if ready else 503)
+
+    @app.page("/metrics")
+    class MetricsPage(View):
+        async def get(self, request: Request) -> Response:
+            return self.bytes(generate_latest(metrics.registry), content_type="text/plain; version=0.0.4")
 
     return app

@@ -33,6 +33,7 @@ from zenpy.lib.api_objects import Ticket, User
 from zenpy.lib.exception import APIException, RecordNotFoundException, ZenpyException
 
 from threadline_zendesk_sync import plan
+from threadline_zendesk_sync.pagerduty import PagerDuty
 from threadline_zendesk_sync.plan import NotFound, Outcome, PermanentError, Person, TransientError
 from threadline_zendesk_sync.settings import ZendeskSyncSettings
 
@@ -158,6 +159,11 @@ class Effects:
             retry_handlers=[AsyncRateLimitErrorRetryHandler(max_retry_count=2)],
             **slack_options,
         )
+        self.pagerduty = (
+            PagerDuty(settings.pagerduty_api_url, settings.pagerduty_api_token.get_secret_value())
+            if settings.pagerduty_api_token is not None
+            else None
+        )
         self.budget = MinuteBudget(settings.zendesk_budget_per_minute)
         self.pacer = ChannelPacer(settings.slack_channel_interval_seconds)
         self.team_id: str | None = None
@@ -171,6 +177,7 @@ class Effects:
         self.zendesk_users = LRU()  # email or external id -> zendesk user id
         self.zendesk_photos = LRU()  # zendesk user id -> photo url or None
         self.upload_tokens = LRU()  # slack file id -> zendesk upload token (a retry sends the same body)
+        self.slack_by_email = LRU()  # email -> Slack user id or None
 
     # --- calls -----------------------------------------------------------------------------------
 
@@ -443,8 +450,9 @@ class Effects:
         """zendesk.create_ticket and zendesk.create_followup: the ticket, then its link in the thread."""
         ticket_id = await self.find_ticket(command["external_id"])
         created = ticket_id is None
+        left: list[str] = []
         if ticket_id is None:
-            ticket_id = await self._new_ticket(command)
+            ticket_id, left = await self._new_ticket(command)
             log.info("created ticket %s", ticket_id)
         url = self.settings.ticket_url(ticket_id)
         text = plan.ticket_link_text(ticket_id, url, command.get("via_followup_source_id"))
@@ -456,13 +464,23 @@ class Effects:
             plan.post_metadata(f"announce:{command['command_id']}", ticket_id=ticket_id),
             blocks=plan.ticket_link_blocks(text, url),
         )
+        await self.files_left(command, command["slack_channel_id"], command["slack_thread_ts"], left)
         return Outcome(
             "done" if created or posted else "already_done",
             [plan.result("ticket_created", command, ticket_id=ticket_id, ticket_url=url)],
             f"ticket {ticket_id}",
         )
 
-    async def _new_ticket(self, command: dict[str, Any]) -> int:
+    async def files_left(
+        self, command: Mapping[str, Any], channel: str, thread_ts: str | None, notes: list[str]
+    ) -> None:
+        """Tell the thread which files stayed in Slack (too large, or not downloadable)."""
+        if notes and thread_ts:
+            command_id = f"files:{command['command_id']}"
+            text = plan.files_left_text(notes, self.settings.max_file_bytes)
+            await self.post_once(command_id, channel, thread_ts, text, plan.post_metadata(command_id))
+
+    async def _new_ticket(self, command: dict[str, Any]) -> tuple[int, list[str]]:
         if command.get("fetch_message"):
             command = await self._with_message(command)
         given = command.get("requester") or {}
@@ -487,7 +505,7 @@ class Effects:
         audit = await self.zendesk(lambda: self.zen.tickets.create(Ticket(**body)), command["command_id"])
         ticket_id = int(audit.ticket.id)
         self.ticket_ids.put(command["external_id"], ticket_id)
-        return ticket_id
+        return ticket_id, notes + failed
 
     async def _permalink(self, channel: str, ts: str) -> str | None:
         try:
@@ -532,6 +550,9 @@ class Effects:
             file_notes=notes + failed,
         )
         await self.update_ticket(ticket_id, body)
+        if public:
+            thread = plan.thread_of(command["conversation_id"])[2]
+            await self.files_left(command, command["slack_channel_id"], thread, notes + failed)
         return Outcome("done", detail=f"ticket {ticket_id}")
 
     async def set_status(self, command: dict[str, Any]) -> Outcome:
@@ -561,13 +582,17 @@ class Effects:
             if not plan.agent_may_post(comment):
                 return Outcome("skipped", detail=f"comment {comment_id} is ours or internal")
             extra = plan.agent_post(command, await self.agent_photo(payload.get("author_zendesk_id")))
+            text = command["text"] + plan.attachment_lines((comment or {}).get("attachments") or [])
         elif command.get("blocks"):
             extra["blocks"] = command["blocks"]
+            text = command["text"]
+        else:
+            text = command["text"]
         _, posted = await self.post_once(
             command["command_id"],
             command["channel_id"],
             command.get("thread_ts"),
-            command["text"],
+            text,
             plan.post_metadata(command["command_id"], command.get("metadata")),
             **extra,
         )
@@ -625,6 +650,85 @@ class Effects:
             f"ticket {ticket_id} -> {key}",
         )
 
+    async def set_priority(self, command: dict[str, Any]) -> Outcome:
+        ticket_id = await self.ticket_id_for(command)
+        ticket = await self.zendesk(lambda: self.zen.tickets(id=ticket_id))
+        note = command.get("comment")
+        body = None
+        # A replay after an agent changed the priority again must not undo their change.
+        if not await self.already_written(ticket_id, command["command_id"]):
+            body = plan.priority_request(command, ticket.priority, await self.named(note) if note else None)
+        if body is not None:
+            await self.update_ticket(ticket_id, body)
+        posted = False
+        if command.get("slack_channel_id") and command.get("slack_thread_ts"):
+            notice = f"notice:{command['command_id']}"
+            _, posted = await self.post_once(
+                notice,
+                command["slack_channel_id"],
+                command["slack_thread_ts"],
+                plan.priority_text(ticket_id, command["priority"]),
+                plan.post_metadata(notice, ticket_id=ticket_id),
+            )
+        effect = "done" if body is not None or posted else "already_done"
+        return Outcome(effect, detail=f"ticket {ticket_id} priority {command['priority']}")
+
+    async def post_ephemeral(self, command: dict[str, Any]) -> Outcome:
+        # Ephemeral messages leave nothing to look for: a redelivered command may show twice.
+        args: dict[str, Any] = {"channel": command["channel_id"], "user": command["user"], "text": command["text"]}
+        if command.get("thread_ts"):
+            args["thread_ts"] = command["thread_ts"]
+        await self.pacer.wait(command["channel_id"])
+        await self.slack_call(self.slack.chat_postEphemeral, **args)
+        return Outcome("done", detail=command["purpose"])
+
+    async def slack_mention(self, person: Mapping[str, Any]) -> str:
+        """A PagerDuty user as named in Slack: a mention when Slack knows their email."""
+        email = str(person.get("email") or "").lower()
+        if email and email not in self.slack_by_email:
+            try:
+                found = await self.slack_call(self.slack.users_lookupByEmail, email=email)
+                self.slack_by_email.put(email, str(found["user"]["id"]))
+            except PermanentError:  # users_not_found: not in this workspace
+                self.slack_by_email.put(email, None)
+        user_id = self.slack_by_email.get(email) if email else None
+        return f"<@{user_id}>" if user_id else f"*{person.get('name') or person.get('summary') or 'someone'}*"
+
+    async def assign_to(self, command: dict[str, Any], person: Mapping[str, Any]) -> str:
+        """Assign the ticket to the Zendesk agent with the on-call person's email."""
+        email = str(person.get("email") or "")
+        found = await self.zendesk(lambda: [u.to_dict() for u in self.zen.users.search(query=f"email:{email}")])
+        agent = next((u for u in found if plan.same_user(u, email, "") and plan.is_agent(u)), None)
+        if agent is None:
+            return f"no Zendesk agent has the email of {person.get('name')}"
+        ticket_id = await self.ticket_id_for(command)
+        ticket = await self.zendesk(lambda: self.zen.tickets(id=ticket_id))
+        body = plan.assign_request(command, ticket.assignee_id, int(agent["id"]))
+        if body is None:
+            return f"ticket {ticket_id} already assigned to {agent['id']}"
+        await self.update_ticket(ticket_id, body)
+        return f"ticket {ticket_id} assigned to {agent['id']}"
+
+    async def notify_on_call(self, command: dict[str, Any]) -> Outcome:
+        channel, thread_ts = command["channel_id"], command["thread_ts"]
+        if command["command_id"] in await self.posts(channel, thread_ts):
+            return Outcome("already_done", detail=command["reason"])  # the post comes after the assignment
+        if self.pagerduty is None:
+            raise PermanentError("PagerDuty is not configured (set THREADLINE_ZENDESK_SYNC_PAGERDUTY_API_TOKEN)")
+        people = await self.pagerduty.on_call(command.get("escalation_policy_id"), command.get("schedule_id"))
+        detail = f"{len(people)} on call"
+        if command.get("assign") and people:
+            detail += "; " + await self.assign_to(command, people[0])
+        names = [await self.slack_mention(p) for p in people[:2]]
+        await self.post_once(
+            command["command_id"],
+            channel,
+            thread_ts,
+            plan.on_call_text(command, names),
+            plan.post_metadata(command["command_id"], reason=command["reason"]),
+        )
+        return Outcome("done", detail=detail)
+
     async def perform(self, command: dict[str, Any]) -> Outcome:
         handler = {
             "zendesk.create_ticket": self.create_ticket,
@@ -634,6 +738,9 @@ class Effects:
             "slack.post_message": self.post_message,
             "slack.add_reaction": self.add_reaction,
             "slack.open_thread": self.open_thread,
+            "zendesk.set_priority": self.set_priority,
+            "slack.post_ephemeral": self.post_ephemeral,
+            "oncall.notify": self.notify_on_call,
         }.get(command["type"])
         if handler is None:
             raise PermanentError(f"unknown command type {command['type']!r}")

@@ -5,14 +5,28 @@ The executor (effects.py) feeds these with what it looked up and sends what they
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import html
+import json
+import random
+import re
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
+# event_type of the metadata on every Slack post Threadline makes when the router gave none.
 THREADLINE_POST = "threadline_post"
+# Zendesk keeps what a request sends as `ticket.metadata` on the audit, and shows it on the
+# comment as metadata.custom: this key names the command that wrote it.
+COMMAND_KEY = "threadline_command_id"
+EXCERPT_LIMIT = 1500
 
 
 class PermanentError(Exception):
     """The command can never succeed as it is (closed ticket, unknown channel): dead-letter it."""
+
+
+class NotFound(PermanentError):
+    """Zendesk has no such record."""
 
 
 class TransientError(Exception):
@@ -23,6 +37,19 @@ class TransientError(Exception):
         self.retry_after = retry_after
 
 
+@dataclass
+class Outcome:
+    """What performing a command did: `done`; `already_done` when an earlier attempt had done
+    it; `skipped` when there was nothing to do (our own comment coming back)."""
+
+    effect: str
+    results: list[dict[str, Any]] = field(default_factory=list)
+    detail: str = ""
+
+
+# --- people ---------------------------------------------------------------------------------------
+
+
 @dataclass(frozen=True)
 class Person:
     """A Slack author as Zendesk will see them."""
@@ -30,29 +57,157 @@ class Person:
     slack_user_id: str | None
     name: str
     email: str | None
+    is_bot: bool = False
+
+    @property
+    def zendesk_external_id(self) -> str | None:
+        """Identity of a person Zendesk cannot know by email (Slack Connect guests)."""
+        if self.email or self.is_bot or not self.slack_user_id:
+            return None
+        return f"slack:{self.slack_user_id}"
 
 
-def person_from_slack(slack_user_id: str | None, user: dict[str, Any] | None) -> Person:
-    if not user:
-        return Person(slack_user_id, slack_user_id or "Slack user", None)
+def person_from_slack(
+    slack_user_id: str | None,
+    user: Mapping[str, Any] | None,
+    name: str | None = None,
+    email: str | None = None,
+) -> Person:
+    """`user` is a users.info `user` object (None when Slack would not say); `name` and `email`
+    are what the router already knew and win over it."""
+    user = user or {}
     profile = user.get("profile") or {}
-    name = profile.get("real_name") or user.get("real_name") or profile.get("display_name") or user.get("name")
-    # Slack Connect guests and bots share no email: they stay labelled, not matched.
-    email = None if user.get("is_bot") else profile.get("email")
-    return Person(slack_user_id, str(name or slack_user_id or "Slack user"), email)
+    is_bot = bool(user.get("is_bot")) or bool(slack_user_id and slack_user_id.startswith("B"))
+    found_name = (
+        profile.get("real_name") or user.get("real_name") or profile.get("display_name") or user.get("name") or None
+    )
+    # Bots have no mailbox; Slack Connect guests usually share none.
+    found_email = None if is_bot else profile.get("email")
+    return Person(
+        slack_user_id,
+        str(name or found_name or slack_user_id or "Someone in Slack"),
+        email or found_email or None,
+        is_bot,
+    )
 
 
-def ticket_request(command: dict[str, Any], requester_id: int | None, permalink: str | None) -> dict[str, Any]:
-    """The `ticket` object of POST /api/v2/tickets.json for create_ticket / create_followup."""
-    body = command["body"] or "(no text)"
+def same_user(user: Mapping[str, Any], email: str | None, external_id: str) -> bool:
+    """Whether a Zendesk user found by search is this person (search also matches parts)."""
+    if email:
+        return str(user.get("email") or "").lower() == email.lower()
+    return user.get("external_id") == external_id
+
+
+# --- Slack text for Zendesk ---------------------------------------------------------------------------
+
+_MENTION = re.compile(r"<@([UW][A-Z0-9]+)(?:\|([^>]*))?>")
+_CHANNEL = re.compile(r"<#([CG][A-Z0-9]+)(?:\|([^>]*))?>")
+_SPECIAL = re.compile(r"<!(here|channel|everyone)(?:\|[^>]*)?>")
+_SUBTEAM = re.compile(r"<!subteam\^[A-Z0-9]+(?:\|([^>]*))?>")
+_LINK = re.compile(r"<((?:https?|mailto):[^|>]+)(?:\|([^>]+))?>")
+
+
+def mentioned_users(text: str) -> list[str]:
+    """User ids mentioned in Slack mrkdwn, in order, once each."""
+    return list(dict.fromkeys(m.group(1) for m in _MENTION.finditer(text)))
+
+
+def slack_to_plain(text: str, names: Mapping[str, str]) -> str:
+    """Slack mrkdwn as an agent should read it: names for mentions, visible URLs, no escapes."""
+
+    def mention(m: re.Match[str]) -> str:
+        return "@" + (names.get(m.group(1)) or m.group(2) or m.group(1))
+
+    def link(m: re.Match[str]) -> str:
+        url, label = m.group(1), m.group(2)
+        address = url.removeprefix("mailto:")
+        return address if not label or label in (url, address) else f"{label} ({address})"
+
+    text = _MENTION.sub(mention, text)
+    text = _CHANNEL.sub(lambda m: "#" + (m.group(2) or m.group(1)), text)
+    text = _SPECIAL.sub(lambda m: "@" + m.group(1), text)
+    text = _SUBTEAM.sub(lambda m: m.group(1) or "@group", text)
+    text = _LINK.sub(link, text)
+    return html.unescape(text)  # Slack escapes only &, < and >
+
+
+def subject_from(text: str, limit: int = 120) -> str:
+    """First non-empty line, cut at a word boundary."""
+    line = next((ln.strip() for ln in text.splitlines() if ln.strip()), "")
+    if not line:
+        return "Support request from Slack"
+    if len(line) <= limit:
+        return line
+    cut = line[:limit].rsplit(" ", 1)[0] or line[:limit]
+    return cut + "…"
+
+
+# --- files ----------------------------------------------------------------------------------------------
+
+
+def split_files(files: Iterable[Mapping[str, Any]], max_bytes: int) -> tuple[list[dict[str, Any]], list[str]]:
+    """Files to carry to Zendesk, and notes for those that cannot be (too large, no URL)."""
+    carry: list[dict[str, Any]] = []
+    notes: list[str] = []
+    for f in files:
+        name = str(f.get("name") or f.get("id") or "a file")
+        size = f.get("size")
+        if not f.get("url_private"):
+            notes.append(f"{name}: not downloadable from Slack")
+        elif size is not None and int(size) > max_bytes:
+            notes.append(f"{name}: {human_size(int(size))}, over the {human_size(max_bytes)} limit")
+        else:
+            carry.append(dict(f))
+    return carry, notes
+
+
+def human_size(n: int) -> str:
+    for unit, scale in (("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
+        if n >= scale:
+            return f"{n / scale:.1f} {unit}".replace(".0 ", " ")
+    return f"{n} bytes"
+
+
+def files_note(notes: list[str]) -> str:
+    if not notes:
+        return ""
+    lines = "\n".join(f"• {n}" for n in notes)
+    return f"\n\nAttachments left in Slack (open the thread to see them):\n{lines}"
+
+
+# --- Zendesk requests --------------------------------------------------------------------------------------
+
+
+def ticket_request(
+    command: Mapping[str, Any],
+    *,
+    body: str,
+    requester_id: int | None,
+    requester: Person,
+    permalink: str | None,
+    uploads: list[str],
+    file_notes: list[str],
+    opened_by: str | None = None,
+) -> dict[str, Any]:
+    """The `ticket` object of POST /api/v2/tickets.json for create_ticket / create_followup.
+    `body` is the message as plain text; the Slack link and any notes are added here."""
+    text = body.strip() or "(no text)"
+    if requester_id is None:
+        text = f"{requester.name} asked in Slack:\n\n{text}"
+    text += files_note(file_notes)
+    if opened_by:
+        text += f"\n\nTicket opened from Slack by {opened_by}."
     if permalink:
-        body = f"{body}\n\n—\nSlack thread: {permalink}"
+        text += f"\n\n—\nSlack thread: {permalink}"
+    comment: dict[str, Any] = {"body": text, "public": True}
+    if uploads:
+        comment["uploads"] = list(uploads)
     ticket: dict[str, Any] = {
-        "subject": command["subject"],
-        "comment": {"body": body, "public": True},
+        "subject": command.get("subject") or subject_from(body),
+        "comment": comment,
         "external_id": command["external_id"],
         "tags": list(command.get("tags") or []),
-        "metadata": {"threadline_command_id": command["command_id"]},
+        "metadata": {COMMAND_KEY: command["command_id"]},
     }
     if requester_id is not None:
         ticket["requester_id"] = requester_id
@@ -60,53 +215,133 @@ def ticket_request(command: dict[str, Any], requester_id: int | None, permalink:
         if command.get(key) is not None:
             ticket[key] = command[key]
     if command.get("custom_fields"):
-        ticket["custom_fields"] = command["custom_fields"]
+        ticket["custom_fields"] = [dict(f) for f in command["custom_fields"]]
     return ticket
 
 
 def comment_request(
-    command: dict[str, Any], author_id: int | None, author: Person, uploads: list[str]
+    command: Mapping[str, Any],
+    *,
+    body: str,
+    author_id: int | None,
+    author: Person,
+    uploads: list[str],
+    file_notes: list[str],
 ) -> dict[str, Any]:
-    """The `ticket` object of PUT /api/v2/tickets/{id}.json adding one Slack message."""
-    body = command["body"] or "(no text)"
-    if author_id is None and command.get("public", True):
-        body = f"{author.name} wrote in Slack:\n\n{body}"
-    comment: dict[str, Any] = {"body": body, "public": bool(command.get("public", True))}
-    if author_id is not None:
+    """The `ticket` object of PUT /api/v2/tickets/{id}.json adding one Slack message (or a note).
+
+    A public reply whose author has no Zendesk user is written by the API user, labelled with
+    the Slack author's name; internal notes are always the API user's."""
+    public = bool(command.get("public", True))
+    text = body.strip() or "(no text)"
+    if public and author_id is None:
+        text = f"{author.name} wrote in Slack:\n\n{text}"
+    text += files_note(file_notes)
+    comment: dict[str, Any] = {"body": text, "public": public}
+    if public and author_id is not None:
         comment["author_id"] = author_id
     if uploads:
-        comment["uploads"] = uploads
+        comment["uploads"] = list(uploads)
     ticket: dict[str, Any] = {
         "comment": comment,
-        "metadata": {"threadline_command_id": command["command_id"], "slack_ts": command.get("slack_ts")},
+        "metadata": {COMMAND_KEY: command["command_id"], "slack_ts": command.get("slack_ts")},
     }
     if command.get("reopen"):
         ticket["status"] = "open"
     return ticket
 
 
-def written_by_us(comment: dict[str, Any]) -> str | None:
-    """The command id a comment was written for, if Threadline wrote it."""
-    custom = (comment.get("metadata") or {}).get("custom") or {}
-    value = custom.get("threadline_command_id")
+def status_request(command: Mapping[str, Any], ticket_id: int, current: str, note: str | None) -> dict[str, Any] | None:
+    """The `ticket` object of PUT /api/v2/tickets/{id}.json changing the status, or None when
+    the ticket is already there (solved also counts as done once Zendesk has closed it)."""
+    wanted = command["status"]
+    if current == wanted or (wanted == "solved" and current == "closed"):
+        return None
+    if current == "closed":
+        raise PermanentError(f"ticket #{ticket_id} is closed; it cannot become {wanted}")
+    ticket: dict[str, Any] = {"status": wanted, "metadata": {COMMAND_KEY: command["command_id"]}}
+    if note:
+        ticket["comment"] = {"body": note, "public": False}
+    return ticket
+
+
+_BARE_USER = re.compile(r"\b[UW][A-Z0-9]{4,}\b")
+
+
+def note_people(note: str) -> list[str]:
+    """Bare Slack user ids in the first line of a note the router wrote ("Edited in Slack by
+    U0SRE:"); what follows that line is the person's own text and is left alone."""
+    head = note.split("\n", 1)[0]
+    return list(dict.fromkeys(_BARE_USER.findall(head)))
+
+
+def name_people(note: str, names: Mapping[str, str]) -> str:
+    """The note with the first line's bare user ids replaced by names."""
+    head, sep, rest = note.partition("\n")
+    for user_id, name in names.items():
+        head = re.sub(rf"\b{re.escape(user_id)}\b", name, head)
+    return head + sep + rest
+
+
+def written_by_us(comment: Mapping[str, Any]) -> str | None:
+    """The command id a Zendesk comment was written for, if Threadline wrote it."""
+    metadata = comment.get("metadata") or {}
+    custom = metadata.get("custom") if isinstance(metadata, Mapping) else None
+    value = (custom or {}).get(COMMAND_KEY)
     return str(value) if value else None
 
 
-def post_metadata(command_id: str, **extra: Any) -> dict[str, Any]:
-    return {"event_type": THREADLINE_POST, "event_payload": {"command_id": command_id, **extra}}
+def agent_may_post(comment: Mapping[str, Any] | None) -> bool:
+    """Loop guard for agent comments: what Threadline wrote, and internal notes, stay in Zendesk."""
+    if comment is None:
+        return True  # not listed (yet): the router saw it as a public agent comment
+    return written_by_us(comment) is None and bool(comment.get("public", True))
 
 
-def posted_command(message: dict[str, Any]) -> str | None:
+def photo_url(user: Mapping[str, Any] | None) -> str | None:
+    photo = (user or {}).get("photo")
+    if isinstance(photo, Mapping):
+        thumbs = photo.get("thumbnails") or []
+        url = photo.get("content_url") or (thumbs[0].get("content_url") if thumbs else None)
+        return str(url) if url else None
+    return None
+
+
+def thread_opener(requester: Mapping[str, Any] | None) -> str:
+    """How an emailed ticket's requester is named in Slack."""
+    if not requester:
+        return "someone"
+    name, email = requester.get("name"), requester.get("email")
+    if name and email and name != email:
+        return f"{name} <mailto:{email}|{email}>"
+    return str(name or email or "someone")
+
+
+# --- Slack posts ----------------------------------------------------------------------------------
+
+
+def post_metadata(command_id: str, given: Mapping[str, Any] | None = None, **extra: Any) -> dict[str, Any]:
+    """Message metadata for a post: the router's when it gave some, always naming the command,
+    so the post is found again instead of being repeated."""
+    if given and given.get("event_type"):
+        payload = {**(given.get("event_payload") or {}), **extra, "command_id": command_id}
+        return {"event_type": str(given["event_type"]), "event_payload": payload}
+    return {"event_type": THREADLINE_POST, "event_payload": {**extra, "command_id": command_id}}
+
+
+def posted_command(message: Mapping[str, Any]) -> str | None:
+    """The command a Slack message was posted for, if Threadline posted it."""
     metadata = message.get("metadata") or {}
-    if metadata.get("event_type") != THREADLINE_POST:
+    if not str(metadata.get("event_type") or "").startswith("threadline_"):
         return None
-    return str((metadata.get("event_payload") or {}).get("command_id") or "") or None
+    value = (metadata.get("event_payload") or {}).get("command_id")
+    return str(value) if value else None
 
 
 def ticket_link_text(ticket_id: int, url: str, followup_of: int | None) -> str:
     if followup_of:
         return (
-            f":ticket: Ticket #{followup_of} is closed, so I opened follow-up <{url}|#{ticket_id}>. "
+            f":ticket: Ticket #{followup_of} is closed, so I opened follow-up ticket <{url}|#{ticket_id}>. "
             "Replies here go to it."
         )
     return (
@@ -124,36 +359,222 @@ def ticket_link_blocks(text: str, url: str) -> list[dict[str, Any]]:
     ]
 
 
-def email_thread_text(command: dict[str, Any], requester: str, url: str) -> str:
-    excerpt = command["body"] if len(command["body"]) <= 1500 else command["body"][:1500] + "…"
+def agent_post(command: Mapping[str, Any], icon_url: str | None) -> dict[str, Any]:
+    """chat.postMessage arguments beyond channel/thread/text/metadata for an agent's comment:
+    posted under the agent's name and photo. Without the chat:write.customize scope Slack shows
+    the app's name instead, so the router's text names the agent too."""
+    payload = (command.get("metadata") or {}).get("event_payload") or {}
+    extra: dict[str, Any] = {}
+    if payload.get("author_name"):
+        extra["username"] = str(payload["author_name"])
+    if icon_url:
+        extra["icon_url"] = icon_url
+    if command.get("blocks"):
+        extra["blocks"] = command["blocks"]
+    return extra
+
+
+def email_thread_text(command: Mapping[str, Any], requester: str, url: str) -> str:
+    body = str(command.get("body") or "").strip()
+    excerpt = body if len(body) <= EXCERPT_LIMIT else body[:EXCERPT_LIMIT].rstrip() + "…"
+    quoted = "\n".join(f">{line}" for line in excerpt.splitlines()) or ">(no text)"
     return (
-        f":email: *{command['subject']}* — emailed by {requester}, ticket <{url}|#{command['ticket_id']}>\n>{excerpt}"
+        f":email: *{command.get('subject') or 'Emailed request'}*\n"
+        f"From {requester}, ticket <{url}|#{command['ticket_id']}>. Replies in this thread go to the ticket.\n"
+        f"{quoted}"
     )
+
+
+# --- on call, priority, attachments --------------------------------------------------------------------
+
+
+def on_call_order(oncalls: list[Mapping[str, Any]]) -> list[str]:
+    """PagerDuty user ids of an /oncalls answer, lowest escalation level first, each once: the
+    first is the primary, the second the secondary."""
+    ranked = sorted(enumerate(oncalls), key=lambda item: (int(item[1].get("escalation_level") or 99), item[0]))
+    return list(dict.fromkeys(str(o["user"]["id"]) for _, o in ranked if (o.get("user") or {}).get("id")))
+
+
+def on_call_text(command: Mapping[str, Any], people: list[str]) -> str:
+    """`people`: how to name the primary and secondary in Slack (a mention, or a name)."""
+    if command["reason"] == "reminder":
+        waited = command.get("waited_minutes")
+        head = f":hourglass: This request has waited {waited} min for an answer" if waited else ":hourglass: Reminder"
+        if not people:
+            return head + ". Nobody is on call in PagerDuty right now."
+        return f"{head}. {people[0]}, could you take a look?"
+    if not people:
+        return ":pager: Nobody is on call in PagerDuty right now; the team will pick this up."
+    text = f":pager: On call now: {people[0]} (primary)"
+    if len(people) > 1:
+        text += f", {people[1]} (secondary)"
+    return text + "."
+
+
+def is_agent(user: Mapping[str, Any]) -> bool:
+    return str(user.get("role") or "") in ("agent", "admin")
+
+
+def assign_request(command: Mapping[str, Any], current: Any, agent_id: int) -> dict[str, Any] | None:
+    """The `ticket` object assigning the ticket to the on-call agent, None when it already is."""
+    if current is not None and int(current) == agent_id:
+        return None
+    return {"assignee_id": agent_id, "metadata": {COMMAND_KEY: command["command_id"]}}
+
+
+def priority_request(command: Mapping[str, Any], current: str | None, note: str | None) -> dict[str, Any] | None:
+    if current == command["priority"]:
+        return None
+    ticket: dict[str, Any] = {"priority": command["priority"], "metadata": {COMMAND_KEY: command["command_id"]}}
+    if note:
+        ticket["comment"] = {"body": note, "public": False}
+    return ticket
+
+
+def priority_text(ticket_id: int, priority: str) -> str:
+    icon = ":rotating_light:" if priority == "urgent" else ":label:"
+    return f"{icon} Ticket #{ticket_id} is now {priority}."
+
+
+def attachment_lines(attachments: list[Mapping[str, Any]]) -> str:
+    """Links to an agent comment's attachments, for its post in Slack."""
+    lines = []
+    for a in attachments:
+        url, name = a.get("content_url"), str(a.get("file_name") or "attachment")
+        if not url:
+            continue
+        size = f" ({human_size(int(a['size']))})" if a.get("size") is not None else ""
+        lines.append(f":paperclip: <{url}|{name}>{size}")
+    return "\n" + "\n".join(lines) if lines else ""
+
+
+def files_left_text(notes: list[str], max_bytes: int) -> str:
+    """The thread's notice about files that stayed in Slack."""
+    lines = "\n".join(f"• {n}" for n in notes)
+    return (
+        f":warning: Some files could not be added to the ticket (the limit is {human_size(max_bytes)} a file); "
+        f"the agent sees a note and can open them here:\n{lines}"
+    )
+
+
+def seconds(headers: Mapping[str, Any]) -> float | None:
+    """A Retry-After header, in seconds."""
+    return _seconds(next((v for k, v in headers.items() if str(k).lower() == "retry-after"), None))
+
+
+def pagerduty_reason(body: str) -> str:
+    try:
+        error = (json.loads(body) or {}).get("error") or {}
+    except (ValueError, AttributeError):
+        return body[:200]
+    if not isinstance(error, dict):
+        return str(error)[:200]
+    return "; ".join([str(error.get("message") or "error"), *map(str, error.get("errors") or [])])
+
+
+# --- keys and results --------------------------------------------------------------------------------
 
 
 def thread_key(team_id: str, channel_id: str, ts: str) -> str:
     return f"{team_id}:{channel_id}:{ts}"
 
 
-def result(kind: str, command: dict[str, Any], **fields: Any) -> dict[str, Any]:
-    """A threadline.sync.results v1 record."""
-    return {
+def thread_of(conversation_id: str) -> tuple[str | None, str | None, str | None]:
+    """(team, channel, thread ts) of a `team:channel:ts` conversation id; Nones for `zd:<id>`."""
+    parts = conversation_id.split(":")
+    if len(parts) == 3 and parts[0] != "zd":
+        return parts[0], parts[1], parts[2]
+    return None, None, None
+
+
+def result(kind: str, command: Mapping[str, Any], **fields: Any) -> dict[str, Any]:
+    """A threadline.sync.results v1 record; thread fields default to the command's conversation."""
+    conversation_id = fields.pop("conversation_id", command["conversation_id"])
+    team, channel, ts = thread_of(conversation_id)
+    record = {
         "schema_version": 1,
         "kind": kind,
-        "conversation_id": fields.pop("conversation_id", command["conversation_id"]),
+        "conversation_id": conversation_id,
         "command_id": command["command_id"],
         "ticket_id": fields.pop("ticket_id", None),
         "ticket_url": fields.pop("ticket_url", None),
-        "team_id": fields.pop("team_id", None),
-        "channel_id": fields.pop("channel_id", None),
-        "thread_ts": fields.pop("thread_ts", None),
+        "team_id": fields.pop("team_id", team),
+        "channel_id": fields.pop("channel_id", channel),
+        "thread_ts": fields.pop("thread_ts", ts),
         "moved_from": fields.pop("moved_from", None),
         "reason": fields.pop("reason", None),
     }
+    if fields:
+        raise TypeError(f"unknown result fields: {sorted(fields)}")
+    return record
 
 
-def backoff(attempt: int, cap: float, retry_after: float | None) -> float:
-    """Exponential, capped; Retry-After wins when the server gave one."""
+# --- failures and pacing ---------------------------------------------------------------------------------
+
+
+def _seconds(value: Any) -> float | None:
+    try:
+        return max(0.0, float(value)) if value not in (None, "") else None
+    except (TypeError, ValueError):
+        return None
+
+
+def zendesk_reason(body: str) -> str:
+    """Zendesk's own words from an error body: description and field details."""
+    try:
+        data = json.loads(body)
+    except ValueError:
+        return body[:200]
+    if not isinstance(data, dict):
+        return body[:200]
+    details = data.get("details") or {}
+    said = [
+        str(item.get("description"))
+        for items in details.values()
+        if isinstance(items, list)
+        for item in items
+        if isinstance(item, dict) and item.get("description")
+    ]
+    error = data.get("error")
+    head = data.get("description") or (error if isinstance(error, str) else None) or ""
+    return "; ".join([str(head), *said]) if said else str(head or body[:200])
+
+
+def zendesk_failure(status: int | None, body: str = "", retry_after: Any = None) -> Exception:
+    """What a Zendesk answer means for the command. 429 and 409 (an update raced another) and
+    5xx are worth retrying; any other 4xx will not change by itself."""
+    if status is None:
+        return TransientError("Zendesk unreachable")
+    if status in (429, 409) or status >= 500:
+        return TransientError(f"Zendesk answered {status}", _seconds(retry_after))
+    if status == 404:
+        return NotFound(f"Zendesk answered 404: {zendesk_reason(body)}")
+    return PermanentError(f"Zendesk answered {status}: {zendesk_reason(body)}")
+
+
+SLACK_TRANSIENT_ERRORS = frozenset({"fatal_error", "internal_error", "service_unavailable", "request_timeout"})
+
+
+def slack_failure(status: int, error: str | None, retry_after: Any = None) -> Exception:
+    if status == 429 or error == "ratelimited":
+        return TransientError("Slack rate limit", _seconds(retry_after))
+    if status >= 500 or error in SLACK_TRANSIENT_ERRORS:
+        return TransientError(f"Slack answered {error or status}")
+    return PermanentError(f"Slack answered {error or status}")
+
+
+def backoff(attempt: int, cap: float, retry_after: float | None, rand: Callable[[], float] = random.random) -> float:
+    """Seconds before retry `attempt` (0-based): the server's Retry-After when it gave one,
+    else exponential with jitter (so that workers do not retry in step), capped."""
     if retry_after is not None:
-        return min(max(retry_after, 0.0), cap * 4)
-    return float(min(cap, 0.5 * 2**attempt))
+        return min(retry_after, cap * 4)
+    ceiling = min(cap, 0.5 * 2**attempt)
+    return ceiling / 2 + rand() * ceiling / 2
+
+
+def window_wait(calls: list[float], now: float, per_window: int, window: float = 60.0) -> float:
+    """Seconds until one more call fits in a sliding window holding `calls` (oldest first)."""
+    recent = [t for t in calls if now - t < window]
+    if len(recent) < per_window:
+        return 0.0
+    return recent[len(recent) - per_window] + window - now

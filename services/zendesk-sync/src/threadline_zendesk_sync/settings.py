@@ -27,16 +27,24 @@ class ZendeskSyncSettings(ServiceSettings):
     zendesk_budget_per_minute: int = 400
     # Seconds between posts in one Slack channel (Slack allows about one per second).
     slack_channel_interval_seconds: float = 1.0
+    zendesk_timeout_seconds: float = 30.0
+    slack_timeout_seconds: float = 30.0
+    # Attempts per command before it is dead-lettered and the thread told.
     max_attempts: int = 6
+    # Cap of the exponential pause between attempts (a Retry-After from Slack or Zendesk wins).
     max_backoff_seconds: float = 30.0
+    # Larger Slack files stay in Slack; the comment says so.
     max_file_bytes: int = 20 * 1024 * 1024
+    # PagerDuty (on call named in threads); without a token, channels with on_call get a failure notice.
+    pagerduty_api_token: SecretStr | None = None
+    pagerduty_api_url: str = "https://api.pagerduty.com"
     partitions: int = 6
     data_dir: Path = Path("/var/lib/threadline/zendesk-sync")
     web_host: str = "0.0.0.0"
     web_port: int = 6067
     session_timeout_seconds: float = 10.0
 
-    @field_validator("zendesk_api_token", "zendesk_oauth_token", "slack_bot_token")
+    @field_validator("zendesk_api_token", "zendesk_oauth_token", "slack_bot_token", "pagerduty_api_token")
     @classmethod
     def _no_placeholder(cls, value: SecretStr | None) -> SecretStr | None:
         return reject_placeholder(value, "a token")

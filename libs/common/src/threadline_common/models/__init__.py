@@ -27,7 +27,10 @@ from threadline_common.models.generated.commands_v1 import (
     ZendeskCreateTicket,
     ZendeskSetStatus,
 )
+from threadline_common.models.generated.commands_v2 import Command as CommandV2
+from threadline_common.models.generated.commands_v2 import OnCallNotify, SlackPostEphemeral, ZendeskSetPriority
 from threadline_common.models.generated.links_v1 import Conversation
+from threadline_common.models.generated.links_v2 import Conversation as ConversationV2
 from threadline_common.models.generated.slack_events_v1 import EventsApiEnvelope, SlackEventRecord
 from threadline_common.models.generated.sync_results_v1 import SyncResult
 from threadline_common.models.generated.zendesk_events_v1 import EventWebhookBody, ZendeskEventRecord
@@ -40,6 +43,8 @@ TOPIC_MODELS: dict[tuple[str, int], type[BaseModel]] = {
     ("threadline.links", 1): Conversation,
     ("threadline.activity", 1): Activity,
     ("threadline.sync.results", 1): SyncResult,
+    ("threadline.commands", 2): CommandV2,
+    ("threadline.links", 2): ConversationV2,
 }
 
 __all__ = [
@@ -49,21 +54,26 @@ __all__ = [
     "Cause",
     "Command",
     "CommandEnvelope",
+    "CommandV2",
     "Conversation",
+    "ConversationV2",
     "CustomField",
     "EventWebhookBody",
     "EventsApiEnvelope",
+    "OnCallNotify",
     "SlackAddReaction",
     "SlackEventRecord",
     "SlackFile",
     "SlackMessageMetadata",
     "SlackOpenThread",
     "SlackPerson",
+    "SlackPostEphemeral",
     "SlackPostMessage",
     "SyncResult",
     "ZendeskAddComment",
     "ZendeskCreateFollowup",
     "ZendeskCreateTicket",
     "ZendeskEventRecord",
+    "ZendeskSetPriority",
     "ZendeskSetStatus",
 ]
