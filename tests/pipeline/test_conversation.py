@@ -104,3 +104,35 @@ def test_help_and_check_mark(pipeline: Pipeline):
     wait_until(
         "the ticket solved by the requester's check mark", lambda: p.zen().tickets(id=ticket.id).status == "solved"
     )
+
+
+def test_zendesk_status_changes_reach_the_thread_and_replies_reopen_or_follow_up(pipeline: Pipeline):
+    p = pipeline
+    alice = p.user("alice")
+    root = alice.chat_postMessage(channel="C0SUPPORT", text="Badge reader at the door rejects me")["ts"]
+    [ticket] = wait_until("the ticket", lambda: tickets_for(p, f"T0SANDBOX:C0SUPPORT:{root}"))
+    wait_until("the ticket link", lambda: bot_replies(p, "C0SUPPORT", root))
+
+    p.zendesk.agent_set_status(ticket.id, "solved")
+    wait_until("the solved notice", lambda: [m for m in bot_replies(p, "C0SUPPORT", root) if "solved" in m["text"]])
+
+    # A reply to a solved ticket reopens it, and the reply is its comment.
+    alice.chat_postMessage(channel="C0SUPPORT", thread_ts=root, text="Still rejected this morning")
+    wait_until("the ticket reopened", lambda: p.zen().tickets(id=ticket.id).status == "open")
+    assert any("Still rejected" in c["body"] for c in p.zendesk.comments_of(ticket.id))
+
+    # Solved again and closed by Zendesk's automation: the thread is told, and a reply opens a follow-up.
+    p.zendesk.agent_set_status(ticket.id, "solved")
+    wait_until("solved again", lambda: p.zen().tickets(id=ticket.id).status == "solved")
+    p.zendesk.set_knobs(close_solved_after_seconds=0)
+    assert ticket.id in p.zendesk.close_due_tickets()
+    wait_until("the closed notice", lambda: [m for m in bot_replies(p, "C0SUPPORT", root) if "closed" in m["text"]])
+    alice.chat_postMessage(channel="C0SUPPORT", thread_ts=root, text="It happened again today")
+
+    [follow_up_id] = wait_until("a follow-up ticket", lambda: p.zendesk.ticket(ticket.id)["followup_ids"])
+    new = p.zendesk.ticket(follow_up_id)
+    assert any("It happened again today" in c["body"] for c in p.zendesk.comments_of(new["id"]))
+    wait_until(
+        "the follow-up's link", lambda: [m for m in bot_replies(p, "C0SUPPORT", root) if f"#{new['id']}" in m["text"]]
+    )
+    assert p.zen().tickets(id=ticket.id).status == "closed"  # the closed ticket itself is untouched
