@@ -339,7 +339,9 @@ def test_external_tls_kafka_reaches_every_client_the_same_way(rendered: dict[str
     assert {ref["parameter"] for ref in auth["secretTargetRef"]} == {"password", "ca", "cert", "key"}
     trigger = r.named("ScaledObject", "-router")["spec"]["triggers"][0]["metadata"]
     assert trigger["sasl"] == "scram_sha512" and trigger["tls"] == "enable"
-    assert trigger["consumerGroup"] == "threadline-router"
+    # KEDA watches the consumer group the router really joins (its Faust app id).
+    router_env = env_of(r.named("StatefulSet", "-router"))
+    assert trigger["consumerGroup"] == router_env["THREADLINE_ROUTER_APP_ID"]["value"] == "acme-threadline-router"
 
 
 def test_router_keeps_its_rocksdb_store_on_a_volume(rendered: dict[str, Rendered]) -> None:
@@ -392,12 +394,18 @@ def test_optional_parts_are_off_by_default_and_on_by_values(rendered: dict[str, 
         assert rendered["everything"].kind(kind), kind
     everything = rendered["everything"]
     assert len(everything.kind("PodDisruptionBudget")) == 4
-    # The router has no /metrics: no ServiceMonitor for it.
+    # Every service serves /metrics on the port its Service names.
     assert {d["metadata"]["name"].rsplit("-", 1)[-1] for d in everything.kind("ServiceMonitor")} == {
         "ingest",
+        "router",
         "sync",
         "reporter",
     }
+    router_monitor = everything.named("ServiceMonitor", "-router")["spec"]
+    assert router_monitor["endpoints"][0]["port"] == "web" and router_monitor["endpoints"][0]["path"] == "/metrics"
+    router_service = everything.named("Service", "-router")
+    assert router_service["spec"]["ports"][0]["name"] == "web"
+    assert router_monitor["selector"]["matchLabels"].items() <= router_service["metadata"]["labels"].items()
     hpa = everything.named("HorizontalPodAutoscaler", "-ingest")
     assert hpa["spec"]["scaleTargetRef"]["name"].endswith("-ingest")
     assert "replicas" not in everything.named("Deployment", "-ingest")["spec"]  # the HPA owns it

@@ -143,3 +143,22 @@ def test_an_elasticsearch_outage_loses_nothing_and_commits_nothing(
     finally:
         stop.set()
         thread.join(30)
+
+
+def test_indices_of_an_earlier_release_get_the_fields_added_since(es, es_index_prefix):
+    """An upgrade keeps its indices: a field added to a strict mapping is added to them at start,
+    or every conversation document would be refused from then on."""
+    from threadline_reporter.indices import CONVERSATION_MAPPING, Names
+
+    names = Names(es_index_prefix)
+    earlier = {**CONVERSATION_MAPPING, "properties": dict(CONVERSATION_MAPPING["properties"])}
+    del earlier["properties"]["conversation_ids"]
+    es.indices.create(index=names.conversations_index, mappings=earlier)
+    es.indices.create(index=f"{es_index_prefix}events-2026.01")
+    ensure_indices(es, names)
+    ensure_indices(es, names)  # and again: idempotent
+    mapping = es.indices.get_mapping(index=names.conversations_index)[names.conversations_index]["mappings"]
+    assert mapping["properties"]["conversation_ids"] == {"type": "keyword"}
+    es.index(index=names.conversations_index, id="x", document={"conversation_ids": ["zd:1", "T:C:1.0"]})
+    events = es.indices.get_mapping(index=f"{es_index_prefix}events-2026.01")[f"{es_index_prefix}events-2026.01"]
+    assert events["mappings"]["properties"]["occurred_at"] == {"type": "date_nanos"}

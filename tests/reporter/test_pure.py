@@ -77,6 +77,35 @@ def test_channel_config_gives_the_calendar():
     assert config.rules_for("C1").response_target_minutes == 30
 
 
+@pytest.mark.parametrize(
+    ("calendar", "target_minutes"),
+    [
+        (Calendar("UTC"), 60),
+        (Calendar("UTC"), 0),
+        (Calendar("UTC"), 8 * 60),  # exactly one business day
+        (Calendar("Europe/Paris"), 600),
+        (Calendar("America/New_York", frozenset({5}), dt.time(10), dt.time(12)), 150),
+        (Calendar("Europe/Paris", frozenset(range(7)), dt.time(0, 0), dt.time(23, 59, 59)), 24 * 60),
+    ],
+    ids=["utc-1h", "utc-0", "utc-8h", "paris-10h", "saturdays-only", "paris-all-week-over-dst"],
+)
+def test_past_the_target_is_a_range_on_the_opening_time(calendar, target_minutes):
+    """Whatever the calendar, `opened_at < past_target_before(end)` holds exactly for the waits
+    longer than the target in business hours, so the reports can count them with a range filter."""
+    target = target_minutes * 60.0
+    for end in (at("2026-11-21T00:00:00+01:00"), at("2026-03-30T00:00:00+02:00"), at("2026-11-23T09:30:00+00:00")):
+        cutoff = calendar.past_target_before(end, target)
+        assert cutoff is not None
+        assert calendar.business_seconds(cutoff, end) == pytest.approx(target, abs=1e-6)
+        for minutes in range(0, 14 * 24 * 60, 7):
+            start = end - dt.timedelta(minutes=minutes, milliseconds=minutes % 3)
+            assert (start < cutoff) == (calendar.business_seconds(start, end) > target), (start, cutoff)
+
+
+def test_nobody_is_past_the_target_without_business_days():
+    assert Calendar("UTC", frozenset()).past_target_before(at("2026-11-21T00:00:00+00:00"), 60) is None
+
+
 # --- the fold ---------------------------------------------------------------------------------
 
 
@@ -138,6 +167,23 @@ def test_bots_and_threadlines_own_zendesk_user_are_not_responses():
     ]
     conv = fold_conversation(docs(*records), Calendar("UTC"), frozenset({"555"}))
     assert conv["first_response_at"] == "2026-11-23T09:05:00.000Z"
+
+
+def test_each_message_counts_once_not_its_copy_on_the_other_side():
+    records = [
+        activity("m1", "message", "2026-11-23T09:00:00Z", "UASK", "requester", ticket_id=None, text="help"),
+        activity("m2", "ticket_created", "2026-11-23T09:00:05Z", "UASK", "requester", status="new"),  # the same ask
+        activity("m3", "reply", "2026-11-23T09:05:00Z", "USRE", "responder", text="on it"),
+        # Threadline's copy of m3 in Zendesk, written by its own user.
+        activity("m4", "comment", "2026-11-23T09:05:02Z", "555", "agent", source="zendesk", text="Sam: on it"),
+        activity("m5", "reply", "2026-11-23T09:06:00Z", "UBOT", "bot", text="Deploy 42 rolled back"),
+        activity("m6", "comment", "2026-11-23T09:20:00Z", "901", "agent", source="zendesk", text="fixed"),
+        activity("m7", "internal_note", "2026-11-23T09:21:00Z", "901", "agent", source="zendesk", public=False),
+    ]
+    conv = fold_conversation(docs(*records), Calendar("UTC"), frozenset({"555"}))
+    assert conv["message_count"] == 3  # m1, m3, m6
+    assert conv["requester_message_count"] == 1
+    assert conv["response_count"] == 2 and conv["responders"] == ["901", "USRE"]
 
 
 def test_reopen_counts_and_resolution_is_the_last_solve():

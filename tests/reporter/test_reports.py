@@ -198,3 +198,50 @@ def test_the_http_endpoint_gives_any_report_as_json_or_blocks(indexed):
     wait_until("ready", lambda: client.get("/readyz").status_code == 200)
     assert client.get("/healthz").json()["alive"] is True
     assert "threadline_reporter_records_total" in client.get("/metrics").text
+
+
+def test_past_target_counts_every_waiting_conversation_not_a_page_of_them(es, es_index_prefix, channels_file):
+    """More conversations wait past the target than one page of hits holds: the figure is a count."""
+    from elasticsearch import helpers
+
+    from threadline_common.channels import load_channels
+    from threadline_reporter.documents import doc_id
+    from threadline_reporter.indices import Names, ensure_indices
+
+    names = Names(es_index_prefix)
+    ensure_indices(es, names)
+    day = dt.date(2026, 11, 20)  # a Friday; UTC, Mon-Fri 9-17, target 60 min
+
+    def conversation(i: int, opened: str, **more: Any) -> dict[str, Any]:
+        return {
+            "_index": names.conversations_index,
+            "_id": doc_id(f"c{i}"),
+            "conversation_id": f"c{i}",
+            "channel_id": CH,
+            "status": "new",
+            "is_open": True,
+            "opened_at": opened,
+            **more,
+        }
+
+    waiting = [conversation(i, f"2026-11-20T{9 + i % 7:02d}:{i % 60:02d}:00.000Z") for i in range(1100)]
+    edge = [
+        conversation(5000, "2026-11-20T16:00:00.000Z"),  # waited exactly the target: not past it
+        conversation(5001, "2026-11-20T15:59:59.999Z"),  # a millisecond more: past it
+        conversation(5002, "2026-11-19T16:30:00.000Z"),  # Thursday 16:30: 30 min + 8 h of Friday
+        conversation(5003, "2026-11-20T10:00:00.000Z", first_response_at="2026-11-20T10:30:00.000Z"),
+        conversation(5004, "2026-11-20T10:00:00.000Z", resolved_at="2026-11-20T10:40:00.000Z", is_open=False),
+        conversation(5005, "2026-11-21T10:00:00.000Z"),  # opened after the day
+        conversation(5006, "2026-11-20T09:00:00.000Z", channel_id="C0INFRA"),
+        conversation(  # answered within the day, later than the target
+            5007,
+            "2026-11-20T09:00:00.000Z",
+            first_response_at="2026-11-20T11:00:00.000Z",
+            time_to_first_response_business_seconds=7200.0,
+        ),
+    ]
+    helpers.bulk(es, waiting + edge, refresh=True)
+    reporter = Reporter(es, names, load_channels(channels_file), None)
+    report = reporter.build("daily", CH, day)
+    # 1100 opened 09:00-15:59 and still waiting at midnight (1 business hour or more), 5001, 5002, 5007.
+    assert report.past_target == 1100 + 3

@@ -75,6 +75,28 @@ app.kubernetes.io/managed-by: {{ .root.Release.Service }}
       optional: {{ .optional }}
 {{- end -}}
 
+{{/* "true" when the defaults or a channel name an on call (PagerDuty), so zendesk-sync needs the token. */}}
+{{- define "threadline.usesOnCall" -}}
+{{- $found := not (empty (.Values.channels.defaults | default dict).on_call) -}}
+{{- range $id, $rules := (.Values.channels.channels | default dict) -}}
+{{- if and $rules (not (empty $rules.on_call)) -}}
+{{- $found = true -}}
+{{- end -}}
+{{- end -}}
+{{- $found -}}
+{{- end -}}
+
+{{/* The TCP port of an http(s) URL: its explicit port, else 443 or 80. */}}
+{{- define "threadline.urlPort" -}}
+{{- $url := urlParse . -}}
+{{- $hostPort := splitList ":" $url.host -}}
+{{- if gt (len $hostPort) 1 -}}
+{{- last $hostPort -}}
+{{- else -}}
+{{- ternary "443" "80" (eq $url.scheme "https") -}}
+{{- end -}}
+{{- end -}}
+
 {{- define "threadline.kafkaSasl" -}}
 {{- hasPrefix "SASL" .Values.kafka.securityProtocol -}}
 {{- end -}}
@@ -245,6 +267,15 @@ checksum/secret: {{ toYaml .root.Values.secrets.values | sha256sum }}
 {{- if and $v.elasticsearch.apiKey (empty $s.elasticsearchApiKey) -}}
 {{- fail "secrets.create: set secrets.values.elasticsearchApiKey (elasticsearch.apiKey is true)" -}}
 {{- end -}}
+{{- if and $v.zendeskSync.enabled (eq (include "threadline.usesOnCall" .) "true") (empty $s.pagerdutyApiToken) -}}
+{{- fail "secrets.create: set secrets.values.pagerdutyApiToken (a channel sets on_call)" -}}
+{{- end -}}
+{{- if and $v.ingest.enabled $v.zendesk.webhookBasicAuthUsername (empty $s.zendeskBasicAuthPassword) -}}
+{{- fail "secrets.create: set secrets.values.zendeskBasicAuthPassword (zendesk.webhookBasicAuthUsername is set)" -}}
+{{- end -}}
+{{- if and $v.kibana.importJob.enabled $v.kibana.importJob.username (empty $s.kibanaPassword) -}}
+{{- fail "secrets.create: set secrets.values.kibanaPassword (kibana.importJob.username is set)" -}}
+{{- end -}}
 {{- end -}}
 {{- if and $v.zendeskSync.enabled $v.zendesk.email (not (contains "@" $v.zendesk.email)) -}}
 {{- fail (printf "zendesk.email %q is not an email address" $v.zendesk.email) -}}
@@ -254,5 +285,43 @@ checksum/secret: {{ toYaml .root.Values.secrets.values | sha256sum }}
 {{- end -}}
 {{- if and $v.kibana.importJob.enabled (empty $v.kibana.importJob.url) -}}
 {{- fail "kibana.importJob.enabled: set kibana.importJob.url (Kibana's base URL)" -}}
+{{- end -}}
+{{- include "threadline.validateChannels" . -}}
+{{- end -}}
+
+{{/* What channels.py checks beyond the schema, after merging each channel over `defaults` as it
+does, so that a channel routing the chart accepts is one the services accept. */}}
+{{- define "threadline.validateChannels" -}}
+{{- $defaults := .Values.channels.defaults | default dict -}}
+{{- $channels := .Values.channels.channels | default dict -}}
+{{- /* A channel's key replaces the default's; emoji merges action by action (channels.py). */}}
+{{- $all := dict "channels.defaults" $defaults -}}
+{{- range $id, $rules := $channels -}}
+{{- $rules = $rules | default dict -}}
+{{- $merged := dict -}}
+{{- range $key := list "auto_open" "ticket_reaction" "business_hours" -}}
+{{- $_ := set $merged $key (ternary (get $rules $key) (get $defaults $key) (hasKey $rules $key)) -}}
+{{- end -}}
+{{- $emoji := $rules.emoji | default dict -}}
+{{- $_ := set $merged "emoji" (dict "open" (ternary $emoji.open ($defaults.emoji | default dict).open (hasKey $emoji "open"))) -}}
+{{- $_ := set $all (printf "channels.channels.%s" $id) $merged -}}
+{{- end -}}
+{{- range $where, $rules := $all -}}
+{{- $opener := or ($rules.emoji | default dict).open $rules.ticket_reaction -}}
+{{- if and (kindIs "bool" $rules.auto_open) (not $rules.auto_open) (not $opener) -}}
+{{- fail (printf "%s: auto_open is false but no emoji.open (or ticket_reaction) is set: nothing opens a ticket" $where) -}}
+{{- end -}}
+{{- with $rules.business_hours -}}
+{{- $start := .start | default "09:00" -}}
+{{- $end := .end | default "17:00" -}}
+{{- if ge $start $end -}}
+{{- fail (printf "%s.business_hours: start (%s) must be before end (%s)" $where $start $end) -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- range $group, $channel := (.Values.channels.email_groups | default dict) -}}
+{{- if not (hasKey $channels $channel) -}}
+{{- fail (printf "channels.email_groups.%s points at %s, which is not under channels.channels" $group $channel) -}}
+{{- end -}}
 {{- end -}}
 {{- end -}}

@@ -3,6 +3,10 @@
 
 `python -m threadline_reporter report daily --date 2026-11-20 [--channel C0SUPPORT] [--json]`
 posts (once) or prints one report now; a weekly report's --date is the first of its seven days.
+
+`python -m threadline_reporter kibana import [--url URL] [--api-key KEY | --user NAME[:PASSWORD]]`
+imports the data views and the dashboard into Kibana (THREADLINE_REPORTER_KIBANA_* variables
+give the same); `kibana export` prints them as ndjson.
 """
 
 from __future__ import annotations
@@ -10,21 +14,24 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import logging
+import os
 import signal
 import sys
-from typing import Any, cast
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, cast
 from zoneinfo import ZoneInfo
 
-import uvicorn
-
-from threadline_common.channels import ChannelConfigError
 from threadline_common.logs import configure_logging
-from threadline_common.settings import load_kafka_settings, load_settings
-from threadline_reporter.indices import ensure_indices
-from threadline_reporter.posting import Reporter, UnknownChannel
-from threadline_reporter.reports import Kind
-from threadline_reporter.service import Service, build_reporter
-from threadline_reporter.settings import ReporterSettings
+from threadline_common.settings import load_settings
+from threadline_reporter import kibana
+from threadline_reporter.kibana.objects import DEFAULT_PREFIX, for_prefix, saved_objects, to_ndjson
+from threadline_reporter.settings import KibanaSettings, ReporterSettings, unknown_variables
+
+if TYPE_CHECKING:
+    from threadline_reporter.posting import Reporter
+
+log = logging.getLogger("threadline_reporter")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -40,10 +47,60 @@ def _parser() -> argparse.ArgumentParser:
     )
     report.add_argument("--channel", action="append", help="a monitored channel id (default: all of them)")
     report.add_argument("--json", action="store_true", help="print the report as JSON instead of posting it")
+    kibana = sub.add_parser("kibana", help="Kibana's data views and dashboard")
+    kibana_sub = kibana.add_subparsers(dest="kibana_command", required=True)
+    imports = kibana_sub.add_parser("import", help="import them into a Kibana (overwriting earlier imports)")
+    imports.add_argument("--url", help="Kibana's base URL (else THREADLINE_REPORTER_KIBANA_URL)")
+    imports.add_argument("--api-key", help="an API key, base64 id:key (else THREADLINE_REPORTER_KIBANA_API_KEY)")
+    imports.add_argument("--user", help="NAME or NAME:PASSWORD (else THREADLINE_REPORTER_KIBANA_USERNAME/_PASSWORD)")
+    imports.add_argument("--space", help="a Kibana space id (default: the default space)")
+    imports.add_argument("--ca-certs", type=Path, help="CA bundle of Kibana's certificate")
+    imports.add_argument("--index-prefix", help="the reporter's index prefix (else THREADLINE_REPORTER_INDEX_PREFIX)")
+    imports.add_argument("--wait", type=float, help="seconds to keep trying while Kibana is not up (default 120)")
+    imports.add_argument("--file", type=Path, help="another saved objects file (default: the bundled one)")
+    export = kibana_sub.add_parser("export", help="print the saved objects as ndjson")
+    export.add_argument("--index-prefix", default=DEFAULT_PREFIX)
     return parser
 
 
+def _kibana(args: argparse.Namespace) -> int:
+    if args.kibana_command == "export":
+        sys.stdout.write(to_ndjson(for_prefix(saved_objects(), args.index_prefix)))
+        return 0
+    given: dict[str, Any] = {
+        "kibana_url": args.url,
+        "kibana_api_key": args.api_key,
+        "kibana_space": args.space,
+        "kibana_ca_certs": args.ca_certs,
+        "index_prefix": args.index_prefix,
+        "kibana_wait_seconds": args.wait,
+    }
+    if args.user:
+        name, _, password = args.user.partition(":")
+        given["kibana_username"] = name
+        if password:
+            given["kibana_password"] = password
+    if not (args.url or os.environ.get("THREADLINE_REPORTER_KIBANA_URL")):
+        print("error: give --url or set THREADLINE_REPORTER_KIBANA_URL (Kibana's base URL)", file=sys.stderr)
+        return 2
+    settings = load_settings(KibanaSettings, **{k: v for k, v in given.items() if v is not None})
+    configure_logging("reporter", settings.log_level, settings.log_format)
+    try:
+        imported = kibana.import_saved_objects(settings, kibana.load_objects(args.file))
+    except kibana.KibanaError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    print(f"imported {imported.count} saved objects into {settings.kibana_url}")
+    for kind, object_id in imported.objects:
+        print(f"  {kind} {object_id}")
+    return 0
+
+
 def _report(reporter: Reporter, args: argparse.Namespace) -> int:
+    from threadline_reporter.indices import ensure_indices
+    from threadline_reporter.posting import UnknownChannel
+    from threadline_reporter.reports import Kind
+
     ensure_indices(reporter.es, reporter.names)
     channels = args.channel or sorted(reporter.channels.channels)
     if not channels:
@@ -70,8 +127,19 @@ def _report(reporter: Reporter, args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    if args.command == "kibana":
+        return _kibana(args)  # needs neither Kafka nor Elasticsearch, nor their clients
+    import uvicorn
+
+    from threadline_common.channels import ChannelConfigError
+    from threadline_common.settings import load_kafka_settings
+    from threadline_reporter.service import Service, build_reporter
+
     settings = load_settings(ReporterSettings)
     configure_logging("reporter", settings.log_level, settings.log_format)
+    unknown = unknown_variables(os.environ)
+    if unknown:
+        log.warning("ignoring variables no setting reads (a typo?): %s", ", ".join(unknown))
     try:
         if args.command == "report":
             return _report(build_reporter(settings), args)

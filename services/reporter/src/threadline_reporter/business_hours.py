@@ -13,6 +13,8 @@ from zoneinfo import ZoneInfo
 from threadline_common.channels import BusinessHours, ChannelRules
 
 UTC = dt.UTC
+# A response target longer than ten years of business days is never reached.
+MAX_LOOKBACK_DAYS = 3660
 
 
 @dataclass(frozen=True)
@@ -51,6 +53,27 @@ class Calendar:
                     total += (hi.astimezone(UTC) - lo.astimezone(UTC)).total_seconds()
             day += dt.timedelta(days=1)
         return total
+
+    def past_target_before(self, end: dt.datetime, target_seconds: float) -> dt.datetime | None:
+        """The instant T such that, for any start, business_seconds(start, end) > target_seconds
+        exactly when start < T: walking back from `end` through the opening windows until the
+        target is used up. This turns "waiting longer than the target in business hours" into a
+        range filter on the start time. None when no wait is ever past it (no business days)."""
+        if not self.weekdays:
+            return None
+        tz = self.tz
+        remaining = max(0.0, target_seconds)
+        day = end.astimezone(tz).date()
+        for _ in range(MAX_LOOKBACK_DAYS):
+            if day.weekday() in self.weekdays:
+                opens = dt.datetime.combine(day, self.start, tzinfo=tz).astimezone(UTC)
+                closes = min(dt.datetime.combine(day, self.end, tzinfo=tz).astimezone(UTC), end.astimezone(UTC))
+                length = (closes - opens).total_seconds()
+                if length > remaining:
+                    return closes - dt.timedelta(seconds=remaining)
+                remaining -= max(0.0, length)
+            day -= dt.timedelta(days=1)
+        return None
 
 
 def parse_time(value: str) -> dt.datetime:

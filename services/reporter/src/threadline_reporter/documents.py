@@ -2,7 +2,8 @@
 
 `decode_activity` checks a record against its contract; `event_document` makes the event
 document; `index_actions` adds what an edit or a deletion does to the message it names; and
-`fold_conversation` derives a conversation document from all of its events. The fold reads
+`fold_conversation` derives a conversation document from all of its events, after
+`merge_conversations` has put an emailed ticket's `zd:` events with its thread's. Both read
 only the events, in a fixed order, so indexing them again, in any order or batching, gives
 the same conversation.
 """
@@ -14,6 +15,7 @@ import hashlib
 import hmac
 import json
 import re
+from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -168,17 +170,67 @@ def _order(doc: dict[str, Any]) -> tuple[dt.datetime, str]:
     return parse_time(doc["occurred_at"]), doc["event_id"]
 
 
+def email_ticket(conversation_id: str) -> int | None:
+    """The ticket of an emailed conversation's first id (`zd:<ticket id>`), else None."""
+    prefix, _, ticket = conversation_id.partition(":")
+    return int(ticket) if prefix == "zd" and ticket.isdigit() else None
+
+
+def merge_conversations(events: Iterable[dict[str, Any]]) -> tuple[dict[str, list[dict[str, Any]]], set[str]]:
+    """Event documents of several conversations -> the events of each conversation as analysts
+    count it, and the ids that were merged into another one.
+
+    The router records an emailed ticket's first activity under `zd:<ticket id>` and, once
+    Threadline has opened a Slack thread for it, the rest under the thread's id with the same
+    ticket_id: both are one conversation, kept under the thread's id. It depends only on which
+    events exist, so any order or batching of them gives the same result."""
+    by_conversation: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for doc in events:
+        if doc["type"] != "join":
+            by_conversation[doc["conversation_id"]].append(doc)
+    thread_of_ticket: dict[int, str] = {}
+    for conversation_id in sorted(by_conversation, reverse=True):  # the smallest id wins, should two claim it
+        if email_ticket(conversation_id) is not None:
+            continue
+        for doc in by_conversation[conversation_id]:
+            if doc["ticket_id"] is not None:
+                thread_of_ticket[doc["ticket_id"]] = conversation_id
+    groups: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    merged: set[str] = set()
+    for conversation_id, docs in by_conversation.items():
+        ticket = email_ticket(conversation_id)
+        home = thread_of_ticket.get(ticket, conversation_id) if ticket is not None else conversation_id
+        if home != conversation_id:
+            merged.add(conversation_id)
+        groups[home].extend(docs)
+    return dict(groups), merged
+
+
+def is_message(doc: dict[str, Any], bridge_actor_ids: frozenset[str]) -> bool:
+    """A public message someone wrote, counted once: a Slack message or reply, a Zendesk comment,
+    or the e-mail that opened an emailed ticket. Not a bot's post, nor a comment by Threadline's
+    own Zendesk user (`bridge_actor_ids`): that is the copy of a Slack reply, counted in Slack."""
+    kind = doc["type"]
+    written = kind in MESSAGE_TYPES or (kind == "ticket_created" and doc["source"] == "email")
+    actor = doc["actor"]
+    return written and doc["public"] and actor["role"] != "bot" and actor["id"] not in bridge_actor_ids
+
+
 def fold_conversation(
     events: Iterable[dict[str, Any]],
     calendar: Calendar,
     bridge_actor_ids: frozenset[str] = frozenset(),
+    conversation_id: str | None = None,
 ) -> dict[str, Any] | None:
     """All event documents of one conversation -> its conversation document (None: not a conversation).
+    `conversation_id`: the id it is kept under when it merges several (merge_conversations);
+    default: the id its events carry.
 
     opened: the first message or ticket creation. First response: the first public message by a
     responder or agent other than the requester (bots, the system and Threadline's own Zendesk
     user never count). Resolved: the last time the ticket became solved or closed, if it still
-    is; a move from solved/closed back to an open status counts as a reopening.
+    is; a move from solved/closed back to an open status counts as a reopening. Messages are
+    counted once (`is_message`).
     """
     docs = sorted((d for d in events if d["type"] != "join"), key=_order)
     if not docs:
@@ -234,14 +286,16 @@ def fold_conversation(
         return None if end is None else calendar.business_seconds(opened_at, end)
 
     first_response_at = parse_time(first_response["occurred_at"]) if first_response else None
-    public_messages = [d for d in docs if d["type"] in MESSAGE_TYPES and d["public"]]
+    public_messages = [d for d in docs if is_message(d, bridge_actor_ids)]
     responders = sorted({d["actor"]["id"] for d in responses})
     return {
-        "conversation_id": first["conversation_id"],
+        "conversation_id": conversation_id or first["conversation_id"],
+        "conversation_ids": sorted({d["conversation_id"] for d in docs}),
         "channel_id": opener["channel_id"],
         "thread_ts": next((d["thread_ts"] for d in docs if d["thread_ts"]), None),
         "ticket_id": ticket_ids[-1] if ticket_ids else None,
         "ticket_ids": ticket_ids,
+        # Where it started: an emailed ticket stays "email" after its Slack thread opens.
         "source": opener["source"],
         "status": status,
         "is_open": status not in DONE_STATUSES,

@@ -13,7 +13,6 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections import defaultdict
 from collections.abc import Callable
 from typing import Any
 
@@ -24,12 +23,22 @@ from threadline_common.dlq import DeadLetterProducer, PoisonMessage, dead_letter
 from threadline_common.health import Heartbeat
 from threadline_common.logs import log_context
 from threadline_reporter.business_hours import Calendar
-from threadline_reporter.documents import Privacy, decode_activity, doc_id, fold_conversation, index_actions
+from threadline_reporter.documents import (
+    Privacy,
+    decode_activity,
+    doc_id,
+    email_ticket,
+    fold_conversation,
+    index_actions,
+    merge_conversations,
+)
 from threadline_reporter.indices import Names
 from threadline_reporter.metrics import Metrics
 
 log = logging.getLogger(__name__)
 SERVICE = "reporter"
+# Rounds of reading related conversations: an emailed ticket and its thread need two.
+MERGE_ROUNDS = 4
 
 
 class TransientFailure(Exception):
@@ -114,8 +123,26 @@ class Indexer:
                 )
                 if due:
                     self._flush_until_done(consumer, stop)
+            self._flush_before_stopping(consumer)
         finally:
             consumer.close()
+
+    def _flush_before_stopping(self, consumer: Consumer) -> None:
+        """One last attempt at what is waiting, so that a stop (a rollout, SIGTERM) leaves nothing
+        for the next owner to read again; if Elasticsearch refuses it, the offsets stay uncommitted."""
+        if not self.batch:
+            return
+        batch = list(self.batch)
+        try:
+            self.flush(batch)
+        except TransientFailure as exc:
+            log.warning(
+                "stopping with %d records not indexed (%s); they are read again at the next start", len(batch), exc
+            )
+            return
+        self.metrics.flushes.labels("ok").inc()
+        self._commit(consumer, batch)
+        self.batch = []
 
     def _take(self, message: Message) -> None:
         error = message.error()
@@ -198,7 +225,7 @@ class Indexer:
         poison += rejected
         rejected_ids = {id(m) for m, _ in rejected}
         good = [r for m, r in records if id(m) not in rejected_ids]
-        self._index_conversations({r["conversation_id"] for r in good if r["type"] != "join"})
+        self._index_conversations(good)
         for m, exc in poison:
             self._dead_letter(m, exc)
         self.metrics.records.labels("indexed").inc(len(good))
@@ -231,22 +258,22 @@ class Indexer:
             raise TransientFailure(f"refresh: {exc}") from exc
         return list(rejected.values())
 
-    def _index_conversations(self, conversation_ids: set[str]) -> None:
-        ids = sorted(conversation_ids)
+    def _index_conversations(self, records: list[dict[str, Any]]) -> None:
+        tickets_of: dict[str, set[int]] = {}
+        for r in records:
+            if r["type"] != "join":
+                tickets_of.setdefault(r["conversation_id"], set()).update(
+                    [r["ticket_id"]] if r["ticket_id"] is not None else []
+                )
+        ids = sorted(tickets_of)
         for start in range(0, len(ids), 200):
             chunk = ids[start : start + 200]
-            events: dict[str, list[dict[str, Any]]] = defaultdict(list)
-            try:
-                for hit in helpers.scan(
-                    self.es, index=self.names.events, query={"query": {"terms": {"conversation_id": chunk}}}, size=1000
-                ):
-                    events[hit["_source"]["conversation_id"]].append(hit["_source"])
-            except (TransportError, ApiError, helpers.ScanError) as exc:
-                raise TransientFailure(f"reading events: {exc}") from exc
-            actions = []
-            for conversation_id, docs in events.items():
+            events = self._related_events(set(chunk), {t for c in chunk for t in tickets_of[c]})
+            groups, merged = merge_conversations(events)
+            actions: list[dict[str, Any]] = []
+            for conversation_id, docs in sorted(groups.items()):
                 channel = docs[0]["channel_id"]
-                doc = fold_conversation(docs, self.calendar_for(channel), self.bridge_actor_ids)
+                doc = fold_conversation(docs, self.calendar_for(channel), self.bridge_actor_ids, conversation_id)
                 if doc is not None:
                     actions.append(
                         {
@@ -256,6 +283,11 @@ class Indexer:
                             **doc,
                         }
                     )
+            # An emailed ticket indexed before its thread's activity arrived is now part of the thread's.
+            for conversation_id in sorted(merged):
+                actions.append(
+                    {"_op_type": "delete", "_index": self.names.conversations_index, "_id": doc_id(conversation_id)}
+                )
             if not actions:
                 continue
             try:
@@ -263,11 +295,50 @@ class Indexer:
             except (TransportError, ApiError) as exc:
                 raise TransientFailure(f"bulk conversations: {exc}") from exc
             if response.get("errors"):
-                problems = [i["index"] for i in response["items"] if i["index"].get("status", 500) >= 300]
-                # Our own documents against our own mapping: a rejection is a bug, not bad input; keep
-                # the offsets so that a fixed release indexes them.
-                raise TransientFailure(f"conversation documents rejected: {problems[:3]}")
-            self.metrics.conversations.inc(len(actions))
+                problems = [
+                    item
+                    for entry in response["items"]
+                    for op, item in entry.items()
+                    if item.get("status", 500) >= 300 and not (op == "delete" and item.get("status") == 404)
+                ]
+                if problems:
+                    # Our own documents against our own mapping: a rejection is a bug, not bad input;
+                    # keep the offsets so that a fixed release indexes them.
+                    raise TransientFailure(f"conversation documents rejected: {problems[:3]}")
+            self.metrics.conversations.inc(sum(1 for a in actions if a["_op_type"] == "index"))
+
+    def _related_events(self, conversation_ids: set[str], ticket_ids: set[int]) -> list[dict[str, Any]]:
+        """Every event of the given conversations and of those they merge with (an emailed ticket's
+        `zd:<ticket>` and the thread that carries the same ticket), read from the events alias."""
+        wanted_conversations, wanted_tickets = set(conversation_ids), set(ticket_ids)
+        read_conversations: set[str] = set()
+        read_tickets: set[int] = set()
+        found: dict[str, dict[str, Any]] = {}
+        for _ in range(MERGE_ROUNDS):
+            conversations = (wanted_conversations | {f"zd:{t}" for t in wanted_tickets}) - read_conversations
+            emailed = {email_ticket(c) for c in wanted_conversations | read_conversations}
+            tickets = {t for t in emailed if t is not None} - read_tickets
+            if not conversations and not tickets:
+                break
+            should: list[dict[str, Any]] = []
+            if conversations:
+                should.append({"terms": {"conversation_id": sorted(conversations)}})
+            if tickets:
+                should.append({"terms": {"ticket_id": sorted(tickets)}})
+            query = {"query": {"bool": {"should": should, "minimum_should_match": 1}}}
+            try:
+                for hit in helpers.scan(self.es, index=self.names.events, query=query, size=1000):
+                    found[hit["_id"]] = hit["_source"]
+            except (TransportError, ApiError, helpers.ScanError) as exc:
+                raise TransientFailure(f"reading events: {exc}") from exc
+            read_conversations |= conversations
+            read_tickets |= tickets
+            # A thread found through its ticket is read whole in the next round.
+            wanted_conversations |= {d["conversation_id"] for d in found.values() if d["type"] != "join"}
+            wanted_tickets |= {d["ticket_id"] for d in found.values() if d["ticket_id"] is not None}
+        # Only conversations read whole make documents (a longer chain than MERGE_ROUNDS is not one
+        # the router makes; the next flush touching it goes on from there).
+        return [d for d in found.values() if d["conversation_id"] in read_conversations]
 
     def _dead_letter(self, message: Message, exc: PoisonMessage) -> None:
         with log_context(topic=message.topic(), partition=message.partition(), offset=message.offset()):

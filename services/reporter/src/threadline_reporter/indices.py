@@ -55,6 +55,8 @@ CONVERSATION_MAPPING: dict[str, Any] = {
     "dynamic": "strict",
     "properties": {
         "conversation_id": _KEYWORD,
+        # Every id its events carry: an emailed ticket's `zd:<ticket>` and its thread's id.
+        "conversation_ids": _KEYWORD,
         "channel_id": _KEYWORD,
         "thread_ts": _KEYWORD,
         "ticket_id": {"type": "long"},
@@ -155,7 +157,9 @@ class Names:
 
 
 def ensure_indices(es: Elasticsearch, names: Names) -> None:
-    """Templates (PUT is idempotent), then the single-index kinds; monthly event indices appear on first write."""
+    """Templates (PUT is idempotent), then the single-index kinds; monthly event indices appear on
+    first write. Indices made by an earlier release get the fields added since (a mapping only
+    grows within a version; a field that changed type needs a new `-vN` index and fails here)."""
     for name, body in names.templates().items():
         es.indices.put_index_template(name=name, **body)
     for index in (names.conversations_index, names.reports_index):
@@ -166,6 +170,12 @@ def ensure_indices(es: Elasticsearch, names: Names) -> None:
         except BadRequestError as exc:
             if exc.error != "resource_already_exists_exception":  # another replica was first
                 raise
+    for pattern, mapping in (
+        (f"{names.prefix}events-*", EVENT_MAPPING),
+        (names.conversations_index, CONVERSATION_MAPPING),
+        (names.reports_index, REPORT_MAPPING),
+    ):
+        es.indices.put_mapping(index=pattern, properties=mapping["properties"], allow_no_indices=True)
 
 
 _MONTHLY = re.compile(r"events-(\d{4})\.(\d{2})$")

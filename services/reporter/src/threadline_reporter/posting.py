@@ -81,11 +81,9 @@ class Reporter:
         calendar = Calendar.of(rules)
         target = rules.response_target_minutes * 60.0
         figures, aggs = self._figures(period)
-        late = self.es.search(index=self.names.conversations, body=reports.late_query(period, target))
-        waiting = self.es.search(index=self.names.conversations, body=reports.waiting_query(period))
-        past = reports.past_target_count(
-            int(late["hits"]["total"]["value"]), waiting["hits"]["hits"], period, calendar, target
-        )
+        waiting_before = calendar.past_target_before(period.end, target)
+        body = reports.past_target_query(period, target, waiting_before)
+        past = reports.past_target_from(self.es.search(index=self.names.conversations, body=body)["aggregations"])
         oldest = [self._with_link(channel_id, c) for c in reports.oldest_from(aggs)] if kind == "daily" else []
         previous, responders = None, []
         if kind == "weekly":

@@ -13,7 +13,7 @@ import datetime as dt
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
-from threadline_reporter.business_hours import Calendar, format_time, parse_time
+from threadline_reporter.business_hours import Calendar, format_time
 
 Kind = Literal["daily", "weekly"]
 REPORT_EVENT_TYPE = "threadline_report"
@@ -138,39 +138,36 @@ def conversation_query(period: Period, oldest_listed: int) -> dict[str, Any]:
     }
 
 
-def waiting_query(period: Period, limit: int = 1000) -> dict[str, Any]:
-    """Conversations that, at the end of the period, had been open since before it ended with no
-    first response yet: their wait is measured against the target in business hours."""
+def past_target_query(period: Period, target_seconds: float, waiting_before: dt.datetime | None) -> dict[str, Any]:
+    """Counts, as filter aggregations, the two kinds of conversations past the response target:
+    first responses given within the period later than the target (business hours), and
+    conversations still waiting at the end of the period that were opened before
+    `waiting_before` (Calendar.past_target_before: their wait is past the target)."""
     end = format_time(period.end)
-    return {
-        "size": limit,
-        "_source": ["conversation_id", "opened_at"],
-        "query": {
+    late = {
+        "bool": {
+            "filter": [
+                _range("first_response_at", period.start, period.end),
+                {"range": {"time_to_first_response_business_seconds": {"gt": target_seconds}}},
+            ]
+        }
+    }
+    waiting: dict[str, Any] = {"bool": {"must_not": [{"match_all": {}}]}}  # nobody can be waiting too long
+    if waiting_before is not None:
+        waiting = {
             "bool": {
-                "filter": [_channel(period.channel_id), {"range": {"opened_at": {"lt": end}}}],
+                "filter": [{"range": {"opened_at": {"lt": format_time(min(waiting_before, period.end))}}}],
                 "must_not": [
                     {"range": {"first_response_at": {"lt": end}}},
                     {"range": {"resolved_at": {"lt": end}}},
                 ],
             }
-        },
-    }
-
-
-def late_query(period: Period, target_seconds: float) -> dict[str, Any]:
-    """First responses given within the period that came later than the target (business hours)."""
+        }
     return {
         "size": 0,
-        "track_total_hits": True,
-        "query": {
-            "bool": {
-                "filter": [
-                    _channel(period.channel_id),
-                    _range("first_response_at", period.start, period.end),
-                    {"range": {"time_to_first_response_business_seconds": {"gt": target_seconds}}},
-                ]
-            }
-        },
+        "track_total_hits": False,
+        "query": {"bool": {"filter": [_channel(period.channel_id)]}},
+        "aggs": {"late": {"filter": late}, "waiting": {"filter": waiting}},
     }
 
 
@@ -303,17 +300,9 @@ def oldest_from(aggs: dict[str, Any]) -> list[OpenConversation]:
     ]
 
 
-def past_target_count(
-    late_total: int, waiting_hits: list[dict[str, Any]], period: Period, calendar: Calendar, target_seconds: float
-) -> int:
-    """Late first responses within the period, plus conversations still waiting at its end whose
-    wait (in business hours) was already past the target."""
-    waiting = sum(
-        1
-        for h in waiting_hits
-        if calendar.business_seconds(parse_time(h["_source"]["opened_at"]), period.end) > target_seconds
-    )
-    return late_total + waiting
+def past_target_from(aggs: dict[str, Any]) -> int:
+    """Late first responses within the period plus conversations still waiting past the target."""
+    return int(aggs["late"]["doc_count"]) + int(aggs["waiting"]["doc_count"])
 
 
 def responders_from(response: dict[str, Any]) -> list[Responder]:

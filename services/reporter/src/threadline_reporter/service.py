@@ -31,10 +31,22 @@ SCHEDULER_INTERVAL_SECONDS = 20.0
 RETENTION_INTERVAL_SECONDS = 3600.0
 
 
+class DeadLetters(DeadLetterProducer):
+    """The dead-letter producer, closed with the service: a producer left open keeps connecting
+    (and logging) after its broker is gone."""
+
+    def close(self, timeout: float = 10.0) -> None:
+        self._producer.flush(timeout)
+        self._producer.close()
+
+
 def elasticsearch_client(settings: ReporterSettings) -> Elasticsearch:
     api_key = settings.elasticsearch_api_key.get_secret_value() if settings.elasticsearch_api_key else None
+    tls: dict[str, Any] = {}
+    if settings.elasticsearch_ca_certs is not None:
+        tls["ca_certs"] = str(settings.elasticsearch_ca_certs)
     return Elasticsearch(
-        settings.elasticsearch_url, api_key=api_key, request_timeout=settings.elasticsearch_timeout_seconds
+        settings.elasticsearch_url, api_key=api_key, request_timeout=settings.elasticsearch_timeout_seconds, **tls
     )
 
 
@@ -74,6 +86,8 @@ class Service:
         self.indices_ready = threading.Event()
         bridge = frozenset(settings.bridge_actor_ids)
         topics = Topics(kafka.topic_prefix)
+        self.dead_letters = DeadLetters(producer_config(kafka))
+        self._closed = False
         self.indexer = Indexer(
             consumer_config=consumer_config(kafka, settings.group_id),
             topic=topics.activity,
@@ -81,7 +95,7 @@ class Service:
             names=self.names,
             privacy=privacy_of(settings),
             calendar_for=lambda channel: Calendar.of(self.channels.rules_for(channel)),
-            dead_letters=DeadLetterProducer(producer_config(kafka)),
+            dead_letters=self.dead_letters,
             metrics=self.metrics,
             heartbeat=self.heartbeat,
             bridge_actor_ids=bridge,
@@ -100,9 +114,16 @@ class Service:
         return self
 
     def close(self) -> None:
+        """Stops the threads (the indexer flushes and commits what it holds), then closes the clients."""
         self.stop.set()
         for thread in self.threads:
-            thread.join(timeout=30)
+            thread.join(timeout=60)
+        if self._closed:
+            return
+        self._closed = True
+        self.dead_letters.close()
+        self.es.close()
+        log.info("reporter stopped")
 
     def alive(self) -> bool:
         return self.heartbeat.alive() and all(t.is_alive() for t in self.threads)

@@ -1,12 +1,17 @@
-"""reporter settings, from THREADLINE_REPORTER_* variables (Kafka from KAFKA_*)."""
+"""reporter settings, from THREADLINE_REPORTER_* variables (Kafka from KAFKA_*).
+
+`ReporterSettings` is the service's (and the report command's); `KibanaSettings` is all the
+`kibana import` command needs, so that the chart's import Job runs without Elasticsearch or Kafka.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, FilePath, SecretStr, field_validator
 from pydantic_settings import NoDecode, SettingsConfigDict
 
 from threadline_common.settings import ServiceSettings, reject_placeholder
@@ -17,6 +22,8 @@ class ReporterSettings(ServiceSettings):
 
     elasticsearch_url: str = Field(description="http(s)://host:port of the cluster")
     elasticsearch_api_key: SecretStr | None = None
+    # CA bundle (PEM) that signed the cluster's certificate, for https URLs with a private CA.
+    elasticsearch_ca_certs: FilePath | None = None
     elasticsearch_timeout_seconds: float = 30.0
     # Every index, template and alias name starts with this (several deployments can share a cluster).
     index_prefix: str = "threadline-"
@@ -61,3 +68,45 @@ class ReporterSettings(ServiceSettings):
         if isinstance(value, str):
             return [v.strip() for v in value.split(",") if v.strip()]
         return value
+
+
+class KibanaSettings(ServiceSettings):
+    """`python -m threadline_reporter kibana import`: where Kibana is and how to log in."""
+
+    model_config = SettingsConfigDict(env_prefix="THREADLINE_REPORTER_", extra="ignore")
+
+    kibana_url: str = Field(description="Kibana's base URL, e.g. https://kibana:5601 (with its basePath, if any)")
+    # An API key (base64 of id:key, as Elasticsearch returns it as `encoded`); else the cluster's key below.
+    kibana_api_key: SecretStr | None = None
+    kibana_username: str | None = None
+    kibana_password: SecretStr | None = None
+    # The Kibana space to import into; empty: the default space.
+    kibana_space: str = ""
+    # CA bundle of Kibana's certificate; else the cluster's, when they share one.
+    kibana_ca_certs: FilePath | None = None
+    kibana_timeout_seconds: float = Field(default=30.0, gt=0)
+    # How long to keep trying while Kibana is not up yet (the Job runs right after an install).
+    kibana_wait_seconds: float = Field(default=120.0, ge=0)
+    elasticsearch_api_key: SecretStr | None = None
+    elasticsearch_ca_certs: FilePath | None = None
+    # The saved objects point at this prefix's aliases (as the service's INDEX_PREFIX).
+    index_prefix: str = "threadline-"
+
+    @field_validator("kibana_url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must be an http:// or https:// URL")
+        return value
+
+    @field_validator("kibana_api_key", "kibana_password", "elasticsearch_api_key")
+    @classmethod
+    def _no_placeholder(cls, value: SecretStr | None) -> SecretStr | None:
+        return reject_placeholder(value, "a credential")
+
+
+def unknown_variables(environ: Mapping[str, str]) -> list[str]:
+    """THREADLINE_REPORTER_* variables that no setting reads: a typo there would be ignored silently."""
+    prefix = "THREADLINE_REPORTER_"
+    known = {f"{prefix}{name.upper()}" for name in (*ReporterSettings.model_fields, *KibanaSettings.model_fields)}
+    return sorted(name for name in environ if name.startswith(prefix) and name not in known)

@@ -24,26 +24,38 @@ from threadline_common.dlq import PoisonMessage, dead_letter
 from threadline_common.health import Heartbeat
 from threadline_common.kafka import faust_broker_options
 from threadline_common.logs import log_context
+from threadline_common.metrics import add_metrics_page
 from threadline_common.settings import KafkaSettings
 from threadline_router.inbound import (
+    OPS_SOURCE,
     Inbound,
+    OperatorAction,
     ReminderTick,
+    SlackMessage,
     SyncResult,
     ZendeskTicketEvent,
     conversation_of,
+    decode_ops,
     decode_result,
     decode_slack,
     decode_tick,
     decode_zendesk,
     tick_record,
 )
+from threadline_router.metrics import Metrics, kind_of, outcome_of
 from threadline_router.rules import Context, Conversation, Decision, reminder_due, route
 from threadline_router.settings import RouterSettings
 
 log = logging.getLogger(__name__)
 
 SOURCE_HEADER = "threadline-source"
-DECODERS = {"slack": decode_slack, "zendesk": decode_zendesk, "result": decode_result, "tick": decode_tick}
+DECODERS = {
+    "slack": decode_slack,
+    "zendesk": decode_zendesk,
+    "result": decode_result,
+    "tick": decode_tick,
+    OPS_SOURCE: decode_ops,  # threadline-ops: backfilled messages, relink, unlink
+}
 
 
 def now_iso() -> str:
@@ -57,6 +69,10 @@ def cause_of(event: Inbound, topics: Topics) -> dict[str, str]:
         return {"topic": topics.ZENDESK_EVENTS, "event_id": event.event_id}
     if isinstance(event, ReminderTick):
         return {"topic": topics.ROUTER_INBOUND, "event_id": f"reminder-tick:{event.at}"}
+    if isinstance(event, OperatorAction):
+        return {"topic": topics.ROUTER_INBOUND, "event_id": f"{event.kind}:{event.action_id}"}
+    if isinstance(event, SlackMessage) and event.backfill:
+        return {"topic": topics.ROUTER_INBOUND, "event_id": event.event_id}
     return {"topic": topics.SLACK_EVENTS, "event_id": event.event_id}
 
 
@@ -124,6 +140,15 @@ def create_app(settings: RouterSettings, kafka: KafkaSettings, channels: Channel
         ),
     )
 
+    def table_rows() -> float:
+        try:
+            return float(len(links))
+        except Exception:  # partitions moving or the store not open yet: unknown, not a failed scrape
+            log.debug("links table size unavailable", exc_info=True)
+            return float("nan")
+
+    metrics = Metrics(table_rows)
+
     async def send_dead_letter(event: faust.EventT, reason: str, error: BaseException | None) -> None:
         message = event.message
         letter = dead_letter(
@@ -153,13 +178,16 @@ def create_app(settings: RouterSettings, kafka: KafkaSettings, channels: Channel
                 with log_context(topic=message.topic, partition=message.partition, offset=message.offset):
                     if settings.disable_message_processing:
                         log.info("message processing is disabled: skipped")
+                        metrics.record(source, "disabled")
                         continue
                     try:
                         decoded = decode(event.value)
                     except PoisonMessage as exc:
                         await send_dead_letter(event, exc.reason, exc)
+                        metrics.record(source, "dead_lettered")
                         continue
                     if decoded is None:
+                        metrics.record(source, "ignored")
                         continue
                     key = conversation_of(decoded).encode()
                     fut = await inbound.send(key=key, value=event.value, headers=[(SOURCE_HEADER, source.encode())])
@@ -185,8 +213,10 @@ def create_app(settings: RouterSettings, kafka: KafkaSettings, channels: Channel
                     decoded: Inbound | None = DECODERS[source](event.value)
                 except (PoisonMessage, KeyError) as exc:
                     await send_dead_letter(event, f"undecodable inbound record from {source!r}", exc)
+                    metrics.record(source if source in DECODERS else "unknown", "dead_lettered")
                     continue
                 if decoded is None:
+                    metrics.record(source, "ignored")
                     continue
                 raw_state = links.get(key.encode())
                 state = Conversation.from_json(json.loads(raw_state)) if raw_state else None
@@ -196,6 +226,7 @@ def create_app(settings: RouterSettings, kafka: KafkaSettings, channels: Channel
                 except Exception as exc:  # a bug in one rule must not stop every conversation
                     log.exception("routing failed")
                     await send_dead_letter(event, f"routing failed: {exc!r}", exc)
+                    metrics.record(kind_of(decoded), "dead_lettered")
                     continue
                 issued_at, cause = ctx.now, cause_of(decoded, topics)
                 pending = [
@@ -207,8 +238,16 @@ def create_app(settings: RouterSettings, kafka: KafkaSettings, channels: Channel
                 ]
                 for fut in pending:
                     await fut  # acknowledged by Kafka before the state moves on
-                if decision.state is not None and decision.state != state:
+                changed = False
+                if decision.unlink and state is not None:
+                    del links[key.encode()]  # a tombstone in the changelog
+                elif decision.state is not None and decision.state != state:
                     links[key.encode()] = json.dumps(decision.state.to_json()).encode()
+                    changed = True
+                # Counted once Kafka has the commands: a replay after a crash counts them again.
+                metrics.record(kind_of(decoded), outcome_of(decision, changed))
+                for c in decision.commands:
+                    metrics.commands.labels(c.type).inc()
                 if decision.commands:
                     log.info(
                         "routed %s: %s",
@@ -253,6 +292,8 @@ def create_app(settings: RouterSettings, kafka: KafkaSettings, channels: Channel
         async def get(self, request: Request) -> Response:
             ready = bool(app.consumer and app.consumer.assignment() is not None) and not app.rebalancing
             return self.json({"ready": ready}, status=200 if ready else 503)
+
+    add_metrics_page(app, metrics.registry)
 
     app.links_table = links  # type: ignore[attr-defined]
     return app

@@ -19,6 +19,7 @@ from threadline_common.channels import ChannelRules, ChannelsConfig, Who
 from threadline_router.hours import describe_opening, is_open, parse_time
 from threadline_router.inbound import (
     Inbound,
+    OperatorAction,
     ReminderTick,
     SlackDelete,
     SlackEdit,
@@ -149,6 +150,8 @@ class Decision:
     commands: list[Command] = field(default_factory=list)
     activity: list[Activity] = field(default_factory=list)
     reason: str = ""  # why nothing happened, for debug logs
+    # The conversation's row is deleted (a tombstone in the changelog): an operator unlinked it.
+    unlink: bool = False
 
 
 def ignore(state: Conversation | None, reason: str) -> Decision:
@@ -239,6 +242,8 @@ def route(event: Inbound, state: Conversation | None, ctx: Context) -> Decision:
             return _on_result(event, state, ctx)
         case ReminderTick():
             return _on_tick(event, state, ctx)
+        case OperatorAction():
+            return _on_operator(event, state, ctx)
     raise TypeError(f"not an inbound event: {event!r}")
 
 
@@ -261,6 +266,8 @@ def _on_message(msg: SlackMessage, state: Conversation | None, ctx: Context) -> 
     if not msg.is_reply:
         if state is not None:
             return ignore(state, "conversation exists")
+        if msg.backfill:
+            return _backfill_open(msg, cid, author, rules, ctx)
         if not rules.opens_on_message:
             return ignore(state, "this channel opens tickets only on an emoji")
         decision = _open_ticket(cid, msg.team_id, msg.channel_id, msg.ts, author, msg.text, msg.files, rules, ctx)
@@ -268,6 +275,8 @@ def _on_message(msg: SlackMessage, state: Conversation | None, ctx: Context) -> 
 
     if state is None:
         return ignore(state, "reply in a thread that has no ticket")
+    if msg.backfill and state.status == "closed":
+        return ignore(state, "the ticket is closed: history is not added to it")
     state = _mark_seen(state, seen_key, ctx.now)
     activity = Activity(
         event_id=f"slack:{msg.channel_id}:{msg.ts}",
@@ -282,6 +291,8 @@ def _on_message(msg: SlackMessage, state: Conversation | None, ctx: Context) -> 
         source="slack",
         text=msg.text,
     )
+    if msg.backfill:
+        return _backfill_reply(msg, state, author, activity)
     word = _normalise_word(msg.text)
     if word == "help":
         followup = rules.on_closed_reply == "followup"
@@ -316,10 +327,19 @@ def _on_message(msg: SlackMessage, state: Conversation | None, ctx: Context) -> 
             return Decision(state, [_notice(state, f"closed:{msg.channel_id}:{msg.ts}", text)], [activity])
         return _follow_up(state, msg, author, rules, ctx, activity)
 
-    comment = Command(
+    # A requester's reply reopens a solved ticket, as an email reply would.
+    comment = _comment(state, msg, author, reopen=state.status == "solved")
+    if state.status == "solved":
+        state = replace(state, status="open")
+    return Decision(state, [comment], [activity])
+
+
+def _comment(state: Conversation, msg: SlackMessage, author: str | None, reopen: bool) -> Command:
+    """A Slack reply as a public ticket comment; its id is the message's, whoever sent it."""
+    return Command(
         type="zendesk.add_comment",
         command_id=f"comment:{msg.channel_id}:{msg.ts}",
-        conversation_id=cid,
+        conversation_id=state.conversation_id,
         payload={
             "external_id": state.external_id,
             "ticket_id": state.ticket_id,
@@ -329,13 +349,46 @@ def _on_message(msg: SlackMessage, state: Conversation | None, ctx: Context) -> 
             "slack_channel_id": msg.channel_id,
             "slack_ts": msg.ts,
             "files": [_file_ref(f) for f in msg.files],
-            # A requester's reply reopens a solved ticket, as an email reply would.
-            "reopen": state.status == "solved",
+            "reopen": reopen,
         },
     )
-    if state.status == "solved":
-        state = replace(state, status="open")
-    return Decision(state, [comment], [activity])
+
+
+# --- backfill: a thread's history read from Slack by threadline-ops ------------------------------
+#
+# Backfilled messages go through the rules above with the same ids as live ones (the conversation
+# id, `msg:<ts>` seen keys, `create:` / `comment:` command ids), so a thread backfilled twice, or
+# partly seen live, gets each ticket and comment once. What differs is only what history must not
+# do: no out-of-hours notice, help text or denial posted into an old thread, no reminder clock
+# started by an old question, no reopening or follow-up ticket from an old reply.
+
+
+def opened_by_emoji(rules: ChannelRules, msg: SlackMessage) -> bool:
+    """Whether someone allowed to put the channel's open emoji on a backfilled message did."""
+    action = rules.open_emoji
+    if action is None:
+        return False
+    author = msg.user or msg.bot_id
+    return any(
+        r.get("name") in action.names and any(may_use(action.who, str(u), author) for u in r.get("users") or ())
+        for r in msg.reactions
+    )
+
+
+def _backfill_open(msg: SlackMessage, cid: str, author: str | None, rules: ChannelRules, ctx: Context) -> Decision:
+    if not (rules.opens_on_message or msg.explicit or opened_by_emoji(rules, msg)):
+        return ignore(None, "this channel opens tickets only on an emoji, and nobody allowed put it on this message")
+    decision = _open_ticket(cid, msg.team_id, msg.channel_id, msg.ts, author, msg.text, msg.files, rules, ctx)
+    assert decision.state is not None
+    decision.state = replace(decision.state, waiting_since=None)
+    return decision
+
+
+def _backfill_reply(msg: SlackMessage, state: Conversation, author: str | None, activity: Activity) -> Decision:
+    """Every reply of the history is a comment, in order; words like `help` or `resolve` are text."""
+    if author and author != state.requester_slack_id and author not in state.responders and not msg.bot_id:
+        state = replace(state, responders=[*state.responders, author])
+    return Decision(state, [_comment(state, msg, author, reopen=False)], [activity])
 
 
 def _file_ref(f: dict[str, Any]) -> dict[str, Any]:
@@ -929,3 +982,116 @@ def subject_from(text: str, limit: int = 120) -> str:
     if len(line) <= limit:
         return line
     return line[:limit].rsplit(" ", 1)[0] + "…"
+
+
+# --- operator corrections (threadline-ops relink / unlink) ---------------------------------------
+
+
+def _on_operator(action: OperatorAction, state: Conversation | None, ctx: Context) -> Decision:
+    key = f"op:{action.action_id}"
+    if state is not None and key in state.seen:
+        return ignore(state, "already applied")
+    if action.kind == "relink":
+        return _relink(action, state, key, ctx)
+    if action.kind == "unlink":
+        return _unlink(action, state)
+    return ignore(state, f"unknown operator action {action.kind}")
+
+
+def _ticket_note(state: Conversation, ticket_id: int, command_id: str, text: str) -> Command:
+    """An internal note on the ticket, so that agents see what an operator changed."""
+    return Command(
+        type="zendesk.add_comment",
+        command_id=command_id,
+        conversation_id=state.conversation_id,
+        payload={
+            "external_id": state.external_id,
+            "ticket_id": ticket_id,
+            "body": text,
+            "public": False,
+            "author": {"slack_user_id": None},
+            "slack_channel_id": state.channel_id,
+            "slack_ts": state.thread_ts or "",
+            "files": [],
+            "reopen": False,
+        },
+    )
+
+
+def _ticket_ref(ticket_id: int, url: str | None) -> str:
+    return f"<{url}|#{ticket_id}>" if url else f"#{ticket_id}"
+
+
+def _relink(action: OperatorAction, state: Conversation | None, key: str, ctx: Context) -> Decision:
+    """Link the thread to another (existing) ticket. threadline-ops has already pointed the
+    ticket's external_id at this conversation, so the ticket's events find the thread."""
+    ticket_id = action.ticket_id
+    if ticket_id is None:
+        return ignore(state, "relink without a ticket")
+    previous: int | None = None
+    if state is None:
+        if not action.channel_id or not action.thread_ts:
+            return ignore(state, "no conversation to relink and no thread named")
+        if ctx.channels.rules_for(action.channel_id) is None:
+            return ignore(state, "channel not monitored")
+        now = ctx.now or action.at
+        state = Conversation(
+            conversation_id=action.conversation_id,
+            team_id=action.team_id,
+            channel_id=action.channel_id,
+            thread_ts=action.thread_ts,
+            origin="slack",
+            status=action.ticket_status or "open",
+            created_at=now,
+            updated_at=now,
+            requester_slack_id=action.requester_slack_id,
+            ticket_id=ticket_id,
+            ticket_url=action.ticket_url,
+            seen=[key],
+        )
+    elif state.ticket_id == ticket_id:
+        return ignore(state, "already linked to this ticket")
+    else:
+        previous = state.ticket_id
+        status = action.ticket_status or ("open" if state.status in ("creating", "failed") else state.status)
+        state = replace(
+            _mark_seen(state, key, ctx.now),
+            ticket_id=ticket_id,
+            ticket_url=action.ticket_url,
+            status=status,
+            # Events of the ticket it had are recognised and kept out of the thread.
+            previous_ticket_ids=[*state.previous_ticket_ids, *([previous] if previous else [])],
+        )
+    if state.status not in WAITING_STATUSES:
+        state = replace(state, waiting_since=None, reminders_sent=0)
+    commands = []
+    if state.thread_ts is not None:
+        was = f" (it was linked to #{previous})" if previous else ""
+        text = (
+            f":link: {action.by} linked this thread to ticket {_ticket_ref(ticket_id, action.ticket_url)}{was}. "
+            "Replies here now go to it."
+        )
+        commands.append(_notice(state, f"relink:{action.action_id}", text))
+        if state.status != "closed":
+            note = f"Linked to the Slack thread {state.channel_id} {state.thread_ts} by {action.by} (threadline-ops)."
+            if previous:
+                note += f" The thread was linked to #{previous} before."
+            commands.append(_ticket_note(state, ticket_id, f"relink-note:{action.action_id}", note))
+    return Decision(state, commands)
+
+
+def _unlink(action: OperatorAction, state: Conversation | None) -> Decision:
+    """Forget the link: the row is deleted, so neither side reaches the other any more."""
+    if state is None:
+        return ignore(state, "not linked")
+    commands = []
+    if state.thread_ts is not None:
+        ticket = f"ticket {_ticket_ref(state.ticket_id, state.ticket_url)}" if state.ticket_id else "its ticket"
+        text = f":scissors: {action.by} unlinked this thread from {ticket}. Replies here no longer go to Zendesk."
+        commands.append(_notice(state, f"unlink:{action.action_id}", text))
+        if state.ticket_id is not None and state.status != "closed":
+            note = (
+                f"Unlinked from the Slack thread {state.channel_id} {state.thread_ts} by {action.by} (threadline-ops)."
+            )
+            commands.append(_ticket_note(state, state.ticket_id, f"unlink-note:{action.action_id}", note))
+    return Decision(None, commands, unlink=True)

@@ -17,13 +17,14 @@ from typing import Any
 
 import faust
 from faust.web import Request, Response, View
-from prometheus_client import CollectorRegistry, Counter, generate_latest
+from prometheus_client import CollectorRegistry, Counter
 
 from threadline_common.contracts import Topics
 from threadline_common.dlq import PoisonMessage, dead_letter
 from threadline_common.health import Heartbeat
 from threadline_common.kafka import faust_broker_options
 from threadline_common.logs import log_context
+from threadline_common.metrics import add_metrics_page
 from threadline_common.schemas import SchemaViolation, validate
 from threadline_common.settings import KafkaSettings
 from threadline_zendesk_sync import plan
@@ -206,9 +207,6 @@ def create_app(settings: ZendeskSyncSettings, kafka: KafkaSettings, effects: Eff
             ready = app.consumer is not None and not app.rebalancing
             return self.json({"ready": ready}, status=200 if ready else 503)
 
-    @app.page("/metrics")
-    class MetricsPage(View):
-        async def get(self, request: Request) -> Response:
-            return self.bytes(generate_latest(metrics.registry), content_type="text/plain; version=0.0.4")
+    add_metrics_page(app, metrics.registry)
 
     return app

@@ -1,0 +1,133 @@
+"""The Slack and Zendesk calls threadline-ops makes: reading a thread's history (slack_sdk), and
+checking a ticket and pointing its external_id at a conversation (zenpy)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
+from zenpy import Zenpy
+from zenpy.lib.api_objects import Ticket
+from zenpy.lib.exception import APIException, RecordNotFoundException, ZenpyException
+
+from threadline_router.ops.kafka_io import OpsError
+from threadline_router.ops.settings import OpsSettings
+
+PAGE = 200
+
+
+class Slack:
+    def __init__(self, settings: OpsSettings) -> None:
+        if settings.slack_bot_token is None:
+            raise OpsError("set THREADLINE_OPS_SLACK_BOT_TOKEN (the bot token Threadline uses) to read Slack")
+        options: dict[str, Any] = {"base_url": settings.slack_api_url} if settings.slack_api_url else {}
+        # History methods are rate limited (tier 3): wait as Slack says rather than fail.
+        self.client = WebClient(
+            token=settings.slack_bot_token.get_secret_value(),
+            retry_handlers=[RateLimitErrorRetryHandler(max_retry_count=10)],
+            **options,
+        )
+
+    def _call(self, what: str, method: Any, **kwargs: Any) -> Any:
+        try:
+            return method(**kwargs)
+        except SlackApiError as exc:
+            error = exc.response.get("error") if exc.response is not None else str(exc)
+            hint = (
+                " (invite the Threadline app to the channel)"
+                if error in ("not_in_channel", "channel_not_found")
+                else ""
+            )
+            raise OpsError(f"Slack answered {error} to {what}{hint}") from exc
+        except OSError as exc:
+            raise OpsError(f"cannot reach Slack for {what}: {exc}") from exc
+
+    def team_id(self) -> str:
+        """The workspace Threadline is installed in: the first part of its conversation ids."""
+        return str(self._call("auth.test", self.client.auth_test)["team_id"])
+
+    def thread(self, channel: str, root_ts: str) -> list[dict[str, Any]]:
+        """Every message of a thread, the root first, oldest to newest."""
+        messages: dict[str, dict[str, Any]] = {}
+        cursor = None
+        while True:
+            page = self._call(
+                f"conversations.replies of {channel} {root_ts}",
+                self.client.conversations_replies,
+                channel=channel,
+                ts=root_ts,
+                limit=PAGE,
+                cursor=cursor,
+            )
+            messages.update({m["ts"]: m for m in page["messages"]})
+            cursor = (page.get("response_metadata") or {}).get("next_cursor")
+            if not page.get("has_more") or not cursor:
+                break
+        return sorted(messages.values(), key=lambda m: float(m["ts"]))
+
+    def top_level(self, channel: str, since: datetime, until: datetime | None) -> list[dict[str, Any]]:
+        """The channel's top-level messages in [since, until], oldest first."""
+        found: dict[str, dict[str, Any]] = {}
+        cursor = None
+        bounds: dict[str, Any] = {"oldest": f"{since.timestamp():.6f}", "inclusive": True}
+        if until is not None:
+            bounds["latest"] = f"{until.timestamp():.6f}"
+        while True:
+            page = self._call(
+                f"conversations.history of {channel}",
+                self.client.conversations_history,
+                channel=channel,
+                limit=PAGE,
+                cursor=cursor,
+                **bounds,
+            )
+            for m in page["messages"]:
+                if m.get("thread_ts") in (None, m.get("ts")):  # not a reply also sent to the channel
+                    found[m["ts"]] = m
+            cursor = (page.get("response_metadata") or {}).get("next_cursor")
+            if not page.get("has_more") or not cursor:
+                break
+        return sorted(found.values(), key=lambda m: float(m["ts"]))
+
+
+class Zendesk:
+    def __init__(self, settings: OpsSettings) -> None:
+        if not settings.zendesk_subdomain:
+            raise OpsError("set THREADLINE_OPS_ZENDESK_SUBDOMAIN (and its credentials) to check and link tickets")
+        if settings.zendesk_oauth_token is not None:
+            auth: dict[str, Any] = {"oauth_token": settings.zendesk_oauth_token.get_secret_value()}
+        elif settings.zendesk_api_token is not None and settings.zendesk_email:
+            auth = {"email": settings.zendesk_email, "token": settings.zendesk_api_token.get_secret_value()}
+        else:
+            raise OpsError(
+                "set THREADLINE_OPS_ZENDESK_OAUTH_TOKEN, or THREADLINE_OPS_ZENDESK_EMAIL and _ZENDESK_API_TOKEN"
+            )
+        self.settings = settings
+        self.zen = Zenpy(subdomain=settings.zendesk_subdomain, timeout=30, **auth)
+        self.zen.disable_caching()
+
+    def ticket(self, ticket_id: int) -> Ticket | None:
+        try:
+            return self.zen.tickets(id=ticket_id)
+        except RecordNotFoundException:
+            return None
+        except (APIException, ZenpyException, OSError) as exc:
+            raise OpsError(f"Zendesk: cannot read ticket #{ticket_id}: {str(exc)[:200]}") from exc
+
+    def set_external_id(self, ticket: Ticket, external_id: str | None) -> bool:
+        """Point the ticket at a conversation (None: at none); False when it already was."""
+        if (ticket.external_id or None) == external_id:
+            return False
+        change = Ticket(id=ticket.id)
+        change.external_id = external_id  # set after creation, so that zenpy sends it even when None
+        try:
+            self.zen.tickets.update(change)
+        except (APIException, ZenpyException, OSError) as exc:
+            raise OpsError(f"Zendesk: cannot set the external_id of ticket #{ticket.id}: {str(exc)[:200]}") from exc
+        return True
+
+    def url(self, ticket_id: int) -> str:
+        return self.settings.ticket_url(ticket_id)
