@@ -6,7 +6,7 @@ from threadline_testing.records import PAYLOADS, message_body, slack_record, zen
 from threadline_common.dlq import PoisonMessage
 from threadline_common.schemas import validate
 from threadline_router.app import activity_json
-from threadline_router.inbound import SyncResult, conversation_of, decode_slack, decode_zendesk
+from threadline_router.inbound import SyncResult, conversation_of, decode_result, decode_slack, decode_zendesk
 from threadline_router.rules import Conversation, Decision, route, subject_from
 
 pytestmark = pytest.mark.unit
@@ -364,6 +364,18 @@ def test_garbage_is_a_poison_message():
                 "body": {"type": "zen:event-type:ticket.created", "detail": {"id": "x"}},
             }
         )
+
+
+def test_a_record_of_a_kind_no_contract_allows_is_poison_but_an_unhandled_zendesk_type_is_not():
+    with pytest.raises(PoisonMessage, match="carrier_pigeon"):
+        decode_slack({"schema_version": 1, "kind": "carrier_pigeon", "body": {}})
+    with pytest.raises(PoisonMessage, match="teleported"):
+        decode_result({"kind": "teleported", "conversation_id": "T1:C1:1.1", "command_id": "x"})
+    with pytest.raises(PoisonMessage, match="fax"):
+        decode_zendesk({"kind": "fax", "body": {}})
+    assert decode_slack({"kind": "slash_command", "body": {"command": "/threadline"}}) is None
+    unhandled = {"kind": "event_webhook", "body": {"type": "zen:event-type:ticket.teleported", "detail": {"id": "1"}}}
+    assert decode_zendesk(unhandled) is None  # Zendesk adds event types; one we do not handle is not an error
 
 
 @pytest.mark.parametrize(

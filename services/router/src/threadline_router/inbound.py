@@ -211,11 +211,21 @@ def _opt_int(value: Any) -> int | None:
         raise PoisonMessage(f"not an integer id: {value!r}") from exc
 
 
+# The record kinds each input topic's contract allows (schemas/json/*.v1.schema.json). A record of
+# another kind is dead-lettered; a Zendesk event type we do not handle is not: Zendesk adds types.
+SLACK_KINDS = frozenset({"event_callback", "interaction", "slash_command"})
+ZENDESK_KINDS = frozenset({"event_webhook", "legacy_trigger"})
+RESULT_KINDS = frozenset({"ticket_created", "thread_opened", "failed"})
+
+
 def decode_slack(record: bytes | str | dict[str, Any]) -> Inbound | None:
     """A threadline.slack.events record -> Inbound, or None when the router has nothing to do."""
     envelope = _json(record)
-    if envelope.get("kind") != "event_callback":
-        return None
+    kind = envelope.get("kind")
+    if kind not in SLACK_KINDS:  # the contract's kinds; anything else was not written by ingest
+        raise PoisonMessage(f"unknown slack.events kind {kind!r}")
+    if kind != "event_callback":
+        return None  # interactions and slash commands are not conversation events
     body = envelope.get("body")
     if not isinstance(body, dict) or not isinstance(body.get("event"), dict):
         raise PoisonMessage("event_callback without body.event")
@@ -308,6 +318,8 @@ _ZENDESK_KINDS = {
 def decode_zendesk(record: bytes | str | dict[str, Any]) -> Inbound | None:
     """A threadline.zendesk.events record -> ZendeskTicketEvent, or None for other events."""
     envelope = _json(record)
+    if envelope.get("kind") not in ZENDESK_KINDS:
+        raise PoisonMessage(f"unknown zendesk.events kind {envelope.get('kind')!r}")
     body = envelope.get("body")
     if not isinstance(body, dict):
         raise PoisonMessage("zendesk record without body")
@@ -378,6 +390,8 @@ def _decode_legacy(envelope: dict[str, Any], body: dict[str, Any]) -> Inbound | 
 
 def decode_result(record: bytes | str | dict[str, Any]) -> SyncResult:
     data = _json(record)
+    if data.get("kind") not in RESULT_KINDS:
+        raise PoisonMessage(f"unknown sync result kind {data.get('kind')!r}")
     try:
         return SyncResult(
             kind=str(data["kind"]),
