@@ -207,7 +207,10 @@ class KafkaNode:
         self.base_dir.mkdir(parents=True, exist_ok=True)
         (self.base_dir / "server.properties").write_text(self._properties())
         if not (self.base_dir / "data" / "meta.properties").exists():
-            cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+            # Kafka's own id format; one starting with "-" would read as an option to the storage tool.
+            cluster_id = "-"
+            while cluster_id.startswith("-"):
+                cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
             libs = kafka_libs()
             subprocess.run(  # noqa: S603
                 [

@@ -17,6 +17,8 @@ from typing import Any
 
 import faust
 from faust.web import Request, Response, View
+from mode.utils.objects import cached_property
+from mode.utils.queues import FlowControlEvent
 
 from threadline_common.channels import ChannelsConfig, load_channels
 from threadline_common.contracts import Topics
@@ -85,6 +87,30 @@ def activity_json(decision: Decision) -> list[dict[str, Any]]:
     return out
 
 
+class KeepDeliveredEvents(FlowControlEvent):
+    """Flow control whose resume() keeps the agents' queues when the flow is already on.
+
+    Works around faust's recovery (faust-streaming issue #596): once the links table is read back
+    from its changelog, the fetcher runs with the flow on; `on_recovery_completed` then resumes the
+    source partitions, awaits the seek to committed offsets and only then calls `flow_control.resume()`,
+    which empties every agent queue. A record fetched after its partition was sought is thus dropped
+    while the fetcher's position is past it, and is never acked: that partition is neither consumed
+    nor committed further until the next rebalance. Nothing stale is kept: revoking partitions
+    suspends the flow and empties the queues, and a resume that ends a suspension still empties them.
+    """
+
+    def resume(self) -> None:
+        if self.is_active():
+            return  # the queued events belong to the current assignment: keep them
+        super().resume()
+
+
+class RouterApp(faust.App):
+    @cached_property
+    def flow_control(self) -> FlowControlEvent:
+        return KeepDeliveredEvents(loop=self.loop)
+
+
 def create_app(settings: RouterSettings, kafka: KafkaSettings, channels: ChannelsConfig | None = None) -> faust.App:
     channels = channels or load_channels(settings.channels_file)
     topics = Topics(kafka.topic_prefix)
@@ -97,7 +123,7 @@ def create_app(settings: RouterSettings, kafka: KafkaSettings, channels: Channel
         zendesk_api_user_id=settings.zendesk_api_user_id,
     )
 
-    app = faust.App(
+    app = RouterApp(
         settings.app_id,
         **faust_broker_options(kafka),
         store=settings.store,
