@@ -3,14 +3,13 @@ ingest, router and zendesk-sync as their own processes, started through their en
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pytest
 from slack_sdk import WebClient
+from threadline_testing.waiting import wait_until  # noqa: F401 - tests import it from here
 from zenpy import Zenpy
 
 from threadline_devstack import services
@@ -51,16 +50,6 @@ class Pipeline:
         process.start()
 
 
-def wait_until(what: str, check: Callable[[], Any], timeout: float = 60.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
 @pytest.fixture
 def pipeline_settings() -> dict[str, dict[str, str]]:
     """Extra settings per service ("ingest", "router", "zendesk-sync": {name: value}, each becoming
@@ -88,28 +77,22 @@ def pipeline(kafka_bootstrap, kafka_topics, tmp_path: Path, monkeypatch, pipelin
         "ingest": services.ingest(
             env, ports["ingest"], SLACK_SECRET, ZENDESK_SECRET, **pipeline_settings.get("ingest", {})
         ),
-        "router": services.router(
+        "router": services.router_for_sandboxes(
             env,
             channels,
             ports["router"],
+            slack,
+            zendesk,
             partitions="2",
             store="memory://",
-            slack_bot_id=slack.bot_id,
-            slack_bot_user_id=slack.bot_user_id,
-            zendesk_api_user_id=str(zendesk.api_user["id"]),
             log_format="text",
             **pipeline_settings.get("router", {}),
         ),
-        "zendesk-sync": services.zendesk_sync(
+        "zendesk-sync": services.zendesk_sync_for_sandboxes(
             env,
             ports["zendesk-sync"],
-            subdomain=zendesk.subdomain,
-            email=zendesk.api_email,
-            api_token=zendesk.api_token,
-            slack_bot_token=slack.bot_token,
-            slack_api_url=slack.api_url,
-            ticket_url=f"{zendesk.base_url}/agent/tickets/",
-            zenpy_env=zendesk.zenpy_env(),
+            slack,
+            zendesk,
             partitions="2",
             slack_channel_interval_seconds="0.05",
             log_format="text",

@@ -42,11 +42,20 @@ def test_sigkill_during_traffic_loses_and_doubles_nothing(pipeline: Pipeline, re
     channels = ["C0SUPPORT", "C0INFRA"]
     kills: list[str] = []
     stop = threading.Event()
-    request.addfinalizer(stop.set)  # a failing drill stops killing before the pipeline is torn down
+    threads: list[threading.Thread] = []
+
+    def stop_killing() -> None:
+        # Before the pipeline's teardown: a restart still under way would leave an orphan process.
+        stop.set()
+        for thread in threads:
+            thread.join()
+
+    request.addfinalizer(stop_killing)
 
     def chaos() -> threading.Thread:
         thread = threading.Thread(target=killer, args=(p, stop, kills, rng), daemon=True)
         thread.start()
+        threads.append(thread)
         return thread
 
     slack_to_zendesk_chaos = chaos()

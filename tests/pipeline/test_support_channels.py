@@ -68,28 +68,22 @@ def stack(kafka_bootstrap, kafka_topics, tmp_path: Path, monkeypatch) -> Iterato
     env = services.ServiceEnv(kafka_bootstrap, kafka_topics.prefix, tmp_path, {"PYTHONWARNINGS": "ignore"})
     processes = {
         "ingest": services.ingest(env, ports["ingest"], SLACK_SECRET, ZENDESK_SECRET),
-        "router": services.router(
+        "router": services.router_for_sandboxes(
             env,
             channels,
             ports["router"],
+            slack,
+            zendesk,
             partitions="2",
             store="memory://",
-            slack_bot_id=slack.bot_id,
-            slack_bot_user_id=slack.bot_user_id,
-            zendesk_api_user_id=str(zendesk.api_user["id"]),
             reminder_interval_seconds="1",
             log_format="text",
         ),
-        "zendesk-sync": services.zendesk_sync(
+        "zendesk-sync": services.zendesk_sync_for_sandboxes(
             env,
             ports["zendesk-sync"],
-            subdomain=zendesk.subdomain,
-            email=zendesk.api_email,
-            api_token=zendesk.api_token,
-            slack_bot_token=slack.bot_token,
-            slack_api_url=slack.api_url,
-            ticket_url=f"{zendesk.base_url}/agent/tickets/",
-            zenpy_env=zendesk.zenpy_env(),
+            slack,
+            zendesk,
             partitions="2",
             slack_channel_interval_seconds="0.05",
             pagerduty_api_url=pagerduty.base_url,

@@ -4,7 +4,6 @@ the Slack sandbox in this process, and the reporter service built from its setti
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -12,21 +11,12 @@ from typing import Any
 import pytest
 from confluent_kafka import Producer
 from elasticsearch import Elasticsearch
+from threadline_testing.waiting import wait_until  # noqa: F401 - tests import it from here
 
 from threadline_common.settings import KafkaSettings
 from threadline_reporter.service import Service
 from threadline_reporter.settings import ReporterSettings
 from threadline_sandbox.slack import SlackSandbox
-
-
-def wait_until(what: str, check: Callable[[], Any], timeout: float = 60.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def produce(bootstrap: str, topic: str, records: list[dict[str, Any] | bytes]) -> None:

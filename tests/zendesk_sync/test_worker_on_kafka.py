@@ -47,16 +47,11 @@ def test_the_worker_performs_commands_once_and_reports_what_it_could_not_do(
     kafka_bootstrap, kafka_topics, slack, zendesk, router, zen, tmp_path: Path
 ):
     port = free_port()
-    worker = services.zendesk_sync(
+    worker = services.zendesk_sync_for_sandboxes(
         services.ServiceEnv(kafka_bootstrap, kafka_topics.prefix, tmp_path, {"PYTHONWARNINGS": "ignore"}),
         port,
-        subdomain=zendesk.subdomain,
-        email=zendesk.api_email,
-        api_token=zendesk.api_token,
-        slack_bot_token=slack.bot_token,
-        slack_api_url=slack.api_url,
-        ticket_url=f"{zendesk.base_url}/agent/tickets/",
-        zenpy_env=zendesk.zenpy_env(),
+        slack,
+        zendesk,
         partitions="2",
         slack_channel_interval_seconds="0.05",
         log_format="text",

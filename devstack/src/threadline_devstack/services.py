@@ -9,6 +9,7 @@ import time
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from threadline_devstack.processes import ManagedProcess
 
@@ -118,6 +119,37 @@ def zendesk_sync(
     if ticket_url:
         own["THREADLINE_ZENDESK_SYNC_ZENDESK_TICKET_URL"] = ticket_url
     return _process(name, "threadline_zendesk_sync", env, own)
+
+
+def router_for_sandboxes(
+    env: ServiceEnv, channels_file: Path, web_port: int, slack: Any, zendesk: Any, **more: str
+) -> ManagedProcess:
+    """The router configured for a Slack and a Zendesk sandbox (threadline_sandbox objects)."""
+    return router(
+        env,
+        channels_file,
+        web_port,
+        slack_bot_id=slack.bot_id,
+        slack_bot_user_id=slack.bot_user_id,
+        zendesk_api_user_id=str(zendesk.api_user["id"]),
+        **more,
+    )
+
+
+def zendesk_sync_for_sandboxes(env: ServiceEnv, web_port: int, slack: Any, zendesk: Any, **more: str) -> ManagedProcess:
+    """zendesk-sync configured for a Slack and a Zendesk sandbox (threadline_sandbox objects)."""
+    return zendesk_sync(
+        env,
+        web_port,
+        subdomain=zendesk.subdomain,
+        email=zendesk.api_email,
+        api_token=zendesk.api_token,
+        slack_bot_token=slack.bot_token,
+        slack_api_url=slack.api_url,
+        ticket_url=f"{zendesk.base_url}/agent/tickets/",
+        zenpy_env=zendesk.zenpy_env(),
+        **more,
+    )
 
 
 def reporter(

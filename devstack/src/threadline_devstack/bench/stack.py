@@ -88,24 +88,12 @@ def bench_stack(bootstrap: str, what: str) -> Iterator[BenchStack]:
         env = services.ServiceEnv(bootstrap, prefix, work, {"PYTHONWARNINGS": "ignore"})
         processes = {
             "ingest": services.ingest(env, ports["ingest"], SLACK_SECRET, ZENDESK_SECRET),
-            "router": services.router(
-                env,
-                channels,
-                ports["router"],
-                slack_bot_id=slack.bot_id,
-                slack_bot_user_id=slack.bot_user_id,
-                zendesk_api_user_id=str(zendesk.api_user["id"]),
-            ),
-            "zendesk-sync": services.zendesk_sync(
+            "router": services.router_for_sandboxes(env, channels, ports["router"], slack, zendesk),
+            "zendesk-sync": services.zendesk_sync_for_sandboxes(
                 env,
                 ports["zendesk-sync"],
-                subdomain=zendesk.subdomain,
-                email=zendesk.api_email,
-                api_token=zendesk.api_token,
-                slack_bot_token=slack.bot_token,
-                slack_api_url=slack.api_url,
-                ticket_url=f"{zendesk.base_url}/agent/tickets/",
-                zenpy_env=zendesk.zenpy_env(),
+                slack,
+                zendesk,
                 zendesk_budget_per_minute=str(UNBOUNDED),
                 slack_channel_interval_seconds="0",
             ),
