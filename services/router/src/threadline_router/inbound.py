@@ -133,6 +133,7 @@ class ZendeskTicketEvent:
     author_id: int | None = None
     author_name: str = ""
     author_is_staff: bool = False
+    occurred_at: str | None = None  # when Zendesk says it happened (the webhook's `time`)
 
 
 @dataclass(frozen=True)
@@ -345,6 +346,7 @@ def decode_zendesk(record: bytes | str | dict[str, Any]) -> Inbound | None:
         "subject": str(detail.get("subject") or ""),
         "description": str(detail.get("description") or ""),
         "requester_id": _opt_int(detail.get("requester_id")),
+        "occurred_at": body["time"] if isinstance(body.get("time"), str) and body["time"] else None,
     }
     if kind == "comment":
         comment = event.get("comment") or {}
