@@ -9,12 +9,12 @@ from pathlib import Path
 
 import pytest
 from slack_sdk import WebClient
-from threadline_testing.waiting import wait_until  # noqa: F401 - tests import it from here
 from zenpy import Zenpy
 
 from threadline_devstack import services
 from threadline_devstack.infra import free_port
 from threadline_devstack.processes import ManagedProcess
+from threadline_devstack.waiting import wait_until  # noqa: F401 - tests import it from here
 from threadline_sandbox.slack import SlackSandbox
 from threadline_sandbox.zendesk import ZendeskSandbox
 

@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 from confluent_kafka import Producer
 from elasticsearch import Elasticsearch
-from threadline_testing.waiting import wait_until  # noqa: F401 - tests import it from here
 
 from threadline_common.settings import KafkaSettings
+from threadline_devstack.waiting import wait_until  # noqa: F401 - tests import it from here
 from threadline_reporter.service import Service
 from threadline_reporter.settings import ReporterSettings
 from threadline_sandbox.slack import SlackSandbox

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from threadline_devstack import infra
+from threadline_devstack.waiting import wait_until
 
 
 class BenchError(RuntimeError):
@@ -220,10 +221,7 @@ def memory_mib(pid: int) -> dict[str, float]:
 
 
 def wait_for(what: str, check: Any, timeout: float, interval: float = 0.05) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(interval)
-    raise BenchError(f"timed out after {timeout:.0f}s waiting for {what}")
+    try:
+        return wait_until(what, check, timeout, interval)
+    except AssertionError as exc:  # a figure that cannot finish is the bench's error, not a test's
+        raise BenchError(f"{exc} (after {timeout:.0f}s)") from exc

@@ -16,6 +16,7 @@ from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 from threadline_common.channels import ChannelRules, ChannelsConfig, Who
+from threadline_common.text import subject_line
 from threadline_router.hours import describe_opening, is_open, parse_time
 from threadline_router.inbound import (
     Inbound,
@@ -974,14 +975,8 @@ def _on_result(result: SyncResult, state: Conversation | None, ctx: Context) -> 
 
 
 def subject_from(text: str, limit: int = 120) -> str:
-    """First line of the message, Slack markup made readable, cut at a word boundary."""
-    line = next((ln.strip() for ln in text.splitlines() if ln.strip()), "")
-    line = re.sub(r"<(?:https?://[^|>]+\|)?([^>]+)>", r"\1", line)
-    if not line:
-        return "Support request from Slack"
-    if len(line) <= limit:
-        return line
-    return line[:limit].rsplit(" ", 1)[0] + "…"
+    """The shared subject rule, over the message with Slack's link markup made readable."""
+    return subject_line(re.sub(r"<(?:https?://[^|>]+\|)?([^>]+)>", r"\1", text), limit)
 
 
 # --- operator corrections (threadline-ops relink / unlink) ---------------------------------------

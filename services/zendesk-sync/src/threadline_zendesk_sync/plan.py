@@ -13,6 +13,8 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from threadline_common.text import subject_line
+
 # event_type of the metadata on every Slack post Threadline makes when the router gave none.
 THREADLINE_POST = "threadline_post"
 # Zendesk keeps what a request sends as `ticket.metadata` on the audit, and shows it on the
@@ -131,15 +133,7 @@ def slack_to_plain(text: str, names: Mapping[str, str]) -> str:
     return html.unescape(text)  # Slack escapes only &, < and >
 
 
-def subject_from(text: str, limit: int = 120) -> str:
-    """First non-empty line, cut at a word boundary."""
-    line = next((ln.strip() for ln in text.splitlines() if ln.strip()), "")
-    if not line:
-        return "Support request from Slack"
-    if len(line) <= limit:
-        return line
-    cut = line[:limit].rsplit(" ", 1)[0] or line[:limit]
-    return cut + "…"
+subject_from = subject_line  # the router's rule too, so both name a ticket alike
 
 
 # --- files ----------------------------------------------------------------------------------------------

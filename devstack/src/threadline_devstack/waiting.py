@@ -1,4 +1,4 @@
-"""Waiting for something a test expects to happen, with a message that says what did not."""
+"""Waiting for something to happen (tests, the bench), with a message that says what did not."""
 
 from __future__ import annotations
 
