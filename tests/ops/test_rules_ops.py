@@ -31,7 +31,7 @@ def valid(decision: Decision) -> Decision:
         record = command.to_json("2026-11-23T10:00:00Z", cause)
         validate("threadline.commands", record["schema_version"], record)
     if decision.state is not None:
-        validate("threadline.links", 2, decision.state.to_json())
+        validate("threadline.links", 3, decision.state.to_json())
     return decision
 
 

@@ -33,7 +33,7 @@ def assert_valid_output(decision: Decision) -> None:
     for activity in activity_json(decision):
         validate("threadline.activity", 1, activity)
     if decision.state is not None:
-        validate("threadline.links", 2, decision.state.to_json())
+        validate("threadline.links", 3, decision.state.to_json())
 
 
 def commands(decisions):

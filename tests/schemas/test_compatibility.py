@@ -15,7 +15,7 @@ from threadline_common.schemas.codegen import write_lock
 
 pytestmark = pytest.mark.unit
 
-TOPIC = "threadline.sync.results"  # a topic with only v1 published
+TOPIC = "threadline.zendesk.events"  # a topic with only v1 published
 
 
 @pytest.fixture

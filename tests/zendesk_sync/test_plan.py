@@ -19,8 +19,8 @@ pytestmark = pytest.mark.unit
 EXAMPLES = Path(__file__).resolve().parents[2] / "schemas" / "examples"
 
 
-def example(topic: str, name: str) -> dict:
-    return json.loads((EXAMPLES / topic / "1" / name).read_text())
+def example(topic: str, name: str, version: int = 1) -> dict:
+    return json.loads((EXAMPLES / topic / str(version) / name).read_text())
 
 
 def command(name: str) -> dict:
@@ -346,7 +346,7 @@ def test_results_are_the_contracts_records():
     created = plan.result(
         "ticket_created", create, ticket_id=4017, ticket_url="https://example.zendesk.com/agent/tickets/4017"
     )
-    assert created == example("threadline.sync.results", "ticket_created.json")
+    assert created == example("threadline.sync.results", "ticket_created.json", 2)
 
     open_thread = command("13_slack_open_thread.json")
     moved = plan.result(
@@ -359,12 +359,16 @@ def test_results_are_the_contracts_records():
         thread_ts="1700000100.000200",
         moved_from="zd:4020",
     )
-    assert moved == example("threadline.sync.results", "thread_opened_for_email.json")
+    assert moved == example("threadline.sync.results", "thread_opened_for_email.json", 2)
 
     failed = plan.result("failed", command("03_zendesk_add_comment_while_creating.json"), reason="closed")
     assert (failed["team_id"], failed["channel_id"], failed["thread_ts"]) == ("T0001", "C0SUPPORT", "1700000000.000100")
     for record in (created, moved, failed):
-        validate("threadline.sync.results", 1, record)
+        validate("threadline.sync.results", 2, record)
+    assert failed["command_type"] == "zendesk.add_comment"
+    long = plan.result("failed", create, reason="x" * 5000)
+    assert len(long["reason"]) == plan.REASON_LIMIT  # the contract bounds it
+    validate("threadline.sync.results", 2, long)
     with pytest.raises(TypeError):
         plan.result("failed", create, colour="red")
 
@@ -403,8 +407,15 @@ def test_slack_errors_worth_retrying_are_transient():
     assert isinstance(limited, TransientError) and limited.retry_after == 30.0
     assert isinstance(plan.slack_failure(200, "internal_error"), TransientError)
     assert isinstance(plan.slack_failure(503, None), TransientError)
-    gone = plan.slack_failure(200, "channel_not_found")
-    assert type(gone) is PermanentError and str(gone) == "Slack answered channel_not_found"
+    refused = plan.slack_failure(200, "invalid_blocks")
+    assert type(refused) is PermanentError and str(refused) == "Slack answered invalid_blocks"
+
+
+@pytest.mark.parametrize("error", ["thread_not_found", "message_not_found", "channel_not_found", "is_archived"])
+def test_a_thread_or_channel_slack_no_longer_has_is_gone_not_retried(error):
+    gone = plan.slack_failure(200, error)
+    assert isinstance(gone, plan.ThreadGone) and isinstance(gone, PermanentError)
+    assert str(gone) == f"Slack answered {error}"
 
 
 def test_backoff_grows_with_jitter_under_a_cap_and_obeys_retry_after():

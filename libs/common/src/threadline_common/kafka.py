@@ -10,6 +10,7 @@ from __future__ import annotations
 import ssl
 from typing import Any
 
+from threadline_common.causality import MAX_RECORD_BYTES
 from threadline_common.settings import KafkaSettings
 
 
@@ -39,6 +40,7 @@ def producer_config(settings: KafkaSettings, **overrides: Any) -> dict[str, Any]
         # Bounded so that a caller waiting for the acknowledgement gets an answer in time.
         "delivery.timeout.ms": 30000,
         "request.timeout.ms": 10000,
+        "message.max.bytes": MAX_RECORD_BYTES,
     }
     conf.update(_security(settings))
     conf.update(overrides)
@@ -70,7 +72,10 @@ def admin_config(settings: KafkaSettings, **overrides: Any) -> dict[str, Any]:
 def faust_broker_options(settings: KafkaSettings) -> dict[str, Any]:
     """Keyword arguments for faust.App(...) that connect it the same way (aiokafka underneath)."""
     hosts = [h.strip() for h in settings.bootstrap_servers.split(",") if h.strip()]
-    options: dict[str, Any] = {"broker": ";".join(f"kafka://{h}" for h in hosts)}
+    options: dict[str, Any] = {
+        "broker": ";".join(f"kafka://{h}" for h in hosts),
+        "producer_max_request_size": MAX_RECORD_BYTES,
+    }
     protocol = settings.security_protocol
     if protocol == "PLAINTEXT":
         return options

@@ -15,6 +15,7 @@ import itertools
 import json
 import queue
 import random
+import re
 import threading
 import time
 import uuid
@@ -33,6 +34,7 @@ from threadline_sandbox.common import BackgroundServer
 
 SEED = Path(__file__).resolve().parent.parent / "fixtures" / "slack_workspace.yaml"
 MAX_TEXT = 40000
+TS = re.compile(r"\d+\.\d+")
 
 
 class SlackError(Exception):
@@ -51,6 +53,9 @@ class Knobs:
     rate_limit_per_minute: int = 0
     retry_delays: tuple[float, ...] = (0.5, 1.0, 2.0)  # Slack: about immediately, 1 min, 5 min
     delivery_timeout: float = 3.0
+    # While set (e.g. "thread_not_found"), every call that names a thread or a message by its ts
+    # answers this error, as Slack does once a thread's parent is gone.
+    thread_error: str = ""
 
 
 @dataclass
@@ -294,11 +299,14 @@ class SlackSandbox:
             raise SlackError("channel_not_found")
         return channel
 
-    def _message(self, channel: str, ts: Any) -> dict[str, Any]:
+    def _message(self, channel: str, ts: Any, missing: str = "message_not_found") -> dict[str, Any]:
+        """The message `ts` of `channel`; `missing` is the method's documented error when there is none."""
+        if self.knobs.thread_error:
+            raise SlackError(self.knobs.thread_error)
         for message in self.ws.messages[channel]:
             if message["ts"] == str(ts):
                 return message
-        raise SlackError("message_not_found")
+        raise SlackError(missing)
 
     def _is_bot(self, user: str) -> bool:
         return user == self.bot_user_id
@@ -420,9 +428,11 @@ def chat_post_message(s: SlackSandbox, user: str, p: dict[str, Any]) -> dict[str
         message["metadata"] = metadata
     thread_ts = p.get("thread_ts")
     if thread_ts:
-        parent = s._message(channel_id, thread_ts)
+        if not TS.fullmatch(str(thread_ts)):
+            raise SlackError("invalid_thread_ts")
+        parent = s._message(channel_id, thread_ts, "thread_not_found")
         if parent.get("thread_ts") not in (None, parent["ts"]):
-            parent = s._message(channel_id, parent["thread_ts"])
+            parent = s._message(channel_id, parent["thread_ts"], "thread_not_found")
         message["thread_ts"] = parent["ts"]
         message["parent_user_id"] = parent.get("user")
         parent.setdefault("thread_ts", parent["ts"])
@@ -518,8 +528,29 @@ def chat_delete(s: SlackSandbox, user: str, p: dict[str, Any]) -> dict[str, Any]
     message = s._message(channel_id, p.get("ts"))
     if message.get("user") != user:
         raise SlackError("cant_delete_message")
-    s.ws.messages[channel_id].remove(message)
     event_ts = s._next_ts()
+    if message.get("reply_count") and message.get("thread_ts") == message["ts"]:
+        # A parent with replies stays as a tombstone, and Slack says so as a message_changed.
+        previous = s._public(dict(message))
+        for key in ("user", "client_msg_id", "blocks", "files", "attachments", "bot_id", "bot_profile", "app_id"):
+            message.pop(key, None)
+        message.update(subtype="tombstone", hidden=True, text="This message was deleted.", user="USLACKBOT")
+        s._emit(
+            {
+                "type": "message",
+                "subtype": "message_changed",
+                "hidden": True,
+                "message": s._public(message),
+                "previous_message": previous,
+                "channel": channel_id,
+                "ts": event_ts,
+                "event_ts": event_ts,
+                "channel_type": s.ws.channels[channel_id].get("type", "channel"),
+            },
+            channel_id,
+        )
+        return {"channel": channel_id, "ts": message["ts"]}
+    s.ws.messages[channel_id].remove(message)
     s._emit(
         {
             "type": "message",
@@ -586,7 +617,7 @@ def conversations_history(s: SlackSandbox, user: str, p: dict[str, Any]) -> dict
 def conversations_replies(s: SlackSandbox, user: str, p: dict[str, Any]) -> dict[str, Any]:
     channel_id = str(p.get("channel", ""))
     s._channel(channel_id)
-    root = s._message(channel_id, p.get("ts"))
+    root = s._message(channel_id, p.get("ts"), "thread_not_found")
     root_ts = root.get("thread_ts") or root["ts"]
     thread = [s._public(m) for m in s.ws.messages[channel_id] if m["ts"] == root_ts or m.get("thread_ts") == root_ts]
     thread.sort(key=lambda m: float(m["ts"]))

@@ -20,6 +20,7 @@ from faust.web import Request, Response, View
 from mode.utils.objects import cached_property
 from mode.utils.queues import FlowControlEvent
 
+from threadline_common.causality import depth_header, depth_of, is_loop, loop_reason
 from threadline_common.channels import ChannelsConfig, load_channels
 from threadline_common.contracts import Topics
 from threadline_common.dlq import PoisonMessage, dead_letter
@@ -216,7 +217,8 @@ def create_app(settings: RouterSettings, kafka: KafkaSettings, channels: Channel
                         metrics.record(source, "ignored")
                         continue
                     key = conversation_of(decoded).encode()
-                    fut = await inbound.send(key=key, value=event.value, headers=[(SOURCE_HEADER, source.encode())])
+                    headers = [(SOURCE_HEADER, source.encode()), depth_header(depth_of(message.headers))]
+                    fut = await inbound.send(key=key, value=event.value, headers=headers)
                     await fut
 
         forward.__name__ = f"forward_{source}"
@@ -254,9 +256,22 @@ def create_app(settings: RouterSettings, kafka: KafkaSettings, channels: Channel
                     await send_dead_letter(event, f"routing failed: {exc!r}", exc)
                     metrics.record(kind_of(decoded), "dead_lettered")
                     continue
+                depth = depth_of(headers)
+                if decision.commands and is_loop(depth):
+                    # A chain of effects feeding itself: stop it here, once, and say so.
+                    await send_dead_letter(event, loop_reason(depth), None)
+                    metrics.loops.labels(kind_of(decoded)).inc()
+                    metrics.record(kind_of(decoded), "dead_lettered")
+                    continue
                 issued_at, cause = ctx.now, cause_of(decoded, topics)
+                # A command is as deep as what caused it; zendesk-sync's result is one deeper.
+                command_headers = [depth_header(depth)]
                 pending = [
-                    await commands.send(key=key.encode(), value=json.dumps(c.to_json(issued_at, cause)).encode())
+                    await commands.send(
+                        key=key.encode(),
+                        value=json.dumps(c.to_json(issued_at, cause)).encode(),
+                        headers=command_headers,
+                    )
                     for c in decision.commands
                 ]
                 pending += [

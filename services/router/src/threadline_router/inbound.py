@@ -140,9 +140,10 @@ class ZendeskTicketEvent:
 class SyncResult:
     """What zendesk-sync reports back after an effect."""
 
-    kind: str  # ticket_created | thread_opened | failed
+    kind: str  # ticket_created | thread_opened | failed | thread_gone
     conversation_id: str
     command_id: str
+    command_type: str | None = None  # absent in sync.results v1
     ticket_id: int | None = None
     ticket_url: str | None = None
     team_id: str | None = None
@@ -216,7 +217,7 @@ def _opt_int(value: Any) -> int | None:
 # another kind is dead-lettered; a Zendesk event type we do not handle is not: Zendesk adds types.
 SLACK_KINDS = frozenset({"event_callback", "interaction", "slash_command"})
 ZENDESK_KINDS = frozenset({"event_webhook", "legacy_trigger"})
-RESULT_KINDS = frozenset({"ticket_created", "thread_opened", "failed"})
+RESULT_KINDS = frozenset({"ticket_created", "thread_opened", "failed", "thread_gone"})
 
 
 def decode_slack(record: bytes | str | dict[str, Any]) -> Inbound | None:
@@ -399,6 +400,7 @@ def decode_result(record: bytes | str | dict[str, Any]) -> SyncResult:
             kind=str(data["kind"]),
             conversation_id=str(data["conversation_id"]),
             command_id=str(data.get("command_id") or ""),
+            command_type=data.get("command_type"),
             ticket_id=_opt_int(data.get("ticket_id")),
             ticket_url=data.get("ticket_url"),
             team_id=data.get("team_id"),

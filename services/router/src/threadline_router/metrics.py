@@ -5,6 +5,8 @@
   operator_action, ...), or the source (slack, zendesk, result, ...) for a record that is no event;
   decision is one of DECISIONS.
 - threadline_router_commands_total{type}: commands sent to zendesk-sync, by command type.
+- threadline_router_loops_total{kind}: records dead-lettered because their commands were past the
+  causal depth limit (threadline_common.causality): a chain of effects feeding itself. Alerted on.
 - threadline_router_links_rows: conversations in the links table partitions this worker holds.
 """
 
@@ -17,6 +19,7 @@ from typing import Literal
 from prometheus_client import CollectorRegistry, Counter, Gauge
 
 from threadline_router.inbound import (
+    RESULT_KINDS,
     Inbound,
     ReminderTick,
     SlackDelete,
@@ -42,7 +45,7 @@ _KINDS: dict[type, str] = {
 }
 # Bounded label values: anything else a record claims to be is counted as *_other.
 _ZENDESK_KINDS = frozenset({"created", "comment", "status"})
-_RESULT_KINDS = frozenset({"ticket_created", "thread_opened", "failed"})
+_RESULT_KINDS = RESULT_KINDS
 
 
 def kind_of(event: Inbound) -> str:
@@ -77,6 +80,12 @@ class Metrics:
             "threadline_router_commands",
             "Commands sent to zendesk-sync, by type",
             ["type"],
+            registry=self.registry,
+        )
+        self.loops = Counter(
+            "threadline_router_loops",
+            "Records whose commands were past the causal depth limit: dead-lettered as a loop",
+            ["kind"],
             registry=self.registry,
         )
         self.links_rows = Gauge(

@@ -62,7 +62,7 @@ class Context:
 
 @dataclass
 class Conversation:
-    """One Slack thread and its ticket: the value of the links table (threadline.links v1)."""
+    """One Slack thread and its ticket: the value of the links table (threadline.links v3)."""
 
     conversation_id: str
     team_id: str
@@ -86,9 +86,11 @@ class Conversation:
     # Since when it waits on the support side, and the reminders posted since (links v2).
     waiting_since: str | None = None
     reminders_sent: int = 0
+    # When Slack answered that the thread (or its channel) is gone (links v3): nothing is posted there.
+    thread_gone_at: str | None = None
 
     def to_json(self) -> dict[str, Any]:
-        return {"schema_version": 2, **asdict(self)}
+        return {"schema_version": 3, **asdict(self)}
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Conversation:
@@ -227,7 +229,25 @@ def _ticket_fields(rules: ChannelRules) -> dict[str, Any]:
     }
 
 
+# Commands that say something in the conversation's Slack thread.
+THREAD_POSTS = frozenset({"slack.post_message", "slack.add_reaction", "slack.post_ephemeral", "oncall.notify"})
+# Commands whose failure the thread is not told about: a notice about a failed notice would
+# fail the same way (the loop that once filled a broker's disk), and a lost reaction says nothing.
+UNTOLD_FAILURES = frozenset({"slack.post_message", "slack.add_reaction", "slack.post_ephemeral"})
+
+
 def route(event: Inbound, state: Conversation | None, ctx: Context) -> Decision:
+    decision = _route(event, state, ctx)
+    after = decision.state
+    if after is not None and after.thread_gone_at is not None:
+        # The thread is gone: what would be said there is not said (the ticket was told once).
+        kept = [c for c in decision.commands if c.type not in THREAD_POSTS]
+        if len(kept) != len(decision.commands):
+            decision = replace(decision, commands=kept, reason=decision.reason or "the Slack thread is gone")
+    return decision
+
+
+def _route(event: Inbound, state: Conversation | None, ctx: Context) -> Decision:
     match event:
         case SlackMessage():
             return _on_message(event, state, ctx)
@@ -279,6 +299,8 @@ def _on_message(msg: SlackMessage, state: Conversation | None, ctx: Context) -> 
     if msg.backfill and state.status == "closed":
         return ignore(state, "the ticket is closed: history is not added to it")
     state = _mark_seen(state, seen_key, ctx.now)
+    if state.thread_gone_at is not None and not msg.backfill:
+        state = replace(state, thread_gone_at=None)  # someone replied in it: the thread is there
     activity = Activity(
         event_id=f"slack:{msg.channel_id}:{msg.ts}",
         type="reply",
@@ -693,6 +715,8 @@ def reminder_due(state: Conversation, rules: ChannelRules | None, now: str) -> b
         return False
     if state.thread_ts is None or state.moved_to is not None or state.status not in WAITING_STATUSES:
         return False
+    if state.thread_gone_at is not None:
+        return False
     if state.reminders_sent >= rules.reminders.max_reminders:
         return False
     waited = (parse_time(now) - parse_time(state.waiting_since)).total_seconds() / 60
@@ -967,11 +991,58 @@ def _on_result(result: SyncResult, state: Conversation | None, ctx: Context) -> 
         )
         return Decision(state, [_agent_comment(state, post) for post in pending])
     if result.kind == "failed":
-        if state is None or state.thread_ts is None:
-            return ignore(state, "failure outside a thread")
-        text = f":warning: Threadline could not update Zendesk for this thread: {result.reason}"
-        return Decision(state, [_notice(state, f"failed:{result.command_id}", text)])
+        return _on_failed(result, state, ctx)
+    if result.kind == "thread_gone":
+        return _on_thread_gone(result, state, ctx)
     return ignore(state, f"unknown result {result.kind}")
+
+
+def _on_failed(result: SyncResult, state: Conversation | None, ctx: Context) -> Decision:
+    """A command failed for good: the thread hears it once per command, and never about a notice."""
+    if state is None or state.thread_ts is None:
+        return ignore(state, "failure outside a thread")
+    # v1 results do not name the command's type; a notice's own id starts with `failed:`.
+    if result.command_type in UNTOLD_FAILURES or result.command_id.startswith("failed:"):
+        return ignore(state, "a failed Slack post is not answered with another post")
+    key = f"failed:{result.command_id}"
+    if key in state.seen:
+        return ignore(state, "the thread was told already")
+    state = _mark_seen(state, key, ctx.now)
+    if state.status == "creating" and result.command_type in ("zendesk.create_ticket", "zendesk.create_followup"):
+        state = replace(state, status="failed")
+    text = f":warning: Threadline could not update Zendesk for this thread: {result.reason}"
+    return Decision(state, [_notice(state, key, text)])
+
+
+def _on_thread_gone(result: SyncResult, state: Conversation | None, ctx: Context) -> Decision:
+    """Slack says the thread (or its channel) no longer exists: the conversation records it and
+    the ticket hears it once, in an internal note, instead of Threadline talking into the void."""
+    if state is None:
+        return ignore(state, "result for an unknown conversation")
+    if state.thread_gone_at is not None:
+        return ignore(state, "the thread is known to be gone")
+    ticket_id = state.ticket_id or result.ticket_id
+    state = replace(
+        state,
+        thread_gone_at=ctx.now or state.updated_at,
+        ticket_id=ticket_id,
+        ticket_url=state.ticket_url or result.ticket_url,
+        # No ticket and no thread (a message gone before its ticket was made): nothing will come of it.
+        status=("new" if ticket_id else "failed") if state.status == "creating" else state.status,
+        waiting_since=None,
+        updated_at=ctx.now or state.updated_at,
+    )
+    if ticket_id is None:
+        return Decision(state, reason="the thread is gone and there is no ticket to tell")
+    where = (
+        f"thread {state.thread_ts} of channel {state.channel_id}" if state.thread_ts else f"channel {state.channel_id}"
+    )
+    note = (
+        f"Threadline can no longer post in Slack for this ticket ({result.reason or 'the thread is gone'}): "
+        f"the {where} was deleted or is out of reach. Answers here will not appear in Slack; "
+        "reach the requester by email, or ask them to start a new Slack thread."
+    )
+    return Decision(state, [_ticket_note(state, ticket_id, f"thread-gone:{state.external_id}", note)])
 
 
 def subject_from(text: str, limit: int = 120) -> str:

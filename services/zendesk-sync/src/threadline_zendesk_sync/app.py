@@ -19,6 +19,7 @@ import faust
 from faust.web import Request, Response, View
 from prometheus_client import CollectorRegistry, Counter
 
+from threadline_common.causality import depth_header, depth_of, is_loop, loop_reason
 from threadline_common.contracts import Topics
 from threadline_common.dlq import PoisonMessage, dead_letter
 from threadline_common.health import Heartbeat
@@ -29,7 +30,7 @@ from threadline_common.schemas import SchemaViolation, validate
 from threadline_common.settings import KafkaSettings
 from threadline_zendesk_sync import plan
 from threadline_zendesk_sync.effects import Effects
-from threadline_zendesk_sync.plan import Outcome, PermanentError, TransientError
+from threadline_zendesk_sync.plan import Outcome, PermanentError, ThreadGone, TransientError
 from threadline_zendesk_sync.settings import ZendeskSyncSettings
 
 log = logging.getLogger(__name__)
@@ -75,8 +76,14 @@ class Metrics:
         self.registry = CollectorRegistry()
         self.commands = Counter(
             "threadline_zendesk_sync_commands",
-            "Commands by type and outcome (done, already_done, skipped, failed, poison)",
+            "Commands by type and outcome (done, already_done, skipped, thread_gone, failed, poison, loop)",
             ["type", "outcome"],
+            registry=self.registry,
+        )
+        self.loops = Counter(
+            "threadline_zendesk_sync_loops",
+            "Commands past the causal depth limit: dead-lettered as a loop, never performed",
+            ["type"],
             registry=self.registry,
         )
         self.retries = Counter(
@@ -124,7 +131,7 @@ def create_app(settings: ZendeskSyncSettings, kafka: KafkaSettings, effects: Eff
         if "effects" in state:
             state["effects"].reset_caches()
 
-    async def send_dead_letter(event: faust.EventT, reason: str, error: BaseException) -> None:
+    async def send_dead_letter(event: faust.EventT, reason: str, error: BaseException | None) -> None:
         message = event.message
         headers = message.headers
         letter = dead_letter(
@@ -164,9 +171,21 @@ def create_app(settings: ZendeskSyncSettings, kafka: KafkaSettings, effects: Eff
             await send_dead_letter(event, exc.reason, exc)
             return []
         kind = command["type"]
+        depth = depth_of(event.message.headers)
+        if is_loop(depth):
+            # A chain of effects feeding itself: performed never, reported never (a result would feed it).
+            metrics.commands.labels(kind, "loop").inc()
+            metrics.loops.labels(kind).inc()
+            await send_dead_letter(event, loop_reason(depth), None)
+            return []
         with log_context(event_id=command["command_id"], conversation=command["conversation_id"]):
             try:
                 outcome = await perform_with_retries(command)
+            except ThreadGone as exc:
+                # Nothing can be said in a thread that is gone; not a failure to tell anyone about.
+                metrics.commands.labels(kind, "thread_gone").inc()
+                log.info("%s: the Slack thread is gone (%s)", kind, exc)
+                return [plan.result("thread_gone", command, reason=str(exc))]
             except PermanentError as exc:
                 reason = str(exc)
             except Exception as exc:  # a bug must not stop every other conversation
@@ -187,8 +206,12 @@ def create_app(settings: ZendeskSyncSettings, kafka: KafkaSettings, effects: Eff
             heartbeat.beat()
             message = event.message
             with log_context(topic=message.topic, partition=message.partition, offset=message.offset):
+                # A result is one step further from what people did than its command.
+                headers = [depth_header(depth_of(message.headers) + 1)]
                 for record in await perform_command(event):
-                    fut = await results.send(key=record["conversation_id"].encode(), value=json.dumps(record).encode())
+                    fut = await results.send(
+                        key=record["conversation_id"].encode(), value=json.dumps(record).encode(), headers=headers
+                    )
                     await fut
 
     @app.timer(interval=5.0)

@@ -34,7 +34,7 @@ from zenpy.lib.exception import APIException, RecordNotFoundException, ZenpyExce
 
 from threadline_zendesk_sync import plan
 from threadline_zendesk_sync.pagerduty import PagerDuty
-from threadline_zendesk_sync.plan import NotFound, Outcome, PermanentError, Person, TransientError
+from threadline_zendesk_sync.plan import NotFound, Outcome, PermanentError, Person, ThreadGone, TransientError
 from threadline_zendesk_sync.settings import ZendeskSyncSettings
 
 log = logging.getLogger(__name__)
@@ -455,21 +455,24 @@ class Effects:
             ticket_id, left = await self._new_ticket(command)
             log.info("created ticket %s", ticket_id)
         url = self.settings.ticket_url(ticket_id)
+        results = [plan.result("ticket_created", command, ticket_id=ticket_id, ticket_url=url)]
         text = plan.ticket_link_text(ticket_id, url, command.get("via_followup_source_id"))
-        _, posted = await self.post_once(
-            f"announce:{command['command_id']}",
-            command["slack_channel_id"],
-            command["slack_thread_ts"],
-            text,
-            plan.post_metadata(f"announce:{command['command_id']}", ticket_id=ticket_id),
-            blocks=plan.ticket_link_blocks(text, url),
-        )
-        await self.files_left(command, command["slack_channel_id"], command["slack_thread_ts"], left)
-        return Outcome(
-            "done" if created or posted else "already_done",
-            [plan.result("ticket_created", command, ticket_id=ticket_id, ticket_url=url)],
-            f"ticket {ticket_id}",
-        )
+        try:
+            _, posted = await self.post_once(
+                f"announce:{command['command_id']}",
+                command["slack_channel_id"],
+                command["slack_thread_ts"],
+                text,
+                plan.post_metadata(f"announce:{command['command_id']}", ticket_id=ticket_id),
+                blocks=plan.ticket_link_blocks(text, url),
+            )
+            await self.files_left(command, command["slack_channel_id"], command["slack_thread_ts"], left)
+        except ThreadGone as exc:
+            # The question was asked, so its ticket stands (made from the event's own text); the
+            # thread to announce it in is gone, and the router tells the ticket so.
+            posted = False
+            results.append(plan.result("thread_gone", command, ticket_id=ticket_id, ticket_url=url, reason=str(exc)))
+        return Outcome("done" if created or posted else "already_done", results, f"ticket {ticket_id}")
 
     async def files_left(
         self, command: Mapping[str, Any], channel: str, thread_ts: str | None, notes: list[str]
@@ -603,6 +606,8 @@ class Effects:
             await self.slack_call(
                 self.slack.reactions_add, channel=command["channel_id"], timestamp=command["ts"], name=command["name"]
             )
+        except ThreadGone:
+            return Outcome("skipped", detail="the message is gone")  # nothing to react to; the thread may live
         except PermanentError as exc:
             if "already_reacted" in str(exc):
                 return Outcome("already_done", detail=command["name"])

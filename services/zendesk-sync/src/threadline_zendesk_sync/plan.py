@@ -21,6 +21,7 @@ THREADLINE_POST = "threadline_post"
 # comment as metadata.custom: this key names the command that wrote it.
 COMMAND_KEY = "threadline_command_id"
 EXCERPT_LIMIT = 1500
+REASON_LIMIT = 1000  # sync.results v2 bounds the reason
 
 
 class PermanentError(Exception):
@@ -29,6 +30,11 @@ class PermanentError(Exception):
 
 class NotFound(PermanentError):
     """Zendesk has no such record."""
+
+
+class ThreadGone(PermanentError):
+    """Slack has no such thread or message any more (deleted, or its channel is gone or archived):
+    nothing can be said there. Not dead-lettered: the router records it and tells the ticket once."""
 
 
 class TransientError(Exception):
@@ -482,21 +488,24 @@ def thread_of(conversation_id: str) -> tuple[str | None, str | None, str | None]
 
 
 def result(kind: str, command: Mapping[str, Any], **fields: Any) -> dict[str, Any]:
-    """A threadline.sync.results v1 record; thread fields default to the command's conversation."""
+    """A threadline.sync.results v2 record; thread fields default to the command's conversation.
+    It names its command by id and type, never by content, so a chain of results cannot grow."""
     conversation_id = fields.pop("conversation_id", command["conversation_id"])
     team, channel, ts = thread_of(conversation_id)
+    reason = fields.pop("reason", None)
     record = {
-        "schema_version": 1,
+        "schema_version": 2,
         "kind": kind,
         "conversation_id": conversation_id,
         "command_id": command["command_id"],
+        "command_type": command.get("type"),
         "ticket_id": fields.pop("ticket_id", None),
         "ticket_url": fields.pop("ticket_url", None),
         "team_id": fields.pop("team_id", team),
         "channel_id": fields.pop("channel_id", channel),
         "thread_ts": fields.pop("thread_ts", ts),
         "moved_from": fields.pop("moved_from", None),
-        "reason": fields.pop("reason", None),
+        "reason": reason[:REASON_LIMIT] if reason else None,
     }
     if fields:
         raise TypeError(f"unknown result fields: {sorted(fields)}")
@@ -547,6 +556,10 @@ def zendesk_failure(status: int | None, body: str = "", retry_after: Any = None)
 
 
 SLACK_TRANSIENT_ERRORS = frozenset({"fatal_error", "internal_error", "service_unavailable", "request_timeout"})
+# Slack's answers when the thread, its parent message or its channel is no longer there.
+SLACK_GONE_ERRORS = frozenset(
+    {"thread_not_found", "message_not_found", "channel_not_found", "is_archived", "invalid_thread_ts"}
+)
 
 
 def slack_failure(status: int, error: str | None, retry_after: Any = None) -> Exception:
@@ -554,6 +567,8 @@ def slack_failure(status: int, error: str | None, retry_after: Any = None) -> Ex
         return TransientError("Slack rate limit", _seconds(retry_after))
     if status >= 500 or error in SLACK_TRANSIENT_ERRORS:
         return TransientError(f"Slack answered {error or status}")
+    if error in SLACK_GONE_ERRORS:
+        return ThreadGone(f"Slack answered {error}")
     return PermanentError(f"Slack answered {error or status}")
 
 

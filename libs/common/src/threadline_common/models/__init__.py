@@ -31,8 +31,10 @@ from threadline_common.models.generated.commands_v2 import Command as CommandV2
 from threadline_common.models.generated.commands_v2 import OnCallNotify, SlackPostEphemeral, ZendeskSetPriority
 from threadline_common.models.generated.links_v1 import Conversation
 from threadline_common.models.generated.links_v2 import Conversation as ConversationV2
+from threadline_common.models.generated.links_v3 import Conversation as ConversationV3
 from threadline_common.models.generated.slack_events_v1 import EventsApiEnvelope, SlackEventRecord
 from threadline_common.models.generated.sync_results_v1 import SyncResult
+from threadline_common.models.generated.sync_results_v2 import SyncResult as SyncResultV2
 from threadline_common.models.generated.zendesk_events_v1 import EventWebhookBody, ZendeskEventRecord
 
 # The model of each (topic, schema version).
@@ -45,6 +47,8 @@ TOPIC_MODELS: dict[tuple[str, int], type[BaseModel]] = {
     ("threadline.sync.results", 1): SyncResult,
     ("threadline.commands", 2): CommandV2,
     ("threadline.links", 2): ConversationV2,
+    ("threadline.links", 3): ConversationV3,
+    ("threadline.sync.results", 2): SyncResultV2,
 }
 
 __all__ = [
@@ -57,6 +61,7 @@ __all__ = [
     "CommandV2",
     "Conversation",
     "ConversationV2",
+    "ConversationV3",
     "CustomField",
     "EventWebhookBody",
     "EventsApiEnvelope",
@@ -70,6 +75,7 @@ __all__ = [
     "SlackPostEphemeral",
     "SlackPostMessage",
     "SyncResult",
+    "SyncResultV2",
     "ZendeskAddComment",
     "ZendeskCreateFollowup",
     "ZendeskCreateTicket",
