@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -18,7 +19,7 @@ from threadline_devstack.tools import ChartTools
 pytestmark = pytest.mark.chart
 
 HERE = Path(__file__).resolve().parent
-CUSTOM_KINDS = {"ScaledObject", "TriggerAuthentication", "ServiceMonitor"}
+CUSTOM_KINDS = {"ScaledObject", "TriggerAuthentication", "ServiceMonitor", "PrometheusRule"}
 WORKLOAD_KINDS = {"Deployment", "StatefulSet", "Job"}
 # The oldest Kubernetes the chart declares (Chart.yaml kubeVersion) must accept it too.
 OLDEST_KUBERNETES = "1.27.0"
@@ -388,7 +389,14 @@ def test_channel_routing_is_a_configmap_that_ingest_follows(rendered: dict[str, 
 
 
 def test_optional_parts_are_off_by_default_and_on_by_values(rendered: dict[str, Rendered]) -> None:
-    optional = ["HorizontalPodAutoscaler", "PodDisruptionBudget", "Ingress", "ScaledObject", "ServiceMonitor"]
+    optional = [
+        "HorizontalPodAutoscaler",
+        "PodDisruptionBudget",
+        "Ingress",
+        "ScaledObject",
+        "ServiceMonitor",
+        "PrometheusRule",
+    ]
     for kind in optional:
         assert rendered["default"].kind(kind) == [], kind
         assert rendered["everything"].kind(kind), kind
@@ -412,6 +420,24 @@ def test_optional_parts_are_off_by_default_and_on_by_values(rendered: dict[str, 
     ingress = everything.named("Ingress", "-ingest")
     paths = [p["path"] for p in ingress["spec"]["rules"][0]["http"]["paths"]]
     assert paths == ["/slack/events", "/slack/interactions", "/slack/commands", "/zendesk/webhook"]
+
+
+def test_the_alert_rules_watch_metrics_the_services_export(rendered: dict[str, Rendered]) -> None:
+    from threadline_router.metrics import Metrics as RouterMetrics
+    from threadline_zendesk_sync.app import Metrics as SyncMetrics
+
+    exported = {
+        m.name + "_total"
+        for registry in (RouterMetrics().registry, SyncMetrics().registry)
+        for m in registry.collect()
+        if m.type == "counter"
+    }
+    [rule] = rendered["everything"].kind("PrometheusRule")
+    alerts = {r["alert"]: r["expr"] for g in rule["spec"]["groups"] for r in g["rules"]}
+    assert {"ThreadlineEffectLoop", "ThreadlineCommandsFailing"} <= alerts.keys()
+    for alert, expr in alerts.items():
+        used = set(re.findall(r"threadline_[a-z_]+_total", expr))
+        assert used and used <= exported, (alert, used - exported)
 
 
 def test_network_policies_cover_every_pod_when_enabled(rendered: dict[str, Rendered]) -> None:

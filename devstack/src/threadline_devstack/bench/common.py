@@ -194,22 +194,6 @@ def bench_topics(bootstrap: str, prefix: str, extra: Sequence[tuple[str, int]] =
                 future.result()
 
 
-def record_count(bootstrap: str, topic: str) -> int:
-    """Records in a topic (sum of high watermarks; the bench's topics are never compacted or trimmed)."""
-    from confluent_kafka import Consumer, TopicPartition
-
-    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": f"bench-count-{uuid.uuid4().hex[:6]}"})
-    try:
-        metadata = consumer.list_topics(topic, timeout=10)
-        total = 0
-        for partition in metadata.topics[topic].partitions:
-            low, high = consumer.get_watermark_offsets(TopicPartition(topic, partition), timeout=10)
-            total += high - low
-        return total
-    finally:
-        consumer.close()
-
-
 def memory_mib(pid: int) -> dict[str, float]:
     """Resident memory now and at its peak (VmRSS, VmHWM) of one process, in MiB."""
     values: dict[str, float] = {}

@@ -28,10 +28,10 @@ from threadline_devstack.bench.common import (
     median,
     memory_mib,
     new_prefix,
-    record_count,
 )
 from threadline_devstack.bench.events import message_body, signed_headers
 from threadline_devstack.infra import free_port
+from threadline_devstack.kafka_state import record_count
 from threadline_devstack.processes import ManagedProcess
 
 SECRET = "bench-slack-signing-secret"  # noqa: S105 - a local test secret
