@@ -12,21 +12,18 @@ from threadline_common.lanes import Lanes
 pytestmark = pytest.mark.unit
 
 
-async def until(condition) -> None:
-    while not condition():
-        await asyncio.sleep(0)
-
-
 async def test_work_of_one_key_runs_in_order_and_keys_run_side_by_side():
     lanes = Lanes(max_in_flight=100)
     done: list[tuple[str, int]] = []
-    gate = asyncio.Event()
+    gate, fast_done = asyncio.Event(), asyncio.Event()
 
     def work(key: str, n: int, wait: bool = False):
         async def run() -> None:
             if wait:
                 await gate.wait()
             done.append((key, n))
+            if key == "fast" and n == 2:
+                fast_done.set()
 
         return run
 
@@ -35,7 +32,7 @@ async def test_work_of_one_key_runs_in_order_and_keys_run_side_by_side():
         await lanes.submit("slow", work("slow", n))
     for n in range(3):
         await lanes.submit("fast", work("fast", n))
-    await asyncio.wait_for(until(lambda: len(done) == 3), 1)
+    await asyncio.wait_for(fast_done.wait(), 1)
     # The fast conversation finished while the slow one waits on its first item.
     assert done == [("fast", 0), ("fast", 1), ("fast", 2)]
     gate.set()
