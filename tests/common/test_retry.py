@@ -61,6 +61,8 @@ async def test_other_errors_are_not_retried_and_give_up_after_ends_it():
 
     with pytest.raises(ValueError):
         await RetryPolicy().run(broken, sleep=sleep)
+    flaky = Flaky(failures=1)
+    assert await RetryPolicy().run(lambda: flaky(), sleep=sleep) == "done"  # any callable returning an awaitable
     flaky = Flaky(failures=10)
     with pytest.raises(TransientError):
         await RetryPolicy(give_up_after=3).run(flaky, sleep=sleep)

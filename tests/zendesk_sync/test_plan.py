@@ -11,8 +11,8 @@ import pytest
 from threadline_common.dlq import PoisonMessage
 from threadline_common.schemas import validate
 from threadline_zendesk_sync import plan
-from threadline_zendesk_sync.app import decode_command, with_retries
-from threadline_zendesk_sync.plan import NotFound, Outcome, PermanentError, Person, TransientError
+from threadline_zendesk_sync.app import decode_command
+from threadline_zendesk_sync.plan import NotFound, PermanentError, Person, TransientError
 
 pytestmark = pytest.mark.unit
 
@@ -416,65 +416,6 @@ def test_a_thread_or_channel_slack_no_longer_has_is_gone_not_retried(error):
     gone = plan.slack_failure(200, error)
     assert isinstance(gone, plan.ThreadGone) and isinstance(gone, PermanentError)
     assert str(gone) == f"Slack answered {error}"
-
-
-def test_backoff_grows_with_jitter_under_a_cap_and_obeys_retry_after():
-    assert [plan.backoff(n, 30, None, rand=lambda: 1.0) for n in range(8)] == [0.5, 1, 2, 4, 8, 16, 30, 30]
-    assert [plan.backoff(n, 30, None, rand=lambda: 0.0) for n in range(3)] == [0.25, 0.5, 1]
-    assert plan.backoff(0, 30, 45.0) == 45.0
-    assert plan.backoff(0, 30, 3600.0) == 120.0
-
-
-def test_the_minute_window_admits_calls_until_full_then_waits_for_the_oldest():
-    assert plan.window_wait([], 100.0, 2) == 0.0
-    assert plan.window_wait([50.0], 100.0, 2) == 0.0
-    assert plan.window_wait([50.0, 70.0], 100.0, 2) == pytest.approx(10.0)
-    assert plan.window_wait([10.0, 50.0, 70.0], 100.0, 2) == pytest.approx(10.0)  # 10.0 is out of the window
-    assert plan.window_wait([50.0, 60.0, 70.0], 100.0, 2) == pytest.approx(20.0)
-
-
-# --- the worker's retry loop --------------------------------------------------------------------------
-
-
-async def test_transient_failures_are_retried_with_the_servers_pause_then_succeed():
-    failures = [TransientError("Zendesk answered 503"), TransientError("Slack rate limit", retry_after=7.0)]
-    pauses: list[tuple[str, int, float]] = []
-
-    async def perform() -> Outcome:
-        if failures:
-            raise failures.pop(0)
-        return Outcome("done")
-
-    async def pause(error: TransientError, attempt: int, seconds: float) -> None:
-        pauses.append((str(error), attempt, seconds))
-
-    outcome = await with_retries(perform, attempts=5, max_backoff=30.0, pause=pause)
-
-    assert outcome.effect == "done"
-    assert [(why, n) for why, n, _ in pauses] == [("Zendesk answered 503", 1), ("Slack rate limit", 2)]
-    assert 0.25 <= pauses[0][2] <= 0.5 and pauses[1][2] == 7.0
-
-
-async def test_a_command_failing_every_time_gives_up_after_the_last_attempt_and_permanent_errors_at_once():
-    calls = []
-
-    async def always_down() -> Outcome:
-        calls.append(1)
-        raise TransientError("Zendesk unreachable")
-
-    async def refused() -> Outcome:
-        calls.append(1)
-        raise PermanentError("Zendesk answered 422: closed")
-
-    async def no_pause(error: TransientError, attempt: int, seconds: float) -> None:
-        return None
-
-    with pytest.raises(PermanentError, match="gave up after 3 attempts: Zendesk unreachable"):
-        await with_retries(always_down, attempts=3, max_backoff=1.0, pause=no_pause)
-    assert len(calls) == 3
-    with pytest.raises(PermanentError, match="422"):
-        await with_retries(refused, attempts=3, max_backoff=1.0, pause=no_pause)
-    assert len(calls) == 4
 
 
 def test_a_zendesk_user_found_by_search_must_be_the_same_person():

@@ -1,8 +1,10 @@
 """Liveness and readiness.
 
-A stream processor is alive while its consumer loop keeps beating; a heartbeat older than the
-allowed age means the loop is stuck and Kubernetes should restart the pod. Readiness asks the
-service's dependencies (Kafka, Elasticsearch) whether they answer.
+Liveness means progress: a stream processor beats as records move through it (each record
+done, each attempt at an effect). With nothing to do it is alive however long ago it beat; with
+work held (`busy`) and no beat for the allowed age, it is stuck and Kubernetes should restart the
+pod. A timer that beats regardless would hide exactly that. Readiness asks the service's
+dependencies (Kafka, Elasticsearch) whether they answer.
 """
 
 from __future__ import annotations
@@ -15,6 +17,8 @@ from dataclasses import dataclass, field
 @dataclass
 class Heartbeat:
     max_age_seconds: float = 60.0
+    # How much work is held right now (records being handled); None: always counted as busy.
+    busy: Callable[[], int] | None = None
     _last: float = field(default_factory=time.monotonic)
 
     def beat(self) -> None:
@@ -24,6 +28,8 @@ class Heartbeat:
         return time.monotonic() - self._last
 
     def alive(self) -> bool:
+        if self.busy is not None and self.busy() == 0:
+            return True  # idle is not stuck
         return self.age() <= self.max_age_seconds
 
 

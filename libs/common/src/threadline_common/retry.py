@@ -27,11 +27,13 @@ T = TypeVar("T")
 
 
 class TransientError(Exception):
-    """Worth retrying after a pause (rate limit, 5xx, timeout, unreachable)."""
+    """Worth retrying after a pause (rate limit, 5xx, timeout, unreachable). `service` names who
+    failed (zendesk, slack, ...), so a caller can tell people which side is down."""
 
-    def __init__(self, reason: str, retry_after: float | None = None) -> None:
+    def __init__(self, reason: str, retry_after: float | None = None, service: str = "") -> None:
         super().__init__(reason)
         self.retry_after = retry_after
+        self.service = service
 
 
 @dataclass(frozen=True)
@@ -87,4 +89,7 @@ class RetryPolicy:
             sleep=sleep,
             reraise=True,
         )
-        return await retrying(call)
+        async def attempt() -> T:  # tenacity awaits only what it sees is a coroutine function
+            return await call()
+
+        return await retrying(attempt)

@@ -286,6 +286,8 @@ class ZendeskApi:
     def _injected_error(self) -> ZendeskError:
         if self.knobs.error_status == 500:
             return ZendeskError(500, {"error": "InternalServerError", "description": "Something went wrong"})
+        if self.knobs.error_status == 403:  # e.g. the API token lost its agent's permissions
+            return ZendeskError(403, {"error": "Forbidden", "description": "You do not have access to this page"})
         return ZendeskError(
             self.knobs.error_status,
             {"error": "ServiceUnavailable", "description": "Zendesk is temporarily unavailable"},

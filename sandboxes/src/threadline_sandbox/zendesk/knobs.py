@@ -10,7 +10,7 @@ from typing import Any
 class Knobs:
     latency_seconds: float = 0.0  # added to every API request
     error_rate: float = 0.0  # share of API requests answered with error_status
-    error_status: int = 503  # 500 or 503
+    error_status: int = 503  # 500 or 503, or 403 (a failure that lasts until someone fixes it)
     errors_after_commit: bool = False  # the failing request has still done its work (a lost response)
     rate_limit_per_minute: int = 700  # per account, as Zendesk counts it; over it: 429 + Retry-After
     rate_limit_window_seconds: float = 60.0  # shorten to test recovery from 429 quickly

@@ -1,10 +1,18 @@
-"""zendesk-sync's Faust app: perform each command once, in order per conversation.
+"""zendesk-sync's Faust app: every command performed once, in order per conversation, and no
+conversation waiting behind another.
 
-A command is decoded and checked against its contract; a record that is not a command goes to
-the dead-letter topic. Transient failures (rate limits, 5xx, timeouts) are retried with backoff
-while the stream waits, so later commands of the conversation keep their order. A command
-that cannot succeed is dead-lettered and the router is told (a `failed` result), so the thread
-hears about it: nothing is dropped silently.
+Commands are read from Kafka and handed to lanes (threadline_common.lanes): one per conversation,
+so its commands run in order, while up to `max_in_flight` commands of all conversations are held
+at once. A command is acknowledged only when it is done and its results are on Kafka, and Faust
+commits a partition only up to its oldest unacknowledged command, so a crash at any moment loses
+nothing; what it repeats, the effects recognise (they look before they write).
+
+Transient failures (rate limits, 5xx, timeouts, an unreachable service) are retried for as long
+as they last, the conversation waiting in order and the rest going on; a question kept waiting
+by an unreachable Zendesk hears once that it is queued. A command that cannot succeed is
+dead-lettered and the router told (a `failed` result). A thread Slack no longer has is reported
+(`thread_gone`), never retried. A command past the causal depth limit is a loop: dead-lettered,
+never performed, never answered.
 """
 
 from __future__ import annotations
@@ -12,30 +20,35 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import Awaitable, Callable
+from functools import partial
 from typing import Any
 
 import faust
 from faust.web import Request, Response, View
-from prometheus_client import CollectorRegistry, Counter
+from prometheus_client import CollectorRegistry, Counter, Gauge
 
 from threadline_common.causality import depth_header, depth_of, is_loop, loop_reason
 from threadline_common.contracts import Topics
 from threadline_common.dlq import PoisonMessage, dead_letter
 from threadline_common.health import Heartbeat
 from threadline_common.kafka import faust_broker_options
+from threadline_common.lanes import Lanes
 from threadline_common.logs import log_context
 from threadline_common.metrics import add_metrics_page
+from threadline_common.retry import Attempt, RetryPolicy
 from threadline_common.schemas import SchemaViolation, validate
 from threadline_common.settings import KafkaSettings
 from threadline_zendesk_sync import plan
+from threadline_zendesk_sync.budgets import Budgets
 from threadline_zendesk_sync.effects import Effects
-from threadline_zendesk_sync.plan import Outcome, PermanentError, ThreadGone, TransientError
+from threadline_zendesk_sync.plan import Outcome, PermanentError, ThreadGone
 from threadline_zendesk_sync.settings import ZendeskSyncSettings
 
 log = logging.getLogger(__name__)
 # The commands contract versions this worker performs.
 COMMAND_VERSIONS = (1, 2)
+# Commands that file a question: the ones whose thread hears when Zendesk keeps them waiting.
+FILING = frozenset({"zendesk.create_ticket", "zendesk.create_followup"})
 
 
 def decode_command(value: bytes | None) -> dict[str, Any]:
@@ -51,24 +64,6 @@ def decode_command(value: bytes | None) -> dict[str, Any]:
     except SchemaViolation as exc:
         raise PoisonMessage(str(exc)) from exc
     return dict(command)
-
-
-async def with_retries(
-    perform: Callable[[], Awaitable[Outcome]],
-    attempts: int,
-    max_backoff: float,
-    pause: Callable[[TransientError, int, float], Awaitable[None]],
-) -> Outcome:
-    """Perform until it succeeds, fails for good, or has failed `attempts` times in a row."""
-    attempt = 0
-    while True:
-        try:
-            return await perform()
-        except TransientError as exc:
-            attempt += 1
-            if attempt >= attempts:
-                raise PermanentError(f"gave up after {attempt} attempts: {exc}") from exc
-            await pause(exc, attempt, plan.backoff(attempt - 1, max_backoff, exc.retry_after))
 
 
 class Metrics:
@@ -87,14 +82,30 @@ class Metrics:
             registry=self.registry,
         )
         self.retries = Counter(
-            "threadline_zendesk_sync_retries", "Transient failures retried", ["type"], registry=self.registry
+            "threadline_zendesk_sync_retries",
+            "Transient failures retried, by command type and the service that failed",
+            ["type", "service"],
+            registry=self.registry,
+        )
+        self.queued_notices = Counter(
+            "threadline_zendesk_sync_queued_notices",
+            "Threads told that their request waits for an unreachable Zendesk",
+            registry=self.registry,
+        )
+        self.in_flight = Gauge(
+            "threadline_zendesk_sync_in_flight",
+            "Commands held (running or waiting in their lane)",
+            registry=self.registry,
         )
 
 
 def create_app(settings: ZendeskSyncSettings, kafka: KafkaSettings, effects: Effects | None = None) -> faust.App:
     topics = Topics(kafka.topic_prefix)
-    heartbeat = Heartbeat()
     metrics = Metrics()
+    lanes = Lanes(settings.max_in_flight)
+    metrics.in_flight.set_function(lambda: lanes.in_flight)
+    heartbeat = Heartbeat(max_age_seconds=settings.liveness_max_age_seconds, busy=lambda: lanes.in_flight)
+    retry = RetryPolicy(max_backoff_seconds=settings.max_backoff_seconds)
     app = faust.App(
         settings.app_id,
         **faust_broker_options(kafka),
@@ -112,8 +123,10 @@ def create_app(settings: ZendeskSyncSettings, kafka: KafkaSettings, effects: Eff
         broker_commit_interval=1.0,
         broker_session_timeout=settings.session_timeout_seconds,
         broker_heartbeat_interval=max(1.0, settings.session_timeout_seconds / 4),
-        # A command may wait minutes on a rate limit: that is not a stuck consumer.
+        # A command may wait minutes on a rate limit or an outage: that is not a stuck consumer.
         broker_max_poll_interval=900.0,
+        # Commands read ahead of the lanes, per partition: enough to keep every lane fed.
+        stream_buffer_maxsize=max(64, settings.max_in_flight),
     )
     commands = app.topic(topics.commands, key_type=bytes, value_type=bytes)
     results = app.topic(topics.results, key_type=bytes, value_type=bytes)
@@ -122,12 +135,19 @@ def create_app(settings: ZendeskSyncSettings, kafka: KafkaSettings, effects: Eff
 
     def get_effects() -> Effects:
         if "effects" not in state:
-            state["effects"] = effects or Effects(settings)
+            budgets = Budgets(
+                settings.zendesk_budget_per_minute, settings.slack_channel_interval_seconds, metrics.registry
+            )
+            state["effects"] = effects or Effects(settings, budgets)
         return state["effects"]
 
     @app.on_partitions_revoked.connect  # type: ignore[arg-type]
     async def forget(app: faust.App, revoked: Any, **kwargs: Any) -> None:
-        # Another worker may act on these conversations now: trust nothing remembered.
+        # Another worker acts on these conversations now: stop ours (unacknowledged, so they are
+        # its to redo, after it looked) and trust nothing remembered.
+        dropped = await lanes.cancel(set(revoked))
+        if dropped:
+            log.info("partitions revoked: %d commands left to their new owner", dropped)
         if "effects" in state:
             state["effects"].reset_caches()
 
@@ -149,80 +169,113 @@ def create_app(settings: ZendeskSyncSettings, kafka: KafkaSettings, effects: Eff
         await fut
         log.warning("dead-lettered a command: %s", reason)
 
-    async def pause(command: dict[str, Any], error: TransientError, attempt: int, seconds: float) -> None:
-        metrics.retries.labels(command["type"]).inc()
-        log.warning("%s; attempt %d, retrying in %.1fs", error, attempt, seconds)
-        heartbeat.beat()
-        await asyncio.sleep(seconds)
-
-    async def perform_with_retries(command: dict[str, Any]) -> Outcome:
-        return await with_retries(
-            lambda: get_effects().perform(command),
-            settings.max_attempts,
-            settings.max_backoff_seconds,
-            lambda error, attempt, seconds: pause(command, error, attempt, seconds),
-        )
-
-    async def perform_command(event: faust.EventT) -> list[dict[str, Any]]:
+    async def tell_queued(command: dict[str, Any]) -> bool:
+        """Say once in the thread that the question waits for Zendesk; True when it is said."""
+        channel, thread = command.get("slack_channel_id"), command.get("slack_thread_ts")
+        if not channel or not thread:
+            return True  # nowhere to say it
+        notice = f"queued:{command['command_id']}"
         try:
-            command = decode_command(event.value)
-        except PoisonMessage as exc:
-            metrics.commands.labels("unknown", "poison").inc()
-            await send_dead_letter(event, exc.reason, exc)
-            return []
+            await get_effects().post_once(notice, channel, thread, plan.queued_text(), plan.post_metadata(notice))
+        except Exception as exc:  # Slack may be down too: try again at the next attempt
+            log.info("could not say the request is queued: %s", exc)
+            return False
+        metrics.queued_notices.inc()
+        return True
+
+    async def perform_command(command: dict[str, Any]) -> tuple[list[dict[str, Any]], str | None]:
+        """Perform until done or failed for good: (results, the reason it is dead-lettered or None)."""
         kind = command["type"]
-        depth = depth_of(event.message.headers)
-        if is_loop(depth):
-            # A chain of effects feeding itself: performed never, reported never (a result would feed it).
-            metrics.commands.labels(kind, "loop").inc()
-            metrics.loops.labels(kind).inc()
-            await send_dead_letter(event, loop_reason(depth), None)
-            return []
-        with log_context(event_id=command["command_id"], conversation=command["conversation_id"]):
-            try:
-                outcome = await perform_with_retries(command)
-            except ThreadGone as exc:
-                # Nothing can be said in a thread that is gone; not a failure to tell anyone about.
-                metrics.commands.labels(kind, "thread_gone").inc()
-                log.info("%s: the Slack thread is gone (%s)", kind, exc)
-                return [plan.result("thread_gone", command, reason=str(exc))]
-            except PermanentError as exc:
-                reason = str(exc)
-            except Exception as exc:  # a bug must not stop every other conversation
-                log.exception("%s failed unexpectedly", kind)
-                reason = f"internal error ({type(exc).__name__})"
-            else:
-                metrics.commands.labels(kind, outcome.effect).inc()
-                log.info("%s %s %s", kind, outcome.effect, outcome.detail)
-                return outcome.results
-            metrics.commands.labels(kind, "failed").inc()
-            log.warning("%s failed: %s", kind, reason)
-            await send_dead_letter(event, reason, PermanentError(reason))
-            return [plan.result("failed", command, reason=reason)]
+        told = kind not in FILING
 
-    @app.agent(commands, name="perform", concurrency=1)
-    async def perform(stream: faust.StreamT) -> None:
-        async for event in stream.events():
-            heartbeat.beat()
-            message = event.message
-            with log_context(topic=message.topic, partition=message.partition, offset=message.offset):
-                # A result is one step further from what people did than its command.
-                headers = [depth_header(depth_of(message.headers) + 1)]
-                for record in await perform_command(event):
-                    fut = await results.send(
-                        key=record["conversation_id"].encode(), value=json.dumps(record).encode(), headers=headers
-                    )
-                    await fut
+        async def on_retry(attempt: Attempt) -> None:
+            nonlocal told
+            heartbeat.beat()  # waiting out a failure is progress, not a stuck worker
+            metrics.retries.labels(kind, attempt.error.service or "other").inc()
+            log.warning("%s; attempt %d, retrying in %.1fs", attempt.error, attempt.number, attempt.pause)
+            slow = attempt.failing_for >= settings.queued_notice_after_seconds
+            if not told and slow and attempt.error.service == "zendesk":
+                told = await tell_queued(command)
 
-    @app.timer(interval=5.0)
-    async def alive() -> None:
+        try:
+            outcome: Outcome = await retry.run(lambda: get_effects().perform(command), on_retry)
+            metrics.commands.labels(kind, outcome.effect).inc()
+            log.info("%s %s %s", kind, outcome.effect, outcome.detail)
+            return outcome.results, None
+        except ThreadGone as exc:
+            # Nothing can be said in a thread that is gone; not a failure to tell anyone about.
+            metrics.commands.labels(kind, "thread_gone").inc()
+            log.info("%s: the Slack thread is gone (%s)", kind, exc)
+            return [plan.result("thread_gone", command, reason=str(exc))], None
+        except PermanentError as exc:
+            reason = str(exc)
+        except Exception as exc:  # a bug must not stop every other conversation
+            log.exception("%s failed unexpectedly", kind)
+            reason = f"internal error ({type(exc).__name__})"
+        metrics.commands.labels(kind, "failed").inc()
+        log.warning("%s failed: %s", kind, reason)
+        return [plan.result("failed", command, reason=reason)], reason
+
+    async def handle(stream: faust.StreamT, event: faust.EventT, command: dict[str, Any], depth: int) -> None:
+        """One command in its lane: performed, its results on Kafka, then acknowledged."""
+        message = event.message
+        with log_context(
+            topic=message.topic,
+            partition=message.partition,
+            offset=message.offset,
+            event_id=command["command_id"],
+            conversation=command["conversation_id"],
+        ):
+            records, dead = await perform_command(command)
+            if dead is not None:
+                await send_dead_letter(event, dead, PermanentError(dead))
+            # A result is one step further from what people did than its command.
+            headers = [depth_header(depth + 1)]
+            pending = [
+                await results.send(key=r["conversation_id"].encode(), value=json.dumps(r).encode(), headers=headers)
+                for r in records
+            ]
+            for fut in pending:
+                await fut  # on Kafka before the command counts as done
+        await stream.ack(event)
         heartbeat.beat()
+
+    async def refuse(
+        stream: faust.StreamT, event: faust.EventT, kind: str, reason: str, error: Exception | None
+    ) -> None:
+        """A record that is no command to perform (poison, a loop): dead-lettered, acknowledged."""
+        metrics.commands.labels(kind, "loop" if error is None else "poison").inc()
+        await send_dead_letter(event, reason, error)
+        await stream.ack(event)
+
+    @app.agent(commands, name="perform")
+    async def perform(stream: faust.StreamT) -> None:
+        manual: faust.StreamT = stream.noack()  # type: ignore[attr-defined]  # acked by each lane when done
+        if settings.disable_message_processing:
+            # The kill switch: nothing is read, so nothing is committed; commands wait in Kafka.
+            log.warning("message processing is disabled: commands wait in Kafka until it is enabled")
+            await asyncio.Event().wait()
+        async for event in manual.events():
+            try:
+                command = decode_command(event.value)
+            except PoisonMessage as exc:
+                await refuse(manual, event, "unknown", exc.reason, exc)
+                continue
+            depth = depth_of(event.message.headers)
+            if is_loop(depth):
+                # A chain of effects feeding itself: performed never, reported never (a result would feed it).
+                metrics.loops.labels(command["type"]).inc()
+                await refuse(manual, event, command["type"], loop_reason(depth), None)
+                continue
+            key = event.message.key or command["conversation_id"].encode()
+            await lanes.submit(key, partial(handle, manual, event, command, depth), group=event.message.tp)
 
     @app.page("/healthz")
     class Healthz(View):
         async def get(self, request: Request) -> Response:
             ok = heartbeat.alive()
-            return self.json({"alive": ok}, status=200 if ok else 503)
+            body = {"alive": ok, "in_flight": lanes.in_flight, "heartbeat_age_s": round(heartbeat.age(), 1)}
+            return self.json(body, status=200 if ok else 503)
 
     @app.page("/readyz")
     class Readyz(View):

@@ -12,9 +12,9 @@ import asyncio
 import contextvars
 import io
 import logging
-import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from functools import partial
 from typing import Any, TypeVar
@@ -24,7 +24,6 @@ import aiohttp
 import requests
 from requests.adapters import HTTPAdapter
 from slack_sdk.errors import SlackApiError
-from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.web.async_slack_response import AsyncSlackResponse
 from urllib3.util.retry import Retry
@@ -33,6 +32,7 @@ from zenpy.lib.api_objects import Ticket, User
 from zenpy.lib.exception import APIException, RecordNotFoundException, ZenpyException
 
 from threadline_zendesk_sync import plan
+from threadline_zendesk_sync.budgets import Budgets
 from threadline_zendesk_sync.pagerduty import PagerDuty
 from threadline_zendesk_sync.plan import NotFound, Outcome, PermanentError, Person, ThreadGone, TransientError
 from threadline_zendesk_sync.settings import ZendeskSyncSettings
@@ -69,39 +69,14 @@ class KeyedSession(requests.Session):
         key = _idempotency_key.get()
         if key and str(method).upper() == "POST":
             kwargs["headers"] = {**(kwargs.get("headers") or {}), "Idempotency-Key": key}
-        return super().request(method, url, *args, **kwargs)
-
-
-class MinuteBudget:
-    """At most `per_minute` Zendesk calls in any 60 s window; callers wait for a free slot."""
-
-    def __init__(self, per_minute: int, clock: Callable[[], float] = time.monotonic) -> None:
-        self.per_minute = per_minute
-        self._clock = clock
-        self._calls: list[float] = []
-        self._lock = asyncio.Lock()
-
-    async def take(self) -> None:
-        async with self._lock:
-            while (wait := plan.window_wait(self._calls, self._clock(), self.per_minute)) > 0:
-                log.info("Zendesk budget spent; waiting %.1fs", wait)
-                await asyncio.sleep(wait)
-            now = self._clock()
-            self._calls = [t for t in self._calls if now - t < 60] + [now]
-
-
-class ChannelPacer:
-    """About one post per second per Slack channel, as Slack asks."""
-
-    def __init__(self, interval: float) -> None:
-        self.interval = interval
-        self._last: dict[str, float] = {}
-
-    async def wait(self, channel: str) -> None:
-        delay = self._last.get(channel, 0.0) + self.interval - time.monotonic()
-        if delay > 0:
-            await asyncio.sleep(delay)
-        self._last[channel] = time.monotonic()
+        response = super().request(method, url, *args, **kwargs)
+        if response.status_code == 429:
+            # Raised before zenpy would sleep in this thread: the whole account waits (budgets).
+            # Zendesk's 429 body is plain text; only the Retry-After header is read.
+            raise ZendeskRateLimited(
+                "Zendesk rate limit", plan.retry_after_seconds(response.headers.get("Retry-After"))
+            )
+        return response
 
 
 class LRU(OrderedDict[str, Any]):
@@ -116,6 +91,15 @@ class LRU(OrderedDict[str, Any]):
             self.popitem(last=False)
 
 
+class ZendeskRateLimited(TransientError):
+    """Zendesk answered 429: the account's budget is spent until Retry-After."""
+
+
+def slack_method_name(method: Callable[..., Any]) -> str:
+    """slack_sdk's `chat_postMessage` -> Slack's `chat.postMessage`."""
+    return getattr(method, "__name__", "unknown").replace("_", ".", 1)
+
+
 def _header(headers: Any, name: str) -> Any:
     for key, value in (headers or {}).items():
         if str(key).lower() == name:
@@ -127,13 +111,13 @@ def _zendesk_error(exc: Exception) -> Exception:
     response = getattr(exc, "response", None)
     if response is None:
         if isinstance(exc, requests.RequestException):
-            return TransientError(f"Zendesk unreachable: {type(exc).__name__}")
+            return TransientError(f"Zendesk unreachable: {type(exc).__name__}", service="zendesk")
         return PermanentError(f"zenpy: {str(exc)[:300]}")
     return plan.zendesk_failure(response.status_code, response.text or "", _header(response.headers, "retry-after"))
 
 
 class Effects:
-    def __init__(self, settings: ZendeskSyncSettings) -> None:
+    def __init__(self, settings: ZendeskSyncSettings, budgets: Budgets | None = None) -> None:
         self.settings = settings
         auth: dict[str, Any]
         if settings.zendesk_oauth_token is not None:
@@ -151,12 +135,12 @@ class Effects:
         slack_options: dict[str, Any] = {}
         if settings.slack_api_url:
             slack_options["base_url"] = settings.slack_api_url
-        # Only rate limits are retried inside the client: a post whose answer was lost is
-        # looked for before it is retried.
+        # Nothing is retried inside the client: a 429 holds its resource for every command that
+        # needs it (budgets), and a post whose answer was lost is looked for before it is retried.
         self.slack = AsyncWebClient(
             token=settings.slack_bot_token.get_secret_value(),
             timeout=int(settings.slack_timeout_seconds),
-            retry_handlers=[AsyncRateLimitErrorRetryHandler(max_retry_count=2)],
+            retry_handlers=[],
             **slack_options,
         )
         self.pagerduty = (
@@ -164,8 +148,9 @@ class Effects:
             if settings.pagerduty_api_token is not None
             else None
         )
-        self.budget = MinuteBudget(settings.zendesk_budget_per_minute)
-        self.pacer = ChannelPacer(settings.slack_channel_interval_seconds)
+        self.budgets = budgets or Budgets(settings.zendesk_budget_per_minute, settings.slack_channel_interval_seconds)
+        # zenpy is synchronous: its calls run in a pool of their own, as many as may be in flight.
+        self._zendesk_pool = ThreadPoolExecutor(settings.zendesk_concurrency, thread_name_prefix="zendesk")
         self.team_id: str | None = None
         self.reset_caches()
 
@@ -182,10 +167,14 @@ class Effects:
     # --- calls -----------------------------------------------------------------------------------
 
     async def zendesk(self, call: Callable[[], T], idempotency_key: str | None = None) -> T:
-        await self.budget.take()
+        await self.budgets.zendesk_call()
         token = _idempotency_key.set(idempotency_key)
         try:
-            return await asyncio.to_thread(call)  # the context (and so the key) goes along
+            context = contextvars.copy_context()  # the context (and so the key) goes along
+            return await asyncio.get_running_loop().run_in_executor(self._zendesk_pool, context.run, call)
+        except ZendeskRateLimited as exc:
+            self.budgets.zendesk_limited(exc.retry_after or 60.0)  # the whole account waits
+            raise
         except RecordNotFoundException as exc:
             raise NotFound(f"Zendesk answered 404: {str(exc)[:200]}") from exc
         except (APIException, ZenpyException, requests.RequestException) as exc:
@@ -194,15 +183,21 @@ class Effects:
             _idempotency_key.reset(token)
 
     async def slack_call(self, method: Callable[..., Awaitable[AsyncSlackResponse]], **kwargs: Any) -> Any:
+        name = slack_method_name(method)
+        channel = kwargs.get("channel")
+        await self.budgets.slack_call(name, channel)
         try:
             return await method(**kwargs)
         except SlackApiError as exc:
             response = exc.response
-            raise plan.slack_failure(
+            failure = plan.slack_failure(
                 int(response.status_code), response.get("error"), _header(response.headers, "retry-after")
-            ) from exc
+            )
+            if isinstance(failure, TransientError) and failure.retry_after is not None:
+                self.budgets.slack_limited(name, channel, failure.retry_after)
+            raise failure from exc
         except (aiohttp.ClientError, TimeoutError, OSError) as exc:
-            raise TransientError(f"Slack unreachable: {type(exc).__name__}") from exc
+            raise TransientError(f"Slack unreachable: {type(exc).__name__}", service="slack") from exc
 
     async def slack_team(self) -> str:
         if self.team_id is None:
@@ -424,7 +419,6 @@ class Effects:
         posts = await self.posts(channel, thread_ts)
         if command_id in posts:
             return posts[command_id], False
-        await self.pacer.wait(channel)
         args: dict[str, Any] = {"channel": channel, "text": text, "metadata": metadata, **extra}
         if thread_ts:
             args["thread_ts"] = thread_ts
@@ -683,7 +677,6 @@ class Effects:
         args: dict[str, Any] = {"channel": command["channel_id"], "user": command["user"], "text": command["text"]}
         if command.get("thread_ts"):
             args["thread_ts"] = command["thread_ts"]
-        await self.pacer.wait(command["channel_id"])
         await self.slack_call(self.slack.chat_postEphemeral, **args)
         return Outcome("done", detail=command["purpose"])
 

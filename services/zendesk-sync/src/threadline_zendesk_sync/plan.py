@@ -7,12 +7,12 @@ from __future__ import annotations
 
 import html
 import json
-import random
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from threadline_common.retry import TransientError
 from threadline_common.text import subject_line
 
 # event_type of the metadata on every Slack post Threadline makes when the router gave none.
@@ -35,14 +35,6 @@ class NotFound(PermanentError):
 class ThreadGone(PermanentError):
     """Slack has no such thread or message any more (deleted, or its channel is gone or archived):
     nothing can be said there. Not dead-lettered: the router records it and tells the ticket once."""
-
-
-class TransientError(Exception):
-    """Worth retrying after a pause (rate limit, 5xx, timeout)."""
-
-    def __init__(self, reason: str, retry_after: float | None = None) -> None:
-        super().__init__(reason)
-        self.retry_after = retry_after
 
 
 @dataclass
@@ -459,7 +451,7 @@ def files_left_text(notes: list[str], max_bytes: int) -> str:
 
 def seconds(headers: Mapping[str, Any]) -> float | None:
     """A Retry-After header, in seconds."""
-    return _seconds(next((v for k, v in headers.items() if str(k).lower() == "retry-after"), None))
+    return retry_after_seconds(next((v for k, v in headers.items() if str(k).lower() == "retry-after"), None))
 
 
 def pagerduty_reason(body: str) -> str:
@@ -512,10 +504,18 @@ def result(kind: str, command: Mapping[str, Any], **fields: Any) -> dict[str, An
     return record
 
 
+def queued_text() -> str:
+    return (
+        ":hourglass_flowing_sand: Zendesk is not answering right now. Your request is queued and will be "
+        "filed as a ticket as soon as Zendesk is back; nothing is lost."
+    )
+
+
 # --- failures and pacing ---------------------------------------------------------------------------------
 
 
-def _seconds(value: Any) -> float | None:
+def retry_after_seconds(value: Any) -> float | None:
+    """A Retry-After header's seconds (None when absent or not a number)."""
     try:
         return max(0.0, float(value)) if value not in (None, "") else None
     except (TypeError, ValueError):
@@ -547,9 +547,9 @@ def zendesk_failure(status: int | None, body: str = "", retry_after: Any = None)
     """What a Zendesk answer means for the command. 429 and 409 (an update raced another) and
     5xx are worth retrying; any other 4xx will not change by itself."""
     if status is None:
-        return TransientError("Zendesk unreachable")
+        return TransientError("Zendesk unreachable", service="zendesk")
     if status in (429, 409) or status >= 500:
-        return TransientError(f"Zendesk answered {status}", _seconds(retry_after))
+        return TransientError(f"Zendesk answered {status}", retry_after_seconds(retry_after), "zendesk")
     if status == 404:
         return NotFound(f"Zendesk answered 404: {zendesk_reason(body)}")
     return PermanentError(f"Zendesk answered {status}: {zendesk_reason(body)}")
@@ -564,26 +564,9 @@ SLACK_GONE_ERRORS = frozenset(
 
 def slack_failure(status: int, error: str | None, retry_after: Any = None) -> Exception:
     if status == 429 or error == "ratelimited":
-        return TransientError("Slack rate limit", _seconds(retry_after))
+        return TransientError("Slack rate limit", retry_after_seconds(retry_after), "slack")
     if status >= 500 or error in SLACK_TRANSIENT_ERRORS:
-        return TransientError(f"Slack answered {error or status}")
+        return TransientError(f"Slack answered {error or status}", service="slack")
     if error in SLACK_GONE_ERRORS:
         return ThreadGone(f"Slack answered {error}")
     return PermanentError(f"Slack answered {error or status}")
-
-
-def backoff(attempt: int, cap: float, retry_after: float | None, rand: Callable[[], float] = random.random) -> float:
-    """Seconds before retry `attempt` (0-based): the server's Retry-After when it gave one,
-    else exponential with jitter (so that workers do not retry in step), capped."""
-    if retry_after is not None:
-        return min(retry_after, cap * 4)
-    ceiling = min(cap, 0.5 * 2**attempt)
-    return ceiling / 2 + rand() * ceiling / 2
-
-
-def window_wait(calls: list[float], now: float, per_window: int, window: float = 60.0) -> float:
-    """Seconds until one more call fits in a sliding window holding `calls` (oldest first)."""
-    recent = [t for t in calls if now - t < window]
-    if len(recent) < per_window:
-        return 0.0
-    return recent[len(recent) - per_window] + window - now

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import SecretStr, field_validator, model_validator
+from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import SettingsConfigDict
 
 from threadline_common.settings import ServiceSettings, reject_placeholder
@@ -29,15 +29,29 @@ class ZendeskSyncSettings(ServiceSettings):
     slack_channel_interval_seconds: float = 1.0
     zendesk_timeout_seconds: float = 30.0
     slack_timeout_seconds: float = 30.0
-    # Attempts per command before it is dead-lettered and the thread told.
-    max_attempts: int = 6
+    # Commands held at once (running or waiting their turn in their conversation); more waits in Kafka.
+    max_in_flight: int = 256
+    # Zendesk calls in flight at once (zenpy is synchronous: one thread each).
+    zendesk_concurrency: int = 16
     # Cap of the exponential pause between attempts (a Retry-After from Slack or Zendesk wins).
+    # Transient failures are retried for as long as they last; only a permanent one is dead-lettered.
     max_backoff_seconds: float = 30.0
+    # A question waiting this long on an unreachable Zendesk hears, once, that it is queued.
+    queued_notice_after_seconds: float = 60.0
+    # Held work with no progress for this long means a stuck worker (/healthz answers 503).
+    liveness_max_age_seconds: float = 300.0
     # Larger Slack files stay in Slack; the comment says so.
     max_file_bytes: int = 20 * 1024 * 1024
     # PagerDuty (on call named in threads); without a token, channels with on_call get a failure notice.
     pagerduty_api_token: SecretStr | None = None
     pagerduty_api_url: str = "https://api.pagerduty.com"
+    # The operator's kill switch: commands wait in Kafka (nothing is read or committed) until it is off.
+    disable_message_processing: bool = Field(
+        default=False,
+        validation_alias=AliasChoices(
+            "DISABLE_MESSAGE_PROCESSING", "THREADLINE_ZENDESK_SYNC_DISABLE_MESSAGE_PROCESSING"
+        ),
+    )
     partitions: int = 6
     data_dir: Path = Path("/var/lib/threadline/zendesk-sync")
     web_host: str = "0.0.0.0"

@@ -1,0 +1,117 @@
+"""Rate budgets per resource, not per process: a limited resource delays only what needs it.
+
+- Zendesk: one budget per account (requests per minute, our share of the plan's limit); a 429's
+  Retry-After holds the whole account, as Zendesk means it to.
+- Slack: posting is paced per channel (Slack allows about one message per second in a channel);
+  a 429 holds the method it answered, or for posts the channel posted in, for its Retry-After.
+  Slack's per-method tiers are minimums that real workspaces exceed in bursts, so methods are
+  not paced ahead of time: Slack's own 429 says when a method is spent.
+
+Every wait is counted per resource kind (threadline_zendesk_sync_budget_wait_seconds_total), so
+a dashboard shows which resource holds commands back.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from prometheus_client import CollectorRegistry, Counter
+
+Clock = Callable[[], float]
+# Methods whose 429 is about the channel posted in rather than the method as a whole.
+POSTING = frozenset({"chat.postMessage", "chat.postEphemeral"})
+
+
+def window_wait(calls: list[float], now: float, per_window: int, window: float = 60.0) -> float:
+    """Seconds until one more call fits in a sliding window holding `calls` (oldest first)."""
+    recent = [t for t in calls if now - t < window]
+    if len(recent) < per_window:
+        return 0.0
+    return recent[len(recent) - per_window] + window - now
+
+
+@dataclass
+class Window:
+    """At most `per_window` calls in any `window` seconds, and none while held (Retry-After)."""
+
+    per_window: int
+    window: float = 60.0
+    clock: Clock = time.monotonic
+    held_until: float = 0.0
+    _calls: list[float] = field(default_factory=list)
+    _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+    def hold(self, seconds: float) -> None:
+        self.held_until = max(self.held_until, self.clock() + seconds)
+
+    def wait(self) -> float:
+        now = self.clock()
+        return max(self.held_until - now, window_wait(self._calls, now, self.per_window, self.window))
+
+    async def take(self) -> float:
+        """Wait for a free slot; returns the seconds waited."""
+        waited = 0.0
+        async with self._lock:  # one waiter at a time: slots go in the order they were asked for
+            while (pause := self.wait()) > 0:
+                await asyncio.sleep(pause)
+                waited += pause
+            now = self.clock()
+            self._calls = [t for t in self._calls if now - t < self.window] + [now]
+        return waited
+
+
+class Budgets:
+    def __init__(
+        self,
+        zendesk_per_minute: int,
+        channel_interval_seconds: float,
+        registry: CollectorRegistry | None = None,
+        clock: Clock = time.monotonic,
+    ) -> None:
+        self.clock = clock
+        self.zendesk = Window(zendesk_per_minute, 60.0, clock)
+        self.channel_interval = channel_interval_seconds
+        self._channels: dict[str, Window] = {}
+        self._methods: dict[str, Window] = {}
+        self.waited = Counter(
+            "threadline_zendesk_sync_budget_wait_seconds",
+            "Seconds commands waited for a rate budget, by resource (zendesk, slack_channel, slack_method)",
+            ["resource"],
+            registry=registry,
+        )
+
+    def _channel(self, channel: str) -> Window:
+        if channel not in self._channels:
+            # One post per interval: a window of one call.
+            self._channels[channel] = Window(1, self.channel_interval, self.clock)
+        return self._channels[channel]
+
+    def _method(self, method: str) -> Window:
+        if method not in self._methods:
+            self._methods[method] = Window(1_000_000, 60.0, self.clock)  # only held, never paced
+        return self._methods[method]
+
+    async def zendesk_call(self) -> None:
+        self._count("zendesk", await self.zendesk.take())
+
+    def zendesk_limited(self, retry_after: float) -> None:
+        self.zendesk.hold(retry_after)
+
+    async def slack_call(self, method: str, channel: str | None = None) -> None:
+        if method in POSTING and channel:
+            self._count("slack_channel", await self._channel(channel).take())
+        else:
+            self._count("slack_method", await self._method(method).take())
+
+    def slack_limited(self, method: str, channel: str | None, retry_after: float) -> None:
+        if method in POSTING and channel:
+            self._channel(channel).hold(retry_after)
+        else:
+            self._method(method).hold(retry_after)
+
+    def _count(self, resource: str, seconds: float) -> None:
+        if seconds > 0:
+            self.waited.labels(resource).inc(seconds)
