@@ -95,7 +95,7 @@ def test_an_unknown_user_is_named_by_id_and_what_the_router_knew_wins():
     assert (known.name, known.email) == ("Sam SRE", "sam@example.com")
 
 
-def test_slack_markup_reads_as_plain_text_for_agents():
+def test_slack_markup_reads_as_zendesk_markdown_for_agents():
     text = (
         "<@U0BOB> and <@U0ANN|ann> see <#C0SUPPORT|support>, <!here>: "
         "<https://status.example.com|status page>, <https://example.com>, <mailto:a@example.com|a@example.com> "
@@ -103,8 +103,8 @@ def test_slack_markup_reads_as_plain_text_for_agents():
     )
     assert plan.mentioned_users(text + " <@U0BOB>") == ["U0BOB", "U0ANN"]
     assert plan.slack_to_plain(text, {"U0BOB": "Bob Builder"}) == (
-        "@Bob Builder and @ann see #support, @here: status page (https://status.example.com), "
-        "https://example.com, a@example.com <b> & @ops"
+        "@Bob Builder and @ann see #support, @here: [status page](https://status.example.com), "
+        "<https://example.com>, a@example.com <b> & @ops"
     )
 
 
@@ -333,7 +333,8 @@ def test_an_emailed_ticket_opens_with_subject_sender_link_and_a_quoted_excerpt()
         "Replies in this thread go to the ticket.\n>line one\n>line two"
     )
     long = plan.email_thread_text({**cmd, "body": "x" * 5000}, "Dana", "https://z/4020")
-    assert long.endswith("x…") and len(long) < 1700
+    assert "x…\n" in long and len(long) < 1700
+    assert long.endswith("_Shortened: the whole email is on ticket <https://z/4020|#4020>._")
     assert plan.thread_opener(None) == "someone"
     assert plan.thread_opener({"name": "dana@example.com", "email": "dana@example.com"}) == "dana@example.com"
 

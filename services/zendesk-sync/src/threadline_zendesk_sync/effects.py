@@ -32,6 +32,7 @@ from zenpy import Zenpy
 from zenpy.lib.api_objects import Ticket, User
 from zenpy.lib.exception import APIException, RecordNotFoundException, ZenpyException
 
+from threadline_common import to_slack
 from threadline_zendesk_sync import plan
 from threadline_zendesk_sync.pagerduty import PagerDuty
 from threadline_zendesk_sync.plan import NotFound, Outcome, PermanentError, Person, TransientError
@@ -232,6 +233,11 @@ class Effects:
         """Slack mrkdwn with mentions named, for Zendesk."""
         names = {uid: (await self.slack_person(uid)).name for uid in plan.mentioned_users(text)}
         return plan.slack_to_plain(text, names)
+
+    async def subject(self, text: str) -> str:
+        """A ticket subject from the router's (or a message's) text, with people named."""
+        names = {uid: (await self.slack_person(uid)).name for uid in plan.mentioned_users(text)}
+        return plan.subject_from(text, names)
 
     async def named(self, note: str) -> str:
         """A note the router wrote, with people's names where it has their ids."""
@@ -501,6 +507,7 @@ class Effects:
             uploads=uploads,
             file_notes=notes + failed,
             opened_by=opened_by,
+            subject=await self.subject(command.get("subject") or command["body"]),
         )
         audit = await self.zendesk(lambda: self.zen.tickets.create(Ticket(**body)), command["command_id"])
         ticket_id = int(audit.ticket.id)
@@ -524,7 +531,7 @@ class Effects:
         return {
             **command,
             "body": text,
-            "subject": plan.subject_from(await self.plain(text)),  # the router had no text to take it from
+            "subject": text,  # the router had no text to take it from
             "requester": {"slack_user_id": message.get("user") or message.get("bot_id")},
             "files": command.get("files") or message.get("files") or [],
         }
@@ -632,7 +639,13 @@ class Effects:
             plan.post_metadata(command["command_id"], ticket_id=ticket_id),
         )
         key = plan.thread_key(team_id, channel, ts)
-        if ticket.external_id != key:
+        # The ticket points at the thread, and an internal note gives the agent its permalink:
+        # one update, written once (its command id is in the audit metadata).
+        note_id = f"thread-note:{command['command_id']}"
+        if not await self.already_written(ticket_id, note_id):
+            permalink = await self._permalink(channel, ts)
+            await self.update_ticket(ticket_id, plan.thread_note_request(note_id, key, permalink, channel))
+        elif ticket.external_id != key:
             await self.update_ticket(ticket_id, {"external_id": key})
         common: dict[str, Any] = {
             "ticket_id": ticket_id,
@@ -692,7 +705,9 @@ class Effects:
             except PermanentError:  # users_not_found: not in this workspace
                 self.slack_by_email.put(email, None)
         user_id = self.slack_by_email.get(email) if email else None
-        return f"<@{user_id}>" if user_id else f"*{person.get('name') or person.get('summary') or 'someone'}*"
+        if user_id:
+            return to_slack.mention(user_id)  # the one mention: a person we mapped ourselves
+        return to_slack.bold(str(person.get("name") or person.get("summary") or "someone"))
 
     async def assign_to(self, command: dict[str, Any], person: Mapping[str, Any]) -> str:
         """Assign the ticket to the Zendesk agent with the on-call person's email."""
