@@ -1108,8 +1108,9 @@ def _relink(action: OperatorAction, state: Conversation | None, key: str, ctx: C
     commands = []
     if state.thread_ts is not None:
         was = f" (it was linked to #{previous})" if previous else ""
+        by = to_slack.escape(action.by)  # what the operator typed or their login: not Slack's text
         text = (
-            f":link: {action.by} linked this thread to ticket {_ticket_ref(ticket_id, action.ticket_url)}{was}. "
+            f":link: {by} linked this thread to ticket {_ticket_ref(ticket_id, action.ticket_url)}{was}. "
             "Replies here now go to it."
         )
         commands.append(_notice(state, f"relink:{action.action_id}", text))
@@ -1128,7 +1129,8 @@ def _unlink(action: OperatorAction, state: Conversation | None) -> Decision:
     commands = []
     if state.thread_ts is not None:
         ticket = f"ticket {_ticket_ref(state.ticket_id, state.ticket_url)}" if state.ticket_id else "its ticket"
-        text = f":scissors: {action.by} unlinked this thread from {ticket}. Replies here no longer go to Zendesk."
+        by = to_slack.escape(action.by)
+        text = f":scissors: {by} unlinked this thread from {ticket}. Replies here no longer go to Zendesk."
         commands.append(_notice(state, f"unlink:{action.action_id}", text))
         if state.ticket_id is not None and state.status != "closed":
             note = (
