@@ -63,9 +63,15 @@ def test_links_keep_to_web_and_mail_addresses():
     assert to_slack.link("https://z/1", "#1 <b>") == "<https://z/1|#1 &lt;b&gt;>"
 
 
-def test_the_html_body_wins_over_the_plain_one_when_zendesk_gives_both():
-    assert to_slack.zendesk_to_mrkdwn("<p><strong>hi</strong></p>", "hi") == "*hi*"
+def test_the_html_body_wins_when_it_carries_the_formatting_else_the_markdown_body():
+    assert to_slack.zendesk_to_mrkdwn("<p><strong>hi</strong> <a href='https://x.example'>x</a></p>", "hi x") == (
+        "*hi* <https://x.example|x>"
+    )
+    # Zendesk's html_body of a comment written as plain text (or Markdown): paragraphs only.
+    plain_html = '<div class="zd-comment" dir="auto"><p dir="auto">**hi** &lt;b&gt;</p></div>'
+    assert to_slack.zendesk_to_mrkdwn(plain_html, "**hi** <b>") == "*hi* &lt;b&gt;"
     assert to_slack.zendesk_to_mrkdwn("", "**hi**") == "*hi*"
+    assert to_slack.zendesk_to_mrkdwn("<p>only html</p>", "") == "only html"
     assert to_slack.zendesk_to_mrkdwn(None, None) == ""
 
 

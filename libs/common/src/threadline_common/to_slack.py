@@ -33,6 +33,7 @@ from functools import lru_cache
 from typing import Any
 from urllib.parse import quote, urlsplit
 
+from bs4 import BeautifulSoup
 from mailparser_reply import EmailReplyParser
 from markdown_it import MarkdownIt
 from markdownify import MarkdownConverter
@@ -184,9 +185,20 @@ def markdown_to_mrkdwn(text: str) -> str:
     return html_to_mrkdwn(_MARKDOWN.render(str(text or "")))
 
 
+# Tags that say the HTML carries the agent's formatting; Zendesk wraps a plain comment in
+# div/p/br only, and then its body (which may be Markdown) says more than its html_body.
+FORMATTING_TAGS = (
+    "a", "b", "strong", "i", "em", "s", "del", "strike", "u", "code", "pre", "blockquote",
+    "ul", "ol", "li", "h1", "h2", "h3", "h4", "h5", "h6", "img", "table", "hr",
+)  # fmt: skip
+
+
 def zendesk_to_mrkdwn(html_body: str | None, body: str | None) -> str:
-    """A Zendesk comment for Slack: its html_body when Zendesk gave one, else its body."""
-    if html_body and html_body.strip():
+    """A Zendesk comment for Slack: its html_body when that carries formatting (the rich text
+    editor's bold, links, lists), else its body (plain text or Markdown) read as Markdown."""
+    if html_body and html_body.strip() and BeautifulSoup(html_body, "html.parser").find(FORMATTING_TAGS):
+        return html_to_mrkdwn(html_body)
+    if not (body or "").strip() and html_body:
         return html_to_mrkdwn(html_body)
     return markdown_to_mrkdwn(body or "")
 

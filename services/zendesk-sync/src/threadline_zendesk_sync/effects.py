@@ -692,7 +692,14 @@ class Effects:
         if command.get("thread_ts"):
             args["thread_ts"] = command["thread_ts"]
         await self.pacer.wait(command["channel_id"])
-        await self.slack_call(self.slack.chat_postEphemeral, **args)
+        try:
+            await self.slack_call(self.slack.chat_postEphemeral, **args)
+        except PermanentError as exc:
+            # A notice to one person (a denied action emoji) they cannot be shown is nobody's
+            # failure: the thread is not told about it.
+            if command["purpose"] == "notice" and "user_not_in_channel" in str(exc):
+                return Outcome("skipped", detail=f"{command['user']} is not in the channel")
+            raise
         return Outcome("done", detail=command["purpose"])
 
     async def slack_mention(self, person: Mapping[str, Any]) -> str:
