@@ -1060,7 +1060,7 @@ def _ticket_note(state: Conversation, ticket_id: int, command_id: str, text: str
 
 
 def _ticket_ref(ticket_id: int, url: str | None) -> str:
-    return f"<{url}|#{ticket_id}>" if url else f"#{ticket_id}"
+    return to_slack.link(url, f"#{ticket_id}") if url else f"#{ticket_id}"
 
 
 def _relink(action: OperatorAction, state: Conversation | None, key: str, ctx: Context) -> Decision:

@@ -316,14 +316,12 @@ def posted_command(message: Mapping[str, Any]) -> str | None:
 
 
 def ticket_link_text(ticket_id: int, url: str, followup_of: int | None) -> str:
+    ticket = to_slack.link(url, f"#{ticket_id}")
     if followup_of:
         return (
-            f":ticket: Ticket #{followup_of} is closed, so I opened follow-up ticket <{url}|#{ticket_id}>. "
-            "Replies here go to it."
+            f":ticket: Ticket #{followup_of} is closed, so I opened follow-up ticket {ticket}. Replies here go to it."
         )
-    return (
-        f":ticket: I opened ticket <{url}|#{ticket_id}>. Replies in this thread are added to it; type `help` for more."
-    )
+    return f":ticket: I opened ticket {ticket}. Replies in this thread are added to it; type `help` for more."
 
 
 def ticket_link_blocks(text: str, url: str) -> list[dict[str, Any]]:
