@@ -146,7 +146,7 @@ def subtyped(subtype: str, ts: str, thread_ts: str | None = None) -> dict:
     return slack_record(body)
 
 
-@pytest.mark.parametrize("subtype", sorted(DOCUMENTED_IGNORED - {"message_replied"}))
+@pytest.mark.parametrize("subtype", sorted(DOCUMENTED_IGNORED))
 def test_no_system_subtype_opens_a_ticket_or_adds_a_comment(ctx, subtype):
     assert decode_slack(subtyped(subtype, "100.000900")) is None
     assert decode_slack(subtyped(subtype, "100.000901", thread_ts="100.000100")) is None
