@@ -55,9 +55,13 @@ def bold(text: str) -> str:
     return "*" + escape(text).replace("*", "\u2217") + "*" if text else ""
 
 
+def is_user_id(value: str) -> bool:
+    return bool(_SLACK_IDS.fullmatch(value))
+
+
 def mention(slack_user_id: str) -> str:
     """A Slack mention of a person Threadline itself resolved (never from outside text)."""
-    if not _SLACK_IDS.fullmatch(slack_user_id):
+    if not is_user_id(slack_user_id):
         raise ValueError(f"not a Slack user id: {slack_user_id!r}")
     return f"<@{slack_user_id}>"
 

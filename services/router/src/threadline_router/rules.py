@@ -620,7 +620,7 @@ def describe_who(who: Who, requester: str = "requester") -> str:
         return f"only the {requester}"
     if who == "requester_and_responders":
         return f"only the {requester} or the people who replied"
-    people = [to_slack.mention(u) for u in who]
+    people = [to_slack.mention(u) if to_slack.is_user_id(u) else to_slack.escape(u) for u in who]
     if not people:
         return "nobody"
     listed = people[0] if len(people) == 1 else ", ".join(people[:-1]) + " or " + people[-1]

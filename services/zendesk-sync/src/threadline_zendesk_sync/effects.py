@@ -712,7 +712,7 @@ class Effects:
             except PermanentError:  # users_not_found: not in this workspace
                 self.slack_by_email.put(email, None)
         user_id = self.slack_by_email.get(email) if email else None
-        if user_id:
+        if user_id and to_slack.is_user_id(user_id):
             return to_slack.mention(user_id)  # the one mention: a person we mapped ourselves
         return to_slack.bold(str(person.get("name") or person.get("summary") or "someone"))
 
