@@ -297,6 +297,37 @@ async def test_an_emailed_thread_pings_nobody_shows_the_reply_and_is_noted_on_th
     assert [o.effect for o in outcomes] == ["done", "already_done", "already_done"]
 
 
+async def test_a_crash_between_the_thread_and_its_note_leaves_one_of_each(
+    slack, zendesk, router, effects, settings, zen
+):
+    ticket_id = zendesk.receive_email("Dana", "dana@example.com", "VPN drops", "Since 9am.", zendesk.group_id)
+    created = ZendeskTicketEvent(
+        event_id="zd-created",
+        kind="created",
+        ticket_id=ticket_id,
+        external_id=None,
+        status="new",
+        via_channel="email",
+        group_id=zendesk.group_id,
+        subject="VPN drops",
+        description="Since 9am.",
+    )
+    [open_thread] = router.zendesk(created, f"zd:{ticket_id}")
+
+    async def crash(*_args, **_kwargs):
+        raise TransientError("Zendesk unreachable")
+
+    effects.update_ticket = crash  # the thread is posted, then the note's write fails
+    with pytest.raises(TransientError):
+        await effects.perform(open_thread)
+    redelivered = await Effects(settings).perform(open_thread)
+
+    assert len([m for m in slack.channel_messages("C0SUPPORT") if m.get("bot_id")]) == 1
+    notes = [c for c in zendesk.comments_of(ticket_id) if not c["public"]]
+    assert len(notes) == 1 and "Slack thread" in notes[0]["body"]
+    assert redelivered.effect == "done", "the note was written now"
+
+
 async def test_an_agents_html_answer_reads_as_slack_formatting_and_pings_nobody(slack, zendesk, router, effects):
     root, _, created = await open_ticket(slack, router, effects, "Printer jammed")
     ticket_id, conversation = created.results[0]["ticket_id"], created.results[0]["conversation_id"]

@@ -642,7 +642,8 @@ class Effects:
         # The ticket points at the thread, and an internal note gives the agent its permalink:
         # one update, written once (its command id is in the audit metadata).
         note_id = f"thread-note:{command['command_id']}"
-        if not await self.already_written(ticket_id, note_id):
+        noted = not await self.already_written(ticket_id, note_id)
+        if noted:
             permalink = await self._permalink(channel, ts)
             await self.update_ticket(ticket_id, plan.thread_note_request(note_id, key, permalink, channel))
         elif ticket.external_id != key:
@@ -655,7 +656,7 @@ class Effects:
             "thread_ts": ts,
         }
         return Outcome(
-            "done" if posted else "already_done",
+            "done" if posted or noted else "already_done",
             [
                 plan.result("thread_opened", command, conversation_id=key, **common),
                 plan.result("thread_opened", command, moved_from=command["conversation_id"], **common),
