@@ -1,10 +1,12 @@
 """What Slack users see of outside text (to_slack), what agents see of Slack text (from_slack),
 and which Slack messages are conversation (slack_messages)."""
 
+import json
 import logging
 
 import pytest
 from threadline_testing.hostile import HOSTILE, links, pings_nobody
+from threadline_testing.records import PAYLOADS
 
 from threadline_common import from_slack, to_slack
 from threadline_common.slack_messages import CONVERSATION_SUBTYPES, DOCUMENTED_IGNORED, message_kind
@@ -53,6 +55,17 @@ def test_an_agents_markdown_reads_as_slack_formatting_and_typed_html_stays_text(
     text = "**Fixed** in _v2_, ~~old~~ `code`\n\n# Steps\n\n- [docs](https://docs.example.com)\n- <b>x</b>"
     assert to_slack.markdown_to_mrkdwn(text) == (
         "*Fixed* in _v2_, ~old~ `code`\n\n*Steps*\n\n• <https://docs.example.com|docs>\n• &lt;b&gt;x&lt;/b&gt;"
+    )
+
+
+def test_real_zendesk_comments_read_as_they_do_in_zendesk():
+    comments = json.loads(
+        (PAYLOADS / "zendesk" / "api" / "zenpy_comment_objects_from_zenslackchat_tests.json").read_text()
+    )
+    first = comments[0]
+    link = "https://falconspacebasecamp.slack.com/archives/C0192NP3TFG/p1608291472001600"
+    assert to_slack.zendesk_to_mrkdwn(first["html_body"], first["plain_body"]) == (
+        f"This is the message on slack <{link}>."
     )
 
 
