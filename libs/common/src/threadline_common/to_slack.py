@@ -39,7 +39,7 @@ from markdown_it import MarkdownIt
 from markdownify import MarkdownConverter
 
 _ESCAPES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;"})
-_SLACK_IDS = re.compile(r"[UWB][A-Z0-9]{2,}")
+_SLACK_IDS = re.compile(r"[UW][A-Z0-9]{2,}")  # people; bots and apps are never mentioned
 _GRAVE = "\u02cb"  # shown for a backtick inside code, which would end it
 SAFE_SCHEMES = frozenset({"http", "https", "mailto"})
 
