@@ -227,6 +227,31 @@ def test_join_activity_is_not_a_conversation():
     assert fold_conversation(docs(join), Calendar()) is None
 
 
+@pytest.mark.parametrize(
+    "events",
+    [
+        # What a hidden message_replied notice looked like once it reached the activity stream.
+        [activity("p1", "message", "2026-11-23T09:00:00Z", None, "requester", ticket_id=None, text="")],
+        [activity("p2", "reaction", "2026-11-23T09:00:00Z", "USRE", "responder", ticket_id=None, reaction="eyes")],
+        [activity("p3", "edit", "2026-11-23T09:00:00Z", "U1", "requester", ticket_id=None, public=False)],
+        [activity("p4", "status_change", "2026-11-23T09:00:00Z", None, "system", status="open", source="zendesk")],
+    ],
+    ids=["authorless-message", "reaction", "edit", "status-change"],
+)
+def test_no_phantom_conversation_without_real_activity(events):
+    assert fold_conversation(docs(*events), Calendar()) is None
+
+
+def test_a_conversation_needs_a_message_someone_wrote_or_a_ticket():
+    asked = activity("r1", "message", "2026-11-23T09:00:00Z", "UASK", "requester", ticket_id=None, text="help")
+    assert fold_conversation(docs(asked), Calendar())["is_open"] is True
+    by_emoji = [
+        activity("r2", "message", "2026-11-23T09:00:00Z", None, "requester", ticket_id=None, text=""),
+        activity("r3", "ticket_created", "2026-11-23T09:00:05Z", None, "requester", status="new"),
+    ]
+    assert fold_conversation(docs(*by_emoji), Calendar())["ticket_id"] == 7
+
+
 # --- documents and privacy ---------------------------------------------------------------------
 
 

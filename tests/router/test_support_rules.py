@@ -151,7 +151,12 @@ def test_a_channel_without_auto_open_waits_for_the_emoji_of_an_allowed_person(ct
     assert state is None and not commands(decisions)
 
     state, decisions = run([reaction("C2", ts, "UBOB", "ticket")], ctx)
-    assert state is None and not commands(decisions), "Bob is not among those who may open tickets"
+    [deny] = commands(decisions)
+    assert state is None and deny.type == "slack.post_ephemeral", "Bob is not among those who may open tickets"
+    assert deny.payload["user"] == "UBOB" and deny.payload["thread_ts"] == ts
+    assert deny.payload["text"] == (
+        "Your :ticket: did not open a ticket: in this channel only <@USAM> or <@UANN> can open a ticket with it."
+    )
     state, decisions = run([reaction("C2", ts, "USAM", "eyes")], ctx)
     assert state is None and not commands(decisions)
 
@@ -169,7 +174,9 @@ def test_a_channel_without_auto_open_waits_for_the_emoji_of_an_allowed_person(ct
 def test_the_urgent_emoji_sets_the_priority_for_the_requester_and_responders_only(ctx):
     state, ts = open_c1(ctx)
     state, decisions = run([reaction("C1", ts, "USTRANGER", "rotating_light")], ctx, state)
-    assert not commands(decisions)
+    [deny] = commands(decisions)
+    assert deny.type == "slack.post_ephemeral" and deny.payload["user"] == "USTRANGER"
+    assert "only the requester or the people who replied can mark this ticket urgent" in deny.payload["text"]
 
     state, decisions = run([reaction("C1", ts, "U1", "fire")], ctx, state)
     [urgent] = commands(decisions)
@@ -188,7 +195,12 @@ def test_who_may_resolve_by_emoji_is_per_channel(ctx):
     state, _ = run([reaction("C2", ts, "USAM", "ticket")], ctx)
     state = ticket_created(state, ctx).state
     _, by_requester = run([reaction("C2", ts, "U1", "white_check_mark")], ctx, state)
-    assert not commands(by_requester), "in C2 only Sam solves by emoji"
+    [deny] = commands(by_requester)
+    assert deny.type == "slack.post_ephemeral", "in C2 only Sam solves by emoji; the requester hears so"
+    assert deny.payload["user"] == "U1" and deny.payload["purpose"] == "notice"
+    assert deny.payload["text"] == (
+        "Your :white_check_mark: did not solve this ticket: in this channel only <@USAM> can solve this ticket with it."
+    )
     _, by_sam = run([reaction("C2", ts, "USAM", "white_check_mark")], ctx, state)
     assert [c.payload["status"] for c in commands(by_sam)] == ["solved"]
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import aiohttp
 import pytest
 import requests
+from threadline_testing.hostile import pings_nobody
 from zenpy.lib.api_objects import Ticket, User
 
 from threadline_router.inbound import ZendeskTicketEvent
@@ -241,6 +242,127 @@ async def test_an_emailed_ticket_gets_one_thread_and_points_at_it(slack, zendesk
     [comment] = router.message(slack, "C0SUPPORT", reply)
     await effects.perform(comment)
     assert zendesk.comments_of(ticket_id)[-1]["body"] == "On it"
+
+
+HOSTILE_EMAIL = """Hi <!channel>, the VPN drops <@U0BOB> every hour, see <http://evil.example|the status page>.
+
+Thanks,
+Dana
+--
+Dana Doe | ACME Corp
++1 555 0100
+
+On Mon, Nov 30, 2026 at 9:00 AM Support <support@acme.example> wrote:
+> How can we help? <!everyone>
+"""
+
+
+async def test_an_emailed_thread_pings_nobody_shows_the_reply_and_is_noted_on_the_ticket_once(
+    slack, zendesk, router, effects, settings, zen
+):
+    ticket_id = zendesk.receive_email(
+        "<!here> Dana", "dana@example.com", "<!channel> VPN :fire:", HOSTILE_EMAIL, zendesk.group_id
+    )
+    created = ZendeskTicketEvent(
+        event_id="zd-created",
+        kind="created",
+        ticket_id=ticket_id,
+        external_id=None,
+        status="new",
+        via_channel="email",
+        group_id=zendesk.group_id,
+        subject="<!channel> VPN :fire:",
+        description=HOSTILE_EMAIL,
+        requester_id=zen.tickets(id=ticket_id).requester_id,
+    )
+    [open_thread] = router.zendesk(created, f"zd:{ticket_id}")
+
+    outcomes = [await effects.perform(open_thread), await effects.perform(open_thread)]
+    outcomes.append(await Effects(settings).perform(open_thread))  # redelivered after a restart
+
+    [root] = [m for m in slack.channel_messages("C0SUPPORT") if m.get("bot_id")]
+    assert pings_nobody(root["text"])
+    assert "*&lt;!channel&gt; VPN :fire:*" in root["text"] and "&lt;!here&gt; Dana" in root["text"]
+    assert "&lt;@U0BOB&gt;" in root["text"] and "|the status page>" not in root["text"]
+    assert "Dana Doe" not in root["text"] and "How can we help" not in root["text"], "no signature, no quotes"
+    assert root["text"].endswith(
+        f"_Signature and quoted replies left out: the whole email is on ticket <{settings.ticket_url(ticket_id)}|#{ticket_id}>._"
+    )
+    comments = zendesk.comments_of(ticket_id)
+    assert "Dana Doe | ACME Corp" in comments[0]["body"], "the ticket keeps the whole email"
+    notes = [c for c in comments if not c["public"]]
+    permalink = f"sandbox-corp.slack.com/archives/C0SUPPORT/p{root['ts'].replace('.', '')}"
+    assert len(notes) == 1 and permalink in notes[0]["body"], "one internal note takes the agent to the thread"
+    assert zen.tickets(id=ticket_id).external_id == f"T0SANDBOX:C0SUPPORT:{root['ts']}"
+    assert [o.effect for o in outcomes] == ["done", "already_done", "already_done"]
+
+
+async def test_a_crash_between_the_thread_and_its_note_leaves_one_of_each(
+    slack, zendesk, router, effects, settings, zen
+):
+    ticket_id = zendesk.receive_email("Dana", "dana@example.com", "VPN drops", "Since 9am.", zendesk.group_id)
+    created = ZendeskTicketEvent(
+        event_id="zd-created",
+        kind="created",
+        ticket_id=ticket_id,
+        external_id=None,
+        status="new",
+        via_channel="email",
+        group_id=zendesk.group_id,
+        subject="VPN drops",
+        description="Since 9am.",
+    )
+    [open_thread] = router.zendesk(created, f"zd:{ticket_id}")
+
+    async def crash(*_args, **_kwargs):
+        raise TransientError("Zendesk unreachable")
+
+    effects.update_ticket = crash  # the thread is posted, then the note's write fails
+    with pytest.raises(TransientError):
+        await effects.perform(open_thread)
+    redelivered = await Effects(settings).perform(open_thread)
+
+    assert len([m for m in slack.channel_messages("C0SUPPORT") if m.get("bot_id")]) == 1
+    notes = [c for c in zendesk.comments_of(ticket_id) if not c["public"]]
+    assert len(notes) == 1 and "Slack thread" in notes[0]["body"]
+    assert redelivered.effect == "done", "the note was written now"
+
+
+async def test_an_agents_html_answer_reads_as_slack_formatting_and_pings_nobody(slack, zendesk, router, effects):
+    root, _, created = await open_ticket(slack, router, effects, "Printer jammed")
+    ticket_id, conversation = created.results[0]["ticket_id"], created.results[0]["conversation_id"]
+    html = '<p>Open <strong>tray 2</strong>, see <a href="https://kb.example/42">the guide</a> &lt;!channel&gt;</p>'
+    answer_id = zendesk.agent_comment(ticket_id, "Open tray 2, see the guide <!channel>")
+    event = ZendeskTicketEvent(
+        event_id=f"zd-{answer_id}",
+        kind="comment",
+        ticket_id=ticket_id,
+        external_id=conversation,
+        status="open",
+        comment_id=answer_id,
+        comment_body="Open **tray 2**, see the guide <!channel>",
+        comment_html=html,
+        comment_public=True,
+        author_id=zendesk.agent["id"],
+        author_name="Agent Ann",
+        author_is_staff=True,
+    )
+    [answer] = router.zendesk(event, conversation)
+    await effects.perform(answer)
+
+    [post] = bot_replies(slack, "C0SUPPORT", root)[1:]
+    assert post["text"] == (
+        "*Agent Ann* (Zendesk): Open *tray 2*, see <https://kb.example/42|the guide> &lt;!channel&gt;"
+    )
+    assert pings_nobody(post["text"])
+
+
+async def test_agents_read_slack_emoji_names_and_formatting(slack, zendesk, router, effects, zen):
+    _, _, created = await open_ticket(slack, router, effects, "Printer *on fire* :fire: <@U0BOB> saw it")
+    ticket = zen.tickets(id=created.results[0]["ticket_id"])
+    assert ticket.subject == "Printer on fire 🔥 @Bob Builder saw it"
+    [first] = zendesk.comments_of(ticket.id)
+    assert first["body"].startswith("Printer **on fire** 🔥 @Bob Builder saw it")
 
 
 async def test_files_are_attached_and_oversized_ones_noted(slack, zendesk, router, settings):

@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 import pytest
+from threadline_testing.hostile import HOSTILE, links, pings_nobody
 
 from threadline_common.dlq import PoisonMessage
 from threadline_common.schemas import validate
@@ -95,7 +96,7 @@ def test_an_unknown_user_is_named_by_id_and_what_the_router_knew_wins():
     assert (known.name, known.email) == ("Sam SRE", "sam@example.com")
 
 
-def test_slack_markup_reads_as_plain_text_for_agents():
+def test_slack_markup_reads_as_zendesk_markdown_for_agents():
     text = (
         "<@U0BOB> and <@U0ANN|ann> see <#C0SUPPORT|support>, <!here>: "
         "<https://status.example.com|status page>, <https://example.com>, <mailto:a@example.com|a@example.com> "
@@ -103,8 +104,8 @@ def test_slack_markup_reads_as_plain_text_for_agents():
     )
     assert plan.mentioned_users(text + " <@U0BOB>") == ["U0BOB", "U0ANN"]
     assert plan.slack_to_plain(text, {"U0BOB": "Bob Builder"}) == (
-        "@Bob Builder and @ann see #support, @here: status page (https://status.example.com), "
-        "https://example.com, a@example.com <b> & @ops"
+        "@Bob Builder and @ann see #support, @here: [status page](https://status.example.com), "
+        "<https://example.com>, a@example.com <b> & @ops"
     )
 
 
@@ -333,7 +334,8 @@ def test_an_emailed_ticket_opens_with_subject_sender_link_and_a_quoted_excerpt()
         "Replies in this thread go to the ticket.\n>line one\n>line two"
     )
     long = plan.email_thread_text({**cmd, "body": "x" * 5000}, "Dana", "https://z/4020")
-    assert long.endswith("x…") and len(long) < 1700
+    assert "x…\n" in long and len(long) < 1700
+    assert long.endswith("_Shortened: the whole email is on ticket <https://z/4020|#4020>._")
     assert plan.thread_opener(None) == "someone"
     assert plan.thread_opener({"name": "dana@example.com", "email": "dana@example.com"}) == "dana@example.com"
 
@@ -423,3 +425,50 @@ def test_a_zendesk_user_found_by_search_must_be_the_same_person():
     assert not plan.same_user({"email": "malice@example.com"}, "alice@example.com", "alice@example.com")
     assert plan.same_user({"email": None, "external_id": "slack:U0GUEST"}, None, "slack:U0GUEST")
     assert not plan.same_user({"email": None, "external_id": None}, None, "slack:U0GUEST")
+
+
+# --- outside text in Slack posts ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("text", [t for _, t in HOSTILE], ids=[n for n, _ in HOSTILE])
+def test_an_emailed_subject_body_or_sender_pings_nobody(text):
+    cmd = {**command("13_slack_open_thread.json"), "subject": text, "body": f"{text}\n\nsecond line {text}"}
+    sender = plan.thread_opener({"name": text, "email": "dana@example.com"})
+    shown = plan.email_thread_text(cmd, sender, "https://z/4020")
+    assert pings_nobody(shown)
+    assert [url for url, _ in links(shown)] == ["mailto:dana@example.com", "https://z/4020"], "only our links"
+
+
+@pytest.mark.parametrize("text", [t for _, t in HOSTILE], ids=[n for n, _ in HOSTILE])
+def test_zendesk_file_names_and_pagerduty_names_ping_nobody(text):
+    lines = plan.attachment_lines([{"content_url": "https://z/a/1", "file_name": text, "size": 10}])
+    assert pings_nobody(lines) and links(lines)[0][0] == "https://z/a/1"
+    assert pings_nobody(plan.files_left_text([f"{text}: too large"], 10))
+
+
+def test_the_emailed_tickets_note_names_the_thread_and_is_written_once():
+    body = plan.thread_note_request("thread-note:open-thread:4020", "T1:C1:1.2", "https://acme.slack.com/p12", "C1")
+    assert body == {
+        "external_id": "T1:C1:1.2",
+        "comment": {
+            "body": "This email opened a Slack thread: https://acme.slack.com/p12\nReplies there are added to this ticket.",
+            "public": False,
+        },
+        "metadata": {plan.COMMAND_KEY: "thread-note:open-thread:4020"},
+    }
+    assert plan.written_by_us({"metadata": {"custom": body["metadata"]}}) == "thread-note:open-thread:4020"
+
+
+def test_a_ticket_subject_names_people_and_shows_emoji():
+    assert plan.subject_from("<@U0BOB> says printer on fire :fire:", {"U0BOB": "Bob"}) == "@Bob says printer on fire 🔥"
+    ticket = plan.ticket_request(
+        command("01_zendesk_create_ticket.json"),
+        body="x",
+        requester_id=1,
+        requester=ALICE,
+        permalink=None,
+        uploads=[],
+        file_notes=[],
+        subject="on fire 🔥",
+    )
+    assert ticket["subject"] == "on fire 🔥"

@@ -117,7 +117,11 @@ async def test_a_reminder_asks_the_primary_in_the_thread(slack, support_router, 
 
 async def test_the_urgent_emoji_sets_the_priority_once_and_says_so(slack, zendesk, support_router, pd_effects):
     root, ticket_id, _ = await open_ticket(slack, support_router, pd_effects, "Payments failing")
-    assert support_router.reaction(slack, "C0SUPPORT", root, "U0BOB", "rotating_light") == []
+    [deny] = support_router.reaction(slack, "C0SUPPORT", root, "U0BOB", "rotating_light")
+    await pd_effects.perform(deny)
+    # Bob may not: only he is told, and who may.
+    [told] = slack.ws.channels["C0SUPPORT"]["_ephemeral"]
+    assert told["user"] == "U0BOB" and told["text"].startswith("Your :rotating_light: did not mark this ticket urgent")
     [urgent] = support_router.reaction(slack, "C0SUPPORT", root, "U0ALICE", "rotating_light")
 
     outcomes = [await pd_effects.perform(urgent), await pd_effects.perform(urgent)]

@@ -89,6 +89,7 @@ class RetryPolicy:
             sleep=sleep,
             reraise=True,
         )
+
         async def attempt() -> T:  # tenacity awaits only what it sees is a coroutine function
             return await call()
 

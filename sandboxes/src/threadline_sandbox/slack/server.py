@@ -528,29 +528,10 @@ def chat_delete(s: SlackSandbox, user: str, p: dict[str, Any]) -> dict[str, Any]
     message = s._message(channel_id, p.get("ts"))
     if message.get("user") != user:
         raise SlackError("cant_delete_message")
-    event_ts = s._next_ts()
     if message.get("reply_count") and message.get("thread_ts") == message["ts"]:
-        # A parent with replies stays as a tombstone, and Slack says so as a message_changed.
-        previous = s._public(dict(message))
-        for key in ("user", "client_msg_id", "blocks", "files", "attachments", "bot_id", "bot_profile", "app_id"):
-            message.pop(key, None)
-        message.update(subtype="tombstone", hidden=True, text="This message was deleted.", user="USLACKBOT")
-        s._emit(
-            {
-                "type": "message",
-                "subtype": "message_changed",
-                "hidden": True,
-                "message": s._public(message),
-                "previous_message": previous,
-                "channel": channel_id,
-                "ts": event_ts,
-                "event_ts": event_ts,
-                "channel_type": s.ws.channels[channel_id].get("type", "channel"),
-            },
-            channel_id,
-        )
-        return {"channel": channel_id, "ts": message["ts"]}
+        return _tombstone(s, channel_id, message)
     s.ws.messages[channel_id].remove(message)
+    event_ts = s._next_ts()
     s._emit(
         {
             "type": "message",
@@ -566,6 +547,65 @@ def chat_delete(s: SlackSandbox, user: str, p: dict[str, Any]) -> dict[str, Any]
         channel_id,
     )
     return {"channel": channel_id, "ts": message["ts"]}
+
+
+def _tombstone(s: SlackSandbox, channel_id: str, message: dict[str, Any]) -> dict[str, Any]:
+    """Slack keeps a deleted parent that has replies as a tombstone, and says so with a
+    message_changed whose message is the tombstone (not with message_deleted)."""
+    previous = s._public(dict(message))
+    for key in ("text", "blocks", "files", "client_msg_id", "edited", "metadata"):
+        message.pop(key, None)
+    message.update({"subtype": "tombstone", "hidden": True, "text": "This message was deleted.", "user": "USLACKBOT"})
+    event_ts = s._next_ts()
+    s._emit(
+        {
+            "type": "message",
+            "subtype": "message_changed",
+            "hidden": True,
+            "message": s._public(message),
+            "previous_message": previous,
+            "channel": channel_id,
+            "ts": event_ts,
+            "event_ts": event_ts,
+            "channel_type": s.ws.channels[channel_id].get("type", "channel"),
+        },
+        channel_id,
+    )
+    return {"channel": channel_id, "ts": message["ts"]}
+
+
+def _system_message(s: SlackSandbox, channel_id: str, user: str, subtype: str, text: str, **fields: Any) -> None:
+    """A message Slack itself posts about the channel (a rename, a new topic), with its subtype."""
+    ts = s._next_ts()
+    message = {"type": "message", "subtype": subtype, "user": user, "text": text, "ts": ts, **fields}
+    s.ws.messages[channel_id].append(message)
+    channel_type = s.ws.channels[channel_id].get("type", "channel")
+    s._emit({**message, "channel": channel_id, "event_ts": ts, "channel_type": channel_type}, channel_id)
+
+
+def conversations_rename(s: SlackSandbox, user: str, p: dict[str, Any]) -> dict[str, Any]:
+    channel_id = str(p.get("channel", ""))
+    channel = s._channel(channel_id)
+    if user not in channel["members"]:
+        raise SlackError("not_in_channel")
+    old, new = channel["name"], str(p.get("name") or "")
+    if not new:
+        raise SlackError("invalid_name_required")
+    channel["name"] = new
+    text = f'<@{user}> has renamed the channel from "{old}" to "{new}"'
+    _system_message(s, channel_id, user, "channel_name", text, old_name=old, name=new)
+    return {"channel": conversations_info(s, user, p)["channel"]}
+
+
+def conversations_set_topic(s: SlackSandbox, user: str, p: dict[str, Any]) -> dict[str, Any]:
+    channel_id = str(p.get("channel", ""))
+    channel = s._channel(channel_id)
+    if user not in channel["members"]:
+        raise SlackError("not_in_channel")
+    topic = str(p.get("topic") or "")
+    channel["topic"] = topic
+    _system_message(s, channel_id, user, "channel_topic", f"<@{user}> set the channel topic: {topic}", topic=topic)
+    return {"channel": conversations_info(s, user, p)["channel"]}
 
 
 def chat_get_permalink(s: SlackSandbox, user: str, p: dict[str, Any]) -> dict[str, Any]:
@@ -822,6 +862,8 @@ METHODS = {
     "conversations.replies": conversations_replies,
     "conversations.info": conversations_info,
     "conversations.join": conversations_join,
+    "conversations.rename": conversations_rename,
+    "conversations.setTopic": conversations_set_topic,
     "users.info": users_info,
     "users.lookupByEmail": users_lookup_by_email,
     "reactions.add": reactions_add,

@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from threadline_common.slack_messages import DELETE, EDIT, REPLIED
 from threadline_ingest.bodies import BadRequest, body_id, canonical_json, rfc3339
 
 Kind = Literal["event_callback", "interaction", "slash_command"]
@@ -86,7 +87,7 @@ def event_thread(event: dict[str, Any]) -> tuple[str | None, str | None]:
     message = _obj(event.get("message"))
     previous = _obj(event.get("previous_message"))
     subtype = event.get("subtype")
-    if subtype in ("message_changed", "message_replied"):
+    if subtype in (EDIT, REPLIED):
         root = (
             _str(message.get("thread_ts"))
             or _str(previous.get("thread_ts"))
@@ -94,7 +95,7 @@ def event_thread(event: dict[str, Any]) -> tuple[str | None, str | None]:
             or _str(previous.get("ts"))
         )
         return channel, root
-    if subtype == "message_deleted":
+    if subtype == DELETE:
         root = _str(previous.get("thread_ts")) or _str(event.get("deleted_ts")) or _str(previous.get("ts"))
         return channel, root
     return channel, _str(event.get("thread_ts")) or _str(event.get("ts"))

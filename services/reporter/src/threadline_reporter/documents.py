@@ -216,6 +216,16 @@ def is_message(doc: dict[str, Any], bridge_actor_ids: frozenset[str]) -> bool:
     return written and doc["public"] and actor["role"] != "bot" and actor["id"] not in bridge_actor_ids
 
 
+def is_real_activity(doc: dict[str, Any]) -> bool:
+    """What makes a conversation: a ticket, or a message, reply or comment someone wrote.
+    Reactions, edits, deletions, status changes and joins alone make none, nor does a message
+    without an author (what Slack's hidden notices, `message_replied` and the like, looked like
+    once they reached the activity stream): no phantom open conversation in the reports."""
+    if doc["type"] == "ticket_created":
+        return True
+    return doc["type"] in MESSAGE_TYPES and doc["actor"]["id"] is not None
+
+
 def fold_conversation(
     events: Iterable[dict[str, Any]],
     calendar: Calendar,
@@ -233,7 +243,7 @@ def fold_conversation(
     counted once (`is_message`).
     """
     docs = sorted((d for d in events if d["type"] != "join"), key=_order)
-    if not docs:
+    if not any(is_real_activity(d) for d in docs):
         return None
     first = docs[0]
     openers = [d for d in docs if d["type"] in ("message", "ticket_created")]

@@ -13,6 +13,7 @@ import datetime as dt
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
+from threadline_common import to_slack
 from threadline_reporter.business_hours import Calendar, format_time
 
 Kind = Literal["daily", "weekly"]
@@ -397,7 +398,8 @@ def blocks(report: Report) -> list[dict[str, Any]]:
             lines.append(f"• {name} · {c.status} · opened {c.opened_at[:16].replace('T', ' ')} UTC")
         out.append({"type": "section", "text": {"type": "mrkdwn", "text": "*Oldest open*\n" + "\n".join(lines)}})
     if report.kind == "weekly" and report.responders:
-        lines = [f"• {r.name or r.id} · {r.messages}" for r in report.responders]
+        # Names are people's own words (Slack profiles): text, never markup (to_slack).
+        lines = [f"• {to_slack.escape(r.name or r.id)} · {r.messages}" for r in report.responders]
         out.append({"type": "section", "text": {"type": "mrkdwn", "text": "*Busiest responders*\n" + "\n".join(lines)}})
     if p is not None and report.kind == "weekly":
         out.append(

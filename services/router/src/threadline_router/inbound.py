@@ -11,25 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from threadline_common.dlq import PoisonMessage
-
-# Message subtypes that are not conversation content.
-IGNORED_SUBTYPES = frozenset(
-    {
-        "channel_join",
-        "channel_leave",
-        "channel_topic",
-        "channel_purpose",
-        "channel_name",
-        "channel_archive",
-        "channel_unarchive",
-        "group_join",
-        "group_leave",
-        "pinned_item",
-        "unpinned_item",
-        "ekm_access_denied",
-        "reminder_add",
-    }
-)
+from threadline_common.slack_messages import message_kind
 
 
 @dataclass(frozen=True)
@@ -129,6 +111,7 @@ class ZendeskTicketEvent:
     requester_id: int | None = None
     comment_id: int | None = None
     comment_body: str = ""
+    comment_html: str = ""  # the comment's html_body, when Zendesk sends it (preferred for Slack)
     comment_public: bool = True
     author_id: int | None = None
     author_name: str = ""
@@ -260,10 +243,26 @@ def decode_slack(record: bytes | str | dict[str, Any]) -> Inbound | None:
 
 def _decode_message(event: dict[str, Any], event_id: str, team_id: str) -> Inbound | None:
     channel = event.get("channel")
-    subtype = event.get("subtype")
-    if not channel or subtype in IGNORED_SUBTYPES:
+    kind = message_kind(event)  # the one rule of what is conversation (threadline_common)
+    if not channel or kind == "ignored":
         return None
-    if subtype == "message_changed":
+    subtype = event.get("subtype")
+    if kind == "delete" and subtype == "message_changed":
+        # A tombstone: the parent of a thread was deleted, its replies stay.
+        message = event.get("message") or {}
+        previous = event.get("previous_message") or {}
+        ts = str(message.get("ts") or previous.get("ts") or "")
+        if not ts or previous.get("bot_id"):
+            return None
+        return SlackDelete(
+            event_id=event_id,
+            team_id=team_id,
+            channel_id=str(channel),
+            ts=ts,
+            root_ts=str(message.get("thread_ts") or previous.get("thread_ts") or ts),
+            user=previous.get("user") or message.get("user"),
+        )
+    if kind == "edit":
         message = event.get("message") or {}
         previous = event.get("previous_message") or {}
         ts = str(message.get("ts") or previous.get("ts") or "")
@@ -281,7 +280,7 @@ def _decode_message(event: dict[str, Any], event_id: str, team_id: str) -> Inbou
             text=str(message.get("text") or ""),
             edited_ts=str((message.get("edited") or {}).get("ts") or event.get("event_ts") or ts),
         )
-    if subtype == "message_deleted":
+    if kind == "delete":
         previous = event.get("previous_message") or {}
         ts = str(event.get("deleted_ts") or previous.get("ts") or "")
         if not ts or previous.get("bot_id"):
@@ -354,7 +353,8 @@ def decode_zendesk(record: bytes | str | dict[str, Any]) -> Inbound | None:
         author = comment.get("author") or {}
         common.update(
             comment_id=_opt_int(comment.get("id")),
-            comment_body=str(comment.get("body") or ""),
+            comment_body=str(comment.get("body") or comment.get("plain_body") or ""),
+            comment_html=str(comment.get("html_body") or ""),
             comment_public=bool(comment.get("is_public", True)),
             author_id=_opt_int(author.get("id")),
             author_name=str(author.get("name") or ""),

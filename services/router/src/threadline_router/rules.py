@@ -15,8 +15,8 @@ import re
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
+from threadline_common import from_slack, to_slack
 from threadline_common.channels import ChannelRules, ChannelsConfig, Who
-from threadline_common.text import subject_line
 from threadline_router.hours import describe_opening, is_open, parse_time
 from threadline_router.inbound import (
     Inbound,
@@ -602,12 +602,14 @@ def _on_reaction(event: SlackReaction, state: Conversation | None, ctx: Context)
     urgent, resolve = rules.emoji.urgent, rules.resolve_emoji
     if urgent is not None and event.reaction in urgent.names:
         if not may_use(urgent.who, event.user, state.requester_slack_id, state.responders):
-            return Decision(state, [], [activity], reason="not allowed to mark urgent")
+            deny = _deny_reaction(state.conversation_id, event, urgent.who, "mark this ticket urgent")
+            return Decision(state, [deny], [activity], reason="not allowed to mark urgent")
         return Decision(state, [_urgent(state, event)], [activity])
     if event.reaction not in resolve.names:
         return Decision(state, [], [activity])
     if not may_use(resolve.who, event.user, state.requester_slack_id, state.responders):
-        return Decision(state, [], [activity], reason="not allowed to resolve")
+        deny = _deny_reaction(state.conversation_id, event, resolve.who, "solve this ticket")
+        return Decision(state, [deny], [activity], reason="not allowed to resolve")
     solve = _solve(state, f"solve-reaction:{event.channel_id}:{event.item_ts}", event.user)
     return Decision(state, [solve], [activity])
 
@@ -618,7 +620,8 @@ def _open_on_reaction(event: SlackReaction, rules: ChannelRules, ctx: Context) -
     if not event.added or action is None or event.reaction not in action.names:
         return ignore(None, "reaction on a message that is no ticket")
     if not may_use(action.who, event.user, event.item_user):
-        return ignore(None, f"{event.user} may not open tickets with :{event.reaction}:")
+        deny = _deny_reaction(conversation_of(event), event, action.who, "open a ticket", requester="message's author")
+        return Decision(None, [deny], reason=f"{event.user} may not open tickets with :{event.reaction}:")
     # The reaction names a message; zendesk-sync reads its text and author from Slack.
     cid = conversation_of(event)
     decision = _open_ticket(cid, event.team_id, event.channel_id, event.item_ts, None, "", (), rules, ctx)
@@ -628,6 +631,43 @@ def _open_on_reaction(event: SlackReaction, rules: ChannelRules, ctx: Context) -
     if event.item_user and decision.state is not None:
         decision.state = replace(decision.state, requester_slack_id=event.item_user)
     return _out_of_hours(decision, rules, ctx.now, f"ooh:{event.channel_id}:{event.item_ts}")
+
+
+def describe_who(who: Who, requester: str = "requester") -> str:
+    """Who a channel's `who` setting lets act, as a sentence part. `requester`: what the asker
+    is called (the message's author, when no ticket is open yet)."""
+    if who == "anyone":
+        return "anyone"
+    if who == "requester":
+        return f"only the {requester}"
+    if who == "requester_and_responders":
+        return f"only the {requester} or the people who replied"
+    people = [to_slack.mention(u) if to_slack.is_user_id(u) else to_slack.escape(u) for u in who]
+    if not people:
+        return "nobody"
+    listed = people[0] if len(people) == 1 else ", ".join(people[:-1]) + " or " + people[-1]
+    return f"only {listed}"
+
+
+def _deny_reaction(
+    conversation_id: str, event: SlackReaction, who: Who, what: str, requester: str = "requester"
+) -> Command:
+    """Someone not allowed used an action emoji: only they hear, in the thread, who may.
+    Mentions here are the channel setting's Slack ids, never outside text."""
+    text = f"Your :{event.reaction}: did not {what}: in this channel {describe_who(who, requester)} can {what} with it."
+    return Command(
+        type="slack.post_ephemeral",
+        command_id=f"deny-reaction:{event.channel_id}:{event.item_ts}:{event.reaction}:{event.user}:{event.event_id}",
+        conversation_id=conversation_id,
+        payload={
+            "channel_id": event.channel_id,
+            "user": event.user,
+            "thread_ts": event.item_ts,
+            "text": text,
+            "purpose": "notice",
+        },
+        version=2,
+    )
 
 
 def _urgent(state: Conversation, event: SlackReaction) -> Command:
@@ -839,6 +879,7 @@ def _on_comment(event: ZendeskTicketEvent, state: Conversation, ctx: Context) ->
         "comment_id": event.comment_id,
         "author": {"zendesk_user_id": event.author_id, "name": event.author_name},
         "body": event.comment_body,
+        "html_body": event.comment_html,
     }
     if state.thread_ts is None:
         state = replace(state, pending_comments=[*state.pending_comments, post])
@@ -849,8 +890,11 @@ def _on_comment(event: ZendeskTicketEvent, state: Conversation, ctx: Context) ->
 def _agent_comment(state: Conversation, post: dict[str, Any]) -> Command:
     """An agent's public comment, posted in the thread under the agent's name. The metadata
     names the comment: zendesk-sync checks it is not one Threadline wrote, and finds the post
-    again after a crash instead of posting twice."""
+    again after a crash instead of posting twice. The comment's HTML (or Markdown) becomes
+    Slack mrkdwn with every character of its text escaped (to_slack): it can ping nobody."""
     author = post["author"]
+    name = to_slack.bold(author["name"] or "Support agent")
+    text = to_slack.zendesk_to_mrkdwn(post.get("html_body"), post.get("body"))
     return Command(
         type="slack.post_message",
         command_id=f"zd-comment:{post['comment_id']}",
@@ -858,7 +902,7 @@ def _agent_comment(state: Conversation, post: dict[str, Any]) -> Command:
         payload={
             "channel_id": state.channel_id,
             "thread_ts": state.thread_ts,
-            "text": f"*{author['name'] or 'Support agent'}* (Zendesk): {post['body']}",
+            "text": f"{name} (Zendesk): {text}",
             "purpose": "agent_comment",
             "metadata": {
                 "event_type": "threadline_agent_comment",
@@ -1010,7 +1054,8 @@ def _on_failed(result: SyncResult, state: Conversation | None, ctx: Context) -> 
     state = _mark_seen(state, key, ctx.now)
     if state.status == "creating" and result.command_type in ("zendesk.create_ticket", "zendesk.create_followup"):
         state = replace(state, status="failed")
-    text = f":warning: Threadline could not update Zendesk for this thread: {result.reason}"
+    reason = to_slack.escape(result.reason or "no reason given")  # Zendesk's or Slack's words
+    text = f":warning: Threadline could not update Zendesk for this thread: {reason}"
     return Decision(state, [_notice(state, key, text)])
 
 
@@ -1046,8 +1091,9 @@ def _on_thread_gone(result: SyncResult, state: Conversation | None, ctx: Context
 
 
 def subject_from(text: str, limit: int = 120) -> str:
-    """The shared subject rule, over the message with Slack's link markup made readable."""
-    return subject_line(re.sub(r"<(?:https?://[^|>]+\|)?([^>]+)>", r"\1", text), limit)
+    """The shared subject rule (from_slack.subject): emoji as characters, links readable, no
+    formatting marks; mentions stay for zendesk-sync to name (it knows the names)."""
+    return from_slack.subject(text, None, limit)
 
 
 # --- operator corrections (threadline-ops relink / unlink) ---------------------------------------
@@ -1085,7 +1131,7 @@ def _ticket_note(state: Conversation, ticket_id: int, command_id: str, text: str
 
 
 def _ticket_ref(ticket_id: int, url: str | None) -> str:
-    return f"<{url}|#{ticket_id}>" if url else f"#{ticket_id}"
+    return to_slack.link(url, f"#{ticket_id}") if url else f"#{ticket_id}"
 
 
 def _relink(action: OperatorAction, state: Conversation | None, key: str, ctx: Context) -> Decision:
@@ -1133,8 +1179,9 @@ def _relink(action: OperatorAction, state: Conversation | None, key: str, ctx: C
     commands = []
     if state.thread_ts is not None:
         was = f" (it was linked to #{previous})" if previous else ""
+        by = to_slack.escape(action.by)  # what the operator typed or their login: not Slack's text
         text = (
-            f":link: {action.by} linked this thread to ticket {_ticket_ref(ticket_id, action.ticket_url)}{was}. "
+            f":link: {by} linked this thread to ticket {_ticket_ref(ticket_id, action.ticket_url)}{was}. "
             "Replies here now go to it."
         )
         commands.append(_notice(state, f"relink:{action.action_id}", text))
@@ -1153,7 +1200,8 @@ def _unlink(action: OperatorAction, state: Conversation | None) -> Decision:
     commands = []
     if state.thread_ts is not None:
         ticket = f"ticket {_ticket_ref(state.ticket_id, state.ticket_url)}" if state.ticket_id else "its ticket"
-        text = f":scissors: {action.by} unlinked this thread from {ticket}. Replies here no longer go to Zendesk."
+        by = to_slack.escape(action.by)
+        text = f":scissors: {by} unlinked this thread from {ticket}. Replies here no longer go to Zendesk."
         commands.append(_notice(state, f"unlink:{action.action_id}", text))
         if state.ticket_id is not None and state.status != "closed":
             note = (

@@ -31,6 +31,7 @@ from zenpy import Zenpy
 from zenpy.lib.api_objects import Ticket, User
 from zenpy.lib.exception import APIException, RecordNotFoundException, ZenpyException
 
+from threadline_common import to_slack
 from threadline_zendesk_sync import plan
 from threadline_zendesk_sync.budgets import Budgets
 from threadline_zendesk_sync.pagerduty import PagerDuty
@@ -227,6 +228,11 @@ class Effects:
         """Slack mrkdwn with mentions named, for Zendesk."""
         names = {uid: (await self.slack_person(uid)).name for uid in plan.mentioned_users(text)}
         return plan.slack_to_plain(text, names)
+
+    async def subject(self, text: str) -> str:
+        """A ticket subject from the router's (or a message's) text, with people named."""
+        names = {uid: (await self.slack_person(uid)).name for uid in plan.mentioned_users(text)}
+        return plan.subject_from(text, names)
 
     async def named(self, note: str) -> str:
         """A note the router wrote, with people's names where it has their ids."""
@@ -498,6 +504,7 @@ class Effects:
             uploads=uploads,
             file_notes=notes + failed,
             opened_by=opened_by,
+            subject=await self.subject(command.get("subject") or command["body"]),
         )
         audit = await self.zendesk(lambda: self.zen.tickets.create(Ticket(**body)), command["command_id"])
         ticket_id = int(audit.ticket.id)
@@ -521,7 +528,7 @@ class Effects:
         return {
             **command,
             "body": text,
-            "subject": plan.subject_from(await self.plain(text)),  # the router had no text to take it from
+            "subject": text,  # the router had no text to take it from
             "requester": {"slack_user_id": message.get("user") or message.get("bot_id")},
             "files": command.get("files") or message.get("files") or [],
         }
@@ -631,7 +638,14 @@ class Effects:
             plan.post_metadata(command["command_id"], ticket_id=ticket_id),
         )
         key = plan.thread_key(team_id, channel, ts)
-        if ticket.external_id != key:
+        # The ticket points at the thread, and an internal note gives the agent its permalink:
+        # one update, written once (its command id is in the audit metadata).
+        note_id = f"thread-note:{command['command_id']}"
+        noted = not await self.already_written(ticket_id, note_id)
+        if noted:
+            permalink = await self._permalink(channel, ts)
+            await self.update_ticket(ticket_id, plan.thread_note_request(note_id, key, permalink, channel))
+        elif ticket.external_id != key:
             await self.update_ticket(ticket_id, {"external_id": key})
         common: dict[str, Any] = {
             "ticket_id": ticket_id,
@@ -641,7 +655,7 @@ class Effects:
             "thread_ts": ts,
         }
         return Outcome(
-            "done" if posted else "already_done",
+            "done" if posted or noted else "already_done",
             [
                 plan.result("thread_opened", command, conversation_id=key, **common),
                 plan.result("thread_opened", command, moved_from=command["conversation_id"], **common),
@@ -677,7 +691,14 @@ class Effects:
         args: dict[str, Any] = {"channel": command["channel_id"], "user": command["user"], "text": command["text"]}
         if command.get("thread_ts"):
             args["thread_ts"] = command["thread_ts"]
-        await self.slack_call(self.slack.chat_postEphemeral, **args)
+        try:
+            await self.slack_call(self.slack.chat_postEphemeral, **args)
+        except PermanentError as exc:
+            # A notice to one person (a denied action emoji) they cannot be shown is nobody's
+            # failure: the thread is not told about it.
+            if command["purpose"] == "notice" and "user_not_in_channel" in str(exc):
+                return Outcome("skipped", detail=f"{command['user']} is not in the channel")
+            raise
         return Outcome("done", detail=command["purpose"])
 
     async def slack_mention(self, person: Mapping[str, Any]) -> str:
@@ -690,7 +711,9 @@ class Effects:
             except PermanentError:  # users_not_found: not in this workspace
                 self.slack_by_email.put(email, None)
         user_id = self.slack_by_email.get(email) if email else None
-        return f"<@{user_id}>" if user_id else f"*{person.get('name') or person.get('summary') or 'someone'}*"
+        if user_id and to_slack.is_user_id(user_id):
+            return to_slack.mention(user_id)  # the one mention: a person we mapped ourselves
+        return to_slack.bold(str(person.get("name") or person.get("summary") or "someone"))
 
     async def assign_to(self, command: dict[str, Any], person: Mapping[str, Any]) -> str:
         """Assign the ticket to the Zendesk agent with the on-call person's email."""

@@ -5,15 +5,14 @@ The executor (effects.py) feeds these with what it looked up and sends what they
 
 from __future__ import annotations
 
-import html
 import json
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from threadline_common import from_slack, to_slack
 from threadline_common.retry import TransientError
-from threadline_common.text import subject_line
 
 # event_type of the metadata on every Slack post Threadline makes when the router gave none.
 THREADLINE_POST = "threadline_post"
@@ -99,39 +98,20 @@ def same_user(user: Mapping[str, Any], email: str | None, external_id: str) -> b
 
 
 # --- Slack text for Zendesk ---------------------------------------------------------------------------
+# The rules are threadline_common.from_slack (emoji, names, links, Markdown); these name them here.
 
-_MENTION = re.compile(r"<@([UW][A-Z0-9]+)(?:\|([^>]*))?>")
-_CHANNEL = re.compile(r"<#([CG][A-Z0-9]+)(?:\|([^>]*))?>")
-_SPECIAL = re.compile(r"<!(here|channel|everyone)(?:\|[^>]*)?>")
-_SUBTEAM = re.compile(r"<!subteam\^[A-Z0-9]+(?:\|([^>]*))?>")
-_LINK = re.compile(r"<((?:https?|mailto):[^|>]+)(?:\|([^>]+))?>")
-
-
-def mentioned_users(text: str) -> list[str]:
-    """User ids mentioned in Slack mrkdwn, in order, once each."""
-    return list(dict.fromkeys(m.group(1) for m in _MENTION.finditer(text)))
+mentioned_users = from_slack.mentioned_users
 
 
 def slack_to_plain(text: str, names: Mapping[str, str]) -> str:
-    """Slack mrkdwn as an agent should read it: names for mentions, visible URLs, no escapes."""
-
-    def mention(m: re.Match[str]) -> str:
-        return "@" + (names.get(m.group(1)) or m.group(2) or m.group(1))
-
-    def link(m: re.Match[str]) -> str:
-        url, label = m.group(1), m.group(2)
-        address = url.removeprefix("mailto:")
-        return address if not label or label in (url, address) else f"{label} ({address})"
-
-    text = _MENTION.sub(mention, text)
-    text = _CHANNEL.sub(lambda m: "#" + (m.group(2) or m.group(1)), text)
-    text = _SPECIAL.sub(lambda m: "@" + m.group(1), text)
-    text = _SUBTEAM.sub(lambda m: m.group(1) or "@group", text)
-    text = _LINK.sub(link, text)
-    return html.unescape(text)  # Slack escapes only &, < and >
+    """Slack mrkdwn as an agent should read it in a comment: names for mentions, emoji as
+    characters, links as links, Slack formatting as Zendesk Markdown, no escapes."""
+    return from_slack.to_zendesk(text, names)
 
 
-subject_from = subject_line  # the router's rule too, so both name a ticket alike
+def subject_from(text: str, names: Mapping[str, str] | None = None, limit: int = 120) -> str:
+    """The router's subject rule too (from_slack.subject), so both name a ticket alike."""
+    return from_slack.subject(text, names if names is not None else {}, limit)
 
 
 # --- files ----------------------------------------------------------------------------------------------
@@ -180,9 +160,11 @@ def ticket_request(
     uploads: list[str],
     file_notes: list[str],
     opened_by: str | None = None,
+    subject: str | None = None,
 ) -> dict[str, Any]:
     """The `ticket` object of POST /api/v2/tickets.json for create_ticket / create_followup.
-    `body` is the message as plain text; the Slack link and any notes are added here."""
+    `body` is the message as an agent reads it, `subject` the router's with people named
+    (from_slack.subject); the Slack link and any notes are added here."""
     text = body.strip() or "(no text)"
     if requester_id is None:
         text = f"{requester.name} asked in Slack:\n\n{text}"
@@ -195,7 +177,7 @@ def ticket_request(
     if uploads:
         comment["uploads"] = list(uploads)
     ticket: dict[str, Any] = {
-        "subject": command.get("subject") or subject_from(body),
+        "subject": subject or subject_from(body),
         "comment": comment,
         "external_id": command["external_id"],
         "tags": list(command.get("tags") or []),
@@ -300,13 +282,14 @@ def photo_url(user: Mapping[str, Any] | None) -> str | None:
 
 
 def thread_opener(requester: Mapping[str, Any] | None) -> str:
-    """How an emailed ticket's requester is named in Slack."""
+    """How an emailed ticket's requester is named in Slack: their name and address as text
+    (escaped: a sender may call themselves `<!channel>`), the address as a mailto link."""
     if not requester:
         return "someone"
-    name, email = requester.get("name"), requester.get("email")
+    name, email = str(requester.get("name") or ""), str(requester.get("email") or "")
     if name and email and name != email:
-        return f"{name} <mailto:{email}|{email}>"
-    return str(name or email or "someone")
+        return f"{to_slack.escape(name)} {to_slack.link('mailto:' + email, email)}"
+    return to_slack.escape(name or email or "someone")
 
 
 # --- Slack posts ----------------------------------------------------------------------------------
@@ -331,14 +314,12 @@ def posted_command(message: Mapping[str, Any]) -> str | None:
 
 
 def ticket_link_text(ticket_id: int, url: str, followup_of: int | None) -> str:
+    ticket = to_slack.link(url, f"#{ticket_id}")
     if followup_of:
         return (
-            f":ticket: Ticket #{followup_of} is closed, so I opened follow-up ticket <{url}|#{ticket_id}>. "
-            "Replies here go to it."
+            f":ticket: Ticket #{followup_of} is closed, so I opened follow-up ticket {ticket}. Replies here go to it."
         )
-    return (
-        f":ticket: I opened ticket <{url}|#{ticket_id}>. Replies in this thread are added to it; type `help` for more."
-    )
+    return f":ticket: I opened ticket {ticket}. Replies in this thread are added to it; type `help` for more."
 
 
 def ticket_link_blocks(text: str, url: str) -> list[dict[str, Any]]:
@@ -367,14 +348,37 @@ def agent_post(command: Mapping[str, Any], icon_url: str | None) -> dict[str, An
 
 
 def email_thread_text(command: Mapping[str, Any], requester: str, url: str) -> str:
-    body = str(command.get("body") or "").strip()
-    excerpt = body if len(body) <= EXCERPT_LIMIT else body[:EXCERPT_LIMIT].rstrip() + "…"
-    quoted = "\n".join(f">{line}" for line in excerpt.splitlines()) or ">(no text)"
-    return (
-        f":email: *{command.get('subject') or 'Emailed request'}*\n"
-        f"From {requester}, ticket <{url}|#{command['ticket_id']}>. Replies in this thread go to the ticket.\n"
-        f"{quoted}"
+    """The root post of an emailed ticket's thread. `requester`: thread_opener's (safe) text.
+    The email's latest reply without signature and quoted history, converted and escaped as
+    every outside text (to_slack); when that is not all of it, the post says so and links the
+    ticket, which keeps the full text."""
+    ticket = to_slack.link(url, f"#{command['ticket_id']}")
+    excerpt = to_slack.email_excerpt(str(command.get("body") or ""), EXCERPT_LIMIT)
+    title = to_slack.bold(str(command.get("subject") or "")) or "*Emailed request*"
+    text = (
+        f":email: {title}\n"
+        f"From {requester}, ticket {ticket}. Replies in this thread go to the ticket.\n"
+        f"{to_slack.quote_lines(excerpt.text)}"
     )
+    if excerpt.shortened:
+        text += f"\n_{excerpt.shortened}: the whole email is on ticket {ticket}._"
+    return text
+
+
+def thread_note(permalink: str | None, channel_id: str) -> str:
+    """The internal note that takes an agent from an emailed ticket to its Slack thread."""
+    where = permalink or f"channel {channel_id}"
+    return f"This email opened a Slack thread: {where}\nReplies there are added to this ticket."
+
+
+def thread_note_request(command_id: str, thread_key: str, permalink: str | None, channel_id: str) -> dict[str, Any]:
+    """The `ticket` object pointing an emailed ticket at its thread and noting the thread's
+    permalink, once: `command_id` is in the audit metadata, so a redelivery finds it."""
+    return {
+        "external_id": thread_key,
+        "comment": {"body": thread_note(permalink, channel_id), "public": False},
+        "metadata": {COMMAND_KEY: command_id},
+    }
 
 
 # --- on call, priority, attachments --------------------------------------------------------------------
@@ -436,13 +440,13 @@ def attachment_lines(attachments: list[Mapping[str, Any]]) -> str:
         if not url:
             continue
         size = f" ({human_size(int(a['size']))})" if a.get("size") is not None else ""
-        lines.append(f":paperclip: <{url}|{name}>{size}")
+        lines.append(f":paperclip: {to_slack.link(str(url), name)}{size}")
     return "\n" + "\n".join(lines) if lines else ""
 
 
 def files_left_text(notes: list[str], max_bytes: int) -> str:
     """The thread's notice about files that stayed in Slack."""
-    lines = "\n".join(f"• {n}" for n in notes)
+    lines = "\n".join(f"• {to_slack.escape(n)}" for n in notes)
     return (
         f":warning: Some files could not be added to the ticket (the limit is {human_size(max_bytes)} a file); "
         f"the agent sees a note and can open them here:\n{lines}"

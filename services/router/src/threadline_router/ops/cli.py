@@ -26,8 +26,8 @@ from threadline_common.channels import ChannelsConfig, load_channels
 from threadline_common.contracts import ContractError, Topics, load_topics
 from threadline_common.dlq import HEADER_PREFIX, dlq_reason
 from threadline_common.settings import KafkaSettings, load_kafka_settings, load_settings
+from threadline_common.slack_messages import is_conversation
 from threadline_router.inbound import (
-    IGNORED_SUBTYPES,
     OPS_SOURCE,
     OperatorAction,
     action_record,
@@ -481,7 +481,7 @@ def run_backfill(args: argparse.Namespace, env: Env) -> int:
                 None,
             )
             for m in thread
-            if m.get("subtype") not in IGNORED_SUBTYPES
+            if is_conversation(m)
         ]
         env.io.send(inbound, records)  # a thread's messages in order, on its conversation's partition
         messages += len(records)
