@@ -491,3 +491,37 @@ async def test_outages_on_either_side_are_transient_and_refusals_permanent(slack
     slack.knobs.error_rate = 0.0
     with pytest.raises(PermanentError, match="channel_not_found"):
         await effects.perform({**note, "channel_id": "C0NOWHERE"})
+
+
+async def test_no_volume_of_traffic_between_a_post_and_its_retry_makes_it_twice(
+    slack, zendesk, router, effects, settings, zen
+):
+    """The look for an earlier post is bounded by time (since the command was issued), never by a
+    count of messages: a busy channel and a long thread after the post do not hide it."""
+    ticket_id = zendesk.receive_email("Eve", "eve@example.com", "Printer jam", "Tray 2.", zendesk.group_id)
+    created = ZendeskTicketEvent(
+        event_id="zd-created-busy",
+        kind="created",
+        ticket_id=ticket_id,
+        external_id=None,
+        status="new",
+        via_channel="email",
+        group_id=zendesk.group_id,
+        subject="Printer jam",
+        description="Tray 2.",
+        requester_id=zen.tickets(id=ticket_id).requester_id,
+    )
+    [open_thread] = router.zendesk(created, f"zd:{ticket_id}")
+    await effects.perform(open_thread)
+    root, create, _ = await open_ticket(slack, router, effects, "Screen flickers")
+    people = user(slack, "bob")
+    for i in range(260):  # more than the old look (the latest 200 at the top of the channel)
+        people.chat_postMessage(channel="C0SUPPORT", text=f"chatter {i}")
+    for i in range(210):  # a thread longer than one page
+        people.chat_postMessage(channel="C0SUPPORT", thread_ts=root, text=f"reply {i}")
+
+    again = Effects(settings)  # as after a crash: nothing remembered
+    assert (await again.perform(open_thread)).effect == "already_done"
+    assert (await again.perform(create)).effect == "already_done"
+    assert len([m for m in slack.channel_messages("C0SUPPORT") if m.get("bot_id") and "Printer jam" in m["text"]]) == 1
+    assert len([m for m in bot_replies(slack, "C0SUPPORT", root) if "opened ticket" in m["text"].lower()]) == 1

@@ -176,7 +176,14 @@ def create_app(settings: ZendeskSyncSettings, kafka: KafkaSettings, effects: Eff
             return True  # nowhere to say it
         notice = f"queued:{command['command_id']}"
         try:
-            await get_effects().post_once(notice, channel, thread, plan.queued_text(), plan.post_metadata(notice))
+            await get_effects().post_once(
+                notice,
+                channel,
+                thread,
+                plan.queued_text(),
+                plan.post_metadata(notice),
+                since=plan.look_back_from(command),
+            )
         except Exception as exc:  # Slack may be down too: try again at the next attempt
             log.info("could not say the request is queued: %s", exc)
             return False

@@ -41,10 +41,6 @@ from threadline_zendesk_sync.settings import ZendeskSyncSettings
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
-# How far back in a channel a top-level post of ours is looked for (emailed tickets' threads).
-CHANNEL_SCAN = 200
-# Pages of a thread read when looking for our posts in it.
-THREAD_PAGES = 10
 
 _idempotency_key: contextvars.ContextVar[str | None] = contextvars.ContextVar("idempotency_key", default=None)
 
@@ -382,35 +378,35 @@ class Effects:
 
     # --- Slack posts -----------------------------------------------------------------------------------
 
-    async def posts(self, channel: str, thread_ts: str | None) -> dict[str, str]:
-        """Threadline's posts in a thread (or among the latest at the top of a channel):
-        command id -> ts."""
+    async def posts(self, channel: str, thread_ts: str | None, since: float) -> dict[str, str]:
+        """Threadline's posts in a thread (or at the top of a channel) since `since` (Slack epoch
+        seconds): command id -> ts. Bounded by time, not by a count of messages: a post for a
+        command cannot be older than the command, so however busy the channel was between a crash
+        and the retry, every page since then is read."""
         key = f"{channel}:{thread_ts}"
-        if key not in self.thread_posts:
-            found: dict[str, str] = {}
-            if thread_ts:
-                cursor = None
-                for _ in range(THREAD_PAGES):
-                    page = await self.slack_call(
-                        self.slack.conversations_replies,
-                        channel=channel,
-                        ts=thread_ts,
-                        include_all_metadata=True,
-                        limit=200,
-                        cursor=cursor,
-                    )
-                    found.update({cid: m["ts"] for m in page["messages"] if (cid := plan.posted_command(m))})
-                    cursor = (page.get("response_metadata") or {}).get("next_cursor")
-                    if not page.get("has_more") or not cursor:
-                        break
-            else:
-                page = await self.slack_call(
-                    self.slack.conversations_history, channel=channel, include_all_metadata=True, limit=CHANNEL_SCAN
-                )
-                found = {cid: m["ts"] for m in page["messages"] if (cid := plan.posted_command(m))}
-            self.thread_posts.put(key, found)
-        posts: dict[str, str] = self.thread_posts[key]
-        return posts
+        cached = self.thread_posts.get(key)
+        if cached is not None and cached[0] <= since:
+            return dict(cached[1])
+        method = self.slack.conversations_replies if thread_ts else self.slack.conversations_history
+        where: dict[str, Any] = {"ts": thread_ts} if thread_ts else {}
+        found: dict[str, str] = {}
+        cursor = None
+        while True:
+            page = await self.slack_call(
+                method,
+                channel=channel,
+                oldest=f"{since:.6f}",
+                include_all_metadata=True,
+                limit=200,
+                cursor=cursor,
+                **where,
+            )
+            found.update({cid: m["ts"] for m in page["messages"] if (cid := plan.posted_command(m))})
+            cursor = (page.get("response_metadata") or {}).get("next_cursor")
+            if not page.get("has_more") or not cursor:
+                break
+        self.thread_posts.put(key, (since, found))
+        return dict(found)
 
     async def post_once(
         self,
@@ -419,10 +415,13 @@ class Effects:
         thread_ts: str | None,
         text: str,
         metadata: dict[str, Any],
+        *,
+        since: float,
         **extra: Any,
     ) -> tuple[str, bool]:
-        """Post unless a post for this command is already there: (its ts, whether posted now)."""
-        posts = await self.posts(channel, thread_ts)
+        """Post unless a post for this command is already there (looked for since `since`, see
+        `posts`): (its ts, whether posted now)."""
+        posts = await self.posts(channel, thread_ts, since)
         if command_id in posts:
             return posts[command_id], False
         args: dict[str, Any] = {"channel": channel, "text": text, "metadata": metadata, **extra}
@@ -441,7 +440,9 @@ class Effects:
             self.thread_posts.pop(f"{channel}:{thread_ts}", None)  # the post may have been made
             raise
         ts = str(response["ts"])
-        posts[command_id] = ts
+        cached = self.thread_posts.get(f"{channel}:{thread_ts}")
+        if cached is not None:
+            cached[1][command_id] = ts
         return ts, True
 
     # --- commands -------------------------------------------------------------------------------------
@@ -464,6 +465,7 @@ class Effects:
                 command["slack_thread_ts"],
                 text,
                 plan.post_metadata(f"announce:{command['command_id']}", ticket_id=ticket_id),
+                since=plan.look_back_from(command),
                 blocks=plan.ticket_link_blocks(text, url),
             )
             await self.files_left(command, command["slack_channel_id"], command["slack_thread_ts"], left)
@@ -481,7 +483,9 @@ class Effects:
         if notes and thread_ts:
             command_id = f"files:{command['command_id']}"
             text = plan.files_left_text(notes, self.settings.max_file_bytes)
-            await self.post_once(command_id, channel, thread_ts, text, plan.post_metadata(command_id))
+            await self.post_once(
+                command_id, channel, thread_ts, text, plan.post_metadata(command_id), since=plan.look_back_from(command)
+            )
 
     async def _new_ticket(self, command: dict[str, Any]) -> tuple[int, list[str]]:
         if command.get("fetch_message"):
@@ -598,6 +602,7 @@ class Effects:
             command.get("thread_ts"),
             text,
             plan.post_metadata(command["command_id"], command.get("metadata")),
+            since=plan.look_back_from(command),
             **extra,
         )
         return Outcome("done" if posted else "already_done", detail=command["purpose"])
@@ -636,6 +641,7 @@ class Effects:
             None,
             plan.email_thread_text(command, plan.thread_opener(requester), url),
             plan.post_metadata(command["command_id"], ticket_id=ticket_id),
+            since=plan.look_back_from(command),
         )
         key = plan.thread_key(team_id, channel, ts)
         # The ticket points at the thread, and an internal note gives the agent its permalink:
@@ -682,6 +688,7 @@ class Effects:
                 command["slack_thread_ts"],
                 plan.priority_text(ticket_id, command["priority"]),
                 plan.post_metadata(notice, ticket_id=ticket_id),
+                since=plan.look_back_from(command),
             )
         effect = "done" if body is not None or posted else "already_done"
         return Outcome(effect, detail=f"ticket {ticket_id} priority {command['priority']}")
@@ -732,7 +739,7 @@ class Effects:
 
     async def notify_on_call(self, command: dict[str, Any]) -> Outcome:
         channel, thread_ts = command["channel_id"], command["thread_ts"]
-        if command["command_id"] in await self.posts(channel, thread_ts):
+        if command["command_id"] in await self.posts(channel, thread_ts, plan.look_back_from(command)):
             return Outcome("already_done", detail=command["reason"])  # the post comes after the assignment
         if self.pagerduty is None:
             raise PermanentError("PagerDuty is not configured (set THREADLINE_ZENDESK_SYNC_PAGERDUTY_API_TOKEN)")
@@ -747,6 +754,7 @@ class Effects:
             thread_ts,
             plan.on_call_text(command, names),
             plan.post_metadata(command["command_id"], reason=command["reason"]),
+            since=plan.look_back_from(command),
         )
         return Outcome("done", detail=detail)
 

@@ -9,6 +9,7 @@ import json
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from threadline_common import from_slack, to_slack
@@ -506,6 +507,21 @@ def result(kind: str, command: Mapping[str, Any], **fields: Any) -> dict[str, An
     if fields:
         raise TypeError(f"unknown result fields: {sorted(fields)}")
     return record
+
+
+# Slack's clock and the router's may differ: a post for a command is looked for from this long
+# before the command was issued.
+LOOK_BACK_MARGIN_SECONDS = 600.0
+
+
+def look_back_from(command: Mapping[str, Any]) -> float:
+    """Slack epoch seconds from which a post made for `command` is looked for: its issue time
+    less a margin (a post for a command cannot be older than the command)."""
+    issued = str(command.get("issued_at") or "").replace("Z", "+00:00")
+    try:
+        return datetime.fromisoformat(issued).timestamp() - LOOK_BACK_MARGIN_SECONDS
+    except ValueError:
+        return 0.0  # unknown: the whole conversation is looked through
 
 
 def queued_text() -> str:
