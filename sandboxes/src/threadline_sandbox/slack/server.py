@@ -56,6 +56,9 @@ class Knobs:
     # While set (e.g. "thread_not_found"), every call that names a thread or a message by its ts
     # answers this error, as Slack does once a thread's parent is gone.
     thread_error: str = ""
+    # The bot's posts per minute allowed in a channel (channel id -> limit), as Slack limits a busy channel;
+    # over it: 429 ratelimited with Retry-After. Other channels are not affected.
+    channel_posts_per_minute: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass
@@ -244,6 +247,19 @@ class SlackSandbox:
         if self.knobs.error_rate and random.random() < self.knobs.error_rate:
             raise SlackError("fatal_error", 500)
 
+    def _channel_faults(self, method: str, params: dict[str, Any]) -> None:
+        limit = self.knobs.channel_posts_per_minute.get(str(params.get("channel", "")))
+        if not limit or method not in ("chat.postMessage", "chat.postEphemeral"):
+            return
+        now = time.monotonic()
+        key = f"{method}:{params['channel']}"
+        with self._lock:
+            recent = [t for t in self._calls.get(key, []) if now - t < 60]
+            if len(recent) >= limit:
+                retry = max(1, int(60 - (now - recent[0])) + 1)
+                raise SlackError("ratelimited", 429, {"Retry-After": str(retry)})
+            self._calls[key] = [*recent, now]
+
     async def _api(self, request: Request) -> Response:
         method = request.path_params["method"]
         handler = METHODS.get(method)
@@ -253,6 +269,8 @@ class SlackSandbox:
             params = await self._params(request)
             self._faults(method)
             actor = self._auth(request, params)
+            if self._is_bot(actor):
+                self._channel_faults(method, params)
             with self._lock:
                 result = handler(self, actor, params)
             return JSONResponse({"ok": True, **result})
