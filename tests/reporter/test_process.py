@@ -15,7 +15,7 @@ import pytest
 
 from threadline_devstack.infra import free_port
 
-from .conftest import produce, wait_until
+from .conftest import API_TOKEN, produce, wait_until
 from .test_indexing import committed, examples, indexed
 
 pytestmark = pytest.mark.integration
@@ -59,6 +59,7 @@ def test_the_entry_point_indexes_and_a_sigterm_commits_what_it_holds(
         "THREADLINE_REPORTER_BATCH_SIZE": "5",
         "THREADLINE_REPORTER_BATCH_SECONDS": "3600",
         "THREADLINE_REPORTER_REPORTS_ENABLED": "false",
+        "THREADLINE_REPORTER_API_TOKEN": API_TOKEN,
         "THREADLINE_REPORTER_LOG_FORMAT": "text",
     }
     records = examples()

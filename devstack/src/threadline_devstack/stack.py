@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import secrets
 import sys
 import time
 from pathlib import Path
@@ -192,6 +193,7 @@ def up() -> dict[str, Any]:
             + (f"email_groups: {{{group}: C0SUPPORT}}\n" if group else "")
         )
     index_prefix = "threadline-" if real_slack else SANDBOX_INDEX_PREFIX
+    reporter_api_token = _reporter_api_token(run)
     if not real_slack:
         _forget_sandbox_indices(stack["elasticsearch_url"])
     env = services.ServiceEnv(stack["kafka_bootstrap"], "", run)
@@ -231,6 +233,7 @@ def up() -> dict[str, Any]:
             # comments Threadline's own Zendesk user writes are not responses
             bridge_actor_ids=str(zendesk["zendesk_api"].get("user_id", "")),
             batch_seconds="0.3",
+            api_token=reporter_api_token,
         ).start(),
     ]
     services.wait_http(f"{ingest_url}/readyz", started[0])
@@ -241,6 +244,7 @@ def up() -> dict[str, Any]:
         {
             "ingest_url": ingest_url,
             "reporter_url": f"http://127.0.0.1:{_port('reporter')}",
+            "reporter_api_token": reporter_api_token,
             "reporter_index_prefix": index_prefix,
             "support_channels": ["C0SUPPORT", "C0INFRA"],
             "channels_file": str(channels),
@@ -254,8 +258,22 @@ def up() -> dict[str, Any]:
         print(f"  Slack user    {name:6} {token}")
     print(f"PagerDuty API   {pagerduty['pagerduty_api_url']}")
     print(f"Zendesk API     {zendesk['zendesk_api_url']}  agent {zendesk.get('zendesk_agent', {}).get('email', '-')}")
+    print(f"reporter        {stack['reporter_url']}/reports/...  Authorization: Bearer {reporter_api_token}")
     print(f"logs            {run / 'logs'}/<name>.log;  everything in {run / 'stack.json'}")
     return stack
+
+
+def _reporter_api_token(run: Path) -> str:
+    """THREADLINE_REPORTER_API_TOKEN if set, else one made for this stack and kept in .run/ (so a
+    second `make up` does not change what a script of yours sends)."""
+    given = os.environ.get("THREADLINE_REPORTER_API_TOKEN")
+    if given:
+        return given
+    path = run / "reporter-api-token"
+    if not path.exists():
+        path.write_text(secrets.token_hex(32))
+        path.chmod(0o600)
+    return path.read_text().strip()
 
 
 # A sandbox workspace starts empty each time; indices about the last one's threads would show
