@@ -21,6 +21,7 @@ from prometheus_client import CollectorRegistry, Counter
 
 from threadline_common.contracts import Topics
 from threadline_common.dlq import PoisonMessage, dead_letter
+from threadline_common.faust_worker import WEB_OPTIONS, ExitOnCrash, fatal
 from threadline_common.health import Heartbeat
 from threadline_common.kafka import faust_broker_options
 from threadline_common.logs import log_context
@@ -40,8 +41,8 @@ COMMAND_VERSIONS = (1, 2)
 def decode_command(value: bytes | None) -> dict[str, Any]:
     try:
         command = json.loads(value or b"")
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise PoisonMessage(f"not JSON: {exc}") from exc
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:  # RecursionError: nested too deep
+        raise PoisonMessage(f"not JSON: {type(exc).__name__}") from exc
     version = command.get("schema_version") if isinstance(command, dict) else None
     if version not in COMMAND_VERSIONS:
         raise PoisonMessage(f"threadline.commands: schema_version {version!r} is not one of {COMMAND_VERSIONS}")
@@ -84,11 +85,15 @@ class Metrics:
         )
 
 
+class SyncApp(ExitOnCrash, faust.App):
+    """A crashed app ends the process (threadline_common.faust_worker)."""
+
+
 def create_app(settings: ZendeskSyncSettings, kafka: KafkaSettings, effects: Effects | None = None) -> faust.App:
     topics = Topics(kafka.topic_prefix)
     heartbeat = Heartbeat()
     metrics = Metrics()
-    app = faust.App(
+    app = SyncApp(
         settings.app_id,
         **faust_broker_options(kafka),
         store="memory://",  # no table: what was done is read back from Zendesk and Slack
@@ -107,6 +112,7 @@ def create_app(settings: ZendeskSyncSettings, kafka: KafkaSettings, effects: Eff
         broker_heartbeat_interval=max(1.0, settings.session_timeout_seconds / 4),
         # A command may wait minutes on a rate limit: that is not a stuck consumer.
         broker_max_poll_interval=900.0,
+        **WEB_OPTIONS,
     )
     commands = app.topic(topics.commands, key_type=bytes, value_type=bytes)
     results = app.topic(topics.results, key_type=bytes, value_type=bytes)
@@ -182,6 +188,7 @@ def create_app(settings: ZendeskSyncSettings, kafka: KafkaSettings, effects: Eff
             return [plan.result("failed", command, reason=reason)]
 
     @app.agent(commands, name="perform", concurrency=1)
+    @fatal("agent perform")
     async def perform(stream: faust.StreamT) -> None:
         async for event in stream.events():
             heartbeat.beat()
@@ -192,6 +199,7 @@ def create_app(settings: ZendeskSyncSettings, kafka: KafkaSettings, effects: Eff
                     await fut
 
     @app.timer(interval=5.0)
+    @fatal("timer alive")
     async def alive() -> None:
         heartbeat.beat()
 
