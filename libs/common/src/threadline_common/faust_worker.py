@@ -44,6 +44,11 @@ WEB_OPTIONS: dict[str, bool] = {
 F = TypeVar("F", bound=Callable[..., Awaitable[Any]])
 
 
+def worker_loglevel(level: str) -> str:
+    """The `faust worker --loglevel` choice for a LOG_LEVEL setting (faust knows `warn`, not `warning`)."""
+    return {"WARNING": "warn"}.get(level.upper(), level.lower())
+
+
 def exit_now(what: str, error: BaseException) -> None:
     """Log the crash (with its traceback) and end the process with EXIT_CRASHED."""
     log.critical(
