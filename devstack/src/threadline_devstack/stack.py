@@ -1,8 +1,9 @@
 """`make up` / `make down`: the local stack in the background, and stopping exactly it.
 
 `up` starts Kafka and Elasticsearch (infra), the Slack and Zendesk sandboxes, and every
-Threadline service, configured for each other; logs go to .run/logs/<name>.log and what a
-person needs to use it goes to .run/stack.json and the terminal.
+Threadline service, configured for each other, each under a watchdog that restarts it with
+back-off when it exits (`threadline_devstack.supervise`, as a kubelet would); logs go to
+.run/logs/<name>.log and what a person needs to use it goes to .run/stack.json and the terminal.
 
 Real Slack or Zendesk instead of a sandbox: set THREADLINE_SLACK_BOT_TOKEN and
 THREADLINE_SLACK_SIGNING_SECRET (and point your Slack app's request URL at ingest), or
@@ -198,8 +199,10 @@ def up() -> dict[str, Any]:
         _forget_sandbox_indices(stack["elasticsearch_url"])
     env = services.ServiceEnv(stack["kafka_bootstrap"], "", run)
     ticket_url = f"http://127.0.0.1:{_port('zendesk-sandbox')}/agent/tickets/" if not real_zendesk else None
-    started = [
-        services.ingest(env, _port("ingest"), stack["slack_signing_secret"], stack["zendesk_webhook_secret"]).start(),
+    # Each service runs under a watchdog that restarts it with back-off when it exits (a crash
+    # exits non-zero), as Kubernetes would, and says so in its log; `make down` stops both.
+    services_started = [
+        services.ingest(env, _port("ingest"), stack["slack_signing_secret"], stack["zendesk_webhook_secret"]),
         services.router(
             env,
             channels,
@@ -207,7 +210,7 @@ def up() -> dict[str, Any]:
             slack_bot_id=stack.get("slack_bot_id", ""),
             slack_bot_user_id=stack.get("slack_bot_user_id", ""),
             zendesk_api_user_id=str(zendesk["zendesk_api"].get("user_id", "")),
-        ).start(),
+        ),
         services.zendesk_sync(
             env,
             _port("zendesk-sync"),
@@ -221,7 +224,7 @@ def up() -> dict[str, Any]:
             slack_channel_interval_seconds="0.2",
             pagerduty_api_url=pagerduty["pagerduty_api_url"],
             pagerduty_api_token=pagerduty["pagerduty_api_token"],
-        ).start(),
+        ),
         services.reporter(
             env,
             _port("reporter"),
@@ -234,8 +237,9 @@ def up() -> dict[str, Any]:
             bridge_actor_ids=str(zendesk["zendesk_api"].get("user_id", "")),
             batch_seconds="0.3",
             api_token=reporter_api_token,
-        ).start(),
+        ),
     ]
+    started = [services.supervised(process).start() for process in services_started]
     services.wait_http(f"{ingest_url}/readyz", started[0])
     services.wait_http(f"http://127.0.0.1:{_port('router')}/readyz", started[1], timeout=120)
     services.wait_http(f"http://127.0.0.1:{_port('zendesk-sync')}/readyz", started[2], timeout=120)
