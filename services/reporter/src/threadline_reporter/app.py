@@ -35,8 +35,12 @@ log = logging.getLogger(__name__)
 OPEN_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
 # Periods a report can be about; beyond them date arithmetic overflows (year 9999) and nothing is indexed.
 FIRST_DAY, LAST_DAY = dt.date(2000, 1, 1), dt.date(2999, 12, 31)
-UNAUTHORIZED = {401: {"description": "No `Authorization: Bearer <token>`, or not the reporter's token"}}
-UNAVAILABLE = {503: {"description": "Elasticsearch is not ready or not reachable; try again"}}
+UNAUTHORIZED: dict[int | str, dict[str, Any]] = {
+    401: {"description": "No `Authorization: Bearer <token>`, or not the reporter's token"}
+}
+UNAVAILABLE: dict[int | str, dict[str, Any]] = {
+    503: {"description": "Elasticsearch is not ready or not reachable; try again"}
+}
 
 
 def bearer_token_matches(header: bytes | None, token: bytes | None) -> bool:

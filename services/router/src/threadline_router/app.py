@@ -379,5 +379,5 @@ def create_app(settings: RouterSettings, kafka: KafkaSettings, channels: Channel
 
     add_metrics_page(app, metrics.registry)
 
-    app.links_table = links  # type: ignore[attr-defined]
+    app.links_table = links
     return app
