@@ -86,3 +86,22 @@ def test_the_entry_point_indexes_and_a_sigterm_commits_what_it_holds(
     assert committed_total(kafka_bootstrap, unique_group, kafka_topics.activity) == len(records)
     # The clients were closed: librdkafka reports nothing after the exit was logged.
     assert "%3|" not in logs.split("reporter stopped", 1)[1]
+
+
+@pytest.mark.integration
+def test_a_thread_that_dies_ends_the_process_with_a_non_zero_status(make_service, monkeypatch):
+    """Before, a dead indexer thread left the HTTP server up (and under `make up`, with no liveness
+    probe, nothing indexed again). Now it is a crash of the process: exit 70."""
+    from threadline_common import crash
+
+    exits: list[str] = []
+    monkeypatch.setattr(crash, "exit_now", lambda what, error: exits.append(f"{what}: {error}"))
+    service = make_service()
+
+    def broken() -> None:
+        raise RuntimeError("a bug in the indexer")
+
+    monkeypatch.setattr(service, "_run_indexer", broken)
+    service.start()
+    wait_until("the crash", lambda: exits)
+    assert exits == ["the reporter's indexer thread: a bug in the indexer"]

@@ -1,15 +1,13 @@
 """What the Faust services (router, zendesk-sync) share about their worker: which web pages it
 serves, and that a crash ends the process with a non-zero exit code.
 
-Faust keeps a worker alive when one of its parts fails: an agent that raises is restarted by its
-supervisor past the record it was handling (that partition then neither moves nor commits until
-a rebalance), and a timer or task that raises marks the app crashed while the process stays up,
-answering its probes. Either way nothing restarts it and every conversation waits. Here a crash
-is fatal instead: logged, then the process exits with EXIT_CRASHED at once, as a SIGKILL would
-end it. That is safe because the services are built for it (offsets are committed only past
-records whose effects Kafka acknowledged; the crash drill SIGKILLs them), and it is the only way
-that reliably skips Faust's own error path, which commits offsets on an agent error. Kubernetes
-(and `make up`'s watchdog) then restarts the process with back-off.
+What Faust does by itself (seen on faust-streaming with a real broker,
+tests/common/test_faust_worker.py): an agent that raises is logged as "Crashed" and restarted by
+its supervisor with the next record; the process lives on, the failed record is left behind for
+good, and so is every later record that meets the same bug. A timer that raises crashes the app,
+and the worker stops all its services in order (committing offsets on the way) before it exits
+with status 1. Here any such failure is fatal at once instead (threadline_common.crash: logged,
+then exit 70, nothing committed past the record), the same for agents, timers and the app.
 
 Records that are merely bad never get here: the agents dead-letter or skip them and go on.
 """
@@ -18,15 +16,13 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import logging
-import os
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
-log = logging.getLogger(__name__)
+from threadline_common.crash import EXIT_CRASHED, exit_now
 
-# EX_SOFTWARE (sysexits.h): an internal error. Not 0, so a restart policy sees a failure.
-EXIT_CRASHED = 70
+__all__ = ["EXIT_CRASHED", "WEB_OPTIONS", "ExitOnCrash", "fatal", "is_fatal", "worker_loglevel"]
+
 FATAL_MARK = "__threadline_fatal__"
 
 # Faust's built-in pages other than what we add (/healthz, /readyz, /metrics): /table/<name>/<key>
@@ -47,19 +43,6 @@ F = TypeVar("F", bound=Callable[..., Awaitable[Any]])
 def worker_loglevel(level: str) -> str:
     """The `faust worker --loglevel` choice for a LOG_LEVEL setting (faust knows `warn`, not `warning`)."""
     return {"WARNING": "warn"}.get(level.upper(), level.lower())
-
-
-def exit_now(what: str, error: BaseException) -> None:
-    """Log the crash (with its traceback) and end the process with EXIT_CRASHED."""
-    log.critical(
-        "%s crashed (%s); the worker exits with status %d so that it is restarted",
-        what,
-        type(error).__name__,
-        EXIT_CRASHED,
-        exc_info=error,
-    )
-    logging.shutdown()  # flush every handler: os._exit does not
-    os._exit(EXIT_CRASHED)
 
 
 def fatal(what: str) -> Callable[[F], F]:
