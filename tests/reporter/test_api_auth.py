@@ -11,6 +11,7 @@ from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 from pydantic import ValidationError
 from starlette.routing import Route
+from starlette.websockets import WebSocketDisconnect
 
 from threadline_reporter.app import OPEN_PATHS, bearer_token_matches, create_app
 from threadline_reporter.settings import ReporterSettings
@@ -61,6 +62,10 @@ def test_every_route_but_the_probes_and_metrics_refuses_an_unauthenticated_call(
     # A path no route serves says nothing about it either.
     assert client.get("/reports/../admin").status_code == 401
     assert client.get("/docs").status_code == 401
+    # Nor does a WebSocket (none is served today; the middleware sits in front of every scope).
+    with pytest.raises(WebSocketDisconnect) as closed, client.websocket_connect("/reports/live"):
+        pass
+    assert closed.value.code == 1008
 
 
 @pytest.mark.integration

@@ -61,12 +61,15 @@ class BearerAuth:
         self.app, self.token = app, token
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"] in OPEN_PATHS:
+        if scope["type"] == "lifespan" or (scope["type"] == "http" and scope["path"] in OPEN_PATHS):
             await self.app(scope, receive, send)
             return
         header = dict(scope.get("headers") or []).get(b"authorization")
         if not bearer_token_matches(header, self.token):
-            log.warning("refused an unauthenticated %s %s", scope.get("method"), scope["path"])
+            log.warning("refused an unauthenticated %s %s", scope.get("method", scope["type"]), scope["path"])
+            if scope["type"] == "websocket":  # none is served; one added later is covered too
+                await send({"type": "websocket.close", "code": 1008})
+                return
             response = JSONResponse(
                 {"detail": "authentication required: Authorization: Bearer <token>"},
                 401,
