@@ -55,7 +55,8 @@ def run(name: str, argv: list[str], *, initial: float, maximum: float, stable: f
             return status
         backoff = next_backoff(backoff, time.monotonic() - started, initial=initial, maximum=maximum, stable=stable)
         restarts += 1
-        say(name, f"{name} exited with status {status}; restart #{restarts} in {backoff:g}s (back-off)")
+        how = f"exited with status {status}" if status >= 0 else f"was killed by signal {-status}"
+        say(name, f"{name} {how}; restart #{restarts} in {backoff:g}s (back-off)")
         if stopping.wait(backoff):
             return status
         say(name, f"restarting {name} (restart #{restarts})")
