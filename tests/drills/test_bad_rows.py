@@ -150,6 +150,9 @@ def test_bad_rows_and_records_cost_only_themselves(pipeline: Pipeline, kafka_boo
         assert p.processes[name].alive(), f"{name} died:\n{p.processes[name].log_tail()}"
     counts = ledger.counts(p)
     assert (counts["lost"], counts["duplicated"], counts["tickets"]) == (0, 0, 3), counts
+    # Read at every scan, each bad row is logged once, with its key: the log says which, not how often.
+    log = p.processes["router"].log_path.read_text(errors="replace")
+    assert {key: log.count(repr(key)) for key in BAD_ROWS} == dict.fromkeys(BAD_ROWS, 1)
     print(
         f"\ndrill: {len(BAD_ROWS)} bad links rows (counted {bad_rows_counted(p):.0f} times by the scan), "
         f"{len(expected)} bad records into {len(dlqs)} topics, all dead-lettered; "
