@@ -450,6 +450,46 @@ def test_network_policies_cover_every_pod_when_enabled(rendered: dict[str, Rende
     assert rendered["minimal"].kind("NetworkPolicy") == []
 
 
+def test_the_reporter_api_takes_its_token_from_the_secret_and_only_named_peers_reach_it(
+    rendered: dict[str, Rendered],
+) -> None:
+    for name in ("default", "everything", "prod"):
+        env = env_of(rendered[name].named("Deployment", "-reporter"))
+        ref = env["THREADLINE_REPORTER_API_TOKEN"]["valueFrom"]["secretKeyRef"]
+        assert ref["key"] == "reporter-api-token" and ref["optional"] is False, name
+        assert env["THREADLINE_REPORTER_WEB_HOST"]["value"] == "0.0.0.0"  # explicit: its default is loopback
+        assert env["THREADLINE_REPORTER_API_ENABLED"]["value"] == "true"
+    default = rendered["default"].named("NetworkPolicy", "-reporter")["spec"]["ingress"]
+    # Only the metrics scrapers (any namespace by default): no rule lets anyone else in.
+    assert [rule["from"] for rule in default] == [[{"namespaceSelector": {}}]]
+    everything = rendered["everything"].named("NetworkPolicy", "-reporter")["spec"]["ingress"]
+    peers = [peer for rule in everything for peer in rule["from"]]
+    assert peers == [
+        {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "monitoring"}}},
+        {"podSelector": {"matchLabels": {"app.kubernetes.io/name": "weekly-digest"}}},
+    ]
+    # The chart-made Secret carries the token (evaluation only).
+    made = [d for d in rendered["everything"].kind("Secret") if "slack-bot-token" in d.get("stringData", {})]
+    assert len(made) == 1 and "reporter-api-token" in made[0]["stringData"]
+
+
+def test_a_chart_made_secret_without_a_reporter_token_fails(helm: Helm) -> None:
+    result = helm.template(
+        "--values", str(VALUE_SETS["everything"]), "--set", "secrets.values.reporterApiToken=short", check=False
+    )
+    assert result.returncode != 0
+    assert "secrets.values.reporterApiToken, 24 characters or more" in result.stderr
+    disabled = helm.template(
+        "--values",
+        str(VALUE_SETS["everything"]),
+        "--set",
+        "secrets.values.reporterApiToken=",
+        "--set",
+        "reporter.api.enabled=false",
+    ).stdout
+    assert "THREADLINE_REPORTER_API_TOKEN" not in disabled
+
+
 def render_notes(helm: Helm, tmp_path: Path, *args: str) -> str:
     """NOTES.txt as `helm install` prints it: helm template skips NOTES, so a copy of the chart
     carries it in a ConfigMap (every template file can be included by its name)."""

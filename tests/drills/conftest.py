@@ -7,7 +7,13 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from pipeline.conftest import Pipeline, pipeline, pipeline_settings, wait_until  # noqa: F401 - fixtures
+from pipeline.conftest import (  # noqa: F401 - fixtures
+    Pipeline,
+    pipeline,
+    pipeline_channels,
+    pipeline_settings,
+    wait_until,
+)
 
 MEMBERS = {"C0SUPPORT": ("alice", "bob", "sam"), "C0INFRA": ("alice", "sam")}
 

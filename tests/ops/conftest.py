@@ -1,5 +1,5 @@
 import pytest
-from pipeline.conftest import pipeline, pipeline_settings  # noqa: F401 - the pipeline's fixtures, unchanged
+from pipeline.conftest import pipeline, pipeline_channels, pipeline_settings  # noqa: F401 - the pipeline's fixtures, unchanged
 
 from threadline_common.channels import parse_channels
 from threadline_router.rules import Context

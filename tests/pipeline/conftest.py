@@ -3,7 +3,7 @@ ingest, router and zendesk-sync as their own processes, started through their en
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -58,7 +58,16 @@ def pipeline_settings() -> dict[str, dict[str, str]]:
 
 
 @pytest.fixture
-def pipeline(kafka_bootstrap, kafka_topics, tmp_path: Path, monkeypatch, pipeline_settings) -> Iterator[Pipeline]:
+def pipeline_channels() -> Callable[[ZendeskSandbox], str] | None:
+    """The channels file, made from the Zendesk sandbox (its group ids); None: the two channels
+    below. A test or module that needs other channel rules overrides this fixture."""
+    return None
+
+
+@pytest.fixture
+def pipeline(
+    kafka_bootstrap, kafka_topics, tmp_path: Path, monkeypatch, pipeline_settings, pipeline_channels
+) -> Iterator[Pipeline]:
     ports = {name: free_port() for name in ("ingest", "router", "zendesk-sync")}
     ingest_url = f"http://127.0.0.1:{ports['ingest']}"
     slack = SlackSandbox(SLACK_SECRET, [f"{ingest_url}/slack/events"]).start()
@@ -67,7 +76,9 @@ def pipeline(kafka_bootstrap, kafka_topics, tmp_path: Path, monkeypatch, pipelin
         monkeypatch.setenv(key, value)  # the test's own zenpy checks reach the sandbox too
     channels = tmp_path / "channels.yaml"
     channels.write_text(
-        "defaults: {zendesk: {tags: [slack]}}\n"
+        pipeline_channels(zendesk)
+        if pipeline_channels is not None
+        else "defaults: {zendesk: {tags: [slack]}}\n"
         f"channels:\n  C0SUPPORT: {{name: support, zendesk: {{group_id: {zendesk.group_id}}}}}\n"
         f"  C0INFRA: {{name: infra-help, resolvers: requester_and_responders, zendesk: {{group_id: {zendesk.infra_group_id}}}}}\n"
         f"email_groups: {{{zendesk.group_id}: C0SUPPORT}}\n"

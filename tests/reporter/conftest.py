@@ -18,6 +18,9 @@ from threadline_reporter.service import Service
 from threadline_reporter.settings import ReporterSettings
 from threadline_sandbox.slack import SlackSandbox
 
+# The reports API's bearer token in these tests (random enough to pass the length check).
+API_TOKEN = "test-reports-api-token-5f1c9e27b04d"
+
 
 def produce(bootstrap: str, topic: str, records: list[dict[str, Any] | bytes]) -> None:
     producer = Producer({"bootstrap.servers": bootstrap, "enable.idempotence": True})
@@ -71,6 +74,7 @@ def make_service(
             "slack_bot_token": slack.bot_token,
             "slack_api_url": slack.api_url,
             "reports_enabled": False,
+            "api_token": API_TOKEN,
             "log_format": "text",
             **overrides,
         }

@@ -15,7 +15,7 @@ import pytest
 
 from threadline_devstack.infra import free_port
 
-from .conftest import produce, wait_until
+from .conftest import API_TOKEN, produce, wait_until
 from .test_indexing import committed, examples, indexed
 
 pytestmark = pytest.mark.integration
@@ -59,6 +59,7 @@ def test_the_entry_point_indexes_and_a_sigterm_commits_what_it_holds(
         "THREADLINE_REPORTER_BATCH_SIZE": "5",
         "THREADLINE_REPORTER_BATCH_SECONDS": "3600",
         "THREADLINE_REPORTER_REPORTS_ENABLED": "false",
+        "THREADLINE_REPORTER_API_TOKEN": API_TOKEN,
         "THREADLINE_REPORTER_LOG_FORMAT": "text",
     }
     records = examples()
@@ -85,3 +86,22 @@ def test_the_entry_point_indexes_and_a_sigterm_commits_what_it_holds(
     assert committed_total(kafka_bootstrap, unique_group, kafka_topics.activity) == len(records)
     # The clients were closed: librdkafka reports nothing after the exit was logged.
     assert "%3|" not in logs.split("reporter stopped", 1)[1]
+
+
+@pytest.mark.integration
+def test_a_thread_that_dies_ends_the_process_with_a_non_zero_status(make_service, monkeypatch):
+    """Before, a dead indexer thread left the HTTP server up (and under `make up`, with no liveness
+    probe, nothing indexed again). Now it is a crash of the process: exit 70."""
+    from threadline_common import crash
+
+    exits: list[str] = []
+    monkeypatch.setattr(crash, "exit_now", lambda what, error: exits.append(f"{what}: {error}"))
+    service = make_service()
+
+    def broken() -> None:
+        raise RuntimeError("a bug in the indexer")
+
+    monkeypatch.setattr(service, "_run_indexer", broken)
+    service.start()
+    wait_until("the crash", lambda: exits)
+    assert exits == ["the reporter's indexer thread: a bug in the indexer"]

@@ -12,7 +12,7 @@ from slack_sdk import WebClient
 
 from threadline_reporter.posting import Reporter
 
-from .conftest import produce, wait_until
+from .conftest import API_TOKEN, produce, wait_until
 
 pytestmark = pytest.mark.integration
 CH = "C0SUPPORT"
@@ -188,7 +188,7 @@ def test_the_http_endpoint_gives_any_report_as_json_or_blocks(indexed):
 
     from threadline_reporter.app import create_app
 
-    client = TestClient(create_app(service))
+    client = TestClient(create_app(service), headers={"Authorization": f"Bearer {API_TOKEN}"})
     report = client.get("/reports/daily", params={"channel": CH, "date": "2026-11-20"}).json()
     assert report["figures"]["opened"] == 3 and report["past_target"] == 3
     blocks = client.get("/reports/weekly", params={"channel": CH, "date": "2026-11-16", "format": "slack"}).json()

@@ -72,6 +72,7 @@ def test_the_elasticsearch_ca_file_reaches_the_client(tmp_path, monkeypatch):
     ca.write_text("-----BEGIN CERTIFICATE-----\n")  # the client reads it at its first TLS connection
     monkeypatch.setenv("THREADLINE_REPORTER_ELASTICSEARCH_URL", "https://es.internal:9200")
     monkeypatch.setenv("THREADLINE_REPORTER_ELASTICSEARCH_CA_CERTS", str(ca))
+    monkeypatch.setenv("THREADLINE_REPORTER_API_ENABLED", "false")
     settings = ReporterSettings()
     client = elasticsearch_client(settings)
     try:

@@ -38,7 +38,14 @@ def test_every_topic_contract_points_at_files_that_exist():
 
 def test_every_input_topic_has_a_dead_letter_topic():
     names = {spec.name for spec in load_topics()}
-    for topic in ("threadline.slack.events", "threadline.zendesk.events", "threadline.commands", "threadline.activity"):
+    for topic in (
+        "threadline.slack.events",
+        "threadline.zendesk.events",
+        "threadline.sync.results",
+        "threadline.router.inbound",
+        "threadline.commands",
+        "threadline.activity",
+    ):
         assert f"{topic}.dlq" in names
 
 

@@ -273,6 +273,9 @@ checksum/secret: {{ toYaml .root.Values.secrets.values | sha256sum }}
 {{- if and $v.ingest.enabled $v.zendesk.webhookBasicAuthUsername (empty $s.zendeskBasicAuthPassword) -}}
 {{- fail "secrets.create: set secrets.values.zendeskBasicAuthPassword (zendesk.webhookBasicAuthUsername is set)" -}}
 {{- end -}}
+{{- if and $v.reporter.enabled $v.reporter.api.enabled (lt (len $s.reporterApiToken) 24) -}}
+{{- fail "secrets.create: set secrets.values.reporterApiToken, 24 characters or more (reporter.api.enabled is true)" -}}
+{{- end -}}
 {{- if and $v.kibana.importJob.enabled $v.kibana.importJob.username (empty $s.kibanaPassword) -}}
 {{- fail "secrets.create: set secrets.values.kibanaPassword (kibana.importJob.username is set)" -}}
 {{- end -}}

@@ -166,7 +166,8 @@ def report(story: Story, s: dict[str, Any]) -> None:
         )
     today = time.strftime("%Y-%m-%d", time.gmtime())
     params = {"channel": SUPPORT, "date": today}
-    posted = httpx.post(f"{s['reporter_url']}/reports/daily/post", params=params, timeout=30).json()
+    auth = {"Authorization": f"Bearer {s['reporter_api_token']}"}  # the reports API's token (`make up`)
+    posted = httpx.post(f"{s['reporter_url']}/reports/daily/post", params=params, headers=auth, timeout=30).json()
     message = next(m for m in story.thread(posted["ts"]) if m["ts"] == posted["ts"])
     print(f"  daily report posted ({posted['status']}) as {message['text']!r}")
 

@@ -41,6 +41,25 @@ def _process(
     )
 
 
+def supervised(process: ManagedProcess, backoff: float = 1.0, max_backoff: float = 60.0) -> ManagedProcess:
+    """The same service under `threadline_devstack.supervise`: restarted with back-off whenever it
+    exits, as a kubelet would (`make up`). Tests and drills run services bare, to see them exit."""
+    process.argv = [
+        sys.executable,
+        "-m",
+        "threadline_devstack.supervise",
+        "--name",
+        process.name,
+        "--backoff",
+        str(backoff),
+        "--max-backoff",
+        str(max_backoff),
+        "--",
+        *process.argv,
+    ]
+    return process
+
+
 def ingest(
     env: ServiceEnv, port: int, slack_signing_secret: str, zendesk_webhook_secret: str, **more: str
 ) -> ManagedProcess:

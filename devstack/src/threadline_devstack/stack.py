@@ -1,8 +1,9 @@
 """`make up` / `make down`: the local stack in the background, and stopping exactly it.
 
 `up` starts Kafka and Elasticsearch (infra), the Slack and Zendesk sandboxes, and every
-Threadline service, configured for each other; logs go to .run/logs/<name>.log and what a
-person needs to use it goes to .run/stack.json and the terminal.
+Threadline service, configured for each other, each under a watchdog that restarts it with
+back-off when it exits (`threadline_devstack.supervise`, as a kubelet would); logs go to
+.run/logs/<name>.log and what a person needs to use it goes to .run/stack.json and the terminal.
 
 Real Slack or Zendesk instead of a sandbox: set THREADLINE_SLACK_BOT_TOKEN and
 THREADLINE_SLACK_SIGNING_SECRET (and point your Slack app's request URL at ingest), or
@@ -15,6 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import secrets
 import sys
 import time
 from pathlib import Path
@@ -192,12 +194,15 @@ def up() -> dict[str, Any]:
             + (f"email_groups: {{{group}: C0SUPPORT}}\n" if group else "")
         )
     index_prefix = "threadline-" if real_slack else SANDBOX_INDEX_PREFIX
+    reporter_api_token = _reporter_api_token(run)
     if not real_slack:
         _forget_sandbox_indices(stack["elasticsearch_url"])
     env = services.ServiceEnv(stack["kafka_bootstrap"], "", run)
     ticket_url = f"http://127.0.0.1:{_port('zendesk-sandbox')}/agent/tickets/" if not real_zendesk else None
-    started = [
-        services.ingest(env, _port("ingest"), stack["slack_signing_secret"], stack["zendesk_webhook_secret"]).start(),
+    # Each service runs under a watchdog that restarts it with back-off when it exits (a crash
+    # exits non-zero), as Kubernetes would, and says so in its log; `make down` stops both.
+    services_started = [
+        services.ingest(env, _port("ingest"), stack["slack_signing_secret"], stack["zendesk_webhook_secret"]),
         services.router(
             env,
             channels,
@@ -205,7 +210,7 @@ def up() -> dict[str, Any]:
             slack_bot_id=stack.get("slack_bot_id", ""),
             slack_bot_user_id=stack.get("slack_bot_user_id", ""),
             zendesk_api_user_id=str(zendesk["zendesk_api"].get("user_id", "")),
-        ).start(),
+        ),
         services.zendesk_sync(
             env,
             _port("zendesk-sync"),
@@ -219,7 +224,7 @@ def up() -> dict[str, Any]:
             slack_channel_interval_seconds="0.2",
             pagerduty_api_url=pagerduty["pagerduty_api_url"],
             pagerduty_api_token=pagerduty["pagerduty_api_token"],
-        ).start(),
+        ),
         services.reporter(
             env,
             _port("reporter"),
@@ -231,8 +236,10 @@ def up() -> dict[str, Any]:
             # comments Threadline's own Zendesk user writes are not responses
             bridge_actor_ids=str(zendesk["zendesk_api"].get("user_id", "")),
             batch_seconds="0.3",
-        ).start(),
+            api_token=reporter_api_token,
+        ),
     ]
+    started = [services.supervised(process).start() for process in services_started]
     services.wait_http(f"{ingest_url}/readyz", started[0])
     services.wait_http(f"http://127.0.0.1:{_port('router')}/readyz", started[1], timeout=120)
     services.wait_http(f"http://127.0.0.1:{_port('zendesk-sync')}/readyz", started[2], timeout=120)
@@ -241,6 +248,7 @@ def up() -> dict[str, Any]:
         {
             "ingest_url": ingest_url,
             "reporter_url": f"http://127.0.0.1:{_port('reporter')}",
+            "reporter_api_token": reporter_api_token,
             "reporter_index_prefix": index_prefix,
             "support_channels": ["C0SUPPORT", "C0INFRA"],
             "channels_file": str(channels),
@@ -254,8 +262,22 @@ def up() -> dict[str, Any]:
         print(f"  Slack user    {name:6} {token}")
     print(f"PagerDuty API   {pagerduty['pagerduty_api_url']}")
     print(f"Zendesk API     {zendesk['zendesk_api_url']}  agent {zendesk.get('zendesk_agent', {}).get('email', '-')}")
+    print(f"reporter        {stack['reporter_url']}/reports/...  Authorization: Bearer {reporter_api_token}")
     print(f"logs            {run / 'logs'}/<name>.log;  everything in {run / 'stack.json'}")
     return stack
+
+
+def _reporter_api_token(run: Path) -> str:
+    """THREADLINE_REPORTER_API_TOKEN if set, else one made for this stack and kept in .run/ (so a
+    second `make up` does not change what a script of yours sends)."""
+    given = os.environ.get("THREADLINE_REPORTER_API_TOKEN")
+    if given:
+        return given
+    path = run / "reporter-api-token"
+    if not path.exists():
+        path.write_text(secrets.token_hex(32))
+        path.chmod(0o600)
+    return path.read_text().strip()
 
 
 # A sandbox workspace starts empty each time; indices about the last one's threads would show

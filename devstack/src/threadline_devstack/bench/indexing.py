@@ -142,6 +142,7 @@ def run(bootstrap: str, es_url: str, budget: Budget, quick: bool = False) -> Fig
                     "THREADLINE_REPORTER_INDEX_PREFIX": reporter_prefix,
                     "THREADLINE_REPORTER_GROUP_ID": f"bench-reporter-{run_id}",
                     "THREADLINE_REPORTER_REPORTS_ENABLED": "false",
+                    "THREADLINE_REPORTER_API_ENABLED": "false",  # only /metrics is read
                     "THREADLINE_REPORTER_WEB_HOST": "127.0.0.1",
                     "THREADLINE_REPORTER_WEB_PORT": str(port),
                 },

@@ -32,10 +32,13 @@ class _Lane:
 
 
 class Lanes:
-    def __init__(self, max_in_flight: int) -> None:
+    def __init__(self, max_in_flight: int, on_error: Callable[[Hashable, BaseException], None] | None = None) -> None:
+        """`on_error`: what to do when work raises (it is meant to handle its own failures, so
+        that is a bug); by default it is logged and the lane goes on with its next item."""
         if max_in_flight < 1:
             raise ValueError("max_in_flight must be at least 1")
         self.max_in_flight = max_in_flight
+        self.on_error = on_error
         self._lanes: dict[Hashable, _Lane] = {}
         self._held = 0
         # Slots are taken by `submit` and given back synchronously, so a cancellation cannot lose one.
@@ -73,8 +76,10 @@ class Lanes:
                     await work()
                 except asyncio.CancelledError:
                     raise
-                except Exception:  # work handles its own failures; this is a bug, not a stop
+                except Exception as exc:  # work handles its own failures: this is a bug
                     self.failures += 1
+                    if self.on_error is not None:
+                        self.on_error(key, exc)
                     log.exception("work on %s failed unexpectedly", key)
                 lane.items.popleft()
                 self._release(1)

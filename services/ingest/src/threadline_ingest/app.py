@@ -208,6 +208,10 @@ def create_app(settings: IngestSettings, kafka_settings: KafkaSettings) -> FastA
             "anything parses them."
         ),
         lifespan=lifespan,
+        # No interactive docs on the internet-facing door (they load scripts from a CDN); the
+        # document itself stays at /openapi.json.
+        docs_url=None,
+        redoc_url=None,
     )
     app.add_middleware(Instrumented, metrics=metrics)
     app.state.ingest = ingest

@@ -135,7 +135,8 @@ def main(argv: list[str] | None = None) -> int:
     from threadline_common.settings import load_kafka_settings
     from threadline_reporter.service import Service, build_reporter
 
-    settings = load_settings(ReporterSettings)
+    # The report command serves no HTTP: it needs no API token.
+    settings = load_settings(ReporterSettings, **({"api_enabled": False} if args.command == "report" else {}))
     configure_logging("reporter", settings.log_level, settings.log_format)
     unknown = unknown_variables(os.environ)
     if unknown:

@@ -62,7 +62,7 @@ def decode_activity(value: bytes | None) -> dict[str, Any]:
     """Raw record -> activity dict; anything that is not a valid v1 activity is a PoisonMessage."""
     try:
         record = json.loads(value or b"")
-    except (ValueError, UnicodeDecodeError) as exc:
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:  # RecursionError: nested too deep
         raise PoisonMessage(f"not JSON: {exc}") from exc
     try:
         validate(ACTIVITY, 1, record)
@@ -91,7 +91,7 @@ def target_message(record: dict[str, Any]) -> tuple[str, dt.datetime] | None:
     channel, ts = parts[1], parts[2]
     try:
         when = dt.datetime.fromtimestamp(float(ts), tz=dt.UTC)
-    except ValueError:
+    except (ValueError, OverflowError, OSError):  # "1e999", "nan", out of the platform's range
         return None
     return f"slack:{channel}:{ts}", when
 

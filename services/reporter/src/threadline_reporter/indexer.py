@@ -234,12 +234,18 @@ class Indexer:
     def _index_events(self, records: list[tuple[Message, dict[str, Any]]]) -> list[tuple[Message, PoisonMessage]]:
         actions: list[dict[str, Any]] = []
         owners: list[Message] = []
+        untransformable: list[tuple[Message, PoisonMessage]] = []
         for m, record in records:
-            for action in index_actions(record, self.privacy, self.names.prefix):
-                actions.append(action)
-                owners.append(m)
+            try:
+                built = list(index_actions(record, self.privacy, self.names.prefix))
+            except Exception as exc:  # valid by the contract, yet the transform chokes: that record only
+                log.warning("an activity record cannot be indexed: %s", type(exc).__name__)
+                untransformable.append((m, PoisonMessage(f"cannot be indexed ({type(exc).__name__}: {exc})")))
+                continue
+            actions.extend(built)
+            owners.extend([m] * len(built))
         if not actions:
-            return []
+            return untransformable
         try:
             response = self.es.bulk(operations=bulk_operations(actions))
         except (TransportError, ApiError) as exc:
@@ -256,7 +262,7 @@ class Indexer:
             self.es.indices.refresh(index=self.names.events)  # the conversations below read these events
         except (TransportError, ApiError) as exc:
             raise TransientFailure(f"refresh: {exc}") from exc
-        return list(rejected.values())
+        return untransformable + list(rejected.values())
 
     def _index_conversations(self, records: list[dict[str, Any]]) -> None:
         tickets_of: dict[str, set[int]] = {}

@@ -6,11 +6,13 @@ import datetime as dt
 import logging
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 from elasticsearch import ApiError, Elasticsearch, TransportError
 from slack_sdk import WebClient
 
+from threadline_common import crash
 from threadline_common.channels import ChannelsConfig, load_channels
 from threadline_common.contracts import Topics
 from threadline_common.dlq import DeadLetterProducer
@@ -108,10 +110,23 @@ class Service:
 
     def start(self) -> Service:
         for name, target in (("indexer", self._run_indexer), ("scheduler", self._run_scheduler)):
-            thread = threading.Thread(target=target, name=name, daemon=True)
+            thread = threading.Thread(target=self._fatal(name, target), name=name, daemon=True)
             thread.start()
             self.threads.append(thread)
         return self
+
+    @staticmethod
+    def _fatal(name: str, target: Callable[[], None]) -> Callable[[], None]:
+        """A thread that dies ends the process (exit 70) rather than leave the HTTP server answering
+        while nothing is indexed or posted: Kubernetes and `make up`'s watchdog restart it."""
+
+        def run() -> None:
+            try:
+                target()
+            except Exception as exc:
+                crash.exit_now(f"the reporter's {name} thread", exc)
+
+        return run
 
     def close(self) -> None:
         """Stops the threads (the indexer flushes and commits what it holds), then closes the clients."""

@@ -11,10 +11,13 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import Field, FilePath, SecretStr, field_validator
+from pydantic import Field, FilePath, SecretStr, field_validator, model_validator
 from pydantic_settings import NoDecode, SettingsConfigDict
 
 from threadline_common.settings import ServiceSettings, reject_placeholder
+
+# A bearer token anyone could guess is no credential: at least this long (a random hex 32 is 64).
+MIN_API_TOKEN_LENGTH = 24
 
 
 class ReporterSettings(ServiceSettings):
@@ -54,13 +57,38 @@ class ReporterSettings(ServiceSettings):
     # How many of the oldest open conversations the daily report links to.
     oldest_open_listed: int = 5
 
-    web_host: str = "0.0.0.0"
+    # Loopback unless told otherwise: the chart sets 0.0.0.0 (behind its NetworkPolicy).
+    web_host: str = "127.0.0.1"
     web_port: int = 6068
+    # The /reports API (everything but /healthz, /readyz and /metrics) answers only a request
+    # with `Authorization: Bearer <api_token>`; with the API off those paths answer 401 to all.
+    api_enabled: bool = True
+    api_token: SecretStr | None = None
 
     @field_validator("slack_bot_token", "elasticsearch_api_key")
     @classmethod
     def _no_placeholder(cls, value: SecretStr | None) -> SecretStr | None:
         return reject_placeholder(value, "a token")
+
+    @field_validator("api_token")
+    @classmethod
+    def _real_api_token(cls, value: SecretStr | None) -> SecretStr | None:
+        value = reject_placeholder(value, "the reports API token")
+        if value is not None and len(value.get_secret_value().strip()) < MIN_API_TOKEN_LENGTH:
+            raise ValueError(
+                f"the reports API token is shorter than {MIN_API_TOKEN_LENGTH} characters; "
+                "use a random one, e.g. `openssl rand -hex 32`"
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _token_when_api_on(self) -> ReporterSettings:
+        if self.api_enabled and self.api_token is None:
+            raise ValueError(
+                "THREADLINE_REPORTER_API_TOKEN is required while the reports API is on "
+                "(set it, e.g. from `openssl rand -hex 32`, or THREADLINE_REPORTER_API_ENABLED=false)"
+            )
+        return self
 
     @field_validator("bridge_actor_ids", mode="before")
     @classmethod

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 
+from threadline_common.faust_worker import worker_loglevel
 from threadline_common.logs import configure_logging
 from threadline_common.settings import load_kafka_settings, load_settings
 from threadline_router.app import create_app
@@ -20,7 +21,7 @@ def main() -> None:
         str(settings.web_port),
     ]
     if argv[:1] == ["worker"] and "--loglevel" not in argv and "-l" not in argv:
-        argv += ["--loglevel", settings.log_level.lower()]
+        argv += ["--loglevel", worker_loglevel(settings.log_level)]
     sys.argv = [sys.argv[0], *argv]  # faust's CLI reads sys.argv
     app.main()
 

@@ -24,6 +24,7 @@ from threadline_common.causality import depth_header, depth_of, is_loop, loop_re
 from threadline_common.channels import ChannelsConfig, load_channels
 from threadline_common.contracts import Topics
 from threadline_common.dlq import PoisonMessage, dead_letter
+from threadline_common.faust_worker import WEB_OPTIONS, ExitOnCrash, fatal
 from threadline_common.health import Heartbeat
 from threadline_common.kafka import faust_broker_options
 from threadline_common.logs import log_context
@@ -43,22 +44,29 @@ from threadline_router.inbound import (
     decode_slack,
     decode_tick,
     decode_zendesk,
+    guarded,
     tick_record,
 )
 from threadline_router.metrics import Metrics, kind_of, outcome_of
 from threadline_router.rules import Context, Conversation, Decision, reminder_due, route
 from threadline_router.settings import RouterSettings
+from threadline_router.table import MALFORMED, BadRow, decode_row
 
 log = logging.getLogger(__name__)
 
 SOURCE_HEADER = "threadline-source"
 DECODERS = {
-    "slack": decode_slack,
-    "zendesk": decode_zendesk,
-    "result": decode_result,
-    "tick": decode_tick,
-    OPS_SOURCE: decode_ops,  # threadline-ops: backfilled messages, relink, unlink
+    source: guarded(decode)  # whatever the bytes, a PoisonMessage at worst
+    for source, decode in {
+        "slack": decode_slack,
+        "zendesk": decode_zendesk,
+        "result": decode_result,
+        "tick": decode_tick,
+        OPS_SOURCE: decode_ops,  # threadline-ops: backfilled messages, relink, unlink
+    }.items()
 }
+# Keys of bad rows already logged: each is logged once (bounded; counted every time regardless).
+LOGGED_BAD_ROWS_MAX = 10_000
 
 
 def now_iso() -> str:
@@ -106,7 +114,7 @@ class KeepDeliveredEvents(FlowControlEvent):
         super().resume()
 
 
-class RouterApp(faust.App):
+class RouterApp(ExitOnCrash, faust.App):
     @cached_property
     def flow_control(self) -> FlowControlEvent:
         return KeepDeliveredEvents(loop=self.loop)
@@ -143,6 +151,7 @@ def create_app(settings: RouterSettings, kafka: KafkaSettings, channels: Channel
         broker_session_timeout=settings.session_timeout_seconds,
         broker_heartbeat_interval=max(1.0, settings.session_timeout_seconds / 4),
         broker_commit_interval=1.0,
+        **WEB_OPTIONS,
     )
 
     def raw_topic(name: str, **kw: Any) -> faust.TopicT:
@@ -175,6 +184,14 @@ def create_app(settings: RouterSettings, kafka: KafkaSettings, channels: Channel
             return float("nan")
 
     metrics = Metrics(table_rows)
+    logged_bad_rows: set[bytes] = set()
+
+    def bad_row(where: str, key: bytes, error: BaseException) -> None:
+        """Count a row that did not decode; log it, with its key, the first time only."""
+        metrics.bad_rows.labels(where).inc()
+        if key not in logged_bad_rows and len(logged_bad_rows) < LOGGED_BAD_ROWS_MAX:
+            logged_bad_rows.add(key)
+            log.error("links row %r does not decode (%s); skipped", key[:200], error)
 
     async def send_dead_letter(event: faust.EventT, reason: str, error: BaseException | None) -> None:
         message = event.message
@@ -216,7 +233,12 @@ def create_app(settings: RouterSettings, kafka: KafkaSettings, channels: Channel
                     if decoded is None:
                         metrics.record(source, "ignored")
                         continue
-                    key = conversation_of(decoded).encode()
+                    try:
+                        key = conversation_of(decoded).encode()
+                    except MALFORMED as exc:  # decoded, yet no conversation key can be made of it
+                        await send_dead_letter(event, f"no conversation key: {type(exc).__name__}", exc)
+                        metrics.record(source, "dead_lettered")
+                        continue
                     headers = [(SOURCE_HEADER, source.encode()), depth_header(depth_of(message.headers))]
                     fut = await inbound.send(key=key, value=event.value, headers=headers)
                     await fut
@@ -224,30 +246,58 @@ def create_app(settings: RouterSettings, kafka: KafkaSettings, channels: Channel
         forward.__name__ = f"forward_{source}"
         return forward
 
-    app.agent(slack_events, name="forward-slack")(make_forwarder("slack"))
-    app.agent(zendesk_events, name="forward-zendesk")(make_forwarder("zendesk"))
-    app.agent(results, name="forward-results")(make_forwarder("result"))
+    # Every agent and timer is `fatal`: an exception that escapes one ends the process (exit 70)
+    # for Kubernetes to restart, instead of Faust carrying on without it.
+    for topic, name, source in (
+        (slack_events, "forward-slack", "slack"),
+        (zendesk_events, "forward-zendesk", "zendesk"),
+        (results, "forward-results", "result"),
+    ):
+        app.agent(topic, name=name)(fatal(f"agent {name}")(make_forwarder(source)))
+
+    def inbound_source(message: Any) -> str:
+        headers = message.headers
+        items = headers.items() if isinstance(headers, dict) else (headers or [])
+        for name, value in items:
+            if name == SOURCE_HEADER:
+                return value.decode(errors="replace") if isinstance(value, bytes) else str(value)
+        return ""
 
     @app.agent(inbound, name="conversations")
+    @fatal("agent conversations")
     async def conversations(stream: faust.StreamT) -> None:
         async for event in stream.events():
             heartbeat.beat()
-            key = event.key.decode() if isinstance(event.key, bytes) else str(event.key)
             message = event.message
-            headers = dict(message.headers or {}) if not isinstance(message.headers, dict) else message.headers
-            source = (headers.get(SOURCE_HEADER) or b"").decode()
+            source = inbound_source(message)
+            raw_key = event.key if isinstance(event.key, bytes) else None
+            try:
+                key = raw_key.decode() if raw_key else ""
+            except UnicodeDecodeError:
+                key = ""
             with log_context(topic=message.topic, partition=message.partition, offset=message.offset, conversation=key):
+                if not key:
+                    await send_dead_letter(event, "inbound record without a UTF-8 conversation key", None)
+                    metrics.record(source if source in DECODERS else "unknown", "dead_lettered")
+                    continue
                 try:
                     decoded: Inbound | None = DECODERS[source](event.value)
                 except (PoisonMessage, KeyError) as exc:
-                    await send_dead_letter(event, f"undecodable inbound record from {source!r}", exc)
+                    await send_dead_letter(event, f"undecodable inbound record from {source[:50]!r}", exc)
                     metrics.record(source if source in DECODERS else "unknown", "dead_lettered")
                     continue
                 if decoded is None:
                     metrics.record(source, "ignored")
                     continue
                 raw_state = links.get(key.encode())
-                state = Conversation.from_json(json.loads(raw_state)) if raw_state else None
+                state: Conversation | None = None
+                if raw_state:
+                    try:
+                        state = decode_row(raw_state)
+                    except BadRow as exc:
+                        # Routed as a conversation without a row: ids come from the events, so
+                        # whatever is done again is recognised downstream; a good row replaces it.
+                        bad_row("conversations", key.encode(), exc)
                 ctx = Context(**{**base_context.__dict__, "now": now_iso()})
                 try:
                     decision = route(decoded, state, ctx)
@@ -256,7 +306,7 @@ def create_app(settings: RouterSettings, kafka: KafkaSettings, channels: Channel
                     await send_dead_letter(event, f"routing failed: {exc!r}", exc)
                     metrics.record(kind_of(decoded), "dead_lettered")
                     continue
-                depth = depth_of(headers)
+                depth = depth_of(message.headers)
                 if decision.commands and is_loop(depth):
                     # A chain of effects feeding itself: stop it here, once, and say so.
                     await send_dead_letter(event, loop_reason(depth), None)
@@ -305,17 +355,25 @@ def create_app(settings: RouterSettings, kafka: KafkaSettings, channels: Channel
         for key, raw in list(links.items()):
             if not raw:
                 continue
-            state = Conversation.from_json(json.loads(raw))
-            if reminder_due(state, channels.rules_for(state.channel_id), now):
+            try:
+                state = decode_row(raw, checked=False)
+                due = reminder_due(state, channels.rules_for(state.channel_id), now)
+            except (BadRow, *MALFORMED) as exc:  # one bad row must not stop every reminder
+                bad_row("reminders", key if isinstance(key, bytes) else str(key).encode(), exc)
+                continue
+            if due:
                 fut = await inbound.send(
                     key=key, value=tick_record(state.conversation_id, now), headers=[(SOURCE_HEADER, b"tick")]
                 )
                 await fut
 
     if any(rules.reminders for rules in channels.channels.values()):
-        app.timer(interval=settings.reminder_interval_seconds, name="reminders")(find_due_reminders)
+        app.timer(interval=settings.reminder_interval_seconds, name="reminders")(
+            fatal("timer reminders")(find_due_reminders)
+        )
 
     @app.timer(interval=5.0)
+    @fatal("timer alive")
     async def alive() -> None:
         # The event loop runs; a stuck consumer stops the forwarders' beats but not this one,
         # so liveness also looks at the consumer's own progress below.
@@ -336,5 +394,5 @@ def create_app(settings: RouterSettings, kafka: KafkaSettings, channels: Channel
 
     add_metrics_page(app, metrics.registry)
 
-    app.links_table = links  # type: ignore[attr-defined]
+    app.links_table = links
     return app

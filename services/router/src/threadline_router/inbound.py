@@ -7,6 +7,7 @@ record that cannot be decoded raises PoisonMessage and goes to the dead-letter t
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -175,13 +176,15 @@ Inbound = (
 )
 
 
-def _json(value: bytes | str | dict[str, Any]) -> dict[str, Any]:
+def _json(value: bytes | str | dict[str, Any] | None) -> dict[str, Any]:
     if isinstance(value, dict):
         return value
+    if value is None:
+        raise PoisonMessage("no value (a tombstone)")
     try:
         decoded = json.loads(value)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise PoisonMessage(f"not JSON: {exc}") from exc
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:  # RecursionError: nested too deep
+        raise PoisonMessage(f"not JSON: {type(exc).__name__}") from exc
     if not isinstance(decoded, dict):
         raise PoisonMessage("not a JSON object")
     return decoded
@@ -395,10 +398,14 @@ def decode_result(record: bytes | str | dict[str, Any]) -> SyncResult:
     data = _json(record)
     if data.get("kind") not in RESULT_KINDS:
         raise PoisonMessage(f"unknown sync result kind {data.get('kind')!r}")
+    conversation_id = data.get("conversation_id")
+    if not isinstance(conversation_id, str) or not conversation_id:
+        # str(None) would make a conversation "None" of it: no conversation is no result.
+        raise PoisonMessage("sync result without a conversation_id string")
     try:
         return SyncResult(
             kind=str(data["kind"]),
-            conversation_id=str(data["conversation_id"]),
+            conversation_id=conversation_id,
             command_id=str(data.get("command_id") or ""),
             command_type=data.get("command_type"),
             ticket_id=_opt_int(data.get("ticket_id")),
@@ -532,3 +539,23 @@ def conversation_of(event: Inbound) -> str:
         case OperatorAction():
             return event.conversation_id
     raise TypeError(f"not an inbound event: {event!r}")
+
+
+# What a record of the right kind but the wrong shape (a string where an object belongs, a list
+# for a field) raises inside a decoder: a poison message like any other, never a crash.
+MALFORMED = (ValueError, TypeError, KeyError, AttributeError, IndexError, RecursionError, UnicodeDecodeError)
+
+
+def guarded(decode: Callable[[Any], Inbound | None]) -> Callable[[Any], Inbound | None]:
+    """`decode`, raising only PoisonMessage, whatever the bytes."""
+
+    def run(record: Any) -> Inbound | None:
+        try:
+            return decode(record)
+        except PoisonMessage:
+            raise
+        except MALFORMED as exc:
+            raise PoisonMessage(f"malformed record ({type(exc).__name__}: {str(exc)[:200]})") from exc
+
+    run.__name__ = getattr(decode, "__name__", "decode")
+    return run

@@ -8,6 +8,8 @@
 - threadline_router_loops_total{kind}: records dead-lettered because their commands were past the
   causal depth limit (threadline_common.causality): a chain of effects feeding itself. Alerted on.
 - threadline_router_links_rows: conversations in the links table partitions this worker holds.
+- threadline_router_bad_rows_total{where}: links-table rows that did not decode, each time one was
+  read and skipped (where: `conversations`, the agent routing an event; `reminders`, the scan).
 """
 
 from __future__ import annotations
@@ -91,6 +93,12 @@ class Metrics:
         self.links_rows = Gauge(
             "threadline_router_links_rows",
             "Conversations in the links table partitions this worker holds",
+            registry=self.registry,
+        )
+        self.bad_rows = Counter(
+            "threadline_router_bad_rows",
+            "Links-table rows that did not decode and were skipped, by reader (conversations, reminders)",
+            ["where"],
             registry=self.registry,
         )
         if table_rows is not None:

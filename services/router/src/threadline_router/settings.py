@@ -32,7 +32,7 @@ class RouterSettings(ServiceSettings):
     data_dir: Path = Path("/var/lib/threadline/router")
     partitions: int = 6
     replication_factor: int = 1
-    web_host: str = "0.0.0.0"
+    web_host: str = "127.0.0.1"  # loopback unless told otherwise: the chart sets 0.0.0.0
     web_port: int = 6066
     liveness_max_age_seconds: float = 60.0
     # How long a crashed worker keeps its partitions before the group moves them on.

@@ -30,6 +30,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge
 from threadline_common.causality import depth_header, depth_of, is_loop, loop_reason
 from threadline_common.contracts import Topics
 from threadline_common.dlq import PoisonMessage, dead_letter
+from threadline_common.faust_worker import WEB_OPTIONS, ExitOnCrash, exit_now, fatal
 from threadline_common.health import Heartbeat
 from threadline_common.kafka import faust_broker_options
 from threadline_common.lanes import Lanes
@@ -54,8 +55,8 @@ FILING = frozenset({"zendesk.create_ticket", "zendesk.create_followup"})
 def decode_command(value: bytes | None) -> dict[str, Any]:
     try:
         command = json.loads(value or b"")
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise PoisonMessage(f"not JSON: {exc}") from exc
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:  # RecursionError: nested too deep
+        raise PoisonMessage(f"not JSON: {type(exc).__name__}") from exc
     version = command.get("schema_version") if isinstance(command, dict) else None
     if version not in COMMAND_VERSIONS:
         raise PoisonMessage(f"threadline.commands: schema_version {version!r} is not one of {COMMAND_VERSIONS}")
@@ -99,14 +100,20 @@ class Metrics:
         )
 
 
+class SyncApp(ExitOnCrash, faust.App):
+    """A crashed app ends the process (threadline_common.faust_worker)."""
+
+
 def create_app(settings: ZendeskSyncSettings, kafka: KafkaSettings, effects: Effects | None = None) -> faust.App:
     topics = Topics(kafka.topic_prefix)
     metrics = Metrics()
-    lanes = Lanes(settings.max_in_flight)
+    # A command's work handles its own failures; one that escapes (Kafka refusing its result) ends
+    # the worker, and its unacknowledged commands are redone by whoever reads them next.
+    lanes = Lanes(settings.max_in_flight, on_error=lambda key, exc: exit_now(f"the lane of {key!r}", exc))
     metrics.in_flight.set_function(lambda: lanes.in_flight)
     heartbeat = Heartbeat(max_age_seconds=settings.liveness_max_age_seconds, busy=lambda: lanes.in_flight)
     retry = RetryPolicy(max_backoff_seconds=settings.max_backoff_seconds)
-    app = faust.App(
+    app = SyncApp(
         settings.app_id,
         **faust_broker_options(kafka),
         store="memory://",  # no table: what was done is read back from Zendesk and Slack
@@ -127,6 +134,7 @@ def create_app(settings: ZendeskSyncSettings, kafka: KafkaSettings, effects: Eff
         broker_max_poll_interval=900.0,
         # Commands read ahead of the lanes, per partition: enough to keep every lane fed.
         stream_buffer_maxsize=max(64, settings.max_in_flight),
+        **WEB_OPTIONS,
     )
     commands = app.topic(topics.commands, key_type=bytes, value_type=bytes)
     results = app.topic(topics.results, key_type=bytes, value_type=bytes)
@@ -256,6 +264,7 @@ def create_app(settings: ZendeskSyncSettings, kafka: KafkaSettings, effects: Eff
         await stream.ack(event)
 
     @app.agent(commands, name="perform")
+    @fatal("agent perform")
     async def perform(stream: faust.StreamT) -> None:
         manual: faust.StreamT = stream.noack()  # type: ignore[attr-defined]  # acked by each lane when done
         if settings.disable_message_processing:

@@ -54,7 +54,7 @@ class ZendeskSyncSettings(ServiceSettings):
     )
     partitions: int = 6
     data_dir: Path = Path("/var/lib/threadline/zendesk-sync")
-    web_host: str = "0.0.0.0"
+    web_host: str = "127.0.0.1"  # loopback unless told otherwise: the chart sets 0.0.0.0
     web_port: int = 6067
     session_timeout_seconds: float = 10.0
 

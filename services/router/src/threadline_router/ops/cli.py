@@ -35,7 +35,7 @@ from threadline_router.inbound import (
     conversation_key,
 )
 from threadline_router.ops import parse
-from threadline_router.ops.kafka_io import KafkaIO, OpsError, Record
+from threadline_router.ops.kafka_io import KafkaIO, OpsError, Record, json_object
 from threadline_router.ops.progress import Progress
 from threadline_router.ops.saas import Slack, Zendesk
 from threadline_router.ops.settings import OpsSettings
@@ -329,7 +329,8 @@ def _send_action(env: Env, action: OperatorAction, applied: Callable[[bytes | No
 
 def _relinked(ticket_id: int) -> Callable[[bytes | None], bool]:
     def check(value: bytes | None) -> bool:
-        return value is not None and json.loads(value).get("ticket_id") == ticket_id
+        row = json_object(value)
+        return row is not None and row.get("ticket_id") == ticket_id
 
     return check
 

@@ -127,10 +127,11 @@ class KafkaIO:
             if value is None:
                 table.pop(key, None)
                 continue
-            try:
-                table[key] = json.loads(value)
-            except ValueError:
-                continue  # not a conversation: nothing an operator could act on
+            row = json_object(value)
+            if row is None:
+                table.pop(key, None)  # not a conversation (any more): nothing an operator could act on
+                continue
+            table[key] = row
         return table
 
     def wait_for(
@@ -182,3 +183,15 @@ class KafkaIO:
         remaining = self.producer.flush(self.timeout * 2)
         if remaining or errors:
             raise OpsError(f"{topic} did not acknowledge {remaining or len(errors)} records: {errors or 'timeout'}")
+
+
+def json_object(value: bytes | None) -> dict[str, Any] | None:
+    """A row's JSON object, or None for anything else (a tombstone, bytes that are not JSON, JSON
+    nested too deep, an array): a bad row is skipped, never a crash of the command."""
+    if value is None:
+        return None
+    try:
+        data = json.loads(value)
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        return None
+    return data if isinstance(data, dict) else None

@@ -1,0 +1,77 @@
+"""What the Faust services (router, zendesk-sync) share about their worker: which web pages it
+serves, and that a crash ends the process with a non-zero exit code.
+
+What Faust does by itself (seen on faust-streaming with a real broker,
+tests/common/test_faust_worker.py): an agent that raises is logged as "Crashed" and restarted by
+its supervisor with the next record; the process lives on, the failed record is left behind for
+good, and so is every later record that meets the same bug. A timer that raises crashes the app,
+and the worker stops all its services in order (committing offsets on the way) before it exits
+with status 1. Here any such failure is fatal at once instead (threadline_common.crash: logged,
+then exit 70, nothing committed past the record), the same for agents, timers and the app.
+
+Records that are merely bad never get here: the agents dead-letter or skip them and go on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+from threadline_common.crash import EXIT_CRASHED, exit_now
+
+__all__ = ["EXIT_CRASHED", "WEB_OPTIONS", "ExitOnCrash", "fatal", "is_fatal", "worker_loglevel"]
+
+FATAL_MARK = "__threadline_fatal__"
+
+# Faust's built-in pages other than what we add (/healthz, /readyz, /metrics): /table/<name>/<key>
+# would hand out the router's links table (every conversation's state) to anyone reaching the
+# port, /router the cluster's worker URLs, / (statistics) and /graph the worker's internals.
+# Off; "/" then serves only {"status": "OK"}.
+WEB_OPTIONS: dict[str, bool] = {
+    "web_tables_enabled": False,
+    "web_router_enabled": False,  # table_route is not used: each worker routes within itself
+    "web_stats_enabled": False,
+    "web_graph_enabled": False,
+    "web_metrics_enabled": False,
+}
+
+F = TypeVar("F", bound=Callable[..., Awaitable[Any]])
+
+
+def worker_loglevel(level: str) -> str:
+    """The `faust worker --loglevel` choice for a LOG_LEVEL setting (faust knows `warn`, not `warning`)."""
+    return {"WARNING": "warn"}.get(level.upper(), level.lower())
+
+
+def fatal(what: str) -> Callable[[F], F]:
+    """Wrap an agent's or a timer's function: an exception escaping it ends the process."""
+
+    def wrap(fun: F) -> F:
+        @functools.wraps(fun)
+        async def guarded(*args: Any, **kwargs: Any) -> Any:
+            try:
+                return await fun(*args, **kwargs)
+            except asyncio.CancelledError:
+                raise  # a stop or a rebalance, not a crash
+            except Exception as exc:
+                exit_now(what, exc)
+                raise  # not reached; for the type checker and for tests that replace exit_now
+
+        setattr(guarded, FATAL_MARK, what)
+        return guarded  # type: ignore[return-value]
+
+    return wrap
+
+
+def is_fatal(fun: Any) -> bool:
+    return bool(getattr(fun, FATAL_MARK, None))
+
+
+class ExitOnCrash:
+    """Mixin for a faust.App: when the app itself is crashed (a task or timer raised, or a
+    service of its own failed), the process exits instead of living on stalled."""
+
+    async def crash(self, reason: BaseException) -> None:
+        exit_now("the Faust app", reason)
