@@ -140,6 +140,9 @@ def create_app(settings: ZendeskSyncSettings, kafka: KafkaSettings, effects: Eff
     results = app.topic(topics.results, key_type=bytes, value_type=bytes)
     dead_letters = app.topic(topics.dlq(Topics.COMMANDS), key_type=bytes, value_type=bytes)
     state: dict[str, Effects] = {}
+    # Bumped on every revocation: a command read before it (say, one waiting for a free slot
+    # while its partition moved) is left to the partition's new reader, unperformed and unacked.
+    assignment = {"epoch": 0}
 
     def get_effects() -> Effects:
         if "effects" not in state:
@@ -153,6 +156,7 @@ def create_app(settings: ZendeskSyncSettings, kafka: KafkaSettings, effects: Eff
     async def forget(app: faust.App, revoked: Any, **kwargs: Any) -> None:
         # Another worker acts on these conversations now: stop ours (unacknowledged, so they are
         # its to redo, after it looked) and trust nothing remembered.
+        assignment["epoch"] += 1  # what was read before now is no longer ours to perform
         dropped = await lanes.cancel(set(revoked))
         if dropped:
             log.info("partitions revoked: %d commands left to their new owner", dropped)
@@ -231,8 +235,12 @@ def create_app(settings: ZendeskSyncSettings, kafka: KafkaSettings, effects: Eff
         log.warning("%s failed: %s", kind, reason)
         return [plan.result("failed", command, reason=reason)], reason
 
-    async def handle(stream: faust.StreamT, event: faust.EventT, command: dict[str, Any], depth: int) -> None:
+    async def handle(
+        stream: faust.StreamT, event: faust.EventT, command: dict[str, Any], depth: int, epoch: int
+    ) -> None:
         """One command in its lane: performed, its results on Kafka, then acknowledged."""
+        if epoch != assignment["epoch"]:
+            return  # read before a rebalance: the partition's reader now reads it again
         message = event.message
         with log_context(
             topic=message.topic,
@@ -284,7 +292,8 @@ def create_app(settings: ZendeskSyncSettings, kafka: KafkaSettings, effects: Eff
                 await refuse(manual, event, command["type"], loop_reason(depth), None)
                 continue
             key = event.message.key or command["conversation_id"].encode()
-            await lanes.submit(key, partial(handle, manual, event, command, depth), group=event.message.tp)
+            work = partial(handle, manual, event, command, depth, assignment["epoch"])
+            await lanes.submit(key, work, group=event.message.tp)
 
     @app.page("/healthz")
     class Healthz(View):

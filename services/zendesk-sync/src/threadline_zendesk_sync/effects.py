@@ -50,7 +50,7 @@ class KeyedSession(requests.Session):
     the client only what cannot write twice (a PUT that timed out may have added its comment:
     that retry goes through the executor, which looks first)."""
 
-    def __init__(self) -> None:
+    def __init__(self, pool_size: int = 10) -> None:
         super().__init__()
         retry = Retry(
             total=3,
@@ -60,7 +60,8 @@ class KeyedSession(requests.Session):
             raise_on_status=False,
         )
         for scheme in ("https://", "http://"):
-            self.mount(scheme, HTTPAdapter(max_retries=retry))
+            # A connection per call in flight (zendesk_concurrency), none thrown away under load.
+            self.mount(scheme, HTTPAdapter(max_retries=retry, pool_connections=pool_size, pool_maxsize=pool_size))
 
     def request(self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any) -> requests.Response:
         key = _idempotency_key.get()
@@ -124,7 +125,7 @@ class Effects:
             auth = {"email": settings.zendesk_email, "token": settings.zendesk_api_token.get_secret_value()}
         self.zen = Zenpy(
             subdomain=settings.zendesk_subdomain,
-            session=KeyedSession(),
+            session=KeyedSession(settings.zendesk_concurrency),
             timeout=settings.zendesk_timeout_seconds,
             **auth,
         )
