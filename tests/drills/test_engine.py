@@ -33,8 +33,12 @@ def pipeline_settings() -> dict[str, dict[str, str]]:
 def retries(p: Pipeline, command_type: str) -> float:
     with urllib.request.urlopen(f"http://127.0.0.1:{p.ports['zendesk-sync']}/metrics", timeout=5) as r:
         lines = r.read().decode().splitlines()
-    prefix = f'threadline_zendesk_sync_retries_total{{type="{command_type}",service="zendesk"}}'
-    return sum(float(line.rsplit(" ", 1)[1]) for line in lines if line.startswith(prefix))
+    wanted = (f'type="{command_type}"', 'service="zendesk"')
+    return sum(
+        float(line.rsplit(" ", 1)[1])
+        for line in lines
+        if line.startswith("threadline_zendesk_sync_retries_total{") and all(w in line for w in wanted)
+    )
 
 
 def bot_texts(p: Pipeline, channel: str, ts: str) -> list[str]:

@@ -10,25 +10,40 @@ dependencies (Kafka, Elasticsearch) whether they answer.
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 
 @dataclass
 class Heartbeat:
     max_age_seconds: float = 60.0
-    # How much work is held right now (records being handled); None: always counted as busy.
+    # How much work is held right now; None: what `working()` counts, if it is used at all.
     busy: Callable[[], int] | None = None
     _last: float = field(default_factory=time.monotonic)
+    _working: int = 0
+    _counts_work: bool = False
 
     def beat(self) -> None:
         self._last = time.monotonic()
+
+    @contextmanager
+    def working(self) -> Iterator[None]:
+        """Around the handling of one record: held work while inside, a beat when it is done."""
+        self._counts_work = True
+        self._working += 1
+        try:
+            yield
+        finally:
+            self._working -= 1
+            self.beat()
 
     def age(self) -> float:
         return time.monotonic() - self._last
 
     def alive(self) -> bool:
-        if self.busy is not None and self.busy() == 0:
+        held = self.busy() if self.busy is not None else self._working if self._counts_work else None
+        if held == 0:
             return True  # idle is not stuck
         return self.age() <= self.max_age_seconds
 

@@ -10,6 +10,7 @@ command ids, which zendesk-sync recognises.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from datetime import UTC, datetime
@@ -212,36 +213,43 @@ def create_app(settings: RouterSettings, kafka: KafkaSettings, channels: Channel
         await fut
         log.warning("dead-lettered a record: %s", reason)
 
+    async def pause_if_disabled() -> None:
+        """The kill switch: nothing is read, so nothing is committed; every record waits in Kafka
+        until the router runs with it off (a restart), and is then handled once."""
+        if settings.disable_message_processing:
+            log.warning("message processing is disabled: records wait in Kafka until it is enabled")
+            await asyncio.Event().wait()
+
     def make_forwarder(source: str) -> Any:
         decode = DECODERS[source]
 
+        async def forward_one(event: faust.EventT) -> None:
+            message = event.message
+            with log_context(topic=message.topic, partition=message.partition, offset=message.offset):
+                try:
+                    decoded = decode(event.value)
+                except PoisonMessage as exc:
+                    await send_dead_letter(event, exc.reason, exc)
+                    metrics.record(source, "dead_lettered")
+                    return
+                if decoded is None:
+                    metrics.record(source, "ignored")
+                    return
+                try:
+                    key = conversation_of(decoded).encode()
+                except MALFORMED as exc:  # decoded, yet no conversation key can be made of it
+                    await send_dead_letter(event, f"no conversation key: {type(exc).__name__}", exc)
+                    metrics.record(source, "dead_lettered")
+                    return
+                headers = [(SOURCE_HEADER, source.encode()), depth_header(depth_of(message.headers))]
+                fut = await inbound.send(key=key, value=event.value, headers=headers)
+                await fut
+
         async def forward(stream: faust.StreamT) -> None:
+            await pause_if_disabled()
             async for event in stream.events():
-                heartbeat.beat()
-                message = event.message
-                with log_context(topic=message.topic, partition=message.partition, offset=message.offset):
-                    if settings.disable_message_processing:
-                        log.info("message processing is disabled: skipped")
-                        metrics.record(source, "disabled")
-                        continue
-                    try:
-                        decoded = decode(event.value)
-                    except PoisonMessage as exc:
-                        await send_dead_letter(event, exc.reason, exc)
-                        metrics.record(source, "dead_lettered")
-                        continue
-                    if decoded is None:
-                        metrics.record(source, "ignored")
-                        continue
-                    try:
-                        key = conversation_of(decoded).encode()
-                    except MALFORMED as exc:  # decoded, yet no conversation key can be made of it
-                        await send_dead_letter(event, f"no conversation key: {type(exc).__name__}", exc)
-                        metrics.record(source, "dead_lettered")
-                        continue
-                    headers = [(SOURCE_HEADER, source.encode()), depth_header(depth_of(message.headers))]
-                    fut = await inbound.send(key=key, value=event.value, headers=headers)
-                    await fut
+                with heartbeat.working():
+                    await forward_one(event)
 
         forward.__name__ = f"forward_{source}"
         return forward
@@ -266,87 +274,91 @@ def create_app(settings: RouterSettings, kafka: KafkaSettings, channels: Channel
     @app.agent(inbound, name="conversations")
     @fatal("agent conversations")
     async def conversations(stream: faust.StreamT) -> None:
+        await pause_if_disabled()
         async for event in stream.events():
-            heartbeat.beat()
-            message = event.message
-            source = inbound_source(message)
-            raw_key = event.key if isinstance(event.key, bytes) else None
+            with heartbeat.working():
+                await converse(event)
+
+    async def converse(event: faust.EventT) -> None:
+        message = event.message
+        source = inbound_source(message)
+        raw_key = event.key if isinstance(event.key, bytes) else None
+        try:
+            key = raw_key.decode() if raw_key else ""
+        except UnicodeDecodeError:
+            key = ""
+        with log_context(topic=message.topic, partition=message.partition, offset=message.offset, conversation=key):
+            if not key:
+                await send_dead_letter(event, "inbound record without a UTF-8 conversation key", None)
+                metrics.record(source if source in DECODERS else "unknown", "dead_lettered")
+                return
             try:
-                key = raw_key.decode() if raw_key else ""
-            except UnicodeDecodeError:
-                key = ""
-            with log_context(topic=message.topic, partition=message.partition, offset=message.offset, conversation=key):
-                if not key:
-                    await send_dead_letter(event, "inbound record without a UTF-8 conversation key", None)
-                    metrics.record(source if source in DECODERS else "unknown", "dead_lettered")
-                    continue
+                decoded: Inbound | None = DECODERS[source](event.value)
+            except (PoisonMessage, KeyError) as exc:
+                await send_dead_letter(event, f"undecodable inbound record from {source[:50]!r}", exc)
+                metrics.record(source if source in DECODERS else "unknown", "dead_lettered")
+                return
+            if decoded is None:
+                metrics.record(source, "ignored")
+                return
+            raw_state = links.get(key.encode())
+            state: Conversation | None = None
+            if raw_state:
                 try:
-                    decoded: Inbound | None = DECODERS[source](event.value)
-                except (PoisonMessage, KeyError) as exc:
-                    await send_dead_letter(event, f"undecodable inbound record from {source[:50]!r}", exc)
-                    metrics.record(source if source in DECODERS else "unknown", "dead_lettered")
-                    continue
-                if decoded is None:
-                    metrics.record(source, "ignored")
-                    continue
-                raw_state = links.get(key.encode())
-                state: Conversation | None = None
-                if raw_state:
-                    try:
-                        state = decode_row(raw_state)
-                    except BadRow as exc:
-                        # Routed as a conversation without a row: ids come from the events, so
-                        # whatever is done again is recognised downstream; a good row replaces it.
-                        bad_row("conversations", key.encode(), exc)
-                ctx = Context(**{**base_context.__dict__, "now": now_iso()})
-                try:
-                    decision = route(decoded, state, ctx)
-                except Exception as exc:  # a bug in one rule must not stop every conversation
-                    log.exception("routing failed")
-                    await send_dead_letter(event, f"routing failed: {exc!r}", exc)
-                    metrics.record(kind_of(decoded), "dead_lettered")
-                    continue
-                depth = depth_of(message.headers)
-                if decision.commands and is_loop(depth):
-                    # A chain of effects feeding itself: stop it here, once, and say so.
-                    await send_dead_letter(event, loop_reason(depth), None)
-                    metrics.loops.labels(kind_of(decoded)).inc()
-                    metrics.record(kind_of(decoded), "dead_lettered")
-                    continue
-                issued_at, cause = ctx.now, cause_of(decoded, topics)
-                # A command is as deep as what caused it; zendesk-sync's result is one deeper.
-                command_headers = [depth_header(depth)]
-                pending = [
-                    await commands.send(
-                        key=key.encode(),
-                        value=json.dumps(c.to_json(issued_at, cause)).encode(),
-                        headers=command_headers,
-                    )
-                    for c in decision.commands
-                ]
-                pending += [
-                    await activity.send(key=key.encode(), value=json.dumps(a).encode()) for a in activity_json(decision)
-                ]
-                for fut in pending:
-                    await fut  # acknowledged by Kafka before the state moves on
-                changed = False
-                if decision.unlink and state is not None:
-                    del links[key.encode()]  # a tombstone in the changelog
-                elif decision.state is not None and decision.state != state:
-                    links[key.encode()] = json.dumps(decision.state.to_json()).encode()
-                    changed = True
-                # Counted once Kafka has the commands: a replay after a crash counts them again.
-                metrics.record(kind_of(decoded), outcome_of(decision, changed))
-                for c in decision.commands:
-                    metrics.commands.labels(c.type).inc()
-                if decision.commands:
-                    log.info(
-                        "routed %s: %s",
-                        type(decoded).__name__,
-                        ", ".join(c.type for c in decision.commands),
-                    )
-                elif decision.reason:
-                    log.debug("no effect: %s", decision.reason)
+                    state = decode_row(raw_state)
+                except BadRow as exc:
+                    # Routed as a conversation without a row: ids come from the events, so
+                    # whatever is done again is recognised downstream; a good row replaces it.
+                    bad_row("conversations", key.encode(), exc)
+            ctx = Context(**{**base_context.__dict__, "now": now_iso()})
+            try:
+                decision = route(decoded, state, ctx)
+            except Exception as exc:  # a bug in one rule must not stop every conversation
+                log.exception("routing failed")
+                await send_dead_letter(event, f"routing failed: {exc!r}", exc)
+                metrics.record(kind_of(decoded), "dead_lettered")
+                return
+            depth = depth_of(message.headers)
+            if decision.commands and is_loop(depth):
+                # A chain of effects feeding itself: stop it here, once, and say so.
+                await send_dead_letter(event, loop_reason(depth), None)
+                metrics.loops.labels(kind_of(decoded)).inc()
+                metrics.record(kind_of(decoded), "dead_lettered")
+                return
+            issued_at, cause = ctx.now, cause_of(decoded, topics)
+            # A command is as deep as what caused it; zendesk-sync's result is one deeper.
+            command_headers = [depth_header(depth)]
+            pending = [
+                await commands.send(
+                    key=key.encode(),
+                    value=json.dumps(c.to_json(issued_at, cause)).encode(),
+                    headers=command_headers,
+                )
+                for c in decision.commands
+            ]
+            pending += [
+                await activity.send(key=key.encode(), value=json.dumps(a).encode()) for a in activity_json(decision)
+            ]
+            for fut in pending:
+                await fut  # acknowledged by Kafka before the state moves on
+            changed = False
+            if decision.unlink and state is not None:
+                del links[key.encode()]  # a tombstone in the changelog
+            elif decision.state is not None and decision.state != state:
+                links[key.encode()] = json.dumps(decision.state.to_json()).encode()
+                changed = True
+            # Counted once Kafka has the commands: a replay after a crash counts them again.
+            metrics.record(kind_of(decoded), outcome_of(decision, changed))
+            for c in decision.commands:
+                metrics.commands.labels(c.type).inc()
+            if decision.commands:
+                log.info(
+                    "routed %s: %s",
+                    type(decoded).__name__,
+                    ", ".join(c.type for c in decision.commands),
+                )
+            elif decision.reason:
+                log.debug("no effect: %s", decision.reason)
 
     async def find_due_reminders() -> None:
         """Ask the conversations agent to look at every conversation that seems due a reminder:
@@ -367,18 +379,10 @@ def create_app(settings: RouterSettings, kafka: KafkaSettings, channels: Channel
                 )
                 await fut
 
-    if any(rules.reminders for rules in channels.channels.values()):
+    if any(rules.reminders for rules in channels.channels.values()) and not settings.disable_message_processing:
         app.timer(interval=settings.reminder_interval_seconds, name="reminders")(
             fatal("timer reminders")(find_due_reminders)
         )
-
-    @app.timer(interval=5.0)
-    @fatal("timer alive")
-    async def alive() -> None:
-        # The event loop runs; a stuck consumer stops the forwarders' beats but not this one,
-        # so liveness also looks at the consumer's own progress below.
-        if app.consumer is not None and not app.consumer.should_stop:
-            heartbeat.beat()
 
     @app.page("/healthz")
     class Healthz(View):

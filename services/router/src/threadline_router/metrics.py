@@ -34,8 +34,8 @@ from threadline_router.inbound import (
 )
 from threadline_router.rules import Decision
 
-Outcome = Literal["commands", "recorded", "no_effect", "ignored", "dead_lettered", "disabled"]
-DECISIONS: tuple[Outcome, ...] = ("commands", "recorded", "no_effect", "ignored", "dead_lettered", "disabled")
+Outcome = Literal["commands", "recorded", "no_effect", "ignored", "dead_lettered"]
+DECISIONS: tuple[Outcome, ...] = ("commands", "recorded", "no_effect", "ignored", "dead_lettered")
 
 _KINDS: dict[type, str] = {
     SlackMessage: "slack_message",
