@@ -16,10 +16,14 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import logging
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 from threadline_common.crash import EXIT_CRASHED, exit_now
+from threadline_common.dlq import dead_letter
+
+log = logging.getLogger(__name__)
 
 __all__ = ["EXIT_CRASHED", "WEB_OPTIONS", "ExitOnCrash", "fatal", "is_fatal", "worker_loglevel"]
 
@@ -75,3 +79,42 @@ class ExitOnCrash:
 
     async def crash(self, reason: BaseException) -> None:
         exit_now("the Faust app", reason)
+
+
+class DeadLetters:
+    """The dead-letter policy of a Faust service, configured once: a record that cannot be handled
+    goes, as the bytes it came as and with its headers, to `<its topic>.dlq` with the reason, and
+    the stream goes on once Kafka has the letter (so its offset may be committed)."""
+
+    def __init__(self, app: Any, service: str) -> None:
+        self.app = app
+        self.service = service
+        self._topics: dict[str, Any] = {}
+
+    async def send(self, event: Any, reason: str, error: BaseException | None) -> None:
+        message = event.message
+        headers = message.headers
+        letter = dead_letter(
+            source_topic=message.topic,
+            partition=message.partition,
+            offset=message.offset,
+            key=message.key,
+            value=message.value,
+            reason=reason,
+            error=error,
+            original_headers=list(headers.items()) if isinstance(headers, dict) else list(headers or []),
+            service=self.service,
+        )
+        if letter.topic not in self._topics:
+            self._topics[letter.topic] = self.app.topic(letter.topic, key_type=bytes, value_type=bytes)
+        fut = await self._topics[letter.topic].send(key=letter.key, value=letter.value, headers=letter.headers)
+        await fut
+        log.warning("dead-lettered a record of %s: %s", message.topic, reason)
+
+
+async def pause_while(disabled: bool) -> None:
+    """The kill switch (DISABLE_MESSAGE_PROCESSING) for an agent: nothing is read, so nothing is
+    committed; every record waits in Kafka until the service runs with it off, then is handled once."""
+    if disabled:
+        log.warning("message processing is disabled: records wait in Kafka until it is enabled")
+        await asyncio.Event().wait()

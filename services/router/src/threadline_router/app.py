@@ -10,7 +10,6 @@ command ids, which zendesk-sync recognises.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 from datetime import UTC, datetime
@@ -24,8 +23,8 @@ from mode.utils.queues import FlowControlEvent
 from threadline_common.causality import depth_header, depth_of, is_loop, loop_reason
 from threadline_common.channels import ChannelsConfig, load_channels
 from threadline_common.contracts import Topics
-from threadline_common.dlq import PoisonMessage, dead_letter
-from threadline_common.faust_worker import WEB_OPTIONS, ExitOnCrash, fatal
+from threadline_common.dlq import PoisonMessage
+from threadline_common.faust_worker import WEB_OPTIONS, DeadLetters, ExitOnCrash, fatal, pause_while
 from threadline_common.health import Heartbeat
 from threadline_common.kafka import faust_broker_options
 from threadline_common.logs import log_context
@@ -194,31 +193,7 @@ def create_app(settings: RouterSettings, kafka: KafkaSettings, channels: Channel
             logged_bad_rows.add(key)
             log.error("links row %r does not decode (%s); skipped", key[:200], error)
 
-    async def send_dead_letter(event: faust.EventT, reason: str, error: BaseException | None) -> None:
-        message = event.message
-        letter = dead_letter(
-            source_topic=message.topic,
-            partition=message.partition,
-            offset=message.offset,
-            key=message.key,
-            value=message.value,
-            reason=reason,
-            error=error,
-            original_headers=list((message.headers or {}).items())
-            if isinstance(message.headers, dict)
-            else list(message.headers or []),
-            service="router",
-        )
-        fut = await raw_topic(letter.topic).send(key=letter.key, value=letter.value, headers=letter.headers)
-        await fut
-        log.warning("dead-lettered a record: %s", reason)
-
-    async def pause_if_disabled() -> None:
-        """The kill switch: nothing is read, so nothing is committed; every record waits in Kafka
-        until the router runs with it off (a restart), and is then handled once."""
-        if settings.disable_message_processing:
-            log.warning("message processing is disabled: records wait in Kafka until it is enabled")
-            await asyncio.Event().wait()
+    send_dead_letter = DeadLetters(app, "router").send
 
     def make_forwarder(source: str) -> Any:
         decode = DECODERS[source]
@@ -246,7 +221,7 @@ def create_app(settings: RouterSettings, kafka: KafkaSettings, channels: Channel
                 await fut
 
         async def forward(stream: faust.StreamT) -> None:
-            await pause_if_disabled()
+            await pause_while(settings.disable_message_processing)
             async for event in stream.events():
                 with heartbeat.working():
                     await forward_one(event)
@@ -274,7 +249,7 @@ def create_app(settings: RouterSettings, kafka: KafkaSettings, channels: Channel
     @app.agent(inbound, name="conversations")
     @fatal("agent conversations")
     async def conversations(stream: faust.StreamT) -> None:
-        await pause_if_disabled()
+        await pause_while(settings.disable_message_processing)
         async for event in stream.events():
             with heartbeat.working():
                 await converse(event)

@@ -17,7 +17,6 @@ never performed, never answered.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 from functools import partial
@@ -29,8 +28,8 @@ from prometheus_client import CollectorRegistry, Counter, Gauge
 
 from threadline_common.causality import depth_header, depth_of, is_loop, loop_reason
 from threadline_common.contracts import Topics
-from threadline_common.dlq import PoisonMessage, dead_letter
-from threadline_common.faust_worker import WEB_OPTIONS, ExitOnCrash, exit_now, fatal
+from threadline_common.dlq import PoisonMessage
+from threadline_common.faust_worker import WEB_OPTIONS, DeadLetters, ExitOnCrash, exit_now, fatal, pause_while
 from threadline_common.health import Heartbeat
 from threadline_common.kafka import faust_broker_options
 from threadline_common.lanes import Lanes
@@ -138,7 +137,6 @@ def create_app(settings: ZendeskSyncSettings, kafka: KafkaSettings, effects: Eff
     )
     commands = app.topic(topics.commands, key_type=bytes, value_type=bytes)
     results = app.topic(topics.results, key_type=bytes, value_type=bytes)
-    dead_letters = app.topic(topics.dlq(Topics.COMMANDS), key_type=bytes, value_type=bytes)
     state: dict[str, Effects] = {}
     # Bumped on every revocation: a command read before it (say, one waiting for a free slot
     # while its partition moved) is left to the partition's new reader, unperformed and unacked.
@@ -163,23 +161,7 @@ def create_app(settings: ZendeskSyncSettings, kafka: KafkaSettings, effects: Eff
         if "effects" in state:
             state["effects"].reset_caches()
 
-    async def send_dead_letter(event: faust.EventT, reason: str, error: BaseException | None) -> None:
-        message = event.message
-        headers = message.headers
-        letter = dead_letter(
-            source_topic=message.topic,
-            partition=message.partition,
-            offset=message.offset,
-            key=message.key,
-            value=message.value,
-            reason=reason,
-            error=error,
-            original_headers=list(headers.items()) if isinstance(headers, dict) else list(headers or []),
-            service="zendesk-sync",
-        )
-        fut = await dead_letters.send(key=letter.key, value=letter.value, headers=letter.headers)
-        await fut
-        log.warning("dead-lettered a command: %s", reason)
+    send_dead_letter = DeadLetters(app, "zendesk-sync").send
 
     async def tell_queued(command: dict[str, Any]) -> bool:
         """Say once in the thread that the question waits for Zendesk; True when it is said."""
@@ -275,10 +257,7 @@ def create_app(settings: ZendeskSyncSettings, kafka: KafkaSettings, effects: Eff
     @fatal("agent perform")
     async def perform(stream: faust.StreamT) -> None:
         manual: faust.StreamT = stream.noack()  # type: ignore[attr-defined]  # acked by each lane when done
-        if settings.disable_message_processing:
-            # The kill switch: nothing is read, so nothing is committed; commands wait in Kafka.
-            log.warning("message processing is disabled: commands wait in Kafka until it is enabled")
-            await asyncio.Event().wait()
+        await pause_while(settings.disable_message_processing)
         async for event in manual.events():
             try:
                 command = decode_command(event.value)
