@@ -67,3 +67,26 @@ async def test_other_errors_are_not_retried_and_give_up_after_ends_it():
     with pytest.raises(TransientError):
         await RetryPolicy(give_up_after=3).run(flaky, sleep=sleep)
     assert flaky.calls == 3
+
+
+def test_the_sync_policy_waits_with_the_callers_sleep_and_stops_when_asked():
+    slept: list[float] = []
+    flaky = Flaky(failures=3)
+
+    def call() -> str:
+        flaky.calls += 1
+        if flaky.calls <= flaky.failures:
+            raise TransientError("Elasticsearch answered 429", retry_after=2)
+        return "done"
+
+    assert RetryPolicy().run_sync(call, sleep=slept.append) == "done"
+    assert slept == [2, 2, 2]
+    stopping = Flaky(failures=100)
+
+    def never() -> str:
+        stopping.calls += 1
+        raise TransientError("down")
+
+    with pytest.raises(TransientError):
+        RetryPolicy().run_sync(never, sleep=lambda s: None, until=lambda: stopping.calls >= 4)
+    assert stopping.calls == 4

@@ -17,6 +17,7 @@ from typing import TypeVar
 from tenacity import (
     AsyncRetrying,
     RetryCallState,
+    Retrying,
     retry_if_exception_type,
     stop_after_attempt,
     stop_never,
@@ -94,3 +95,35 @@ class RetryPolicy:
             return await call()
 
         return await retrying(attempt)
+
+    def run_sync(
+        self,
+        call: Callable[[], T],
+        on_retry: Callable[[Attempt], None] | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        until: Callable[[], bool] | None = None,
+    ) -> T:
+        """The same policy for a thread's loop. `sleep` may do useful waiting (a consumer keeps
+        polling while it pauses); `until` ends the retrying early (a stop), raising the last failure."""
+        started = time.monotonic()
+
+        def before_sleep(state: RetryCallState) -> None:
+            error = state.outcome.exception() if state.outcome else None
+            if on_retry is not None and isinstance(error, TransientError):
+                pause = state.next_action.sleep if state.next_action else 0.0
+                on_retry(Attempt(error, state.attempt_number, pause, time.monotonic() - started))
+
+        def stop(state: RetryCallState) -> bool:
+            if until is not None and until():
+                return True
+            return self.give_up_after is not None and state.attempt_number >= self.give_up_after
+
+        retrying = Retrying(
+            retry=retry_if_exception_type(TransientError),
+            wait=self._wait,
+            stop=stop,
+            before_sleep=before_sleep,
+            sleep=sleep,
+            reraise=True,
+        )
+        return retrying(call)

@@ -22,6 +22,7 @@ from elasticsearch import ApiError, Elasticsearch, TransportError, helpers
 from threadline_common.dlq import DeadLetterProducer, PoisonMessage, dead_letter
 from threadline_common.health import Heartbeat
 from threadline_common.logs import log_context
+from threadline_common.retry import Attempt, RetryPolicy, TransientError
 from threadline_reporter.business_hours import Calendar
 from threadline_reporter.documents import (
     Privacy,
@@ -41,7 +42,7 @@ SERVICE = "reporter"
 MERGE_ROUNDS = 4
 
 
-class TransientFailure(Exception):
+class TransientFailure(TransientError):
     """Elasticsearch (or the dead-letter topic) did not take the batch; try the same batch again."""
 
 
@@ -101,6 +102,7 @@ class Indexer:
         self.batch_size = batch_size
         self.batch_seconds = batch_seconds
         self.max_backoff_seconds = max_backoff_seconds
+        self.retry = RetryPolicy(max_backoff_seconds=max_backoff_seconds, initial_seconds=0.25)
         self.batch: list[Message] = []
         self.first_at = 0.0
         self.ready = threading.Event()
@@ -164,23 +166,36 @@ class Indexer:
         self.batch = [m for m in self.batch if (m.topic(), m.partition()) not in gone]
 
     def _flush_until_done(self, consumer: Consumer, stop: threading.Event) -> None:
-        attempt = 0
+        """Flush what is waiting, batch by batch, retrying a batch Elasticsearch did not take (the
+        shared retry policy) with the partitions paused; nothing is committed until it is taken."""
         paused: list[TopicPartition] = []
+
+        def on_retry(attempt: Attempt) -> None:
+            nonlocal paused
+            self.metrics.flushes.labels("retry").inc()
+            log.warning("flush failed (%s); retrying in %.1fs", attempt.error, attempt.pause)
+            if not paused:
+                paused = list(consumer.assignment())
+                consumer.pause(paused)
+
+        batch: list[Message] = []
+
+        def attempt() -> None:
+            # What is waiting now: a pause may have taken records in, or a revocation some away.
+            batch[:] = self.batch
+            self.flush(list(batch))
+
         try:
             while self.batch and not stop.is_set():
-                batch = list(self.batch)
                 try:
-                    self.flush(batch)
-                except TransientFailure as exc:
-                    attempt += 1
-                    self.metrics.flushes.labels("retry").inc()
-                    delay = min(self.max_backoff_seconds, 0.25 * 2**attempt)
-                    log.warning("flush of %d records failed (%s); retrying in %.1fs", len(batch), exc, delay)
-                    if not paused:
-                        paused = list(consumer.assignment())
-                        consumer.pause(paused)
-                    self._wait(consumer, stop, delay)
-                    continue
+                    self.retry.run_sync(
+                        attempt,
+                        on_retry,
+                        sleep=lambda seconds: self._wait(consumer, stop, seconds),
+                        until=stop.is_set,
+                    )
+                except TransientFailure:
+                    return  # stopping: the batch stays uncommitted, for the next reader
                 self.metrics.flushes.labels("ok").inc()
                 self._commit(consumer, batch)
                 done = {id(m) for m in batch}
