@@ -23,6 +23,25 @@ def bot_replies(slack, channel: str, ts: str) -> list[dict]:
     return [m for m in slack.thread(channel, ts) if m.get("bot_id") and m["ts"] != ts]
 
 
+def emailed(zendesk, zen, router: Router, name: str, email: str, subject: str, body: str) -> tuple[int, dict]:
+    """An email to the support group, as Zendesk makes it a ticket, and the router's open_thread for it."""
+    ticket_id = zendesk.receive_email(name, email, subject, body, zendesk.group_id)
+    created = ZendeskTicketEvent(
+        event_id=f"zd-created-{ticket_id}",
+        kind="created",
+        ticket_id=ticket_id,
+        external_id=None,
+        status="new",
+        via_channel="email",
+        group_id=zendesk.group_id,
+        subject=subject,
+        description=body,
+        requester_id=zen.tickets(id=ticket_id).requester_id,
+    )
+    [open_thread] = router.zendesk(created, f"zd:{ticket_id}")
+    return ticket_id, open_thread
+
+
 async def open_ticket(slack, router: Router, effects: Effects, text: str, channel: str = "C0SUPPORT", who="alice"):
     root = user(slack, who).chat_postMessage(channel=channel, text=text)["ts"]
     [create] = router.message(slack, channel, root)
@@ -197,20 +216,7 @@ async def test_a_closed_ticket_refuses_a_comment_and_a_reply_opens_a_follow_up(s
 
 
 async def test_an_emailed_ticket_gets_one_thread_and_points_at_it(slack, zendesk, router, effects, settings, zen):
-    ticket_id = zendesk.receive_email("Dana", "dana@example.com", "VPN drops hourly", "Since 9am.", zendesk.group_id)
-    created = ZendeskTicketEvent(
-        event_id="zd-created",
-        kind="created",
-        ticket_id=ticket_id,
-        external_id=None,
-        status="new",
-        via_channel="email",
-        group_id=zendesk.group_id,
-        subject="VPN drops hourly",
-        description="Since 9am.",
-        requester_id=zen.tickets(id=ticket_id).requester_id,
-    )
-    [open_thread] = router.zendesk(created, f"zd:{ticket_id}")
+    ticket_id, open_thread = emailed(zendesk, zen, router, "Dana", "dana@example.com", "VPN drops hourly", "Since 9am.")
 
     outcome = await effects.perform(open_thread)
     again = await Effects(settings).perform(open_thread)
@@ -260,22 +266,9 @@ On Mon, Nov 30, 2026 at 9:00 AM Support <support@acme.example> wrote:
 async def test_an_emailed_thread_pings_nobody_shows_the_reply_and_is_noted_on_the_ticket_once(
     slack, zendesk, router, effects, settings, zen
 ):
-    ticket_id = zendesk.receive_email(
-        "<!here> Dana", "dana@example.com", "<!channel> VPN :fire:", HOSTILE_EMAIL, zendesk.group_id
+    ticket_id, open_thread = emailed(
+        zendesk, zen, router, "<!here> Dana", "dana@example.com", "<!channel> VPN :fire:", HOSTILE_EMAIL
     )
-    created = ZendeskTicketEvent(
-        event_id="zd-created",
-        kind="created",
-        ticket_id=ticket_id,
-        external_id=None,
-        status="new",
-        via_channel="email",
-        group_id=zendesk.group_id,
-        subject="<!channel> VPN :fire:",
-        description=HOSTILE_EMAIL,
-        requester_id=zen.tickets(id=ticket_id).requester_id,
-    )
-    [open_thread] = router.zendesk(created, f"zd:{ticket_id}")
 
     outcomes = [await effects.perform(open_thread), await effects.perform(open_thread)]
     outcomes.append(await Effects(settings).perform(open_thread))  # redelivered after a restart
@@ -498,20 +491,7 @@ async def test_no_volume_of_traffic_between_a_post_and_its_retry_makes_it_twice(
 ):
     """The look for an earlier post is bounded by time (since the command was issued), never by a
     count of messages: a busy channel and a long thread after the post do not hide it."""
-    ticket_id = zendesk.receive_email("Eve", "eve@example.com", "Printer jam", "Tray 2.", zendesk.group_id)
-    created = ZendeskTicketEvent(
-        event_id="zd-created-busy",
-        kind="created",
-        ticket_id=ticket_id,
-        external_id=None,
-        status="new",
-        via_channel="email",
-        group_id=zendesk.group_id,
-        subject="Printer jam",
-        description="Tray 2.",
-        requester_id=zen.tickets(id=ticket_id).requester_id,
-    )
-    [open_thread] = router.zendesk(created, f"zd:{ticket_id}")
+    _, open_thread = emailed(zendesk, zen, router, "Eve", "eve@example.com", "Printer jam", "Tray 2.")
     await effects.perform(open_thread)
     root, create, _ = await open_ticket(slack, router, effects, "Screen flickers")
     people = user(slack, "bob")
