@@ -43,7 +43,14 @@ from threadline_sandbox.zendesk.model import (
 )
 
 UNAUTHENTICATED = {"error": "Couldn't authenticate you"}
+# Over the account's limit Zendesk answers 429 with this sentence as a text/plain body (not JSON).
 RATE_LIMITED = "Number of allowed API requests per minute exceeded"
+# The incremental export endpoints have a limit of their own (10 a minute), and say so in JSON.
+INCREMENTAL_RATE_LIMITED = {
+    "error": "APIRateLimitExceeded",
+    "description": "Number of allowed incremental export API requests per minute exceeded",
+}
+INCREMENTAL_PATHS = ("/api/v2/incremental/",)
 IDEMPOTENCY_MISMATCH = "Request parameters don't match the original request for this idempotency key"
 MAX_PAGE = 100
 MAX_EXPORT_PAGE = 1000
@@ -53,6 +60,20 @@ Result = tuple[int, Any, dict[str, str]]
 
 class JsonResponse(JSONResponse):
     media_type = "application/json; charset=utf-8"
+
+
+class RateLimited(Exception):
+    """A 429: the body as Zendesk words it for this limit (plain text or JSON), and when to retry."""
+
+    def __init__(self, body: str | dict[str, Any], retry_after: float) -> None:
+        super().__init__(body)
+        self.body, self.retry_after = body, retry_after
+
+    def response(self, headers: dict[str, str]) -> Response:
+        headers = {**headers, "retry-after": str(max(1, math.ceil(self.retry_after)))}
+        if isinstance(self.body, dict):
+            return JsonResponse(self.body, status_code=429, headers=headers)
+        return Response(self.body, status_code=429, headers=headers, media_type="text/plain")
 
 
 @dataclass
@@ -192,6 +213,7 @@ class ZendeskApi:
     ) -> None:
         self.account, self.knobs, self.lock, self.after_change = account, knobs, lock, after_change
         self.limiter = RateLimiter()
+        self.incremental_limiter = RateLimiter()
         self.idempotency: dict[str, Remembered] = {}
 
     def routes(self) -> list[BaseRoute]:
@@ -257,11 +279,8 @@ class ZendeskApi:
             )
             try:
                 if not allowed:
-                    raise ZendeskError(
-                        429,
-                        {"error": "APIRateLimitExceeded", "description": RATE_LIMITED},
-                        {"retry-after": str(max(1, math.ceil(reset)))},
-                    )
+                    raise RateLimited(RATE_LIMITED, reset)
+                self._incremental_limit(request)
                 user = self._authenticate(request)
                 failing = knobs.error_rate > 0 and random.random() < knobs.error_rate
                 if failing and not knobs.errors_after_commit:
@@ -278,10 +297,22 @@ class ZendeskApi:
                 if status == 204:
                     return Response(status_code=204, headers={**headers, **extra})
                 return JsonResponse(payload, status_code=status, headers={**headers, **extra})
+            except RateLimited as exc:
+                return exc.response(headers)
             except ZendeskError as exc:
                 return JsonResponse(exc.body, status_code=exc.status, headers={**headers, **exc.headers})
 
         return endpoint
+
+    def _incremental_limit(self, request: Request) -> None:
+        """The incremental export endpoints' own limit, counted apart from the account's."""
+        if not request.url.path.startswith(INCREMENTAL_PATHS):
+            return
+        limit = max(1, self.knobs.incremental_rate_limit_per_minute)
+        window = self.knobs.rate_limit_window_seconds
+        allowed, _, reset = self.incremental_limiter.take(limit, window, time.monotonic())
+        if not allowed:
+            raise RateLimited(dict(INCREMENTAL_RATE_LIMITED), reset)
 
     def _injected_error(self) -> ZendeskError:
         if self.knobs.error_status == 500:

@@ -693,7 +693,7 @@ class Account:
             "public": bool(data.get("public", True)),
             "attachments": self._attachments_of(data.get("uploads") or []),
             "audit_id": audit["id"],
-            "via": actor.via,
+            "via": self._comment_via(record, actor),
             "created_at": audit["created_at"],
             "metadata": copy.deepcopy(audit["metadata"]),
         }
@@ -701,6 +701,15 @@ class Account:
         event = {k: comment[k] for k in ("id", "type", "author_id", "body", "html_body", "plain_body", "public")}
         audit["events"].append({**event, "attachments": comment["attachments"], "audit_id": audit["id"]})
         return comment
+
+    def _comment_via(self, record: TicketRecord, actor: Actor) -> dict[str, Any]:
+        """A comment made through the API names, in `via.source.to`, whom Zendesk addresses it
+        to: the requester (as in Zendesk's recorded answers). Other channels keep their source."""
+        via = actor.via
+        requester = self.users.get(record.data["requester_id"]) or {}
+        if actor.channel == "api" and requester.get("email"):
+            via["source"]["to"] = {"name": requester["name"], "address": requester["email"]}
+        return via
 
     # --- reading -------------------------------------------------------------------------------
 
