@@ -525,8 +525,11 @@ def _post(
         message["app_id"] = s.ws.app_id
         message["bot_profile"] = {
             "id": s.bot_id,
-            "app_id": s.ws.app_id,
+            "deleted": False,
             "name": s.ws.bot["name"],
+            "updated": 1_600_000_000,
+            "app_id": s.ws.app_id,
+            "icons": {f"image_{n}": f"https://avatars.sandbox.invalid/{s.bot_id}_{n}.png" for n in (36, 48, 72)},
             "team_id": s.ws.team_id,
         }
         for override in ("username", "icon_url", "icon_emoji"):
@@ -546,6 +549,7 @@ def _post(
         message["subtype"] = "file_share"
         message["files"] = files
         message["upload"] = True
+        message["display_as_bot"] = False
     s.ws.messages[channel_id].append(message)
     event = {
         **s._public(message),
@@ -728,7 +732,9 @@ def conversations_history(s: SlackSandbox, user: str, p: dict[str, Any]) -> dict
         for m in reversed(s.ws.messages[channel_id])
         if m.get("thread_ts") in (None, m["ts"]) or m.get("subtype") == "thread_broadcast"
     ]
-    return _page([m for m in top if _in_range(m, p)], p, _include_metadata(p))
+    page = _page([m for m in top if _in_range(m, p)], p, _include_metadata(p))
+    # Pins and channel actions are not modelled; Slack answers these fields all the same.
+    return {**page, "pin_count": 0, "channel_actions_ts": None, "channel_actions_count": 0}
 
 
 def conversations_replies(s: SlackSandbox, user: str, p: dict[str, Any]) -> dict[str, Any]:
@@ -951,16 +957,35 @@ def files_complete_upload_external(s: SlackSandbox, user: str, p: dict[str, Any]
         pending = s.ws.pending_uploads.pop(item["id"], None)
         if pending is None or "content" not in pending:
             raise SlackError("file_not_found")
+        now = int(time.time())
+        filetype = pending["filename"].rsplit(".", 1)[-1]
+        url = f"{s.base_url}/files/{item['id']}/{pending['filename']}"
+        # A hosted, private file as Slack describes one (no image previews: not an image).
         file_obj = {
             "id": item["id"],
+            "created": now,
+            "timestamp": now,
             "name": pending["filename"],
             "title": item.get("title") or pending["filename"],
             "mimetype": "application/octet-stream",
-            "filetype": pending["filename"].rsplit(".", 1)[-1],
-            "size": len(pending["content"]),
+            "filetype": filetype,
+            "pretty_type": filetype.upper(),
             "user": user,
-            "url_private": f"{s.base_url}/files/{item['id']}/{pending['filename']}",
-            "permalink": f"https://{s.ws.domain}.slack.com/files/{user}/{item['id']}",
+            "editable": False,
+            "size": len(pending["content"]),
+            "mode": "hosted",
+            "is_external": False,
+            "external_type": "",
+            "is_public": False,
+            "public_url_shared": False,
+            "display_as_bot": False,
+            "username": "",
+            "url_private": url,
+            "url_private_download": url,
+            "media_display_type": "unknown",
+            "permalink": f"https://{s.ws.domain}.slack.com/files/{user}/{item['id']}/{pending['filename']}",
+            "permalink_public": f"https://slack-files.sandbox.invalid/{s.ws.team_id}-{item['id']}",
+            "has_rich_preview": False,
             "_content": pending["content"],
         }
         s.ws.files[item["id"]] = file_obj
@@ -977,7 +1002,12 @@ def files_info(s: SlackSandbox, user: str, p: dict[str, Any]) -> dict[str, Any]:
     f = s.ws.files.get(str(p.get("file", "")))
     if f is None:
         raise SlackError("file_not_found")
-    return {"file": {k: v for k, v in f.items() if not k.startswith("_")}}
+    # File comments are gone from Slack, but files.info still answers an empty list of them.
+    return {
+        "file": {k: v for k, v in f.items() if not k.startswith("_")},
+        "comments": [],
+        "response_metadata": {"next_cursor": ""},
+    }
 
 
 METHODS = {
