@@ -12,9 +12,9 @@ from zenpy.lib.api_objects import Ticket, User
 
 from threadline_router.inbound import ZendeskTicketEvent
 from threadline_zendesk_sync.effects import Effects
-from threadline_zendesk_sync.plan import PermanentError, TransientError
+from threadline_zendesk_sync.plan import PermanentError, ThreadGone, TransientError
 
-from .conftest import Router, bot, user
+from .conftest import Router, bot, router_for, user
 
 pytestmark = pytest.mark.integration
 
@@ -242,6 +242,61 @@ async def test_an_emailed_ticket_gets_one_thread_and_points_at_it(slack, zendesk
     [comment] = router.message(slack, "C0SUPPORT", reply)
     await effects.perform(comment)
     assert zendesk.comments_of(ticket_id)[-1]["body"] == "On it"
+
+
+def emailed(zendesk, zen, group_id: int, subject: str) -> ZendeskTicketEvent:
+    ticket_id = zendesk.receive_email("Dana", "dana@example.com", subject, "Since 9am.", group_id)
+    return ZendeskTicketEvent(
+        event_id=f"zd-created-{ticket_id}",
+        kind="created",
+        ticket_id=ticket_id,
+        external_id=None,
+        status="new",
+        via_channel="email",
+        group_id=group_id,
+        subject=subject,
+        description="Since 9am.",
+        requester_id=zen.tickets(id=ticket_id).requester_id,
+    )
+
+
+async def test_a_public_channel_the_bot_was_never_invited_to_is_joined_to_open_a_thread(slack, zendesk, effects, zen):
+    # #random is a support channel for emails to the infra group, but nobody invited the bot:
+    # Slack answers not_in_channel to its look for earlier posts, so it joins, then posts once.
+    router = router_for(slack, zendesk, {"C0RANDOM": {"name": "random"}}, {zendesk.infra_group_id: "C0RANDOM"})
+    created = emailed(zendesk, zen, zendesk.infra_group_id, "Wifi is down")
+    [open_thread] = router.zendesk(created, f"zd:{created.ticket_id}")
+    assert bot(slack).conversations_info(channel="C0RANDOM")["channel"]["is_member"] is False
+
+    outcome = await effects.perform(open_thread)
+    again = await effects.perform(open_thread)
+
+    assert bot(slack).conversations_info(channel="C0RANDOM")["channel"]["is_member"] is True
+    [root] = [m for m in slack.channel_messages("C0RANDOM") if m.get("bot_id")]
+    assert "*Wifi is down*" in root["text"]
+    assert (outcome.effect, again.effect) == ("done", "already_done")
+
+
+async def test_a_thread_in_a_public_channel_the_bot_is_not_in_is_read_after_joining(slack, effects):
+    # A thread Threadline must answer in, in a channel it is not (or no longer) in: the look
+    # for its earlier posts (conversations.replies) answers not_in_channel first.
+    root = user(slack, "alice").chat_postMessage(channel="C0RANDOM", text="Is the wiki down?")["ts"]
+    ts, posted = await effects.post_once("cmd-random-1", "C0RANDOM", root, "Ticket #1", {})
+    assert posted and [m["ts"] for m in bot_replies(slack, "C0RANDOM", root)] == [ts]
+    assert await effects.post_once("cmd-random-1", "C0RANDOM", root, "Ticket #1", {}) == (ts, False)
+
+
+async def test_a_private_channel_the_bot_is_not_in_is_reported_as_such(slack, zendesk, effects, zen):
+    # To a non-member a private channel does not exist (channel_not_found): no join is possible,
+    # and the reason says it may be private and uninvited, so an agent knows what to do.
+    router = router_for(
+        slack, zendesk, {"G0HRPRIVATE": {"name": "hr-private"}}, {zendesk.infra_group_id: "G0HRPRIVATE"}
+    )
+    created = emailed(zendesk, zen, zendesk.infra_group_id, "Payslip missing")
+    [open_thread] = router.zendesk(created, f"zd:{created.ticket_id}")
+    with pytest.raises(ThreadGone, match="private and the Threadline app is not a member"):
+        await effects.perform(open_thread)
+    assert not [m for m in slack.channel_messages("G0HRPRIVATE") if m.get("bot_id")]
 
 
 HOSTILE_EMAIL = """Hi <!channel>, the VPN drops <@U0BOB> every hour, see <http://evil.example|the status page>.
