@@ -277,6 +277,8 @@ def test_a_missing_argument_answers_the_methods_documented_error(slack, method, 
     with pytest.raises(SlackApiError) as e:
         client(slack).api_call(method, params=params)
     assert e.value.response["error"] == error
+    if error == "invalid_arguments":  # Slack names the argument
+        assert e.value.response["response_metadata"]["messages"][0].startswith("[ERROR] missing required field: ")
 
 
 def test_no_token_is_not_authed_and_a_wrong_one_invalid_auth(slack):

@@ -1,10 +1,13 @@
 """A Slack workspace on localhost that the unmodified slack_sdk cannot tell from Slack.
 
 Web API methods at `<base>/api/<method>` (form or JSON bodies, Bearer or `token` auth, Slack's
-`{"ok": ...}` shapes and error codes, 429 with Retry-After), a workspace seeded from YAML, and
-Events API callbacks signed with the v0 scheme and retried as Slack retries them. What a
-human does with a user token (post, reply, edit, delete, react, join, share a file) becomes
-the event Slack would send; so do the bot's own posts, with `bot_id`, as in Slack.
+`{"ok": ...}` shapes and each method's documented error codes, 429 with Retry-After), a workspace
+seeded from YAML, and Events API callbacks signed with the v0 scheme and retried as Slack
+retries them. Membership rules as in Slack: the app hears only conversations its bot is in, a
+bot reads only those, and a private channel does not exist for a non-member. What a human
+does with a user token (post, reply, edit, delete, react, join, share a file) becomes the event
+Slack would send; so do the bot's own posts, with `bot_id`, as in Slack.
+tests/sandboxes/test_conformance.py holds every method to Slack's published specification.
 """
 
 from __future__ import annotations
@@ -67,18 +70,27 @@ REQUIRED: dict[str, tuple[tuple[str, str], ...]] = {
 }
 
 
-def missing_argument(method: str, params: dict[str, Any]) -> str | None:
+class SlackError(Exception):
+    def __init__(
+        self, error: str, status: int = 200, headers: dict[str, str] | None = None, messages: list[str] | None = None
+    ) -> None:
+        super().__init__(error)
+        self.error, self.status, self.headers, self.messages = error, status, headers or {}, messages or []
+
+    def body(self) -> dict[str, Any]:
+        body: dict[str, Any] = {"ok": False, "error": self.error}
+        if self.messages:  # Slack details invalid_arguments in response_metadata.messages
+            body["response_metadata"] = {"messages": self.messages}
+        return body
+
+
+def missing_argument(method: str, params: dict[str, Any]) -> SlackError | None:
     """The documented error for the first required argument the call left out, if any."""
     for name, error in REQUIRED.get(method, ()):
         if params.get(name) in (None, ""):
-            return error
+            detail = [f"[ERROR] missing required field: {name}"] if error == "invalid_arguments" else None
+            return SlackError(error, messages=detail)
     return None
-
-
-class SlackError(Exception):
-    def __init__(self, error: str, status: int = 200, headers: dict[str, str] | None = None) -> None:
-        super().__init__(error)
-        self.error, self.status, self.headers = error, status, headers or {}
 
 
 @dataclass
@@ -293,12 +305,12 @@ class SlackSandbox:
             actor = self._auth(request, params)
             missing = missing_argument(method, params)
             if missing:
-                raise SlackError(missing)
+                raise missing
             with self._lock:
                 result = handler(self, actor, params)
             return JSONResponse({"ok": True, **result})
         except SlackError as exc:
-            return JSONResponse({"ok": False, "error": exc.error}, status_code=exc.status, headers=exc.headers)
+            return JSONResponse(exc.body(), status_code=exc.status, headers=exc.headers)
 
     async def _upload(self, request: Request) -> Response:
         file_id = request.path_params["file_id"]
