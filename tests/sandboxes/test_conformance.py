@@ -711,3 +711,23 @@ def test_refusals_answer_as_zendesk_does(zendesk):
     limited = answers[-1]
     assert limited.status_code == 429 and limited.headers["content-type"].startswith("text/plain")
     assert limited.text == "Number of allowed API requests per minute exceeded" and limited.headers["retry-after"]
+
+
+def test_users_uploads_groups_and_exports_answer_as_recorded(zendesk, api):
+    base = f"{zendesk.base_url}/api/v2"
+    me = api.get(f"{base}/users/me.json", timeout=10).json()
+    assert_shaped_like(recorded("show_user_me_200_zenpy_recorded.json"), me, "users/me")
+    created = api.post(f"{base}/users.json", json={"user": {"name": "Pat", "email": "pat@example.org"}}, timeout=10)
+    assert created.status_code == 201
+    assert_shaped_like(recorded("create_user_201_zenpy_recorded.json"), created.json(), "create user")
+    upload = api.post(f"{base}/uploads.json", params={"filename": "fancybytes.txt"}, data=b"bytes", timeout=10)
+    assert upload.status_code == 201
+    assert_shaped_like(recorded("create_upload_201_zenpy_recorded.json"), upload.json(), "upload")
+    groups = api.get(f"{base}/groups.json", params={"page[size]": 1}, timeout=10).json()
+    assert_shaped_like(recorded("list_groups_200_cursor_zenpy_recorded.json"), groups, "groups")
+    api.post(f"{base}/tickets.json", json={"ticket": {"comment": {"body": "For the export"}}}, timeout=10)
+    start = {"start_time": 0, "per_page": 1}
+    by_time = api.get(f"{base}/incremental/tickets.json", params=start, timeout=10).json()
+    assert_shaped_like(recorded("incremental_tickets_time_200_zenpy_recorded.json"), by_time, "time-based export")
+    by_cursor = api.get(f"{base}/incremental/tickets/cursor.json", params=start, timeout=10).json()
+    assert_shaped_like(recorded("incremental_tickets_cursor_200_zenpy_recorded.json"), by_cursor, "cursor export")

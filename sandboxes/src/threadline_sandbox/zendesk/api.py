@@ -461,7 +461,8 @@ class ZendeskApi:
         return 200, paginate(call, items, "users", "/api/v2/users.json"), {}
 
     def users_me(self, call: Call) -> Result:
-        return 200, {"user": call.user}, {}
+        # Only /users/me carries the session's CSRF token (recorded answers have it).
+        return 200, {"user": {**call.user, "authenticity_token": uuid.uuid4().hex}}, {}
 
     def user(self, call: Call) -> Result:
         return 200, {"user": self.account.user(int(call.request.path_params["id"]))}, {}
