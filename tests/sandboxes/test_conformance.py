@@ -662,6 +662,16 @@ def test_create_show_and_update_answer_as_recorded(zendesk, api):
     update = {"ticket": {"status": "open", "comment": {"body": "Looking", "public": False}}}
     updated = api.put(f"{base}/tickets/{ticket_id}.json", json=update, timeout=10)
     assert_shaped_like(recorded("update_ticket_200_zenpy_recorded.json"), updated.json(), "update")
+    # A ticket without a description: refused under `base` with its error code, as reported by
+    # Zendesk's API clients (zendesk_api_client_php #231, zendesk_api_client_rb #492).
+    blank = api.post(f"{base}/tickets.json", json={"ticket": {"subject": "Nothing to say"}}, timeout=10)
+    assert blank.status_code == 422
+    [why] = blank.json()["details"]["base"]
+    assert (why["description"], why["error"], why["ticket_field_type"]) == (
+        "Description: cannot be blank",
+        "BlankValue",
+        "FieldDescription",
+    )
     missing = api.put(f"{base}/tickets/1.json", json=update, timeout=10)
     assert missing.status_code == 404
     assert missing.json() == recorded("update_ticket_404_record_not_found_zenpy_recorded.json")
