@@ -741,3 +741,24 @@ def test_users_uploads_groups_and_exports_answer_as_recorded(zendesk, api):
     assert_shaped_like(recorded("incremental_tickets_time_200_zenpy_recorded.json"), by_time, "time-based export")
     by_cursor = api.get(f"{base}/incremental/tickets/cursor.json", params=start, timeout=10).json()
     assert_shaped_like(recorded("incremental_tickets_cursor_200_zenpy_recorded.json"), by_cursor, "cursor export")
+
+
+def test_bulk_creation_lookups_by_id_and_brands_answer_as_recorded(zendesk, api):
+    base = f"{zendesk.base_url}/api/v2"
+    tickets = [{"subject": f"Bulk {n}", "comment": {"body": "Bulk"}} for n in range(2)]
+    queued = api.post(f"{base}/tickets/create_many.json", json={"tickets": tickets}, timeout=10).json()
+    assert_shaped_like(recorded("create_many_tickets_200_job_queued_zenpy_recorded.json"), queued, "create_many")
+    job = api.get(queued["job_status"]["url"], timeout=10).json()
+    assert_shaped_like(recorded("show_job_status_200_completed_zenpy_recorded.json"), job, "job status")
+    too_many = api.post(f"{base}/tickets/create_many.json", json={"tickets": tickets * 51}, timeout=10)
+    assert too_many.status_code == 400
+    assert too_many.json() == recorded("create_many_tickets_400_too_many_values_zenpy_recorded.json")
+    ids = ",".join(str(r["id"]) for r in job["job_status"]["results"])
+    shown = api.get(f"{base}/tickets/show_many.json", params={"ids": ids}, timeout=10).json()
+    assert_shaped_like(recorded("show_many_tickets_200_zenpy_recorded.json"), shown, "tickets/show_many")
+    people = api.get(f"{base}/users/show_many.json", params={"ids": zendesk.agent["id"]}, timeout=10).json()
+    assert_shaped_like(recorded("show_many_users_200_zenpy_recorded.json"), people, "users/show_many")
+    person = api.get(f"{base}/users/{zendesk.agent['id']}.json", timeout=10).json()
+    assert_shaped_like(recorded("show_user_200_zenpy_recorded.json"), person, "user")
+    brand = api.get(f"{base}/brands/{zendesk.brand_id}.json", timeout=10).json()
+    assert_shaped_like(recorded("show_brand_200_zenpy_recorded.json"), brand, "brand")

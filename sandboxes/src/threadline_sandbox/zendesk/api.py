@@ -53,6 +53,7 @@ INCREMENTAL_RATE_LIMITED = {
 INCREMENTAL_PATHS = ("/api/v2/incremental/",)
 IDEMPOTENCY_MISMATCH = "Request parameters don't match the original request for this idempotency key"
 MAX_PAGE = 100
+MAX_MANY = 100  # create_many and show_many take at most this many values
 MAX_EXPORT_PAGE = 1000
 
 Result = tuple[int, Any, dict[str, str]]
@@ -148,6 +149,26 @@ def _int(value: str | None, default: int, name: str) -> int:
 
 def _ids(value: str | None) -> list[int]:
     return [int(v) for v in (value or "").split(",") if v.strip().isdigit()]
+
+
+def too_many_values() -> ZendeskError:
+    # Zendesk's wording, recorded (the parameter's name is left out, hence the double space).
+    return ZendeskError(
+        400,
+        {
+            "error": "TooManyValues",
+            "description": f"Parameter  cannot specify more than {MAX_MANY} values",
+            "max_count": MAX_MANY,
+        },
+    )
+
+
+def _many_ids(value: str | None) -> list[int]:
+    """The ids of a show_many call: at most MAX_MANY of them."""
+    ids = _ids(value)
+    if len(ids) > MAX_MANY:
+        raise too_many_values()
+    return ids
 
 
 def paginate(call: Call, items: list[dict[str, Any]], key: str, path: str) -> dict[str, Any]:
@@ -380,9 +401,14 @@ class ZendeskApi:
 
     def tickets_create_many(self, call: Call) -> Result:
         created: list[dict[str, Any]] = []
-        for index, data in enumerate(call.json().get("tickets") or []):
+        account_id = self.account.seed.account_id
+        wanted = call.json().get("tickets") or []
+        if len(wanted) > MAX_MANY:
+            raise too_many_values()
+        for index, data in enumerate(wanted):
             try:
-                created.append({"index": index, "id": self.account.create_ticket(data, call.actor)[0]["id"]})
+                ticket_id = self.account.create_ticket(data, call.actor)[0]["id"]
+                created.append({"index": index, "id": ticket_id, "account_id": account_id})
             except ZendeskError as exc:
                 created.append({"index": index, "error": exc.body.get("error"), "details": exc.body.get("details")})
         job_id = uuid.uuid4().hex.upper()
@@ -406,7 +432,7 @@ class ZendeskApi:
         return 200, {"job_status": job}, {}
 
     def tickets_show_many(self, call: Call) -> Result:
-        wanted = set(_ids(call.param("ids")))
+        wanted = set(_many_ids(call.param("ids")))
         items = [r.data for r in self.account.visible_tickets() if r.data["id"] in wanted]
         return 200, paginate(call, items, "tickets", "/api/v2/tickets/show_many.json"), {}
 
@@ -468,7 +494,7 @@ class ZendeskApi:
         return 200, {"user": self.account.user(int(call.request.path_params["id"]))}, {}
 
     def users_show_many(self, call: Call) -> Result:
-        wanted = set(_ids(call.param("ids")))
+        wanted = set(_many_ids(call.param("ids")))
         items = [u for u in sorted(self.account.users.values(), key=lambda u: u["id"]) if u["id"] in wanted]
         return 200, paginate(call, items, "users", "/api/v2/users/show_many.json"), {}
 
