@@ -50,7 +50,6 @@ NEWER_ERRORS = {
     "conversations.replies": {"not_in_channel"},
     # chat.postMessage in a thread whose parent is gone or whose thread_ts is not a ts.
     "chat.postMessage": {"thread_not_found", "invalid_thread_ts"},
-    "chat.postEphemeral": {"user_not_found"},
 }
 # Message fields documented after 2020: `app_id` on apps' posts, `metadata` (Message metadata,
 # docs.slack.dev/messaging/message-metadata), `edited` (chat.update, the message_changed event).
@@ -332,6 +331,12 @@ CASES: list[tuple[str, str | None, Params, str]] = [
         lambda w: {"channel": w.channel("support"), "user": w.user("guest"), "text": "x"},
         "user_not_in_channel",
     ),
+    (
+        "chat.postEphemeral",
+        "bot",
+        lambda w: {"channel": w.channel("support"), "user": "U0NOSUCHUSER", "text": "x"},
+        "user_not_in_channel",
+    ),
     ("chat.postEphemeral", "bot", lambda w: {"user": w.user("alice"), "text": "x"}, "channel_not_found"),
     ("chat.update", "alice", lambda w: {"channel": w.channel("support"), "ts": w.root, "text": "edited"}, "ok"),
     (
@@ -378,6 +383,7 @@ CASES: list[tuple[str, str | None, Params, str]] = [
     ("conversations.info", "bob", lambda w: {"channel": w.channel("secret-ops")}, "channel_not_found"),
     ("conversations.info", "bot", lambda w: {"channel": "C0NOSUCHCHANNEL"}, "channel_not_found"),
     ("conversations.join", "bob", lambda w: {"channel": w.channel("infra-help")}, "ok"),
+    ("conversations.join", "bot", lambda w: {"channel": w.channel("support")}, "ok"),  # already in: a warning
     (
         "conversations.join",
         "bot",

@@ -578,8 +578,7 @@ def _post(
 
 def chat_post_ephemeral(s: SlackSandbox, user: str, p: dict[str, Any]) -> dict[str, Any]:
     channel = s._visible(user, p.get("channel"))
-    if p.get("user") not in s.ws.users:
-        raise SlackError("user_not_found")
+    # An unknown recipient is, as for Slack's documented errors, not in the channel either.
     if p["user"] not in channel["members"]:
         raise SlackError("user_not_in_channel")
     _blocks_text(p)
@@ -804,9 +803,15 @@ def conversations_join(s: SlackSandbox, user: str, p: dict[str, Any]) -> dict[st
     channel = s._visible(user, channel_id)
     if channel.get("is_private"):
         raise SlackError("method_not_supported_for_channel_type")
-    if user not in channel["members"]:
-        channel["members"].append(user)
-        _joined(s, channel_id, user)
+    if user in channel["members"]:  # Slack answers ok, and warns
+        warning = "already_in_channel"
+        return {
+            "channel": _conversation_object(s, user, channel),
+            "warning": warning,
+            "response_metadata": {"warnings": [warning]},
+        }
+    channel["members"].append(user)
+    _joined(s, channel_id, user)
     return {"channel": _conversation_object(s, user, channel)}
 
 
