@@ -11,7 +11,7 @@ from threadline_testing.hostile import pings_nobody
 from zenpy.lib.api_objects import Ticket, User
 
 from threadline_router.inbound import ZendeskTicketEvent
-from threadline_zendesk_sync.effects import Effects
+from threadline_zendesk_sync.effects import Effects, ZendeskRateLimited
 from threadline_zendesk_sync.plan import PermanentError, ThreadGone, TransientError
 
 from .conftest import Router, bot, router_for, user
@@ -520,6 +520,19 @@ async def test_a_write_whose_answer_was_lost_is_not_repeated(slack, zendesk, rou
         "*Agent Ann* (Zendesk): Rebooting the access point."
     ) == 1
     assert [o.effect for o in retried] == ["already_done", "already_done"]
+
+
+async def test_zendesks_plain_text_429_is_a_wait_for_retry_after_not_a_parse_error(slack, zendesk, router, effects):
+    # Real Zendesk answers its rate limit with a text/plain sentence, not JSON: only the
+    # Retry-After header may be read, and the command is retried after it.
+    root = user(slack, "alice").chat_postMessage(channel="C0SUPPORT", text="Printer jammed")["ts"]
+    [create] = router.message(slack, "C0SUPPORT", root)
+    zendesk.set_knobs(rate_limit_per_minute=1)
+    requests.get(f"{zendesk.base_url}/api/v2/users/me.json", timeout=5)  # spends the minute's one request
+    with pytest.raises(ZendeskRateLimited) as limited:
+        await effects.perform(create)
+    assert isinstance(limited.value, TransientError) and limited.value.retry_after >= 1
+    assert zendesk.tickets() == [] and bot_replies(slack, "C0SUPPORT", root) == []
 
 
 async def test_outages_on_either_side_are_transient_and_refusals_permanent(slack, zendesk, router, effects):
