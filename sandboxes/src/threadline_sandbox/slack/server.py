@@ -241,8 +241,10 @@ class SlackSandbox:
             return [dict(m) for m in self.ws.messages[channel]]
 
     def wait_for_deliveries(self, timeout: float = 10.0) -> None:
+        """Until every event so far has been delivered (or given up on), not merely taken from
+        the queue: the one being posted counts until its POST is done."""
         deadline = time.monotonic() + timeout
-        while not self._events.empty() and time.monotonic() < deadline:
+        while self._events.unfinished_tasks and time.monotonic() < deadline:
             time.sleep(0.05)
 
     # --- HTTP ------------------------------------------------------------------------------
@@ -425,8 +427,11 @@ class SlackSandbox:
                 body = self._events.get()
                 if body is None:
                     return
-                for url in self.events_urls:
-                    self._deliver(client, url, body)
+                try:
+                    for url in self.events_urls:
+                        self._deliver(client, url, body)
+                finally:
+                    self._events.task_done()
 
     def _deliver(self, client: httpx.Client, url: str, body: dict[str, Any]) -> None:
         """POST one callback; retry as Slack does when the answer is not 2xx or is late."""
