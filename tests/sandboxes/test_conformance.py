@@ -479,6 +479,14 @@ def test_each_answer_fits_slacks_specification(world, method, who, params, expec
     assert_fits(method, answer)
 
 
+@pytest.mark.parametrize("method", sorted(METHODS))
+@pytest.mark.parametrize(("who", "error"), [(None, "not_authed"), ("wrong", "invalid_auth")])
+def test_every_method_refuses_a_missing_or_wrong_token_as_documented(world, method, who, error):
+    answer = world.call(method, who, {"channel": world.channel("support"), "ts": world.root})
+    assert answer == {"ok": False, "error": error}
+    assert_fits(method, answer)
+
+
 # --- events --------------------------------------------------------------------------------------------
 
 # Keys real payloads have that the sandbox does not model: Enterprise Grid and Slack Connect
