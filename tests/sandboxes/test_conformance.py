@@ -723,6 +723,27 @@ def test_comments_with_an_attachment_list_as_recorded(zendesk, api):
     assert with_file["comments"][0]["via"]["source"]["to"] == {"name": requester["name"], "address": requester["email"]}
 
 
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("GET", "/tickets/1.json"),
+        ("PUT", "/tickets/1.json"),
+        ("GET", "/tickets/1/comments.json"),
+        ("GET", "/tickets/1/audits.json"),
+        ("GET", "/users/1.json"),
+        ("GET", "/groups/1.json"),
+        ("GET", "/brands/1.json"),
+        ("GET", "/attachments/1.json"),
+        ("GET", "/job_statuses/V3-0000.json"),
+        ("DELETE", "/uploads/nosuchtoken.json"),
+    ],
+)
+def test_an_unknown_id_answers_zendesks_recorded_404(zendesk, api, method, path):
+    answer = api.request(method, f"{zendesk.base_url}/api/v2{path}", json={"ticket": {"status": "open"}}, timeout=10)
+    assert answer.status_code == 404
+    assert answer.json() == recorded("update_ticket_404_record_not_found_zenpy_recorded.json")
+
+
 def test_refusals_answer_as_zendesk_does(zendesk):
     me = f"{zendesk.base_url}/api/v2/users/me.json"
     refused = requests.get(me, auth=("nobody@example.com/token", "wrong"), timeout=10)
