@@ -182,6 +182,26 @@ def test_two_reporters_at_the_same_minute_post_one_report(indexed, slack, es, es
     assert sorted(results)[-1] == "posted" and len(reports_in_channel(slack)) == 1
 
 
+def test_a_report_channel_the_bot_was_never_invited_to_is_joined_to_post(indexed, slack, es, tmp_path):
+    # Reports for #support go to #random, where nobody invited the bot: Slack answers
+    # not_in_channel to the look for an earlier report, so the reporter joins, then posts once.
+    from threadline_common.channels import load_channels
+
+    service, _ = indexed
+    path = tmp_path / "channels.yaml"
+    path.write_text(
+        "defaults: {timezone: UTC, response_target_minutes: 60}\n"
+        "channels:\n  C0SUPPORT: {name: support, report_channel: C0RANDOM}\n"
+    )
+    reporter = Reporter(es, service.names, load_channels(path), service.reporter.slack)
+    first = reporter.post("daily", CH, dt.date(2026, 11, 20))
+    again = reporter.post("daily", CH, dt.date(2026, 11, 20))
+    assert (first.status, first.channel, again.status) == ("posted", "C0RANDOM", "already_posted")
+    posted = [m for m in slack.channel_messages("C0RANDOM") if (m.get("metadata") or {}).get("event_type")]
+    assert [m["ts"] for m in posted] == [first.ts]
+    assert slack.bot_user_id in slack.ws.channels["C0RANDOM"]["members"]
+
+
 def test_the_http_endpoint_gives_any_report_as_json_or_blocks(indexed):
     service, _ = indexed
     from fastapi.testclient import TestClient

@@ -96,7 +96,7 @@ def test_replies_edits_deletes_reactions_and_joins_become_events(slack, receiver
     bob.reactions_remove(channel="C0SUPPORT", timestamp=root, name="white_check_mark")
     bob.chat_delete(channel="C0SUPPORT", ts=reply)
     bob.conversations_join(channel="C0INFRA")
-    events = [e["event"] for e in wait_events(receiver, 7)]
+    events = [e["event"] for e in wait_events(receiver, 8)]
     assert [e["type"] for e in events] == [
         "message",
         "message",
@@ -105,6 +105,7 @@ def test_replies_edits_deletes_reactions_and_joins_become_events(slack, receiver
         "reaction_removed",
         "message",
         "member_joined_channel",
+        "message",
     ]
     assert events[1]["thread_ts"] == root and events[1]["parent_user_id"] == "U0ALICE"
     assert events[2]["subtype"] == "message_changed" and events[2]["message"]["text"] == "better answer"
@@ -112,6 +113,7 @@ def test_replies_edits_deletes_reactions_and_joins_become_events(slack, receiver
     assert events[3]["item"] == {"type": "message", "channel": "C0SUPPORT", "ts": root}
     assert events[5]["subtype"] == "message_deleted" and events[5]["deleted_ts"] == reply
     assert events[6]["channel"] == "C0INFRA" and events[6]["user"] == "U0BOB"
+    assert events[7]["subtype"] == "channel_join" and events[7]["text"] == "<@U0BOB> has joined the channel"
     parent = client(slack).conversations_replies(channel="C0SUPPORT", ts=root)["messages"][0]
     assert parent["reply_count"] == 1 and parent["latest_reply"] == reply
 
@@ -205,3 +207,103 @@ def test_failed_deliveries_are_retried_with_slacks_headers(slack, receiver):
     assert [h.get("x-slack-retry-num") for h in headers] == [None, "1", "2"]
     assert headers[1]["x-slack-retry-reason"] == "http_error"
     assert len({json.loads(b)["event_id"] for _, b in receiver.requests}) == 1
+
+
+def test_events_come_only_from_conversations_the_bot_is_in(slack, receiver):
+    alice = client(slack, slack.user_token("alice"))
+    alice.chat_postMessage(channel="C0RANDOM", text="not for the bot")  # the bot is not in #random
+    alice.chat_postMessage(channel="C0SUPPORT", text="for the bot")
+    client(slack).conversations_join(channel="C0RANDOM")
+    alice.chat_postMessage(channel="C0RANDOM", text="now the bot is here")
+    slack.wait_for_deliveries()  # every event so far has left, delivered or dropped
+    events = [e["event"] for e in wait_events(receiver, 4)]
+    assert [(e["type"], e.get("subtype"), e.get("text")) for e in events] == [
+        ("message", None, "for the bot"),
+        ("member_joined_channel", None, None),
+        ("message", "channel_join", "<@U0BOT> has joined the channel"),
+        ("message", None, "now the bot is here"),
+    ]
+
+
+def test_a_bot_reads_only_conversations_it_is_in(slack):
+    alice = client(slack, slack.user_token("alice"))
+    ts = alice.chat_postMessage(channel="C0RANDOM", text="q")["ts"]
+    bot = client(slack)
+    for call, error in [
+        (lambda: bot.conversations_history(channel="C0RANDOM"), "not_in_channel"),
+        (lambda: bot.conversations_replies(channel="C0RANDOM", ts=ts), "not_in_channel"),
+    ]:
+        with pytest.raises(SlackApiError) as e:
+            call()
+        assert e.value.response["error"] == error
+    assert alice.conversations_history(channel="C0RANDOM")["messages"][0]["ts"] == ts  # people may read
+    assert bot.conversations_info(channel="C0RANDOM")["channel"]["is_member"] is False
+
+
+def test_a_private_channel_does_not_exist_for_a_non_member(slack):
+    bob = client(slack, slack.user_token("bob"))  # not in #secret-ops
+    for call in [
+        lambda: bob.conversations_info(channel="G0PRIVATE"),
+        lambda: bob.conversations_history(channel="G0PRIVATE"),
+        lambda: bob.conversations_replies(channel="G0PRIVATE", ts="1700000000.000001"),
+        lambda: bob.chat_postMessage(channel="G0PRIVATE", text="x"),
+        lambda: bob.conversations_join(channel="G0PRIVATE"),
+    ]:
+        with pytest.raises(SlackApiError) as e:
+            call()
+        assert e.value.response["error"] == "channel_not_found"
+    info = client(slack).conversations_info(channel="G0PRIVATE")["channel"]
+    assert info["is_private"] is True and info["is_member"] is True
+
+
+@pytest.mark.parametrize(
+    ("method", "params", "error"),
+    [
+        ("chat.postMessage", {"text": "x"}, "channel_not_found"),
+        ("chat.postMessage", {"channel": "C0SUPPORT"}, "no_text"),
+        ("chat.update", {"channel": "C0SUPPORT", "text": "x"}, "message_not_found"),
+        ("conversations.replies", {"channel": "C0SUPPORT"}, "invalid_arguments"),
+        ("conversations.info", {}, "channel_not_found"),
+        ("conversations.rename", {"channel": "C0SUPPORT"}, "invalid_name_required"),
+        ("users.info", {}, "user_not_found"),
+        ("users.lookupByEmail", {}, "users_not_found"),
+        ("reactions.add", {"channel": "C0SUPPORT", "name": "eyes"}, "no_item_specified"),
+        ("reactions.add", {"channel": "C0SUPPORT", "timestamp": "1700000000.000001"}, "invalid_name"),
+        ("files.getUploadURLExternal", {"filename": "a.txt"}, "invalid_arguments"),
+        ("files.info", {}, "file_not_found"),
+    ],
+)
+def test_a_missing_argument_answers_the_methods_documented_error(slack, method, params, error):
+    with pytest.raises(SlackApiError) as e:
+        client(slack).api_call(method, params=params)
+    assert e.value.response["error"] == error
+    if error == "invalid_arguments":  # Slack names the argument
+        assert e.value.response["response_metadata"]["messages"][0].startswith("[ERROR] missing required field: ")
+
+
+def test_no_token_is_not_authed_and_a_wrong_one_invalid_auth(slack):
+    import httpx
+
+    assert httpx.post(slack.api_url + "auth.test").json() == {"ok": False, "error": "not_authed"}
+    wrong = httpx.post(slack.api_url + "auth.test", headers={"authorization": "Bearer xoxb-nope"}).json()
+    assert wrong == {"ok": False, "error": "invalid_auth"}
+
+
+def test_a_broadcast_carries_its_root_and_a_bare_file_share_has_empty_text(slack, receiver):
+    alice = client(slack, slack.user_token("alice"))
+    root = alice.chat_postMessage(channel="C0SUPPORT", text="question")["ts"]
+    alice.chat_postMessage(channel="C0SUPPORT", text="also here", thread_ts=root, reply_broadcast=True)
+    alice.files_upload_v2(channel="C0SUPPORT", content=b"x", filename="a.txt")
+    events = [e["event"] for e in wait_events(receiver, 3)]
+    assert events[1]["subtype"] == "thread_broadcast" and events[1]["root"]["ts"] == root
+    assert events[1]["root"]["reply_count"] == 1
+    assert events[2]["subtype"] == "file_share" and events[2]["text"] == ""
+
+
+def test_users_info_carries_the_profile_fields_slack_always_returns(slack):
+    user = client(slack).users_info(user="U0ALICE")["user"]
+    for key in ("real_name", "display_name", "real_name_normalized", "display_name_normalized", "avatar_hash"):
+        assert user["profile"][key]
+    for key in ("title", "phone", "skype", "status_text", "status_emoji", "fields", "image_24", "image_512"):
+        assert key in user["profile"]
+    assert {"updated", "is_app_user", "tz_offset", "is_admin"} <= set(user)

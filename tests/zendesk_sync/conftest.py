@@ -112,6 +112,17 @@ def effects(settings: ZendeskSyncSettings) -> Effects:
 
 @pytest.fixture
 def router(slack: SlackSandbox, zendesk: ZendeskSandbox) -> Router:
+    return router_for(slack, zendesk)
+
+
+def router_for(
+    slack: SlackSandbox,
+    zendesk: ZendeskSandbox,
+    channels_extra: dict[str, Any] | None = None,
+    email_groups: dict[int, str] | None = None,
+) -> Router:
+    """The router with the test channels, plus `channels_extra`; emails of `email_groups`
+    (group id -> channel) open threads there (default: the main group in #support)."""
     channels = parse_channels(
         {
             "defaults": {"zendesk": {"tags": ["slack"]}},
@@ -123,8 +134,9 @@ def router(slack: SlackSandbox, zendesk: ZendeskSandbox) -> Router:
                     "zendesk": {"group_id": zendesk.infra_group_id},
                 },
                 "C0SHARED": {"name": "partner-support"},
+                **(channels_extra or {}),
             },
-            "email_groups": {zendesk.group_id: "C0SUPPORT"},
+            "email_groups": email_groups or {zendesk.group_id: "C0SUPPORT"},
         }
     )
     ctx = Context(

@@ -11,10 +11,10 @@ from threadline_testing.hostile import pings_nobody
 from zenpy.lib.api_objects import Ticket, User
 
 from threadline_router.inbound import ZendeskTicketEvent
-from threadline_zendesk_sync.effects import Effects
-from threadline_zendesk_sync.plan import PermanentError, TransientError
+from threadline_zendesk_sync.effects import Effects, ZendeskRateLimited
+from threadline_zendesk_sync.plan import PermanentError, ThreadGone, TransientError
 
-from .conftest import Router, bot, user
+from .conftest import Router, bot, router_for, user
 
 pytestmark = pytest.mark.integration
 
@@ -23,23 +23,36 @@ def bot_replies(slack, channel: str, ts: str) -> list[dict]:
     return [m for m in slack.thread(channel, ts) if m.get("bot_id") and m["ts"] != ts]
 
 
-def emailed(zendesk, zen, router: Router, name: str, email: str, subject: str, body: str) -> tuple[int, dict]:
-    """An email to the support group, as Zendesk makes it a ticket, and the router's open_thread for it."""
-    ticket_id = zendesk.receive_email(name, email, subject, body, zendesk.group_id)
-    created = ZendeskTicketEvent(
+def email_created(
+    zendesk,
+    zen,
+    group_id: int,
+    subject: str,
+    body: str = "Since 9am.",
+    name: str = "Dana",
+    email: str = "dana@example.com",
+) -> ZendeskTicketEvent:
+    """An email to a support group, and the ticket.created event Zendesk sends for it."""
+    ticket_id = zendesk.receive_email(name, email, subject, body, group_id)
+    return ZendeskTicketEvent(
         event_id=f"zd-created-{ticket_id}",
         kind="created",
         ticket_id=ticket_id,
         external_id=None,
         status="new",
         via_channel="email",
-        group_id=zendesk.group_id,
+        group_id=group_id,
         subject=subject,
         description=body,
         requester_id=zen.tickets(id=ticket_id).requester_id,
     )
-    [open_thread] = router.zendesk(created, f"zd:{ticket_id}")
-    return ticket_id, open_thread
+
+
+def emailed(zendesk, zen, router: Router, name: str, email: str, subject: str, body: str) -> tuple[int, dict]:
+    """An email to the support group as a ticket, and the router's open_thread for it."""
+    created = email_created(zendesk, zen, zendesk.group_id, subject, body, name, email)
+    [open_thread] = router.zendesk(created, f"zd:{created.ticket_id}")
+    return created.ticket_id, open_thread
 
 
 async def open_ticket(slack, router: Router, effects: Effects, text: str, channel: str = "C0SUPPORT", who="alice"):
@@ -250,6 +263,45 @@ async def test_an_emailed_ticket_gets_one_thread_and_points_at_it(slack, zendesk
     assert zendesk.comments_of(ticket_id)[-1]["body"] == "On it"
 
 
+async def test_a_public_channel_the_bot_was_never_invited_to_is_joined_to_open_a_thread(slack, zendesk, effects, zen):
+    # #random is a support channel for emails to the infra group, but nobody invited the bot:
+    # Slack answers not_in_channel to its look for earlier posts, so it joins, then posts once.
+    router = router_for(slack, zendesk, {"C0RANDOM": {"name": "random"}}, {zendesk.infra_group_id: "C0RANDOM"})
+    created = email_created(zendesk, zen, zendesk.infra_group_id, "Wifi is down")
+    [open_thread] = router.zendesk(created, f"zd:{created.ticket_id}")
+    assert bot(slack).conversations_info(channel="C0RANDOM")["channel"]["is_member"] is False
+
+    outcome = await effects.perform(open_thread)
+    again = await effects.perform(open_thread)
+
+    assert bot(slack).conversations_info(channel="C0RANDOM")["channel"]["is_member"] is True
+    [root] = [m for m in slack.channel_messages("C0RANDOM") if m.get("bot_id")]
+    assert "*Wifi is down*" in root["text"]
+    assert (outcome.effect, again.effect) == ("done", "already_done")
+
+
+async def test_a_thread_in_a_public_channel_the_bot_is_not_in_is_read_after_joining(slack, effects):
+    # A thread Threadline must answer in, in a channel it is not (or no longer) in: the look
+    # for its earlier posts (conversations.replies) answers not_in_channel first.
+    root = user(slack, "alice").chat_postMessage(channel="C0RANDOM", text="Is the wiki down?")["ts"]
+    ts, posted = await effects.post_once("cmd-random-1", "C0RANDOM", root, "Ticket #1", {}, since=0.0)
+    assert posted and [m["ts"] for m in bot_replies(slack, "C0RANDOM", root)] == [ts]
+    assert await effects.post_once("cmd-random-1", "C0RANDOM", root, "Ticket #1", {}, since=0.0) == (ts, False)
+
+
+async def test_a_private_channel_the_bot_is_not_in_is_reported_as_such(slack, zendesk, effects, zen):
+    # To a non-member a private channel does not exist (channel_not_found): no join is possible,
+    # and the reason says it may be private and uninvited, so an agent knows what to do.
+    router = router_for(
+        slack, zendesk, {"G0HRPRIVATE": {"name": "hr-private"}}, {zendesk.infra_group_id: "G0HRPRIVATE"}
+    )
+    created = email_created(zendesk, zen, zendesk.infra_group_id, "Payslip missing")
+    [open_thread] = router.zendesk(created, f"zd:{created.ticket_id}")
+    with pytest.raises(ThreadGone, match="private and the Threadline app is not a member"):
+        await effects.perform(open_thread)
+    assert not [m for m in slack.channel_messages("G0HRPRIVATE") if m.get("bot_id")]
+
+
 HOSTILE_EMAIL = """Hi <!channel>, the VPN drops <@U0BOB> every hour, see <http://evil.example|the status page>.
 
 Thanks,
@@ -458,6 +510,18 @@ async def test_a_write_whose_answer_was_lost_is_not_repeated(slack, zendesk, rou
         "*Agent Ann* (Zendesk): Rebooting the access point."
     ) == 1
     assert [o.effect for o in retried] == ["already_done", "already_done"]
+
+
+async def test_zendesks_plain_text_429_is_a_wait_for_retry_after_not_a_parse_error(slack, zendesk, router, effects):
+    # Real Zendesk answers its rate limit with a text/plain sentence, not JSON: only the
+    # Retry-After header may be read, and the command is retried after it.
+    root = user(slack, "alice").chat_postMessage(channel="C0SUPPORT", text="Printer jammed")["ts"]
+    [create] = router.message(slack, "C0SUPPORT", root)
+    zendesk.set_knobs(rate_limit_per_minute=1)  # the command's first request spends the minute
+    with pytest.raises(ZendeskRateLimited) as limited:
+        await effects.perform(create)
+    assert isinstance(limited.value, TransientError) and limited.value.retry_after >= 1
+    assert zendesk.tickets() == [] and bot_replies(slack, "C0SUPPORT", root) == []
 
 
 async def test_outages_on_either_side_are_transient_and_refusals_permanent(slack, zendesk, router, effects):

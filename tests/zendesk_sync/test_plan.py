@@ -413,11 +413,19 @@ def test_slack_errors_worth_retrying_are_transient():
     assert type(refused) is PermanentError and str(refused) == "Slack answered invalid_blocks"
 
 
-@pytest.mark.parametrize("error", ["thread_not_found", "message_not_found", "channel_not_found", "is_archived"])
+@pytest.mark.parametrize("error", ["thread_not_found", "message_not_found", "is_archived"])
 def test_a_thread_or_channel_slack_no_longer_has_is_gone_not_retried(error):
     gone = plan.slack_failure(200, error)
     assert isinstance(gone, plan.ThreadGone) and isinstance(gone, PermanentError)
     assert str(gone) == f"Slack answered {error}"
+
+
+def test_channel_not_found_says_it_may_be_a_private_channel_the_app_is_not_in():
+    # Slack hides a private channel from a non-member: the same answer as for a deleted one.
+    gone = plan.slack_failure(200, "channel_not_found")
+    assert isinstance(gone, plan.ThreadGone)
+    assert str(gone).startswith("Slack answered channel_not_found")
+    assert "private" in str(gone) and "invite the app" in str(gone)
 
 
 def test_a_zendesk_user_found_by_search_must_be_the_same_person():

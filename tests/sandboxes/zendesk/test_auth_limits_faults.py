@@ -3,6 +3,8 @@ handling of 429, Idempotency-Key on ticket creation, and the fault knobs."""
 
 from __future__ import annotations
 
+import time
+
 import pytest
 import requests
 from zenpy import Zenpy
@@ -44,8 +46,25 @@ def test_every_response_carries_the_rate_limit_and_429_says_when_to_retry(zendes
     assert [r.headers["x-rate-limit"] for r in responses] == ["3"] * 4
     assert [r.headers["x-rate-limit-remaining"] for r in responses] == ["2", "1", "0", "0"]
     limited = responses[-1]
-    assert limited.json()["error"] == "APIRateLimitExceeded"
+    # As Zendesk answers it: a plain-text sentence, not JSON.
+    assert limited.headers["content-type"].startswith("text/plain")
+    assert limited.text == "Number of allowed API requests per minute exceeded"
     assert 1 <= int(limited.headers["retry-after"]) <= 60
+
+
+def test_the_incremental_exports_have_their_own_limit_and_say_so_in_json(zendesk, auth):
+    zendesk.set_knobs(incremental_rate_limit_per_minute=2)
+    export = f"{zendesk.base_url}/api/v2/incremental/tickets/cursor.json"
+    start = {"start_time": int(time.time()) - 3600}
+    answers = [requests.get(export, params=start, auth=auth, timeout=5) for _ in range(3)]
+    assert [r.status_code for r in answers] == [200, 200, 429]
+    assert answers[-1].json() == {
+        "error": "APIRateLimitExceeded",
+        "description": "Number of allowed incremental export API requests per minute exceeded",
+    }
+    assert int(answers[-1].headers["retry-after"]) >= 1
+    me = requests.get(f"{zendesk.base_url}/api/v2/users/me.json", auth=auth, timeout=5)
+    assert me.status_code == 200  # the account's own limit is not spent
 
 
 def test_zenpy_waits_out_a_429_itself_unless_its_budget_is_spent(zendesk, zen, caplog):

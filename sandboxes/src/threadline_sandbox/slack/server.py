@@ -1,10 +1,13 @@
 """A Slack workspace on localhost that the unmodified slack_sdk cannot tell from Slack.
 
 Web API methods at `<base>/api/<method>` (form or JSON bodies, Bearer or `token` auth, Slack's
-`{"ok": ...}` shapes and error codes, 429 with Retry-After), a workspace seeded from YAML, and
-Events API callbacks signed with the v0 scheme and retried as Slack retries them. What a
-human does with a user token (post, reply, edit, delete, react, join, share a file) becomes
-the event Slack would send; so do the bot's own posts, with `bot_id`, as in Slack.
+`{"ok": ...}` shapes and each method's documented error codes, 429 with Retry-After), a workspace
+seeded from YAML, and Events API callbacks signed with the v0 scheme and retried as Slack
+retries them. Membership rules as in Slack: the app hears only conversations its bot is in, a
+bot reads only those, and a private channel does not exist for a non-member. What a human
+does with a user token (post, reply, edit, delete, react, join, share a file) becomes the event
+Slack would send; so do the bot's own posts, with `bot_id`, as in Slack.
+tests/sandboxes/test_conformance.py holds every method to Slack's published specification.
 """
 
 from __future__ import annotations
@@ -37,10 +40,57 @@ MAX_TEXT = 40000
 TS = re.compile(r"\d+\.\d+")
 
 
+# The arguments each method requires, and the error Slack answers when one is missing. Most
+# methods answer the generic `invalid_arguments`; where a method's documentation names its own
+# error for the argument (`channel_not_found` for a channel, `no_text`, `users_not_found`...), that one.
+REQUIRED: dict[str, tuple[tuple[str, str], ...]] = {
+    "chat.postMessage": (("channel", "channel_not_found"),),
+    "chat.postEphemeral": (("channel", "channel_not_found"), ("user", "user_not_in_channel")),
+    "chat.update": (("channel", "channel_not_found"), ("ts", "message_not_found")),
+    "chat.delete": (("channel", "channel_not_found"), ("ts", "message_not_found")),
+    "chat.getPermalink": (("channel", "channel_not_found"), ("message_ts", "message_not_found")),
+    "conversations.history": (("channel", "channel_not_found"),),
+    "conversations.replies": (("channel", "channel_not_found"), ("ts", "invalid_arguments")),
+    "conversations.info": (("channel", "channel_not_found"),),
+    "conversations.join": (("channel", "channel_not_found"),),
+    "conversations.rename": (("channel", "channel_not_found"), ("name", "invalid_name_required")),
+    "conversations.setTopic": (("channel", "channel_not_found"), ("topic", "invalid_arguments")),
+    "users.info": (("user", "user_not_found"),),
+    "users.lookupByEmail": (("email", "users_not_found"),),
+    "reactions.add": (("channel", "no_item_specified"), ("timestamp", "no_item_specified"), ("name", "invalid_name")),
+    "reactions.remove": (
+        ("name", "invalid_name"),
+        ("channel", "no_item_specified"),
+        ("timestamp", "no_item_specified"),
+    ),
+    "reactions.get": (("channel", "no_item_specified"), ("timestamp", "no_item_specified")),
+    "files.getUploadURLExternal": (("filename", "invalid_arguments"), ("length", "invalid_arguments")),
+    "files.completeUploadExternal": (("files", "invalid_arguments"),),
+    "files.info": (("file", "file_not_found"),),
+}
+
+
 class SlackError(Exception):
-    def __init__(self, error: str, status: int = 200, headers: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, error: str, status: int = 200, headers: dict[str, str] | None = None, messages: list[str] | None = None
+    ) -> None:
         super().__init__(error)
-        self.error, self.status, self.headers = error, status, headers or {}
+        self.error, self.status, self.headers, self.messages = error, status, headers or {}, messages or []
+
+    def body(self) -> dict[str, Any]:
+        body: dict[str, Any] = {"ok": False, "error": self.error}
+        if self.messages:  # Slack details invalid_arguments in response_metadata.messages
+            body["response_metadata"] = {"messages": self.messages}
+        return body
+
+
+def missing_argument(method: str, params: dict[str, Any]) -> SlackError | None:
+    """The documented error for the first required argument the call left out, if any."""
+    for name, error in REQUIRED.get(method, ()):
+        if params.get(name) in (None, ""):
+            detail = [f"[ERROR] missing required field: {name}"] if error == "invalid_arguments" else None
+            return SlackError(error, messages=detail)
+    return None
 
 
 @dataclass
@@ -194,8 +244,10 @@ class SlackSandbox:
             return [dict(m) for m in self.ws.messages[channel]]
 
     def wait_for_deliveries(self, timeout: float = 10.0) -> None:
+        """Until every event so far has been delivered (or given up on), not merely taken from
+        the queue: the one being posted counts until its POST is done."""
         deadline = time.monotonic() + timeout
-        while not self._events.empty() and time.monotonic() < deadline:
+        while self._events.unfinished_tasks and time.monotonic() < deadline:
             time.sleep(0.05)
 
     # --- HTTP ------------------------------------------------------------------------------
@@ -269,13 +321,16 @@ class SlackSandbox:
             params = await self._params(request)
             self._faults(method)
             actor = self._auth(request, params)
+            missing = missing_argument(method, params)
+            if missing:
+                raise missing
             if self._is_bot(actor):
                 self._channel_faults(method, params)
             with self._lock:
                 result = handler(self, actor, params)
             return JSONResponse({"ok": True, **result})
         except SlackError as exc:
-            return JSONResponse({"ok": False, "error": exc.error}, status_code=exc.status, headers=exc.headers)
+            return JSONResponse(exc.body(), status_code=exc.status, headers=exc.headers)
 
     async def _upload(self, request: Request) -> Response:
         file_id = request.path_params["file_id"]
@@ -317,6 +372,30 @@ class SlackSandbox:
             raise SlackError("channel_not_found")
         return channel
 
+    def _visible(self, user: str, channel_id: Any) -> dict[str, Any]:
+        """The channel as `user` may see it: to a non-member a private channel does not exist,
+        so every method answers `channel_not_found` for it, as Slack does."""
+        channel = self._channel(channel_id)
+        if channel.get("is_private") and user not in channel["members"]:
+            raise SlackError("channel_not_found")
+        return channel
+
+    def _readable(self, user: str, channel_id: Any) -> dict[str, Any]:
+        """The channel whose messages `user` may read (conversations.history / .replies). A bot
+        reads only conversations it is in: in a public one it is not in, `not_in_channel`.
+        (People may read any public channel of their workspace.)"""
+        channel = self._visible(user, channel_id)
+        if self._is_bot(user) and user not in channel["members"]:
+            raise SlackError("not_in_channel")
+        return channel
+
+    def _app_receives(self, event: dict[str, Any], channel: str | None) -> bool:
+        """Slack sends the app events of a conversation (message.channels / message.groups,
+        member_joined_channel, reactions) only while its bot is a member of it."""
+        if channel is None:
+            return True
+        return self.bot_user_id in self.ws.channels[channel]["members"]
+
     def _message(self, channel: str, ts: Any, missing: str = "message_not_found") -> dict[str, Any]:
         """The message `ts` of `channel`; `missing` is the method's documented error when there is none."""
         if self.knobs.thread_error:
@@ -333,7 +412,7 @@ class SlackSandbox:
         return {k: v for k, v in message.items() if not k.startswith("_")}
 
     def _emit(self, event: dict[str, Any], channel: str | None) -> None:
-        if not self.events_urls:
+        if not self.events_urls or not self._app_receives(event, channel):
             return
         body = {
             "token": "sandbox-verification-token",
@@ -366,8 +445,11 @@ class SlackSandbox:
                 body = self._events.get()
                 if body is None:
                     return
-                for url in self.events_urls:
-                    self._deliver(client, url, body)
+                try:
+                    for url in self.events_urls:
+                        self._deliver(client, url, body)
+                finally:
+                    self._events.task_done()
 
     def _deliver(self, client: httpx.Client, url: str, body: dict[str, Any]) -> None:
         """POST one callback; retry as Slack does when the answer is not 2xx or is late."""
@@ -430,11 +512,22 @@ def _blocks_text(p: dict[str, Any]) -> tuple[str, list[Any] | None]:
 
 
 def chat_post_message(s: SlackSandbox, user: str, p: dict[str, Any]) -> dict[str, Any]:
+    return _post(s, user, p, *_blocks_text(p))
+
+
+def _post(
+    s: SlackSandbox,
+    user: str,
+    p: dict[str, Any],
+    text: str,
+    blocks: list[Any] | None,
+    files: list[dict[str, Any]] | None = None,
+) -> dict[str, Any]:
+    """A message by `user` (chat.postMessage, or a file share with `files`), and its event."""
     channel_id = str(p.get("channel", ""))
-    channel = s._channel(channel_id)
+    channel = s._visible(user, channel_id)
     if user not in channel["members"]:
         raise SlackError("not_in_channel")
-    text, blocks = _blocks_text(p)
     ts = s._next_ts()
     message: dict[str, Any] = {"type": "message", "user": user, "text": text, "ts": ts, "team": s.ws.team_id}
     if blocks:
@@ -444,6 +537,7 @@ def chat_post_message(s: SlackSandbox, user: str, p: dict[str, Any]) -> dict[str
         metadata = json.loads(metadata)
     if metadata:
         message["metadata"] = metadata
+    broadcast_root: dict[str, Any] | None = None
     thread_ts = p.get("thread_ts")
     if thread_ts:
         if not TS.fullmatch(str(thread_ts)):
@@ -460,13 +554,17 @@ def chat_post_message(s: SlackSandbox, user: str, p: dict[str, Any]) -> dict[str
         parent["latest_reply"] = ts
         if str(p.get("reply_broadcast", "")).lower() in ("1", "true"):
             message["subtype"] = "thread_broadcast"
+            broadcast_root = parent
     if s._is_bot(user):
         message["bot_id"] = s.bot_id
         message["app_id"] = s.ws.app_id
         message["bot_profile"] = {
             "id": s.bot_id,
-            "app_id": s.ws.app_id,
+            "deleted": False,
             "name": s.ws.bot["name"],
+            "updated": 1_600_000_000,
+            "app_id": s.ws.app_id,
+            "icons": {f"image_{n}": f"https://avatars.sandbox.invalid/{s.bot_id}_{n}.png" for n in (36, 48, 72)},
             "team_id": s.ws.team_id,
         }
         for override in ("username", "icon_url", "icon_emoji"):
@@ -482,11 +580,11 @@ def chat_post_message(s: SlackSandbox, user: str, p: dict[str, Any]) -> dict[str
                     "elements": [{"type": "rich_text_section", "elements": [{"type": "text", "text": text}]}],
                 }
             ]
-    files = p.get("_files")
     if files:
         message["subtype"] = "file_share"
         message["files"] = files
         message["upload"] = True
+        message["display_as_bot"] = False
     s.ws.messages[channel_id].append(message)
     event = {
         **s._public(message),
@@ -495,14 +593,15 @@ def chat_post_message(s: SlackSandbox, user: str, p: dict[str, Any]) -> dict[str
         "channel_type": channel.get("type", "channel"),
     }
     event.pop("metadata", None)
+    if broadcast_root is not None:  # Slack's thread_broadcast event carries the thread's parent
+        event["root"] = {k: v for k, v in s._public(broadcast_root).items() if k != "metadata"}
     s._emit(event, channel_id)
     return {"channel": channel_id, "ts": ts, "message": s._public(message)}
 
 
 def chat_post_ephemeral(s: SlackSandbox, user: str, p: dict[str, Any]) -> dict[str, Any]:
-    channel = s._channel(p.get("channel"))
-    if p.get("user") not in s.ws.users:
-        raise SlackError("user_not_found")
+    channel = s._visible(user, p.get("channel"))
+    # An unknown recipient is, as for Slack's documented errors, not in the channel either.
     if p["user"] not in channel["members"]:
         raise SlackError("user_not_in_channel")
     _blocks_text(p)
@@ -512,7 +611,7 @@ def chat_post_ephemeral(s: SlackSandbox, user: str, p: dict[str, Any]) -> dict[s
 
 def chat_update(s: SlackSandbox, user: str, p: dict[str, Any]) -> dict[str, Any]:
     channel_id = str(p.get("channel", ""))
-    s._channel(channel_id)
+    s._visible(user, channel_id)
     message = s._message(channel_id, p.get("ts"))
     if message.get("user") != user:
         raise SlackError("cant_update_message")
@@ -542,7 +641,7 @@ def chat_update(s: SlackSandbox, user: str, p: dict[str, Any]) -> dict[str, Any]
 
 def chat_delete(s: SlackSandbox, user: str, p: dict[str, Any]) -> dict[str, Any]:
     channel_id = str(p.get("channel", ""))
-    s._channel(channel_id)
+    s._visible(user, channel_id)
     message = s._message(channel_id, p.get("ts"))
     if message.get("user") != user:
         raise SlackError("cant_delete_message")
@@ -603,7 +702,7 @@ def _system_message(s: SlackSandbox, channel_id: str, user: str, subtype: str, t
 
 def conversations_rename(s: SlackSandbox, user: str, p: dict[str, Any]) -> dict[str, Any]:
     channel_id = str(p.get("channel", ""))
-    channel = s._channel(channel_id)
+    channel = s._visible(user, channel_id)
     if user not in channel["members"]:
         raise SlackError("not_in_channel")
     old, new = channel["name"], str(p.get("name") or "")
@@ -612,23 +711,23 @@ def conversations_rename(s: SlackSandbox, user: str, p: dict[str, Any]) -> dict[
     channel["name"] = new
     text = f'<@{user}> has renamed the channel from "{old}" to "{new}"'
     _system_message(s, channel_id, user, "channel_name", text, old_name=old, name=new)
-    return {"channel": conversations_info(s, user, p)["channel"]}
+    return {"channel": _conversation_object(s, user, channel)}
 
 
 def conversations_set_topic(s: SlackSandbox, user: str, p: dict[str, Any]) -> dict[str, Any]:
     channel_id = str(p.get("channel", ""))
-    channel = s._channel(channel_id)
+    channel = s._visible(user, channel_id)
     if user not in channel["members"]:
         raise SlackError("not_in_channel")
     topic = str(p.get("topic") or "")
     channel["topic"] = topic
     _system_message(s, channel_id, user, "channel_topic", f"<@{user}> set the channel topic: {topic}", topic=topic)
-    return {"channel": conversations_info(s, user, p)["channel"]}
+    return {"channel": _conversation_object(s, user, channel)}
 
 
 def chat_get_permalink(s: SlackSandbox, user: str, p: dict[str, Any]) -> dict[str, Any]:
     channel_id = str(p.get("channel", ""))
-    s._channel(channel_id)
+    s._visible(user, channel_id)
     message = s._message(channel_id, p.get("message_ts"))
     link = f"https://{s.ws.domain}.slack.com/archives/{channel_id}/p{message['ts'].replace('.', '')}"
     if message.get("thread_ts") and message["thread_ts"] != message["ts"]:
@@ -661,20 +760,20 @@ def _include_metadata(p: dict[str, Any]) -> bool:
 
 def conversations_history(s: SlackSandbox, user: str, p: dict[str, Any]) -> dict[str, Any]:
     channel_id = str(p.get("channel", ""))
-    channel = s._channel(channel_id)
-    if channel.get("is_private") and user not in channel["members"]:
-        raise SlackError("channel_not_found")
+    s._readable(user, channel_id)
     top = [
         s._public(m)
         for m in reversed(s.ws.messages[channel_id])
         if m.get("thread_ts") in (None, m["ts"]) or m.get("subtype") == "thread_broadcast"
     ]
-    return _page([m for m in top if _in_range(m, p)], p, _include_metadata(p))
+    page = _page([m for m in top if _in_range(m, p)], p, _include_metadata(p))
+    # Pins and channel actions are not modelled; Slack answers these fields all the same.
+    return {**page, "pin_count": 0, "channel_actions_ts": None, "channel_actions_count": 0}
 
 
 def conversations_replies(s: SlackSandbox, user: str, p: dict[str, Any]) -> dict[str, Any]:
     channel_id = str(p.get("channel", ""))
-    s._channel(channel_id)
+    s._readable(user, channel_id)
     root = s._message(channel_id, p.get("ts"), "thread_not_found")
     root_ts = root.get("thread_ts") or root["ts"]
     thread = [s._public(m) for m in s.ws.messages[channel_id] if m["ts"] == root_ts or m.get("thread_ts") == root_ts]
@@ -683,64 +782,132 @@ def conversations_replies(s: SlackSandbox, user: str, p: dict[str, Any]) -> dict
 
 
 def conversations_info(s: SlackSandbox, user: str, p: dict[str, Any]) -> dict[str, Any]:
-    channel = s._channel(p.get("channel"))
+    return {"channel": _conversation_object(s, user, s._visible(user, p.get("channel")))}
+
+
+def _conversation_object(s: SlackSandbox, user: str, channel: dict[str, Any]) -> dict[str, Any]:
+    """A channel as conversations.info shows it. Private channels are channels too (is_channel),
+    told apart by is_private, as in Slack since private channels stopped being groups."""
+    private = bool(channel.get("is_private", False))
+    shared = bool(channel.get("is_ext_shared", False))
+    created = int(channel.get("created", 1_600_000_000))
+    creator = str(channel.get("creator") or (channel["members"][0] if channel["members"] else s.bot_user_id))
+
+    def text_field(value: str) -> dict[str, Any]:
+        return {"value": value, "creator": creator if value else "", "last_set": created if value else 0}
+
     return {
-        "channel": {
-            "id": channel["id"],
-            "name": channel["name"],
-            "is_channel": not channel.get("is_private", False),
-            "is_private": channel.get("is_private", False),
-            "is_ext_shared": channel.get("is_ext_shared", False),
-            "is_member": user in channel["members"],
-            "num_members": len(channel["members"]),
-            "topic": {"value": channel.get("topic", "")},
-            "purpose": {"value": channel.get("purpose", "")},
-        }
+        "id": channel["id"],
+        "name": channel["name"],
+        "name_normalized": channel["name"],
+        "created": created,
+        "creator": creator,
+        "is_channel": True,
+        "is_group": False,
+        "is_im": False,
+        "is_mpim": False,
+        "is_private": private,
+        "is_archived": False,
+        "is_general": False,
+        "is_shared": shared,
+        "is_ext_shared": shared,
+        "is_org_shared": False,
+        "is_pending_ext_shared": False,
+        "is_member": user in channel["members"],
+        "num_members": len(channel["members"]),
+        "topic": text_field(str(channel.get("topic", ""))),
+        "purpose": text_field(str(channel.get("purpose", ""))),
+        "previous_names": [],
     }
 
 
 def conversations_join(s: SlackSandbox, user: str, p: dict[str, Any]) -> dict[str, Any]:
     channel_id = str(p.get("channel", ""))
-    channel = s._channel(channel_id)
+    channel = s._visible(user, channel_id)
     if channel.get("is_private"):
         raise SlackError("method_not_supported_for_channel_type")
-    if user not in channel["members"]:
-        channel["members"].append(user)
-        ts = s._next_ts()
-        s._emit(
-            {
-                "type": "member_joined_channel",
-                "user": user,
-                "channel": channel_id,
-                "channel_type": "C",
-                "team": s.ws.team_id,
-                "event_ts": ts,
-            },
-            channel_id,
-        )
-    return {"channel": conversations_info(s, user, p)["channel"]}
+    if user in channel["members"]:  # Slack answers ok, and warns
+        warning = "already_in_channel"
+        return {
+            "channel": _conversation_object(s, user, channel),
+            "warning": warning,
+            "response_metadata": {"warnings": [warning]},
+        }
+    channel["members"].append(user)
+    _joined(s, channel_id, user)
+    return {"channel": _conversation_object(s, user, channel)}
+
+
+def _joined(s: SlackSandbox, channel_id: str, user: str) -> None:
+    """Someone joined: Slack sends member_joined_channel, and posts a channel_join message
+    (kept in the channel's history) that arrives as a message event too."""
+    ts = s._next_ts()
+    channel_type = "G" if s.ws.channels[channel_id].get("is_private") else "C"
+    s._emit(
+        {
+            "type": "member_joined_channel",
+            "user": user,
+            "channel": channel_id,
+            "channel_type": channel_type,
+            "team": s.ws.team_id,
+            "event_ts": ts,
+        },
+        channel_id,
+    )
+    _system_message(s, channel_id, user, "channel_join", f"<@{user}> has joined the channel")
 
 
 def _user_object(s: SlackSandbox, uid: str) -> dict[str, Any]:
+    """users.info's user: every field the Web API always returns, the email only when shared."""
     u = s.ws.users[uid]
-    profile = {
-        "real_name": u.get("real_name", u["name"]),
-        "display_name": u.get("display_name", u["name"]),
-        "image_72": f"https://avatars.sandbox.invalid/{uid}_72.png",
+    real_name = str(u.get("real_name", u["name"]))
+    display_name = str(u.get("display_name", u["name"]))
+    first, _, last = real_name.partition(" ")
+    avatar_hash = hashlib.sha1(uid.encode(), usedforsecurity=False).hexdigest()[:12]
+    profile: dict[str, Any] = {
+        "title": "",
+        "phone": "",
+        "skype": "",
+        "real_name": real_name,
+        "real_name_normalized": real_name,
+        "display_name": display_name,
+        "display_name_normalized": display_name,
+        "fields": {},
+        "status_text": "",
+        "status_emoji": "",
+        "status_expiration": 0,
+        "avatar_hash": avatar_hash,
+        "first_name": first,
+        "last_name": last,
+        "team": u.get("team_id", s.ws.team_id),
     }
+    for size in (24, 32, 48, 72, 192, 512):
+        profile[f"image_{size}"] = f"https://avatars.sandbox.invalid/{uid}_{size}.png"
     if u.get("email"):
         profile["email"] = u["email"]
+    if u.get("is_bot"):
+        profile.update(bot_id=s.bot_id, api_app_id=s.ws.app_id, always_active=True)
+    tz = str(u.get("tz", "Europe/London"))
     return {
         "id": uid,
         "team_id": u.get("team_id", s.ws.team_id),
         "name": u["name"],
-        "real_name": profile["real_name"],
-        "is_bot": bool(u.get("is_bot")),
-        "is_restricted": bool(u.get("is_restricted")),
-        "is_stranger": bool(u.get("is_stranger")),
         "deleted": False,
-        "tz": u.get("tz", "Europe/London"),
+        "color": "9f69e7",
+        "real_name": real_name,
+        "tz": tz,
+        "tz_label": "Greenwich Mean Time",
+        "tz_offset": 0,
         "profile": profile,
+        "is_admin": False,
+        "is_owner": False,
+        "is_primary_owner": False,
+        "is_restricted": bool(u.get("is_restricted")),
+        "is_ultra_restricted": False,
+        "is_bot": bool(u.get("is_bot")),
+        "is_app_user": False,
+        "is_stranger": bool(u.get("is_stranger")),
+        "updated": 1_600_000_000,
     }
 
 
@@ -761,7 +928,7 @@ def users_lookup_by_email(s: SlackSandbox, user: str, p: dict[str, Any]) -> dict
 
 def _reaction(s: SlackSandbox, user: str, p: dict[str, Any], add: bool) -> dict[str, Any]:
     channel_id = str(p.get("channel", ""))
-    s._channel(channel_id)
+    s._visible(user, channel_id)
     message = s._message(channel_id, p.get("timestamp"))
     name = str(p.get("name", "")).strip(":")
     reactions = message.setdefault("reactions", [])
@@ -806,7 +973,7 @@ def reactions_remove(s: SlackSandbox, user: str, p: dict[str, Any]) -> dict[str,
 
 def reactions_get(s: SlackSandbox, user: str, p: dict[str, Any]) -> dict[str, Any]:
     channel_id = str(p.get("channel", ""))
-    s._channel(channel_id)
+    s._visible(user, channel_id)
     message = s._message(channel_id, p.get("timestamp"))
     return {"type": "message", "channel": channel_id, "message": s._public(message)}
 
@@ -830,35 +997,44 @@ def files_complete_upload_external(s: SlackSandbox, user: str, p: dict[str, Any]
         pending = s.ws.pending_uploads.pop(item["id"], None)
         if pending is None or "content" not in pending:
             raise SlackError("file_not_found")
+        now = int(time.time())
+        filetype = pending["filename"].rsplit(".", 1)[-1]
+        url = f"{s.base_url}/files/{item['id']}/{pending['filename']}"
+        # A hosted, private file as Slack describes one (no image previews: not an image).
         file_obj = {
             "id": item["id"],
+            "created": now,
+            "timestamp": now,
             "name": pending["filename"],
             "title": item.get("title") or pending["filename"],
             "mimetype": "application/octet-stream",
-            "filetype": pending["filename"].rsplit(".", 1)[-1],
-            "size": len(pending["content"]),
+            "filetype": filetype,
+            "pretty_type": filetype.upper(),
             "user": user,
-            "url_private": f"{s.base_url}/files/{item['id']}/{pending['filename']}",
-            "permalink": f"https://{s.ws.domain}.slack.com/files/{user}/{item['id']}",
+            "editable": False,
+            "size": len(pending["content"]),
+            "mode": "hosted",
+            "is_external": False,
+            "external_type": "",
+            "is_public": False,
+            "public_url_shared": False,
+            "display_as_bot": False,
+            "username": "",
+            "url_private": url,
+            "url_private_download": url,
+            "media_display_type": "unknown",
+            "permalink": f"https://{s.ws.domain}.slack.com/files/{user}/{item['id']}/{pending['filename']}",
+            "permalink_public": f"https://slack-files.sandbox.invalid/{s.ws.team_id}-{item['id']}",
+            "has_rich_preview": False,
             "_content": pending["content"],
         }
         s.ws.files[item["id"]] = file_obj
         done.append({k: v for k, v in file_obj.items() if not k.startswith("_")})
     channel = p.get("channel_id") or p.get("channel")
     if channel:
-        public = [dict(f) for f in done]
-        chat_post_message(
-            s,
-            user,
-            {
-                "channel": channel,
-                "thread_ts": p.get("thread_ts"),
-                "text": p.get("initial_comment") or "",
-                "_files": public,
-            }
-            if p.get("initial_comment")
-            else {"channel": channel, "thread_ts": p.get("thread_ts"), "text": " ", "_files": public},
-        )
+        # A share without a comment is a message whose text is "" (Slack sends "", not " ").
+        comment = str(p.get("initial_comment") or "")
+        _post(s, user, {"channel": channel, "thread_ts": p.get("thread_ts")}, comment, None, [dict(f) for f in done])
     return {"files": done}
 
 
@@ -866,7 +1042,12 @@ def files_info(s: SlackSandbox, user: str, p: dict[str, Any]) -> dict[str, Any]:
     f = s.ws.files.get(str(p.get("file", "")))
     if f is None:
         raise SlackError("file_not_found")
-    return {"file": {k: v for k, v in f.items() if not k.startswith("_")}}
+    # File comments are gone from Slack, but files.info still answers an empty list of them.
+    return {
+        "file": {k: v for k, v in f.items() if not k.startswith("_")},
+        "comments": [],
+        "response_metadata": {"next_cursor": ""},
+    }
 
 
 METHODS = {

@@ -43,9 +43,17 @@ from threadline_sandbox.zendesk.model import (
 )
 
 UNAUTHENTICATED = {"error": "Couldn't authenticate you"}
+# Over the account's limit Zendesk answers 429 with this sentence as a text/plain body (not JSON).
 RATE_LIMITED = "Number of allowed API requests per minute exceeded"
+# The incremental export endpoints have a limit of their own (10 a minute), and say so in JSON.
+INCREMENTAL_RATE_LIMITED = {
+    "error": "APIRateLimitExceeded",
+    "description": "Number of allowed incremental export API requests per minute exceeded",
+}
+INCREMENTAL_PATHS = ("/api/v2/incremental/",)
 IDEMPOTENCY_MISMATCH = "Request parameters don't match the original request for this idempotency key"
 MAX_PAGE = 100
+MAX_MANY = 100  # create_many and show_many take at most this many values
 MAX_EXPORT_PAGE = 1000
 
 Result = tuple[int, Any, dict[str, str]]
@@ -53,6 +61,20 @@ Result = tuple[int, Any, dict[str, str]]
 
 class JsonResponse(JSONResponse):
     media_type = "application/json; charset=utf-8"
+
+
+class RateLimited(Exception):
+    """A 429: the body as Zendesk words it for this limit (plain text or JSON), and when to retry."""
+
+    def __init__(self, body: str | dict[str, Any], retry_after: float) -> None:
+        super().__init__(body)
+        self.body, self.retry_after = body, retry_after
+
+    def response(self, headers: dict[str, str]) -> Response:
+        headers = {**headers, "retry-after": str(max(1, math.ceil(self.retry_after)))}
+        if isinstance(self.body, dict):
+            return JsonResponse(self.body, status_code=429, headers=headers)
+        return Response(self.body, status_code=429, headers=headers, media_type="text/plain")
 
 
 @dataclass
@@ -129,6 +151,26 @@ def _ids(value: str | None) -> list[int]:
     return [int(v) for v in (value or "").split(",") if v.strip().isdigit()]
 
 
+def too_many_values() -> ZendeskError:
+    # Zendesk's wording, recorded (the parameter's name is left out, hence the double space).
+    return ZendeskError(
+        400,
+        {
+            "error": "TooManyValues",
+            "description": f"Parameter  cannot specify more than {MAX_MANY} values",
+            "max_count": MAX_MANY,
+        },
+    )
+
+
+def _many_ids(value: str | None) -> list[int]:
+    """The ids of a show_many call: at most MAX_MANY of them."""
+    ids = _ids(value)
+    if len(ids) > MAX_MANY:
+        raise too_many_values()
+    return ids
+
+
 def paginate(call: Call, items: list[dict[str, Any]], key: str, path: str) -> dict[str, Any]:
     """Cursor pagination when the client asks for it (`page[size]`), else offset pagination.
     Cursors name the id of the item they point after (or before), in the list's order."""
@@ -192,6 +234,7 @@ class ZendeskApi:
     ) -> None:
         self.account, self.knobs, self.lock, self.after_change = account, knobs, lock, after_change
         self.limiter = RateLimiter()
+        self.incremental_limiter = RateLimiter()
         self.idempotency: dict[str, Remembered] = {}
 
     def routes(self) -> list[BaseRoute]:
@@ -257,11 +300,8 @@ class ZendeskApi:
             )
             try:
                 if not allowed:
-                    raise ZendeskError(
-                        429,
-                        {"error": "APIRateLimitExceeded", "description": RATE_LIMITED},
-                        {"retry-after": str(max(1, math.ceil(reset)))},
-                    )
+                    raise RateLimited(RATE_LIMITED, reset)
+                self._incremental_limit(request)
                 user = self._authenticate(request)
                 failing = knobs.error_rate > 0 and random.random() < knobs.error_rate
                 if failing and not knobs.errors_after_commit:
@@ -278,10 +318,22 @@ class ZendeskApi:
                 if status == 204:
                     return Response(status_code=204, headers={**headers, **extra})
                 return JsonResponse(payload, status_code=status, headers={**headers, **extra})
+            except RateLimited as exc:
+                return exc.response(headers)
             except ZendeskError as exc:
                 return JsonResponse(exc.body, status_code=exc.status, headers={**headers, **exc.headers})
 
         return endpoint
+
+    def _incremental_limit(self, request: Request) -> None:
+        """The incremental export endpoints' own limit, counted apart from the account's."""
+        if not request.url.path.startswith(INCREMENTAL_PATHS):
+            return
+        limit = max(1, self.knobs.incremental_rate_limit_per_minute)
+        window = self.knobs.rate_limit_window_seconds
+        allowed, _, reset = self.incremental_limiter.take(limit, window, time.monotonic())
+        if not allowed:
+            raise RateLimited(dict(INCREMENTAL_RATE_LIMITED), reset)
 
     def _injected_error(self) -> ZendeskError:
         if self.knobs.error_status == 500:
@@ -349,9 +401,14 @@ class ZendeskApi:
 
     def tickets_create_many(self, call: Call) -> Result:
         created: list[dict[str, Any]] = []
-        for index, data in enumerate(call.json().get("tickets") or []):
+        account_id = self.account.seed.account_id
+        wanted = call.json().get("tickets") or []
+        if len(wanted) > MAX_MANY:
+            raise too_many_values()
+        for index, data in enumerate(wanted):
             try:
-                created.append({"index": index, "id": self.account.create_ticket(data, call.actor)[0]["id"]})
+                ticket_id = self.account.create_ticket(data, call.actor)[0]["id"]
+                created.append({"index": index, "id": ticket_id, "account_id": account_id})
             except ZendeskError as exc:
                 created.append({"index": index, "error": exc.body.get("error"), "details": exc.body.get("details")})
         job_id = uuid.uuid4().hex.upper()
@@ -375,7 +432,7 @@ class ZendeskApi:
         return 200, {"job_status": job}, {}
 
     def tickets_show_many(self, call: Call) -> Result:
-        wanted = set(_ids(call.param("ids")))
+        wanted = set(_many_ids(call.param("ids")))
         items = [r.data for r in self.account.visible_tickets() if r.data["id"] in wanted]
         return 200, paginate(call, items, "tickets", "/api/v2/tickets/show_many.json"), {}
 
@@ -430,13 +487,14 @@ class ZendeskApi:
         return 200, paginate(call, items, "users", "/api/v2/users.json"), {}
 
     def users_me(self, call: Call) -> Result:
-        return 200, {"user": call.user}, {}
+        # Only /users/me carries the session's CSRF token (recorded answers have it).
+        return 200, {"user": {**call.user, "authenticity_token": uuid.uuid4().hex}}, {}
 
     def user(self, call: Call) -> Result:
         return 200, {"user": self.account.user(int(call.request.path_params["id"]))}, {}
 
     def users_show_many(self, call: Call) -> Result:
-        wanted = set(_ids(call.param("ids")))
+        wanted = set(_many_ids(call.param("ids")))
         items = [u for u in sorted(self.account.users.values(), key=lambda u: u["id"]) if u["id"] in wanted]
         return 200, paginate(call, items, "users", "/api/v2/users/show_many.json"), {}
 

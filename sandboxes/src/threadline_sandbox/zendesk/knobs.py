@@ -13,6 +13,7 @@ class Knobs:
     error_status: int = 503  # 500 or 503, or 403 (a failure that lasts until someone fixes it)
     errors_after_commit: bool = False  # the failing request has still done its work (a lost response)
     rate_limit_per_minute: int = 700  # per account, as Zendesk counts it; over it: 429 + Retry-After
+    incremental_rate_limit_per_minute: int = 10  # the incremental export endpoints' own limit
     rate_limit_window_seconds: float = 60.0  # shorten to test recovery from 429 quickly
     close_solved_after_seconds: float = 4 * 24 * 3600  # Zendesk's default automation: 4 days
     search_index_delay_seconds: float = 0.0  # Zendesk search sees changes a little late

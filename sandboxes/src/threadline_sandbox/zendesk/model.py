@@ -73,6 +73,32 @@ def record_invalid(field_name: str, description: str) -> ZendeskError:
     )
 
 
+# The account's Description ticket field, which Zendesk names when a new ticket has none.
+DESCRIPTION_FIELD_ID = 360000000001
+
+
+def blank_description() -> ZendeskError:
+    """A ticket created without a comment or description, refused as Zendesk refuses it: under
+    `base`, with the error code and the Description field it concerns."""
+    return ZendeskError(
+        422,
+        {
+            "error": "RecordInvalid",
+            "description": "Record validation errors",
+            "details": {
+                "base": [
+                    {
+                        "description": "Description: cannot be blank",
+                        "error": "BlankValue",
+                        "ticket_field_id": DESCRIPTION_FIELD_ID,
+                        "ticket_field_type": "FieldDescription",
+                    }
+                ]
+            },
+        },
+    )
+
+
 @dataclass(frozen=True)
 class Actor:
     """Who does something, and through which channel Zendesk records it (`via.channel`)."""
@@ -449,7 +475,7 @@ class Account:
         if not (comment_data.get("body") or comment_data.get("html_body")) and data.get("description"):
             comment_data["body"] = data["description"]
         if not (comment_data.get("body") or comment_data.get("html_body") or comment_data.get("uploads")):
-            raise record_invalid("description", "Description: cannot be blank")
+            raise blank_description()
         requester_id = data.get("requester_id")
         if isinstance(data.get("requester"), dict):
             raw = data["requester"]
@@ -693,7 +719,7 @@ class Account:
             "public": bool(data.get("public", True)),
             "attachments": self._attachments_of(data.get("uploads") or []),
             "audit_id": audit["id"],
-            "via": actor.via,
+            "via": self._comment_via(record, actor),
             "created_at": audit["created_at"],
             "metadata": copy.deepcopy(audit["metadata"]),
         }
@@ -701,6 +727,15 @@ class Account:
         event = {k: comment[k] for k in ("id", "type", "author_id", "body", "html_body", "plain_body", "public")}
         audit["events"].append({**event, "attachments": comment["attachments"], "audit_id": audit["id"]})
         return comment
+
+    def _comment_via(self, record: TicketRecord, actor: Actor) -> dict[str, Any]:
+        """A comment made through the API names, in `via.source.to`, whom Zendesk addresses it
+        to: the requester (as in Zendesk's recorded answers). Other channels keep their source."""
+        via = actor.via
+        requester = self.users.get(record.data["requester_id"]) or {}
+        if actor.channel == "api" and requester.get("email"):
+            via["source"]["to"] = {"name": requester["name"], "address": requester["email"]}
+        return via
 
     # --- reading -------------------------------------------------------------------------------
 

@@ -217,12 +217,27 @@ class Reporter:
         except Exception:
             log.warning("could not release the claim on report %s; it expires on its own", marker_id)
 
+    def _in_channel(self, method: Any, **kwargs: Any) -> Any:
+        """A call in the report channel. In a public channel the app was never invited to, Slack
+        answers not_in_channel (reading its history comes first): the app joins it by itself
+        and calls again. A private channel it is not in stays an error (channel_not_found)."""
+        assert self.slack is not None
+        try:
+            return method(**kwargs)
+        except SlackApiError as exc:
+            if exc.response.get("error") != "not_in_channel":
+                raise
+        log.info("joining %s to post reports there: Threadline was not invited to it", kwargs["channel"])
+        self.slack.conversations_join(channel=kwargs["channel"])
+        return method(**kwargs)
+
     def _find_posted(self, channel: str, period: Period) -> str | None:
         """The ts of this report in the channel, found by its metadata, if it is there already."""
         assert self.slack is not None
         cursor = None
         while True:
-            page = self.slack.conversations_history(
+            page = self._in_channel(
+                self.slack.conversations_history,
                 channel=channel,
                 oldest=str(period.start.timestamp()),
                 include_all_metadata=True,
@@ -242,7 +257,8 @@ class Reporter:
 
     def _send(self, channel: str, period: Period, report: Report) -> str:
         assert self.slack is not None
-        response = self.slack.chat_postMessage(
+        response = self._in_channel(
+            self.slack.chat_postMessage,
             channel=channel,
             text=reports.fallback_text(report),
             blocks=reports.blocks(report),
@@ -258,7 +274,7 @@ class Reporter:
     def _ensure_chart(self, kind: Kind, channel_id: str, start: dt.date, channel: str, ts: str, marker_id: str) -> None:
         """The chart goes in the report's thread, once: a thread that already has a file is done."""
         assert self.slack is not None
-        replies = self.slack.conversations_replies(channel=channel, ts=ts)["messages"]
+        replies = self._in_channel(self.slack.conversations_replies, channel=channel, ts=ts)["messages"]
         if not any(m.get("files") for m in replies if m.get("ts") != ts):
             report = self.build(kind, channel_id, start)
             self.slack.files_upload_v2(

@@ -197,6 +197,19 @@ class Effects:
         except (aiohttp.ClientError, TimeoutError, OSError) as exc:
             raise TransientError(f"Slack unreachable: {type(exc).__name__}", service="slack") from exc
 
+    async def slack_in_channel(self, method: Callable[..., Awaitable[AsyncSlackResponse]], **kwargs: Any) -> Any:
+        """A call in a channel (reading its threads, posting). In a public channel the app was
+        never invited to, Slack answers not_in_channel: the app joins it by itself and calls
+        again. (A private channel it is not in is channel_not_found: only an invitation helps.)"""
+        try:
+            return await self.slack_call(method, **kwargs)
+        except PermanentError as exc:
+            if "not_in_channel" not in str(exc):
+                raise
+        log.info("joining channel %s, which Threadline serves but was not invited to", kwargs["channel"])
+        await self.slack_call(self.slack.conversations_join, channel=kwargs["channel"])
+        return await self.slack_call(method, **kwargs)
+
     async def slack_team(self) -> str:
         if self.team_id is None:
             self.team_id = str((await self.slack_call(self.slack.auth_test))["team_id"])
@@ -393,7 +406,7 @@ class Effects:
         found: dict[str, str] = {}
         cursor = None
         while True:
-            page = await self.slack_call(
+            page = await self.slack_in_channel(
                 method,
                 channel=channel,
                 oldest=f"{since:.6f}",
@@ -429,14 +442,7 @@ class Effects:
         if thread_ts:
             args["thread_ts"] = thread_ts
         try:
-            try:
-                response = await self.slack_call(self.slack.chat_postMessage, **args)
-            except PermanentError as exc:
-                if "not_in_channel" not in str(exc):
-                    raise
-                # A public channel the app was not invited to: it may join by itself.
-                await self.slack_call(self.slack.conversations_join, channel=channel)
-                response = await self.slack_call(self.slack.chat_postMessage, **args)
+            response = await self.slack_in_channel(self.slack.chat_postMessage, **args)
         except BaseException:
             self.thread_posts.pop(f"{channel}:{thread_ts}", None)  # the post may have been made
             raise
@@ -526,7 +532,7 @@ class Effects:
     async def _with_message(self, command: dict[str, Any]) -> dict[str, Any]:
         """A ticket asked for with a reaction: its text and author come from the message."""
         channel, ts = command["slack_channel_id"], command["slack_thread_ts"]
-        page = await self.slack_call(self.slack.conversations_replies, channel=channel, ts=ts, limit=1)
+        page = await self.slack_in_channel(self.slack.conversations_replies, channel=channel, ts=ts, limit=1)
         messages = page["messages"]
         message = next((m for m in messages if m.get("ts") == ts), messages[0])
         text = str(message.get("text") or "")

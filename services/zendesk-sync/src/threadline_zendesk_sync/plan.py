@@ -582,11 +582,21 @@ SLACK_GONE_ERRORS = frozenset(
 )
 
 
+# Slack answers channel_not_found both for a channel that is gone and for a private channel the
+# app is not a member of (to a non-member it does not exist): whoever reads it must hear both.
+CHANNEL_NOT_FOUND = (
+    "Slack answered channel_not_found: the channel was deleted, or it is private and the Threadline app "
+    "is not a member of it (invite the app to the channel)"
+)
+
+
 def slack_failure(status: int, error: str | None, retry_after: Any = None) -> Exception:
     if status == 429 or error == "ratelimited":
         return TransientError("Slack rate limit", retry_after_seconds(retry_after), "slack")
     if status >= 500 or error in SLACK_TRANSIENT_ERRORS:
         return TransientError(f"Slack answered {error or status}", service="slack")
+    if error == "channel_not_found":
+        return ThreadGone(CHANNEL_NOT_FOUND)
     if error in SLACK_GONE_ERRORS:
         return ThreadGone(f"Slack answered {error}")
     return PermanentError(f"Slack answered {error or status}")
