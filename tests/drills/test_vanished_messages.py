@@ -1,6 +1,7 @@
 """Fault drill: Slack messages that vanish. Events arrive for messages that do not exist (deleted
-right after they were posted, or replayed later), threads disappear while agents answer on their
-tickets (Slack answers thread_not_found for a while), and one command comes in as a loop. Nothing
+right after they were posted, or replayed later), a parent is deleted while agents answer on its
+ticket, threads disappear while agents answer (Slack answers thread_not_found for a while), and
+one command comes in as a loop. Nothing
 may feed itself: afterwards every topic holds a small multiple of what people did, each vanished
 question has one ticket with one internal note saying its thread is gone, the loop is
 dead-lettered once and never performed, and conversations before and after lose and double
@@ -49,6 +50,10 @@ def deliver_ghost(p: Pipeline, text: str, thread_ts: str | None = None) -> str:
     return ts
 
 
+def bot_posts(p: Pipeline, ts: str) -> list[str]:
+    return [m["text"] for m in p.slack.thread(CHANNEL, ts) if m.get("bot_id") and m["ts"] != ts]
+
+
 def notes(p: Pipeline, ticket_id: int) -> list[str]:
     return [c["body"] for c in p.zendesk.comments_of(ticket_id) if not c["public"] and GONE_NOTE in c["body"]]
 
@@ -82,6 +87,24 @@ def test_vanished_messages_never_feed_a_loop(pipeline: Pipeline, kafka_bootstrap
     acts += len(before.roots)
     wait_until("the conversations before the fault", lambda: before.complete(p), timeout=90)
     tickets = [ticket_of(p, ts)[0]["id"] for _, ts in before.roots]
+
+    # A parent deleted while agents answer: it has replies (the confirmation), so Slack keeps a
+    # tombstone and the thread lives on; the answers reach it, once each, and the ticket hears of it.
+    alice = p.user("alice")
+    tomb = alice.chat_postMessage(channel=CHANNEL, text="my laptop is cursed")["ts"]
+    acts += 3
+    wait_until("the cursed laptop's ticket confirmed", lambda: bot_posts(p, tomb), timeout=60)
+    [tomb_ticket] = ticket_of(p, tomb)
+    alice.chat_delete(channel=CHANNEL, ts=tomb)
+    p.zendesk.agent_comment(tomb_ticket["id"], "Have you tried an exorcism?")
+    p.zendesk.agent_comment(tomb_ticket["id"], "Or a restart?")
+    wait_until("both answers in the tombstoned thread", lambda: len(bot_posts(p, tomb)) == 3, timeout=60)
+    wait_until(
+        "the deletion noted on the ticket",
+        lambda: any("was deleted from the thread" in c["body"] for c in p.zendesk.comments_of(tomb_ticket["id"])),
+        timeout=60,
+    )
+
     p.slack.knobs.thread_error = "thread_not_found"
     try:
         for ticket_id in tickets:
@@ -172,6 +195,7 @@ def test_vanished_messages_never_feed_a_loop(pipeline: Pipeline, kafka_bootstrap
         assert sum(1 for m in p.slack.thread(channel, ts) if m.get("bot_id") and m["ts"] != ts) == 1
     result = after.counts(p)
     assert (result["lost"], result["duplicated"]) == (0, 0), result
+    assert len(bot_posts(p, tomb)) == 3 and notes(p, tomb_ticket["id"]) == []  # a tombstone is no gone thread
     print(
         f"\ndrill: {acts} acts ({len(ghosts)} vanished questions, {len(strays)} stray replies, "
         f"{len(tickets)} threads gone under {2 * len(tickets)} agent answers, one loop); records per topic {counts}; "
