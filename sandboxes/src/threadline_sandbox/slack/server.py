@@ -109,6 +109,8 @@ class Knobs:
     # The bot's posts per minute allowed in a channel (channel id -> limit), as Slack limits a busy channel;
     # over it: 429 ratelimited with Retry-After. Other channels are not affected.
     channel_posts_per_minute: dict[str, int] = field(default_factory=dict)
+    # The window those limits count in (Slack's is a minute; a drill may shorten it).
+    channel_posts_window_seconds: float = 60.0
 
 
 @dataclass
@@ -305,10 +307,11 @@ class SlackSandbox:
             return
         now = time.monotonic()
         key = f"{method}:{params['channel']}"
+        window = self.knobs.channel_posts_window_seconds
         with self._lock:
-            recent = [t for t in self._calls.get(key, []) if now - t < 60]
+            recent = [t for t in self._calls.get(key, []) if now - t < window]
             if len(recent) >= limit:
-                retry = max(1, int(60 - (now - recent[0])) + 1)
+                retry = max(1, int(window - (now - recent[0])) + 1)
                 raise SlackError("ratelimited", 429, {"Retry-After": str(retry)})
             self._calls[key] = [*recent, now]
 
