@@ -493,6 +493,19 @@ async def test_outages_on_either_side_are_transient_and_refusals_permanent(slack
         await effects.perform({**note, "channel_id": "C0NOWHERE"})
 
 
+async def test_each_zendesk_call_the_budget_counts_is_one_request_even_when_it_fails(zendesk, effects):
+    # A 503 is the engine's to retry (through the account's budget, after a pause), never the
+    # client's: the budget would count one request while Zendesk counted several.
+    zendesk.knobs.error_rate = 1.0
+    before = len(zendesk.requests())
+    with pytest.raises(TransientError, match="503"):
+        await effects.find_ticket("T0SANDBOX:C0SUPPORT:1.000001")
+    zendesk.knobs.error_rate = 0.0
+    assert len(zendesk.requests()) - before == 1
+    assert await effects.find_ticket("T0SANDBOX:C0SUPPORT:1.000001") is None
+    assert len(zendesk.requests()) - before == 2
+
+
 async def test_no_volume_of_traffic_between_a_post_and_its_retry_makes_it_twice(
     slack, zendesk, router, effects, settings, zen
 ):

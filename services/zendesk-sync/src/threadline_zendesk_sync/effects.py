@@ -47,14 +47,20 @@ _idempotency_key: contextvars.ContextVar[str | None] = contextvars.ContextVar("i
 
 class KeyedSession(requests.Session):
     """zenpy's session. Adds the Idempotency-Key of the ticket being created, and retries inside
-    the client only what cannot write twice (a PUT that timed out may have added its comment:
-    that retry goes through the executor, which looks first)."""
+    the client only a connection that never reached Zendesk. Anything Zendesk answered (a 503,
+    a read that timed out) is retried by the engine, through the account's budget and with its
+    pause: a retry here would be a request the budget never counted, made at once (every read
+    during an outage was four requests to Zendesk), and a PUT that timed out may have added its
+    comment, which the executor looks for first."""
 
     def __init__(self, pool_size: int = 10) -> None:
         super().__init__()
         retry = Retry(
             total=3,
-            status_forcelist=[503],
+            connect=3,
+            read=0,
+            status=0,
+            other=0,
             allowed_methods=frozenset({"GET", "HEAD"}),
             respect_retry_after_header=False,
             raise_on_status=False,
