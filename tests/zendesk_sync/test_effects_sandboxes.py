@@ -506,6 +506,18 @@ async def test_each_zendesk_call_the_budget_counts_is_one_request_even_when_it_f
     assert len(zendesk.requests()) - before == 2
 
 
+async def test_slack_calls_share_one_session_and_its_kept_alive_connection(slack, effects):
+    # slack_sdk without a session opens (and closes) a new connection for every call.
+    await effects.slack_call(effects.slack.auth_test)
+    session = effects.slack.session
+    for _ in range(3):
+        await effects.slack_call(effects.slack.auth_test)
+    assert effects.slack.session is session and not session.closed
+    assert sum(len(conns) for conns in session.connector._conns.values()) == 1
+    await effects.close()
+    assert session.closed
+
+
 async def test_no_volume_of_traffic_between_a_post_and_its_retry_makes_it_twice(
     slack, zendesk, router, effects, settings, zen
 ):

@@ -163,6 +163,11 @@ def create_app(settings: ZendeskSyncSettings, kafka: KafkaSettings, effects: Eff
         if "effects" in state:
             state["effects"].reset_caches()
 
+    @app.on_before_shutdown.connect  # type: ignore[arg-type]
+    async def close_effects(app: faust.App, **kwargs: Any) -> None:
+        if "effects" in state:
+            await state["effects"].close()
+
     async def send_dead_letter(event: faust.EventT, reason: str, error: BaseException | None) -> None:
         message = event.message
         headers = message.headers

@@ -156,6 +156,7 @@ class Effects:
         # zenpy is synchronous: its calls run in a pool of their own, as many as may be in flight.
         self._zendesk_pool = ThreadPoolExecutor(settings.zendesk_concurrency, thread_name_prefix="zendesk")
         self.team_id: str | None = None
+        self._slack_loop: asyncio.AbstractEventLoop | None = None
         self.reset_caches()
 
     def reset_caches(self) -> None:
@@ -186,10 +187,29 @@ class Effects:
         finally:
             _idempotency_key.reset(token)
 
+    def _slack_session(self) -> None:
+        """One aiohttp session (a pool of kept-alive connections) for every Slack call made in
+        this event loop. Without one, slack_sdk opens a new session, and so a new connection
+        (a TLS handshake against Slack), for each call and closes it after."""
+        loop = asyncio.get_running_loop()
+        session = self.slack.session
+        if session is None or session.closed or self._slack_loop is not loop:
+            self._slack_loop = loop
+            self.slack.session = aiohttp.ClientSession(
+                timeout=aiohttp.ClientTimeout(total=self.settings.slack_timeout_seconds),
+                connector=aiohttp.TCPConnector(limit=max(100, self.settings.max_in_flight)),
+            )
+
+    async def close(self) -> None:
+        session = self.slack.session
+        if session is not None and not session.closed and self._slack_loop is asyncio.get_running_loop():
+            await session.close()
+
     async def slack_call(self, method: Callable[..., Awaitable[AsyncSlackResponse]], **kwargs: Any) -> Any:
         name = slack_method_name(method)
         channel = kwargs.get("channel")
         await self.budgets.slack_call(name, channel)
+        self._slack_session()
         try:
             return await method(**kwargs)
         except SlackApiError as exc:
