@@ -13,6 +13,11 @@ counts them against the account.
 - peak: the most requests in any 60 s window (sliding, from the outage's start to the end)
   against the budget (never above it).
 
+The budget is a sliding 60 s window, as Zendesk's limit is: within a minute it allows a burst.
+The outage is long enough, and the questions many enough, that their retries fill the window
+before Zendesk is back, so the drain shows the budget's steady rate rather than a burst (in a
+`--quick` run it does not, and the drain figure there is a burst).
+
 The issue asks for a 3-minute outage; the whole `make bench` must fit 14 minutes on 2 cores, so
 the outage here is shorter and the budget low enough that the backlog (about two requests per
 question: the look-up by external_id and the create) takes as long to drain as the outage lasted.
@@ -108,7 +113,6 @@ def run(bootstrap: str, budget: Budget, quick: bool = False) -> Figure:
     figure.add(
         Metric("drain rate, Zendesk requests/min", "req/min", drain_rate, BUDGET_PER_MINUTE, "higher"),
         Metric("peak requests in any 60 s (outage and drain)", "req/60s", peak, BUDGET_PER_MINUTE, "lower"),
-        Metric("requests/min during the outage (all 503)", "req/min", outage_rate, BUDGET_PER_MINUTE, "lower"),
     )
     waits = {k.split('resource="')[1].rstrip('"}'): round(v, 1) for k, v in metrics.items() if "budget_wait" in k}
     retries = sum(v for k, v in metrics.items() if k.startswith("threadline_zendesk_sync_retries_total"))
@@ -132,6 +136,7 @@ def run(bootstrap: str, budget: Budget, quick: bool = False) -> Figure:
         "questions_during_outage": len(keys),
         "tickets_created_during_outage": ticketed_during,
         "requests_during_outage": len(during_outage),
+        "requests_per_minute_during_outage": round(outage_rate, 1),
         "requests_failed_during_outage": failed,
         "requests_during_drain": len(in_drain),
         "drain_seconds": round(drain_seconds, 2),

@@ -282,6 +282,8 @@ def run(bootstrap: str, budget: Budget, quick: bool = False) -> Figure:
         + describe("router", router, ("MainThread",))
         + ". "
         + describe_cpu(window["cpu"])
+        + f" (per Slack event: router {1000 * window['cpu'].get('router', 0) / len(bodies):.1f} ms, zendesk-sync "
+        + f"{1000 * window['cpu'].get('zendesk-sync', 0) / len(bodies):.1f} ms of CPU)"
         + f". The direct baseline's {direct:.1f} s: "
         + describe_cpu(direct_window["cpu"])
         + "."

@@ -69,7 +69,27 @@ def state_of(frame: FrameType) -> str:
         return "waiting: a server's answer (socket read)"
     if func == "sleep" or file.endswith("time.py"):
         return "waiting: sleep"
-    return f"running: {_package(file)}"
+    return f"running: {_library(frame)}"
+
+
+STDLIB_GLUE = ("asyncio", "selectors", "threading", "concurrent", "contextlib", "functools", "runpy")
+
+
+def _library(frame: FrameType | None) -> str:
+    """Whose code is running: the innermost frame's package, unless that is the standard library's
+    event loop and threading glue, then the innermost package calling it; `asyncio (the loop
+    itself)` when nothing but the loop is on the stack (its scheduling, callbacks in C)."""
+    leaf = _package(frame.f_code.co_filename) if frame is not None else "unknown"
+    if leaf not in STDLIB_GLUE:
+        return leaf
+    while frame is not None:
+        if frame.f_code.co_name in ("_run_once", "run_forever") and frame.f_code.co_filename.endswith("base_events.py"):
+            break  # below the loop's own frames is whoever started the loop, not whoever runs now
+        package = _package(frame.f_code.co_filename)
+        if package not in STDLIB_GLUE and not package.startswith("threadline_devstack"):
+            return "faust/mode" if package in ("faust", "mode") else package
+        frame = frame.f_back
+    return "asyncio (the loop itself)"
 
 
 def own_function(frame: FrameType | None) -> str | None:
@@ -218,7 +238,7 @@ class Cpu:
         used = {name: round(process_cpu(pid) - self.start[name], 2) for name, pid in self.pids.items()}
         wall = time.monotonic() - self.began
         busy = machine_busy() - self.machine_start
-        used["everything else (Kafka, Elasticsearch, other users)"] = round(max(0.0, busy - sum(used.values())), 2)
+        used["other processes (other users of the machine)"] = round(max(0.0, busy - sum(used.values())), 2)
         used["wall"] = round(wall, 2)
         used["machine_capacity"] = round(wall * (os.cpu_count() or 1), 2)
         return used

@@ -15,6 +15,7 @@ where its own run spent the time.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import tempfile
 import time
@@ -28,7 +29,7 @@ import yaml
 from threadline_devstack import services
 from threadline_devstack.bench.common import bench_topics, memory_mib, new_prefix
 from threadline_devstack.bench.profiler import Cpu, profiled, read_profile, window
-from threadline_devstack.infra import free_port
+from threadline_devstack.infra import free_port, repo_root
 from threadline_devstack.processes import ManagedProcess
 from threadline_sandbox.slack import SlackSandbox
 from threadline_sandbox.slack.server import SEED as SLACK_SEED
@@ -48,6 +49,15 @@ SETTINGS = {
 # The support channels of the bench workspace: the fixture's two and four more.
 BENCH_CHANNELS = ["C0SUPPORT", "C0INFRA", "C0BENCH1", "C0BENCH2", "C0BENCH3", "C0BENCH4"]
 PROFILED = ("ingest", "router", "zendesk-sync")
+
+
+def infra_pids() -> dict[str, int]:
+    """Kafka's and Elasticsearch's pids, as `make infra` recorded them (when this run started them)."""
+    out = {}
+    for name in ("kafka", "elasticsearch"):
+        with contextlib.suppress(OSError, ValueError, KeyError):
+            out[name] = int(json.loads((repo_root() / ".run" / "pids" / f"{name}.json").read_text())["pid"])
+    return out
 
 
 def bench_workspace(path: Path) -> Path:
@@ -97,7 +107,7 @@ class BenchStack:
         """A measured window: on exit, the dict holds each service's profile over the window
         (profiler.window) under "profiles", and CPU seconds per process under "cpu"."""
         before = {n: read_profile(p) for n, p in self.profiles.items()}
-        cpu = Cpu({**self.pids(), "bench process (sandboxes, load, watcher)": os.getpid()})
+        cpu = Cpu({**self.pids(), **infra_pids(), "bench process (sandboxes, load, watcher)": os.getpid()})
         out: dict[str, Any] = {}
         try:
             yield out
