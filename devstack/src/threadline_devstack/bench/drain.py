@@ -8,8 +8,10 @@ conversations keep arriving through ingest at `RATE_PER_SECOND`; then Zendesk is
 request is counted on the sandbox's side (its request log), failed ones included, as Zendesk
 counts them against the account.
 
-- drain rate: the Zendesk requests per minute from the moment Zendesk is back until the last
-  queued ticket exists, against the budget (target >= 0.9);
+- drain rate: the Zendesk requests in the first minute after Zendesk is back, against the budget
+  (target >= 0.9): the backlog (about two requests per question: the look-up by external_id and
+  the create) is larger than one minute's budget, so a drain at the budget keeps it spent all
+  minute; the average over the whole drain is in the details;
 - peak: the most requests in any 60 s window (sliding, from the outage's start to the end)
   against the budget (never above it).
 
@@ -19,8 +21,7 @@ before Zendesk is back, so the drain shows the budget's steady rate rather than 
 `--quick` run it does not, and the drain figure there is a burst).
 
 The issue asks for a 3-minute outage; the whole `make bench` must fit 14 minutes on 2 cores, so
-the outage here is shorter and the budget low enough that the backlog (about two requests per
-question: the look-up by external_id and the create) takes as long to drain as the outage lasted.
+the outage here is shorter and the budget low enough that its backlog outlasts a minute's budget.
 What the outage's length changes is only how many questions wait: the engine retries each for as
 long as it lasts, so a longer outage is the same drain, for longer.
 """
@@ -37,8 +38,8 @@ from threadline_devstack.bench.profiler import describe, describe_cpu
 from threadline_devstack.bench.stack import bench_stack
 
 BUDGET_PER_MINUTE = 240
-OUTAGE_SECONDS = 45
-RATE_PER_SECOND = 2.0
+OUTAGE_SECONDS = 50
+RATE_PER_SECOND = 3.0
 WARM_CONVERSATIONS = 6
 
 
@@ -106,23 +107,38 @@ def run(bootstrap: str, budget: Budget, quick: bool = False) -> Figure:
     failed = sum(1 for t, status in log if down <= t < back and status >= 500)
     in_drain = [t for t in times if back <= t <= drained]
     drain_seconds = max(1e-3, drained - back)
-    drain_rate = len(in_drain) / drain_seconds * 60
+    first_minute = [t for t in times if back <= t < back + 60]
+    drain_rate = len(first_minute) * 60 / min(60.0, max(1e-3, finished - back))
+    average_rate = len(in_drain) / drain_seconds * 60
     peak = peak_per_window(times, down, finished)
     peak_after = peak_per_window(times, back + 60, finished) if finished - back > 60 else None
     outage_rate = len(during_outage) / max(1e-3, back - down) * 60
     figure.add(
-        Metric("drain rate, Zendesk requests/min", "req/min", drain_rate, BUDGET_PER_MINUTE, "higher"),
+        Metric(
+            "drain rate, Zendesk requests in the first minute back",
+            "req/min",
+            drain_rate,
+            BUDGET_PER_MINUTE,
+            "higher",
+        ),
         Metric("peak requests in any 60 s (outage and drain)", "req/60s", peak, BUDGET_PER_MINUTE, "lower"),
     )
-    waits = {k.split('resource="')[1].rstrip('"}'): round(v, 1) for k, v in metrics.items() if "budget_wait" in k}
+    waits = {
+        k.split('resource="')[1].rstrip('"}'): round(v, 1)
+        for k, v in metrics.items()
+        if "budget_wait_seconds_total" in k
+    }
     retries = sum(v for k, v in metrics.items() if k.startswith("threadline_zendesk_sync_retries_total"))
     figure.note = (
         f"Outage of {outage:.0f} s (the issue's 3 minutes would not fit the bench's 14-minute budget beside the "
         f"other figures; a longer one only queues more questions) with {len(keys)} questions arriving at "
         f"{RATE_PER_SECOND:g}/s; budget {BUDGET_PER_MINUTE}/min so that the backlog drains in about the outage's "
         f"length. The sandbox answered {len(during_outage)} requests during the outage ({failed} of them 503) and "
-        f"{len(in_drain)} in the {drain_seconds:.1f} s drain; {ticketed_during} tickets existed before Zendesk was "
-        f"back. zendesk-sync's budget waits (threadline_zendesk_sync_budget_wait_seconds_total): {waits}; "
+        f"{len(in_drain)} in the {drain_seconds:.1f} s drain ({average_rate:.0f}/min on average: the budget is a "
+        f"sliding 60 s window, so once the outage's early retries leave it the drain may go faster than "
+        f"{BUDGET_PER_MINUTE / 60:g}/s, never more than {BUDGET_PER_MINUTE} in 60 s); {ticketed_during} tickets "
+        f"existed before Zendesk was back. zendesk-sync's budget waits "
+        f"(threadline_zendesk_sync_budget_wait_seconds_total): {waits}; "
         f"{retries:.0f} retries. Profile of the drain: "
         + describe("zendesk-sync", window["profiles"].get("zendesk-sync", {}))
         + ". "
@@ -140,6 +156,8 @@ def run(bootstrap: str, budget: Budget, quick: bool = False) -> Figure:
         "requests_failed_during_outage": failed,
         "requests_during_drain": len(in_drain),
         "drain_seconds": round(drain_seconds, 2),
+        "requests_in_the_first_minute_back": len(first_minute),
+        "drain_average_per_minute": round(average_rate, 1),
         "peak_60s_after_the_first_drain_minute": peak_after,
         "requests_per_second": _per_second(times, down),
         "zendesk_sync_metrics": metrics,

@@ -12,6 +12,7 @@ import asyncio
 import contextvars
 import io
 import logging
+import threading
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -66,7 +67,7 @@ class KeyedSession(requests.Session):
             raise_on_status=False,
         )
         for scheme in ("https://", "http://"):
-            # A connection per call in flight (zendesk_concurrency), none thrown away under load.
+            # A connection per call in flight (each pool thread has its own session), none thrown away.
             self.mount(scheme, HTTPAdapter(max_retries=retry, pool_connections=pool_size, pool_maxsize=pool_size))
 
     def request(self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any) -> requests.Response:
@@ -129,13 +130,8 @@ class Effects:
         else:
             assert settings.zendesk_api_token is not None  # the settings validator made sure
             auth = {"email": settings.zendesk_email, "token": settings.zendesk_api_token.get_secret_value()}
-        self.zen = Zenpy(
-            subdomain=settings.zendesk_subdomain,
-            session=KeyedSession(settings.zendesk_concurrency),
-            timeout=settings.zendesk_timeout_seconds,
-            **auth,
-        )
-        self.zen.disable_caching()  # always read the server: another worker may have written
+        self._zendesk_auth = auth
+        self._zen_local = threading.local()
         slack_options: dict[str, Any] = {}
         if settings.slack_api_url:
             slack_options["base_url"] = settings.slack_api_url
@@ -158,6 +154,24 @@ class Effects:
         self.team_id: str | None = None
         self._slack_loop: asyncio.AbstractEventLoop | None = None
         self.reset_caches()
+
+    @property
+    def zen(self) -> Zenpy:
+        """This thread's zenpy client. zenpy keeps the object being written on its API objects
+        until the answer is processed, so pool threads sharing one client race: one thread clears
+        it while another reads it, and a write that succeeded raises TypeError (the command then
+        failed for good, its ticket made). Each thread has its own, with one connection."""
+        client: Zenpy | None = getattr(self._zen_local, "client", None)
+        if client is None:
+            client = Zenpy(
+                subdomain=self.settings.zendesk_subdomain,
+                session=KeyedSession(2),
+                timeout=self.settings.zendesk_timeout_seconds,
+                **self._zendesk_auth,
+            )
+            client.disable_caching()  # always read the server: another worker may have written
+            self._zen_local.client = client
+        return client
 
     def reset_caches(self) -> None:
         self.ticket_ids = LRU()  # external_id -> ticket id
@@ -374,10 +388,13 @@ class Effects:
                 continue
             upload = await self.zendesk(
                 partial(
-                    self.zen.attachments.upload,
-                    io.BytesIO(content),
-                    target_name=name,
-                    content_type=f.get("mimetype") or "application/octet-stream",
+                    # self.zen in the pool's thread, where the call runs
+                    lambda content, name, mimetype: self.zen.attachments.upload(
+                        io.BytesIO(content), target_name=name, content_type=mimetype
+                    ),
+                    content,
+                    name,
+                    f.get("mimetype") or "application/octet-stream",
                 )
             )
             self.upload_tokens.put(f["id"], str(upload.token))
