@@ -132,8 +132,8 @@ def run(bootstrap: str, budget: Budget, quick: bool = False) -> Figure:
     figure.note = (
         f"Outage of {outage:.0f} s (the issue's 3 minutes would not fit the bench's 14-minute budget beside the "
         f"other figures; a longer one only queues more questions) with {len(keys)} questions arriving at "
-        f"{RATE_PER_SECOND:g}/s; budget {BUDGET_PER_MINUTE}/min so that the backlog drains in about the outage's "
-        f"length. The sandbox answered {len(during_outage)} requests during the outage ({failed} of them 503) and "
+        f"{RATE_PER_SECOND:g}/s; budget {BUDGET_PER_MINUTE}/min, low enough that the backlog outlasts a minute's "
+        f"budget. The sandbox answered {len(during_outage)} requests during the outage ({failed} of them 503) and "
         f"{len(in_drain)} in the {drain_seconds:.1f} s drain ({average_rate:.0f}/min on average: the budget is a "
         f"sliding 60 s window, so once the outage's early retries leave it the drain may go faster than "
         f"{BUDGET_PER_MINUTE / 60:g}/s, never more than {BUDGET_PER_MINUTE} in 60 s); {ticketed_during} tickets "
