@@ -4,6 +4,9 @@ slack_sdk and zenpy."""
 
 from __future__ import annotations
 
+import asyncio
+import threading
+
 import aiohttp
 import pytest
 import requests
@@ -498,7 +501,8 @@ async def test_a_write_whose_answer_was_lost_is_not_repeated(slack, zendesk, rou
         raise aiohttp.ServerDisconnectedError()
 
     with monkeypatch.context() as patched:
-        patched.setattr(effects.zen.tickets, "update", update_then_time_out)
+        # On the class: each of zendesk-sync's threads has its own client.
+        patched.setattr(type(effects.zen.tickets), "update", lambda self, *a, **kw: update_then_time_out(*a, **kw))
         patched.setattr(effects.slack, "chat_postMessage", post_then_disconnect)
         for command in (comment, post):
             with pytest.raises(TransientError):
@@ -548,6 +552,50 @@ async def test_outages_on_either_side_are_transient_and_refusals_permanent(slack
     slack.knobs.error_rate = 0.0
     with pytest.raises(PermanentError, match="channel_not_found"):
         await effects.perform({**note, "channel_id": "C0NOWHERE"})
+
+
+async def test_each_zendesk_call_the_budget_counts_is_one_request_even_when_it_fails(zendesk, effects):
+    # A 503 is the engine's to retry (through the account's budget, after a pause), never the
+    # client's: the budget would count one request while Zendesk counted several.
+    zendesk.knobs.error_rate = 1.0
+    before = len(zendesk.requests())
+    with pytest.raises(TransientError, match="503"):
+        await effects.find_ticket("T0SANDBOX:C0SUPPORT:1.000001")
+    zendesk.knobs.error_rate = 0.0
+    assert len(zendesk.requests()) - before == 1
+    assert await effects.find_ticket("T0SANDBOX:C0SUPPORT:1.000001") is None
+    assert len(zendesk.requests()) - before == 2
+
+
+async def test_zendesk_calls_in_parallel_threads_never_share_a_zenpy_client(effects):
+    # zenpy keeps per-write state on its API objects: two threads on one client race.
+    both_running = threading.Barrier(2, timeout=5)
+
+    def client():
+        both_running.wait()
+        return effects.zen
+
+    first, second = await asyncio.gather(effects.zendesk(client), effects.zendesk(client))
+    assert first is not second
+    created = await asyncio.gather(
+        *(
+            effects.zendesk(lambda i=i: effects.zen.tickets.create(Ticket(subject=f"parallel {i}", description="x")))
+            for i in range(48)
+        )
+    )
+    assert len({int(audit.ticket.id) for audit in created}) == 48
+
+
+async def test_slack_calls_share_one_session_and_its_kept_alive_connection(slack, effects):
+    # slack_sdk without a session opens (and closes) a new connection for every call.
+    await effects.slack_call(effects.slack.auth_test)
+    session = effects.slack.session
+    for _ in range(3):
+        await effects.slack_call(effects.slack.auth_test)
+    assert effects.slack.session is session and not session.closed
+    assert sum(len(conns) for conns in session.connector._conns.values()) == 1
+    await effects.close()
+    assert session.closed
 
 
 async def test_no_volume_of_traffic_between_a_post_and_its_retry_makes_it_twice(

@@ -5,8 +5,18 @@ one confirmation per thread).
 The threads are first written into the Slack sandbox (the confirmation must have a thread to
 go to), then their events are produced to threadline.slack.events at once, as ingest would have
 published them; the clock runs from the first record produced until the last effect is seen.
-Baseline: a minimal aiokafka (the client library under faust) consume-and-produce loop over
-the same records: read, produce to a sink topic with acks=all, commit after each batch.
+
+Two baselines, both measured in the same run:
+- effects: the same effects made directly, without Kafka, router or zendesk-sync: for each
+  conversation the zenpy and slack_sdk calls zendesk-sync makes for its commands, in order, with
+  its check-before-write reads (the ticket looked up by external_id, then created with it and the
+  thread's permalink; the thread read for an earlier post, then the confirmation posted with its
+  metadata; the ticket's comments read once, then each reply added as a comment with its
+  metadata), against the same sandboxes, in as many threads as zendesk-sync makes Zendesk calls
+  at once (THREADLINE_ZENDESK_SYNC_ZENDESK_CONCURRENCY, 16). What it leaves out are the look-ups
+  zendesk-sync caches after the first command (the Slack person, the Zendesk user).
+- consume-produce: a minimal aiokafka (the client library under faust) consume-and-produce loop
+  over the same records: read, produce to a sink topic with acks=all, commit after each batch.
 """
 
 from __future__ import annotations
@@ -15,17 +25,25 @@ import asyncio
 import time
 import uuid
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
+from urllib.parse import quote
 
+import requests
 from confluent_kafka import Producer
+from requests.adapters import HTTPAdapter
 from slack_sdk import WebClient
+from zenpy import Zenpy
+from zenpy.lib.api_objects import Comment, Ticket
 
 from threadline_devstack.bench.common import BenchError, Budget, Figure, Metric, wait_for
 from threadline_devstack.bench.events import message_body, topic_record
+from threadline_devstack.bench.profiler import describe, describe_cpu
 from threadline_devstack.bench.stack import BenchStack, bench_stack
 
 CONVERSATIONS = 240
 REPLIES = 2
+CONCURRENCY = 16  # zendesk-sync's default THREADLINE_ZENDESK_SYNC_ZENDESK_CONCURRENCY
 PEOPLE = {"C0SUPPORT": ["alice", "bob", "sam"], "C0INFRA": ["alice", "sam"]}
 
 
@@ -130,54 +148,145 @@ def baseline_seconds(bootstrap: str, source: str, sink: str, expected: int) -> f
     return asyncio.run(_consume_produce(bootstrap, source, sink, expected))
 
 
+def direct_effects(s: BenchStack, bodies: list[dict[str, Any]], concurrency: int = CONCURRENCY) -> float:
+    """Make every conversation's effects directly (see the module's docstring); returns the seconds."""
+    import os
+
+    for key, value in s.zendesk.zenpy_env().items():
+        os.environ[key] = value  # zenpy reaches the sandbox through these
+    session = requests.Session()
+    for scheme in ("http://", "https://"):  # a connection per thread, as zendesk-sync's session has
+        session.mount(scheme, HTTPAdapter(pool_connections=concurrency, pool_maxsize=concurrency))
+    zen = Zenpy(subdomain=s.zendesk.subdomain, email=s.zendesk.api_email, token=s.zendesk.api_token, session=session)
+    zen.disable_caching()
+    bot = WebClient(token=s.slack.bot_token, base_url=s.slack.api_url)
+    requester = (
+        int(s.zendesk.find_user("alice@sandbox-corp.example")["id"])
+        if s.zendesk.find_user("alice@sandbox-corp.example")
+        else None
+    )
+    threads: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for body in bodies:
+        event = body["event"]
+        threads.setdefault((event["channel"], event.get("thread_ts") or event["ts"]), []).append(event)
+
+    def conversation(item: tuple[tuple[str, str], list[dict[str, Any]]]) -> None:
+        (channel, ts), events = item
+        external_id = f"T0SANDBOX:{channel}:{ts}"
+        root, replies = events[0], events[1:]
+        if list(zen.tickets(external_id=quote(external_id, safe=""))):
+            raise BenchError(f"baseline: {external_id} exists already")
+        permalink = bot.chat_getPermalink(channel=channel, message_ts=ts)["permalink"]
+        ticket = zen.tickets.create(
+            Ticket(
+                subject=root["text"][:80],
+                comment={"body": f"{root['text']}\n\n{permalink}", "public": True},
+                requester_id=requester,
+                external_id=external_id,
+                tags=["slack"],
+                metadata={"threadline_command_id": f"direct:{external_id}"},
+            )
+        ).ticket
+        earlier = bot.conversations_replies(channel=channel, ts=ts, oldest=ts, include_all_metadata=True, limit=200)[
+            "messages"
+        ]
+        if any(m.get("metadata") for m in earlier):
+            raise BenchError("baseline: a confirmation was already posted")
+        bot.chat_postMessage(
+            channel=channel,
+            thread_ts=ts,
+            text=f"Ticket #{ticket.id} opened",
+            metadata={"event_type": "threadline_post", "event_payload": {"command_id": f"announce:{ts}"}},
+        )
+        if replies:
+            list(zen.tickets.comments(ticket=ticket.id))  # read once, as zendesk-sync caches it
+        for reply in replies:
+            zen.tickets.update(
+                Ticket(
+                    id=ticket.id,
+                    comment=Comment(body=reply["text"], public=True, author_id=requester),
+                    metadata={"threadline_command_id": f"comment:{channel}:{reply['ts']}"},
+                )
+            )
+
+    began = time.monotonic()
+    with ThreadPoolExecutor(concurrency, thread_name_prefix="direct") as pool:
+        list(pool.map(conversation, threads.items()))
+    return time.monotonic() - began
+
+
 def run(bootstrap: str, budget: Budget, quick: bool = False) -> Figure:
     conversations = 20 if quick else CONVERSATIONS
     figure = Figure(
         "pipeline",
         "pipeline",
-        baseline="a minimal aiokafka consume -> produce (acks=all) -> commit loop over the same Slack event records",
-        note=(
-            "zendesk-sync is the bound: it performs one command at a time (agent concurrency 1, across all its "
-            "partitions) and awaits each result's acknowledgement before the next. cProfile (120 conversations, "
-            "600 commands): checking each command against the commands JSON Schema costs ~8 ms of CPU (4.8 s of "
-            "the 13.7 s run; the schema is a oneOf of every variant, so jsonschema walks all of them), the HTTP "
-            "effects ~3 ms, the rest is waiting on one round trip after another. The router is not the bound (2.3 s "
-            "of CPU in its handler). To close it: validate against the variant named by `type` only (or a "
-            "precompiled validator), run commands of different conversations concurrently while keeping each "
-            "conversation's order, and await result acknowledgements per batch before committing."
+        baseline=(
+            f"effects/s: the same zenpy and slack_sdk calls made directly, with zendesk-sync's check-before-write "
+            f"reads, {CONCURRENCY} conversations at once (zendesk-sync's Zendesk concurrency); events/s: a minimal "
+            "aiokafka consume -> produce (acks=all) -> commit loop over the same Slack event records"
         ),
     )
     with bench_stack(bootstrap, "pipeline") as s:
         bodies = write_threads(s, conversations, REPLIES, "pipeline")
         roots = [(b["event"]["channel"], b["event"]["ts"]) for b in bodies if "thread_ts" not in b["event"]]
-        began = time.monotonic()
-        produce(bootstrap, s.topic("threadline.slack.events"), bodies)
-        wait_for(
-            "every ticket, comment and confirmation",
-            lambda: complete(effects(s, roots, REPLIES)),
-            timeout=max(60.0, min(600.0, budget.remaining() - 120)),
-            interval=0.25,
-        )
-        elapsed = time.monotonic() - began
-        time.sleep(3)  # anything still in flight would show up as a duplicate now
-        counts = effects(s, roots, REPLIES)
+        with s.measured() as window:
+            began = time.monotonic()
+            produce(bootstrap, s.topic("threadline.slack.events"), bodies)
+            wait_for(
+                "every ticket, comment and confirmation",
+                lambda: complete(effects(s, roots, REPLIES)),
+                timeout=max(60.0, min(600.0, budget.remaining() - 120)),
+                interval=0.25,
+            )
+            elapsed = time.monotonic() - began
+        counts = effects(s, roots, REPLIES)  # anything still in flight shows up as a duplicate now
         memory = s.memory()
         base = baseline_seconds(
             bootstrap, s.topic("threadline.slack.events"), s.topic("threadline.activity"), len(bodies)
         )
+        direct_bodies = write_threads(s, conversations, REPLIES, "direct")
+        direct_roots = [
+            (b["event"]["channel"], b["event"]["ts"]) for b in direct_bodies if "thread_ts" not in b["event"]
+        ]
+        with s.measured() as direct_window:
+            direct = direct_effects(s, direct_bodies)
+        direct_counts = effects(s, direct_roots, REPLIES)
     events = len(bodies)
     effect_count = counts["tickets"] + counts["comments"] + counts["confirmations"]
+    direct_count = direct_counts["tickets"] + direct_counts["comments"] + direct_counts["confirmations"]
     figure.add(
-        Metric("Slack events/s", "events/s", events / elapsed, events / base, "higher"),
+        Metric(
+            "effects/s in Zendesk and Slack",
+            "effects/s",
+            effect_count / elapsed,
+            direct_count / direct,
+            "higher",
+            "vs the same calls made directly",
+        ),
+        Metric("Slack events/s", "events/s", events / elapsed, events / base, "higher", "vs aiokafka consume-produce"),
         Metric(
             "conversations/s",
             "conv/s",
             conversations / elapsed,
-            conversations / base,
+            conversations / direct,
             "higher",
-            f"{REPLIES} replies each",
+            f"{REPLIES} replies each, vs made directly",
         ),
-        Metric("effects/s in Zendesk and Slack", "effects/s", effect_count / elapsed, None, "higher"),
+    )
+    sync = window["profiles"].get("zendesk-sync", {})
+    router = window["profiles"].get("router", {})
+    figure.note = (
+        f"Profile of this run's {elapsed:.1f} s window (wall-clock samples every 10 ms): "
+        + describe("zendesk-sync", sync)
+        + "; "
+        + describe("router", router, ("MainThread",))
+        + ". "
+        + describe_cpu(window["cpu"])
+        + f" (per Slack event: router {1000 * window['cpu'].get('router', 0) / len(bodies):.1f} ms, zendesk-sync "
+        + f"{1000 * window['cpu'].get('zendesk-sync', 0) / len(bodies):.1f} ms of CPU)"
+        + f". The direct baseline's {direct:.1f} s: "
+        + describe_cpu(direct_window["cpu"])
+        + "."
     )
     doubled = counts["tickets_doubled"] + counts["comments_doubled"] + counts["confirmations_doubled"]
     lost = counts["tickets_lost"] + counts["comments_lost"] + counts["confirmations_lost"]
@@ -185,15 +294,24 @@ def run(bootstrap: str, budget: Budget, quick: bool = False) -> Figure:
         "conversations": conversations,
         "replies_per_conversation": REPLIES,
         "events": events,
+        "effects_per_conversation": "ticket, its first comment, each reply's comment, the confirmation",
         "seconds": round(elapsed, 2),
+        "direct_seconds": round(direct, 2),
+        "direct_concurrency": CONCURRENCY,
+        "direct_effects": direct_counts,
         "baseline_seconds": round(base, 2),
         "effects": counts,
         "lost": lost,
         "doubled": doubled,
         "memory_mib_after": memory,
+        "cpu_seconds": window["cpu"],
+        "direct_cpu_seconds": direct_window["cpu"],
+        "profiles": window["profiles"],
         "settings": s.settings,
         "baseline_sink": "threadline.activity under the bench prefix (any topic would do: it is only written)",
     }
     if lost or doubled:
         raise BenchError(f"pipeline lost {lost} and doubled {doubled} effects: {counts}")
+    if not complete(direct_counts):
+        raise BenchError(f"the direct baseline's effects are incomplete: {direct_counts}")
     return figure

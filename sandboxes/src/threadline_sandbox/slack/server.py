@@ -245,6 +245,12 @@ class SlackSandbox:
         with self._lock:
             return [dict(m) for m in self.ws.messages[channel]]
 
+    def messages_since(self, channel: str, start: int) -> list[dict[str, Any]]:
+        """The channel's messages from position `start` on, in the order they were posted (for
+        watchers that read only what is new)."""
+        with self._lock:
+            return [dict(m) for m in self.ws.messages[channel][start:]]
+
     def wait_for_deliveries(self, timeout: float = 10.0) -> None:
         """Until every event so far has been delivered (or given up on), not merely taken from
         the queue: the one being posted counts until its POST is done."""

@@ -236,6 +236,8 @@ class ZendeskApi:
         self.limiter = RateLimiter()
         self.incremental_limiter = RateLimiter()
         self.idempotency: dict[str, Remembered] = {}
+        # Every API request as Zendesk would count it against the account: (monotonic time, status).
+        self.request_log: deque[tuple[float, int]] = deque(maxlen=1_000_000)
 
     def routes(self) -> list[BaseRoute]:
         api = [
@@ -283,6 +285,11 @@ class ZendeskApi:
 
     def _endpoint(self, handler: Callable[[Call], Result]) -> Callable[[Request], Any]:
         async def endpoint(request: Request) -> Response:
+            response = await answer(request)
+            self.request_log.append((time.monotonic(), response.status_code))
+            return response
+
+        async def answer(request: Request) -> Response:
             headers = {"x-zendesk-api-version": "v2", "x-request-id": uuid.uuid4().hex[:16].upper()}
             knobs = self.knobs
             if knobs.latency_seconds > 0:

@@ -240,9 +240,20 @@ class ZendeskSandbox:
 
     # --- reading the account, for assertions ---------------------------------------------------
 
+    def requests(self, since: float = 0.0) -> list[tuple[float, int]]:
+        """API requests answered since `since` (time.monotonic()), as (time, status): what the
+        account's rate limit counts, failed ones included."""
+        return [r for r in list(self._api.request_log) if r[0] >= since]
+
     def tickets(self) -> list[dict[str, Any]]:
         with self._lock:
             return [copy.deepcopy(r.data) for r in self.account.visible_tickets()]
+
+    def external_ids_since(self, start: int) -> list[str | None]:
+        """The external_id of every ticket from the `start`-th created on, in creation order (for
+        watchers that read only what is new)."""
+        with self._lock:
+            return [r.data.get("external_id") for r in list(self.account.tickets.values())[start:]]
 
     def ticket(self, ticket_id: int) -> dict[str, Any]:
         with self._lock:

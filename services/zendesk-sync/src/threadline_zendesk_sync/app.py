@@ -161,6 +161,11 @@ def create_app(settings: ZendeskSyncSettings, kafka: KafkaSettings, effects: Eff
         if "effects" in state:
             state["effects"].reset_caches()
 
+    @app.on_before_shutdown.connect  # type: ignore[arg-type]
+    async def close_effects(app: faust.App, **kwargs: Any) -> None:
+        if "effects" in state:
+            await state["effects"].close()
+
     send_dead_letter = DeadLetters(app, "zendesk-sync").send
 
     async def tell_queued(command: dict[str, Any]) -> bool:

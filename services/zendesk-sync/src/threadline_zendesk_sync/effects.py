@@ -12,6 +12,7 @@ import asyncio
 import contextvars
 import io
 import logging
+import threading
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -47,20 +48,26 @@ _idempotency_key: contextvars.ContextVar[str | None] = contextvars.ContextVar("i
 
 class KeyedSession(requests.Session):
     """zenpy's session. Adds the Idempotency-Key of the ticket being created, and retries inside
-    the client only what cannot write twice (a PUT that timed out may have added its comment:
-    that retry goes through the executor, which looks first)."""
+    the client only a connection that never reached Zendesk. Anything Zendesk answered (a 503,
+    a read that timed out) is retried by the engine, through the account's budget and with its
+    pause: a retry here would be a request the budget never counted, made at once (every read
+    during an outage was four requests to Zendesk), and a PUT that timed out may have added its
+    comment, which the executor looks for first."""
 
     def __init__(self, pool_size: int = 10) -> None:
         super().__init__()
         retry = Retry(
             total=3,
-            status_forcelist=[503],
+            connect=3,
+            read=0,
+            status=0,
+            other=0,
             allowed_methods=frozenset({"GET", "HEAD"}),
             respect_retry_after_header=False,
             raise_on_status=False,
         )
         for scheme in ("https://", "http://"):
-            # A connection per call in flight (zendesk_concurrency), none thrown away under load.
+            # A connection per call in flight (each pool thread has its own session), none thrown away.
             self.mount(scheme, HTTPAdapter(max_retries=retry, pool_connections=pool_size, pool_maxsize=pool_size))
 
     def request(self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any) -> requests.Response:
@@ -123,13 +130,8 @@ class Effects:
         else:
             assert settings.zendesk_api_token is not None  # the settings validator made sure
             auth = {"email": settings.zendesk_email, "token": settings.zendesk_api_token.get_secret_value()}
-        self.zen = Zenpy(
-            subdomain=settings.zendesk_subdomain,
-            session=KeyedSession(settings.zendesk_concurrency),
-            timeout=settings.zendesk_timeout_seconds,
-            **auth,
-        )
-        self.zen.disable_caching()  # always read the server: another worker may have written
+        self._zendesk_auth = auth
+        self._zen_local = threading.local()
         slack_options: dict[str, Any] = {}
         if settings.slack_api_url:
             slack_options["base_url"] = settings.slack_api_url
@@ -150,7 +152,26 @@ class Effects:
         # zenpy is synchronous: its calls run in a pool of their own, as many as may be in flight.
         self._zendesk_pool = ThreadPoolExecutor(settings.zendesk_concurrency, thread_name_prefix="zendesk")
         self.team_id: str | None = None
+        self._slack_loop: asyncio.AbstractEventLoop | None = None
         self.reset_caches()
+
+    @property
+    def zen(self) -> Zenpy:
+        """This thread's zenpy client. zenpy keeps the object being written on its API objects
+        until the answer is processed, so pool threads sharing one client race: one thread clears
+        it while another reads it, and a write that succeeded raises TypeError (the command then
+        failed for good, its ticket made). Each thread has its own, with one connection."""
+        client: Zenpy | None = getattr(self._zen_local, "client", None)
+        if client is None:
+            client = Zenpy(
+                subdomain=self.settings.zendesk_subdomain,
+                session=KeyedSession(2),
+                timeout=self.settings.zendesk_timeout_seconds,
+                **self._zendesk_auth,
+            )
+            client.disable_caching()  # always read the server: another worker may have written
+            self._zen_local.client = client
+        return client
 
     def reset_caches(self) -> None:
         self.ticket_ids = LRU()  # external_id -> ticket id
@@ -180,10 +201,29 @@ class Effects:
         finally:
             _idempotency_key.reset(token)
 
+    def _slack_session(self) -> None:
+        """One aiohttp session (a pool of kept-alive connections) for every Slack call made in
+        this event loop. Without one, slack_sdk opens a new session, and so a new connection
+        (a TLS handshake against Slack), for each call and closes it after."""
+        loop = asyncio.get_running_loop()
+        session = self.slack.session
+        if session is None or session.closed or self._slack_loop is not loop:
+            self._slack_loop = loop
+            self.slack.session = aiohttp.ClientSession(
+                timeout=aiohttp.ClientTimeout(total=self.settings.slack_timeout_seconds),
+                connector=aiohttp.TCPConnector(limit=max(100, self.settings.max_in_flight)),
+            )
+
+    async def close(self) -> None:
+        session = self.slack.session
+        if session is not None and not session.closed and self._slack_loop is asyncio.get_running_loop():
+            await session.close()
+
     async def slack_call(self, method: Callable[..., Awaitable[AsyncSlackResponse]], **kwargs: Any) -> Any:
         name = slack_method_name(method)
         channel = kwargs.get("channel")
         await self.budgets.slack_call(name, channel)
+        self._slack_session()
         try:
             return await method(**kwargs)
         except SlackApiError as exc:
@@ -361,10 +401,13 @@ class Effects:
                 continue
             upload = await self.zendesk(
                 partial(
-                    self.zen.attachments.upload,
-                    io.BytesIO(content),
-                    target_name=name,
-                    content_type=f.get("mimetype") or "application/octet-stream",
+                    # self.zen in the pool's thread, where the call runs
+                    lambda content, name, mimetype: self.zen.attachments.upload(
+                        io.BytesIO(content), target_name=name, content_type=mimetype
+                    ),
+                    content,
+                    name,
+                    f.get("mimetype") or "application/octet-stream",
                 )
             )
             self.upload_tokens.put(f["id"], str(upload.token))
