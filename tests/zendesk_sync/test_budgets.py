@@ -47,7 +47,8 @@ async def test_a_limited_channel_or_method_holds_only_itself_and_zendesk_holds_t
     # Everything else goes at once: another channel's post, another method, Zendesk.
     await asyncio.wait_for(budgets.slack_call("chat.postMessage", "C0QUIET"), 0.5)
     await asyncio.wait_for(budgets.slack_call("conversations.replies", "C0BUSY"), 0.5)
-    await asyncio.wait_for(budgets.zendesk_call(), 0.5)
+    async with asyncio.timeout(0.5), budgets.zendesk_call():
+        pass
     assert budgets._channel("C0BUSY").wait() == pytest.approx(30)
     assert budgets._method("users.info").wait() == pytest.approx(30)
     budgets.zendesk_limited(12)
@@ -63,3 +64,17 @@ async def test_posts_in_one_channel_are_paced_and_the_wait_is_counted():
         "threadline_zendesk_sync_budget_wait_seconds_total", {"resource": "slack_channel"}
     )
     assert waited is not None and waited >= 0.05
+
+
+async def test_a_zendesk_call_counts_while_it_runs_and_for_a_window_after_it_is_done():
+    clock = Clock()
+    window = Window(2, 60.0, clock)
+    async with window.slot():
+        async with window.slot():
+            clock.now += 100  # both calls are slow: a minute passes while they run
+            assert window.wait() > 0  # still in flight: the budget is spent however long ago they began
+        assert window.wait() > 0
+    # Both done at t=1100: the next call may go only a window after the first of them finished.
+    assert window.wait() == pytest.approx(60.0)
+    clock.now += 60
+    assert window.wait() == 0

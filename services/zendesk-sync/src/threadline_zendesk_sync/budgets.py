@@ -15,7 +15,8 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
 from prometheus_client import CollectorRegistry, Counter
@@ -33,9 +34,19 @@ def window_wait(calls: list[float], now: float, per_window: int, window: float =
     return recent[len(recent) - per_window] + window - now
 
 
+# A slot taken for a call still in flight: it counts in every window until the call is done.
+IN_FLIGHT = float("inf")
+# How often a full window looks again for a call in flight to finish.
+IN_FLIGHT_POLL_SECONDS = 0.05
+
+
 @dataclass
 class Window:
-    """At most `per_window` calls in any `window` seconds, and none while held (Retry-After)."""
+    """At most `per_window` calls in any `window` seconds, and none while held (Retry-After).
+
+    A call counts from when its slot is taken until a window after it is done (`slot()`), so the
+    server, which counts a request somewhere between the two, never sees more than `per_window`
+    in any window of its own however long calls queue or take."""
 
     per_window: int
     window: float = 60.0
@@ -49,18 +60,34 @@ class Window:
 
     def wait(self) -> float:
         now = self.clock()
-        return max(self.held_until - now, window_wait(self._calls, now, self.per_window, self.window))
+        pause = max(self.held_until - now, window_wait(sorted(self._calls), now, self.per_window, self.window))
+        return IN_FLIGHT_POLL_SECONDS if pause == IN_FLIGHT else pause
 
-    async def take(self) -> float:
-        """Wait for a free slot; returns the seconds waited."""
+    async def take(self, in_flight: bool = False) -> float:
+        """Wait for a free slot; returns the seconds waited. With `in_flight` the slot counts as
+        in use until `done()`."""
         waited = 0.0
         async with self._lock:  # one waiter at a time: slots go in the order they were asked for
             while (pause := self.wait()) > 0:
                 await asyncio.sleep(pause)
                 waited += pause
             now = self.clock()
-            self._calls = [t for t in self._calls if now - t < self.window] + [now]
+            self._calls = [t for t in self._calls if now - t < self.window] + [IN_FLIGHT if in_flight else now]
         return waited
+
+    def done(self) -> None:
+        """A call taken `in_flight` is done: it counts from now on, for one window."""
+        if IN_FLIGHT in self._calls:
+            self._calls[self._calls.index(IN_FLIGHT)] = self.clock()
+
+    @asynccontextmanager
+    async def slot(self) -> AsyncIterator[float]:
+        """A slot for one call, held while the call runs; yields the seconds waited for it."""
+        waited = await self.take(in_flight=True)
+        try:
+            yield waited
+        finally:
+            self.done()
 
 
 class Budgets:
@@ -94,8 +121,13 @@ class Budgets:
             self._methods[method] = Window(1_000_000, 60.0, self.clock)  # only held, never paced
         return self._methods[method]
 
-    async def zendesk_call(self) -> None:
-        self._count("zendesk", await self.zendesk.take())
+    @asynccontextmanager
+    async def zendesk_call(self) -> AsyncIterator[None]:
+        """Around one Zendesk request: it counts against the account's budget while it runs and
+        for a minute after it is done."""
+        async with self.zendesk.slot() as waited:
+            self._count("zendesk", waited)
+            yield
 
     def zendesk_limited(self, retry_after: float) -> None:
         self.zendesk.hold(retry_after)

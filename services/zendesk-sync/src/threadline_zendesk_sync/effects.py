@@ -186,11 +186,11 @@ class Effects:
     # --- calls -----------------------------------------------------------------------------------
 
     async def zendesk(self, call: Callable[[], T], idempotency_key: str | None = None) -> T:
-        await self.budgets.zendesk_call()
         token = _idempotency_key.set(idempotency_key)
         try:
             context = contextvars.copy_context()  # the context (and so the key) goes along
-            return await asyncio.get_running_loop().run_in_executor(self._zendesk_pool, context.run, call)
+            async with self.budgets.zendesk_call():
+                return await asyncio.get_running_loop().run_in_executor(self._zendesk_pool, context.run, call)
         except ZendeskRateLimited as exc:
             self.budgets.zendesk_limited(exc.retry_after or 60.0)  # the whole account waits
             raise
