@@ -153,7 +153,7 @@ def test_no_system_subtype_opens_a_ticket_or_adds_a_comment(ctx, subtype):
 
 
 def test_unknown_subtypes_are_ignored(ctx):
-    assert decode_slack(subtyped("hologram_share_2031", "100.000900")) is None
+    assert decode_slack(subtyped("telepathy_share_2031", "100.000900")) is None
 
 
 @pytest.mark.parametrize("subtype", sorted(CONVERSATION_SUBTYPES - {"bot_message"}))

@@ -250,21 +250,6 @@ def _decode_message(event: dict[str, Any], event_id: str, team_id: str) -> Inbou
     if not channel or kind == "ignored":
         return None
     subtype = event.get("subtype")
-    if kind == "delete" and subtype == "message_changed":
-        # A tombstone: the parent of a thread was deleted, its replies stay.
-        message = event.get("message") or {}
-        previous = event.get("previous_message") or {}
-        ts = str(message.get("ts") or previous.get("ts") or "")
-        if not ts or previous.get("bot_id"):
-            return None
-        return SlackDelete(
-            event_id=event_id,
-            team_id=team_id,
-            channel_id=str(channel),
-            ts=ts,
-            root_ts=str(message.get("thread_ts") or previous.get("thread_ts") or ts),
-            user=previous.get("user") or message.get("user"),
-        )
     if kind == "edit":
         message = event.get("message") or {}
         previous = event.get("previous_message") or {}
@@ -284,8 +269,11 @@ def _decode_message(event: dict[str, Any], event_id: str, team_id: str) -> Inbou
             edited_ts=str((message.get("edited") or {}).get("ts") or event.get("event_ts") or ts),
         )
     if kind == "delete":
+        # message_deleted, or a tombstone (message_changed whose message is the deleted parent of
+        # a thread that keeps its replies): either way the message as it was is in previous_message.
+        message = event.get("message") or {}
         previous = event.get("previous_message") or {}
-        ts = str(event.get("deleted_ts") or previous.get("ts") or "")
+        ts = str(event.get("deleted_ts") or message.get("ts") or previous.get("ts") or "")
         if not ts or previous.get("bot_id"):
             return None
         return SlackDelete(
@@ -293,8 +281,8 @@ def _decode_message(event: dict[str, Any], event_id: str, team_id: str) -> Inbou
             team_id=team_id,
             channel_id=str(channel),
             ts=ts,
-            root_ts=str(previous.get("thread_ts") or ts),
-            user=previous.get("user"),
+            root_ts=str(message.get("thread_ts") or previous.get("thread_ts") or ts),
+            user=previous.get("user") or message.get("user"),
         )
     if not event.get("ts"):
         raise PoisonMessage("message event without ts")

@@ -78,9 +78,7 @@ class KeyedSession(requests.Session):
         if response.status_code == 429:
             # Raised before zenpy would sleep in this thread: the whole account waits (budgets).
             # Zendesk's 429 body is plain text; only the Retry-After header is read.
-            raise ZendeskRateLimited(
-                "Zendesk rate limit", plan.retry_after_seconds(response.headers.get("Retry-After"))
-            )
+            raise ZendeskRateLimited("Zendesk rate limit", plan.seconds(response.headers))
         return response
 
 
