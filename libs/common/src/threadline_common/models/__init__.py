@@ -1,14 +1,20 @@
-"""Pydantic models of the topic records, generated from schemas/json by `make models`.
+"""The topic records as msgspec structs, generated from schemas/json by `make models`.
 
-    from threadline_common.models import Command, ZendeskAddComment
-    command = Command.model_validate_json(value).root   # the variant its `type` names
+    import msgspec
+    from threadline_common.models import CommandV2, ZendeskAddComment
+    command = msgspec.json.decode(value, type=CommandV2)   # the variant its `type` names
     if isinstance(command, ZendeskAddComment): ...
 
-The JSON Schemas stay the contract (`threadline_common.schemas.validate`); these models give
-typed access. Models are closed (extra fields are errors) except the Slack and Zendesk bodies.
+The JSON Schemas stay the contract (`threadline_common.schemas.validate`); these structs are
+the types the services read and write, so a schema change shows up in `make lint` (mypy).
+msgspec checks types, required fields and constraints while it decodes, in C; a field the
+schema leaves optional and the record omits reads as `msgspec.UNSET` and is omitted again on
+encode. Unknown fields are ignored, so a reader accepts records of a later compatible version.
+Why msgspec and not pydantic: decoding and encoding the hot-path records is several times
+faster (figures in tests/schemas/test_models.py's note and the README).
 """
 
-from pydantic import BaseModel
+from typing import Any
 
 from threadline_common.models.generated.activity_v1 import Activity, Actor
 from threadline_common.models.generated.commands_v1 import (
@@ -38,7 +44,7 @@ from threadline_common.models.generated.sync_results_v2 import SyncResult as Syn
 from threadline_common.models.generated.zendesk_events_v1 import EventWebhookBody, ZendeskEventRecord
 
 # The model of each (topic, schema version).
-TOPIC_MODELS: dict[tuple[str, int], type[BaseModel]] = {
+TOPIC_MODELS: dict[tuple[str, int], Any] = {
     ("threadline.slack.events", 1): SlackEventRecord,
     ("threadline.zendesk.events", 1): ZendeskEventRecord,
     ("threadline.commands", 1): Command,

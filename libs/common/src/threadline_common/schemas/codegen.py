@@ -23,7 +23,7 @@ GENERATED = Path(__file__).resolve().parent.parent / "models" / "generated"
 # (the builtin formatter, unlike black or ruff, reads no configuration from the working directory).
 OPTIONS = [
     "--input-file-type=jsonschema",
-    "--output-model-type=pydantic_v2.BaseModel",
+    "--output-model-type=msgspec.Struct",
     "--target-python-version=3.11",
     "--formatters=builtin",
     "--disable-timestamp",
@@ -32,7 +32,6 @@ OPTIONS = [
     "--use-schema-description",
     "--enum-field-as-literal=all",
     "--field-constraints",
-    "--output-datetime-class=AwareDatetime",
 ]
 
 
