@@ -11,7 +11,7 @@ export UV_LINK_MODE := copy
 PY          := .venv/bin/python
 SYNCED      := .venv/.synced
 
-.PHONY: help venv lint fmt models infra infra-down up down demo test test-unit test-integration bench clean chart-tools
+.PHONY: help venv lint fmt models infra infra-down up down demo test test-unit test-integration bench clean chart-tools images image-test cluster-test
 
 help: ## list the commands
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  make %-18s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -58,13 +58,22 @@ chart-tools: $(SYNCED) ## fetch (cached) the pinned helm, kubernetes-validate, c
 	$(PY) -m threadline_devstack.tools install
 
 test: $(SYNCED) lint chart-tools ## lint, then the whole suite (unit + integration against real Kafka and Elasticsearch)
-	$(PY) -m threadline_devstack.run_pytest
+	$(PY) -m threadline_devstack.run_pytest -m "not images"
 
 test-unit: $(SYNCED) ## only the unit tests (no servers)
 	$(PY) -m threadline_devstack.run_pytest -m unit
 
 bench: $(SYNCED) ## benchmarks against side-by-side baselines; writes bench/results/latest.json
 	$(PY) -m threadline_devstack.bench
+
+images: $(SYNCED) ## build the four service images with podman (installed when missing) or Docker; prints their sizes
+	$(PY) -m threadline_devstack.images build
+
+image-test: images ## the images as containers: health, readiness and one conversation through all four
+	$(PY) -m threadline_devstack.run_pytest -m images tests/images
+
+cluster-test: $(SYNCED) chart-tools ## the chart on a local kube-apiserver with kwok nodes: install, upgrade, rollback, helm test (first build ~10-25 min, cached)
+	$(PY) -m threadline_devstack.cluster
 
 clean: ## remove the virtualenv and run state (not the download cache)
 	rm -rf .venv .run .mypy_cache .ruff_cache .pytest_cache

@@ -21,6 +21,7 @@ pytestmark = pytest.mark.chart
 HERE = Path(__file__).resolve().parent
 CUSTOM_KINDS = {"ScaledObject", "TriggerAuthentication", "ServiceMonitor", "PrometheusRule"}
 WORKLOAD_KINDS = {"Deployment", "StatefulSet", "Job"}
+SELECTOR = {"app.kubernetes.io/name": "threadline", "app.kubernetes.io/instance": "threadline"}
 # The oldest Kubernetes the chart declares (Chart.yaml kubeVersion) must accept it too.
 OLDEST_KUBERNETES = "1.27.0"
 
@@ -325,7 +326,8 @@ def test_by_default_the_chart_only_refers_to_a_secret(rendered: dict[str, Render
 
 def test_external_tls_kafka_reaches_every_client_the_same_way(rendered: dict[str, Rendered]) -> None:
     r = rendered["everything"]
-    clients = [d for d in r.docs if d["kind"] in WORKLOAD_KINDS and not d["metadata"]["name"].endswith("kibana-import")]
+    not_clients = ("kibana-import", "test-readiness")  # they speak HTTP only
+    clients = [d for d in r.docs if d["kind"] in WORKLOAD_KINDS and not d["metadata"]["name"].endswith(not_clients)]
     assert len(clients) == 5  # four services and the topic Job
     for workload in clients:
         env = env_of(workload)
@@ -370,7 +372,7 @@ def test_topics_are_created_by_a_hook_job_before_install_and_upgrade(rendered: d
     hook_secret = rendered["everything"].named("Secret", "-topics")
     assert int(hook_secret["metadata"]["annotations"]["helm.sh/hook-weight"]) < 0
     assert env_of(job)["KAFKA_SASL_PASSWORD"]["valueFrom"]["secretKeyRef"]["name"] == hook_secret["metadata"]["name"]
-    assert rendered["minimal"].kind("Job") == []
+    assert [j["metadata"]["name"] for j in rendered["minimal"].kind("Job")] == ["threadline-test-readiness"]
 
 
 def test_channel_routing_is_a_configmap_that_ingest_follows(rendered: dict[str, Rendered]) -> None:
@@ -460,13 +462,15 @@ def test_the_reporter_api_takes_its_token_from_the_secret_and_only_named_peers_r
         assert env["THREADLINE_REPORTER_WEB_HOST"]["value"] == "0.0.0.0"  # explicit: its default is loopback
         assert env["THREADLINE_REPORTER_API_ENABLED"]["value"] == "true"
     default = rendered["default"].named("NetworkPolicy", "-reporter")["spec"]["ingress"]
-    # Only the metrics scrapers (any namespace by default): no rule lets anyone else in.
-    assert [rule["from"] for rule in default] == [[{"namespaceSelector": {}}]]
+    # Only the metrics scrapers (any namespace by default) and `helm test`'s readiness Job.
+    helm_test = {"podSelector": {"matchLabels": {**SELECTOR, "app.kubernetes.io/component": "test-readiness"}}}
+    assert [rule["from"] for rule in default] == [[{"namespaceSelector": {}}], [helm_test]]
     everything = rendered["everything"].named("NetworkPolicy", "-reporter")["spec"]["ingress"]
     peers = [peer for rule in everything for peer in rule["from"]]
     assert peers == [
         {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "monitoring"}}},
         {"podSelector": {"matchLabels": {"app.kubernetes.io/name": "weekly-digest"}}},
+        helm_test,
     ]
     # The chart-made Secret carries the token (evaluation only).
     made = [d for d in rendered["everything"].kind("Secret") if "slack-bot-token" in d.get("stringData", {})]

@@ -31,6 +31,7 @@ SETTINGS_OF: dict[str, type[BaseSettings] | None] = {
     "reporter": ReporterSettings,
     "kibana-import": KibanaSettings,
     "topics": None,
+    "readiness": None,  # helm test: reads no settings, only the URLs it is given
 }
 # Where the chart sets each class's variables, and the values.schema.json definition of its `env` map.
 TEMPLATE_OF: dict[type[BaseSettings], tuple[str, str | None]] = {

@@ -15,6 +15,18 @@ import subprocess
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
+
+
+class RunningService(Protocol):
+    """What waiting on a service needs: a process here, or a container (containers.py)."""
+
+    @property
+    def name(self) -> str: ...
+
+    def alive(self) -> bool: ...
+
+    def log_tail(self, lines: int = 40) -> str: ...
 
 
 @dataclass

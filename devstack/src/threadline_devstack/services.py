@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from threadline_devstack.processes import ManagedProcess
+from threadline_devstack.processes import ManagedProcess, RunningService
 
 
 @dataclass
@@ -93,7 +93,7 @@ def router(env: ServiceEnv, channels_file: Path, web_port: int, name: str = "rou
     )
 
 
-def wait_http(url: str, process: ManagedProcess, timeout: float = 60.0) -> None:
+def wait_http(url: str, process: RunningService, timeout: float = 60.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if not process.alive():

@@ -1,0 +1,5 @@
+import sys
+
+from threadline_devstack.cluster.story import main
+
+sys.exit(main())

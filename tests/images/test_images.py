@@ -1,0 +1,148 @@
+"""The production images: each one built, run as a container, healthy and ready against the
+session's real Kafka and Elasticsearch, and one whole conversation through the four of them.
+
+`make image-test` builds the images (`make images`) and runs this module; the suite's
+`make test` leaves it out (marker `images`) because a first build takes minutes.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import uuid
+from collections.abc import Iterator
+
+import pytest
+from elasticsearch import Elasticsearch
+from slack_sdk import WebClient
+from zenpy import Zenpy
+
+from threadline_devstack import images, services
+from threadline_devstack.containers import ContainerService, docker_api
+from threadline_devstack.infra import free_port
+from threadline_devstack.waiting import wait_until
+from threadline_sandbox.slack import SlackSandbox
+from threadline_sandbox.zendesk import ZendeskSandbox
+
+pytestmark = [pytest.mark.integration, pytest.mark.images]
+
+SLACK_SECRET = "image-test-slack-signing-secret"
+ZENDESK_SECRET = "image-test-zendesk-webhook-secret"
+TAG = "dev"
+
+
+@pytest.fixture(scope="module")
+def built() -> dict[str, dict[str, object]]:
+    """The four images; built when missing (`make images` builds them beforehand)."""
+    engine = images.engine()
+    missing = tuple(s for s in images.SERVICES if not engine.has_image(images.image_name(s, TAG)))
+    if missing:
+        images.build(tag=TAG, services=missing)
+    found = {}
+    for service in images.SERVICES:
+        [inspected] = json.loads(engine.run("image", "inspect", images.image_name(service, TAG)).stdout)
+        found[service] = inspected
+    return found
+
+
+@pytest.fixture(scope="module")
+def api(built) -> Iterator[str]:
+    with docker_api() as url:
+        yield url
+
+
+@pytest.mark.parametrize("service", images.SERVICES)
+def test_each_image_runs_as_non_root_with_a_healthcheck(built, service, record_property):
+    config = built[service]["Config"]
+    assert config["User"] in ("10001:10001", "10001"), config["User"]
+    assert config.get("Healthcheck", {}).get("Test"), "the image declares a HEALTHCHECK"
+    size_mb = int(built[service]["Size"]) / 1e6
+    record_property("size_mb", round(size_mb, 1))
+    print(f"{service}: {size_mb:.0f} MB")
+
+
+def _healthy(container: ContainerService) -> bool:
+    """Runs the image's own HEALTHCHECK command now (podman runs none without systemd timers)."""
+    engine = images.engine()
+    if engine.is_podman:
+        ran = subprocess.run(
+            [engine.program, "healthcheck", "run", container.container.get_wrapped_container().id],
+            env=engine.env, capture_output=True, text=True, check=False,
+        )  # fmt: skip
+        return ran.returncode == 0
+    return container.health() == "healthy"
+
+
+def test_one_conversation_through_the_four_containers(api, kafka_bootstrap, kafka_topics, elasticsearch_url, tmp_path):
+    ports = {name: free_port() for name in ("ingest", "router", "zendesk-sync", "reporter")}
+    ingest_url = f"http://127.0.0.1:{ports['ingest']}"
+    slack = SlackSandbox(SLACK_SECRET, [f"{ingest_url}/slack/events"]).start()
+    zendesk = ZendeskSandbox(webhook_urls=[f"{ingest_url}/zendesk/webhook"], webhook_secret=ZENDESK_SECRET).start()
+    channels = tmp_path / "channels.yaml"
+    channels.write_text(
+        f"channels:\n  C0SUPPORT: {{name: support, zendesk: {{group_id: {zendesk.group_id}}}}}\n"
+        f"email_groups: {{{zendesk.group_id}: C0SUPPORT}}\n"
+    )
+    channels.chmod(0o644)  # read by the containers' user
+    prefix = f"img-{uuid.uuid4().hex[:8]}-"
+    env = services.ServiceEnv(kafka_bootstrap, kafka_topics.prefix, tmp_path)
+    web = {"log_format": "text"}
+    processes = {
+        "ingest": services.ingest(env, ports["ingest"], SLACK_SECRET, ZENDESK_SECRET),
+        "router": services.router_for_sandboxes(env, channels, ports["router"], slack, zendesk, partitions="2", **web),
+        "zendesk-sync": services.zendesk_sync_for_sandboxes(
+            env, ports["zendesk-sync"], slack, zendesk, partitions="2", **web
+        ),
+        "reporter": services.reporter(
+            env, ports["reporter"], elasticsearch_url=elasticsearch_url, channels_file=channels,
+            slack_bot_token=slack.bot_token, slack_api_url=slack.api_url, index_prefix=prefix,
+            bridge_actor_ids=str(zendesk.api_user["id"]), batch_seconds="0.3",
+        ),
+    }  # fmt: skip
+    containers = {name: ContainerService(process, tag=TAG) for name, process in processes.items()}
+    try:
+        for container in containers.values():
+            container.start()
+        for name, container in containers.items():
+            services.wait_http(f"http://127.0.0.1:{ports[name]}/readyz", container, timeout=120)
+            assert _healthy(container), f"{name}: its image's HEALTHCHECK fails:\n{container.log_tail()}"
+
+        alice = WebClient(token=slack.user_token("alice"), base_url=slack.api_url)
+        zen = Zenpy(subdomain=zendesk.subdomain, email=zendesk.api_email, token=zendesk.api_token)
+        zen.disable_caching()
+        root = alice.chat_postMessage(channel="C0SUPPORT", text="The VPN drops every ten minutes")["ts"]
+        conversation = f"T0SANDBOX:C0SUPPORT:{root}"
+        [ticket] = wait_until("the ticket", lambda: list(zen.tickets(external_id=conversation)), timeout=90)
+        assert ticket.subject == "The VPN drops every ten minutes"
+        wait_until(
+            "the ticket link in the thread",
+            lambda: [m for m in slack.thread("C0SUPPORT", root) if m.get("bot_id") and f"#{ticket.id}" in m["text"]],
+        )
+        zendesk.agent_comment(ticket.id, "Please update the client to 5.2.")
+        wait_until(
+            "the agent's answer in the thread",
+            lambda: [m for m in slack.thread("C0SUPPORT", root) if "5.2" in m.get("text", "")],
+        )
+        alice.chat_postMessage(channel="C0SUPPORT", thread_ts=root, text="resolve")
+        wait_until("the ticket solved", lambda: zen.tickets(id=ticket.id).status == "solved")
+
+        es = Elasticsearch(elasticsearch_url)
+        doc = wait_until(
+            "the conversation indexed as solved",
+            lambda: (
+                (
+                    hits := es.search(
+                        index=f"{prefix}conversations", query={"term": {"conversation_id": conversation}}
+                    )["hits"]["hits"]
+                )
+                and hits[0]["_source"].get("status") == "solved"
+                and hits[0]["_source"]
+            ),
+            timeout=90,
+        )
+        assert doc["ticket_id"] == ticket.id
+    finally:
+        for container in containers.values():
+            container.stop(timeout=10)
+        slack.stop()
+        zendesk.stop()
