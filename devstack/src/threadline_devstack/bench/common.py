@@ -105,10 +105,6 @@ class Figure:
         }
 
 
-def not_measured(name: str, title: str, reason: str) -> Figure:
-    return Figure(name, title, status="not measured", reason=reason)
-
-
 def machine() -> dict[str, Any]:
     return {
         "cpus": os.cpu_count(),
