@@ -47,7 +47,7 @@ class WantedTopic:
 class Plan:
     create: list[WantedTopic] = field(default_factory=list)
     present: list[str] = field(default_factory=list)
-    # name -> (partitions on the cluster, partitions in the contract)
+    # name -> (partitions on the cluster, partitions wanted: the contract's unless overridden)
     partition_mismatch: dict[str, tuple[int, int]] = field(default_factory=dict)
 
     @property
@@ -124,8 +124,8 @@ def ensure_topics(
     wait_seconds: float = 120.0,
     partitions: int | None = None,
 ) -> Plan:
-    """Create every contract topic that is missing, and return once the broker serves them all;
-    return what was found and done."""
+    """Create every contract topic that is missing and wait until the broker serves it; returns
+    what was found and what was done (idempotent: a second run creates nothing)."""
     from confluent_kafka import KafkaException
     from confluent_kafka.admin import NewTopic
 
