@@ -116,16 +116,13 @@ def topics(topic_prefix) -> Topics:
 @pytest.fixture
 def kafka_topics(kafka_bootstrap, topic_prefix) -> Iterator[Topics]:
     """Every contract topic under this test's prefix (2 partitions each), deleted afterwards."""
-    from confluent_kafka.admin import AdminClient
+    from threadline_common.settings import KafkaSettings
+    from threadline_common.topics import delete_topics, ensure_topics
 
-    from threadline_devstack.infra import create_topics
-
-    names = create_topics(kafka_bootstrap, prefix=topic_prefix, partitions=2)
+    settings = KafkaSettings(bootstrap_servers=kafka_bootstrap, topic_prefix=topic_prefix)
+    names = ensure_topics(settings, wait_seconds=30, partitions=2).names
     yield Topics(topic_prefix)
-    admin = AdminClient({"bootstrap.servers": kafka_bootstrap})
-    for future in admin.delete_topics(names, operation_timeout=30).values():
-        with contextlib.suppress(Exception):  # already gone
-            future.result()
+    delete_topics(settings, names, timeout=30)
 
 
 @pytest.fixture

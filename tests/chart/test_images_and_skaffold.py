@@ -1,9 +1,10 @@
-"""The Dockerfiles (hadolint, and what the chart relies on) and skaffold.yaml against the chart."""
+"""The Dockerfile (hadolint, and what the chart relies on) and skaffold.yaml against the chart."""
 
 from __future__ import annotations
 
 import re
 import subprocess
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -21,10 +22,15 @@ SERVICES = {
     "reporter": ("threadline-reporter", "threadline_reporter", 8080),
 }
 VALUES_KEY = {"ingest": "ingest", "router": "router", "zendesk-sync": "zendeskSync", "reporter": "reporter"}
-
-
-def dockerfile(service: str) -> Path:
-    return ROOT / "services" / service / "Dockerfile"
+# Each service's own port setting, which the image sets to PORT.
+PORT_VARIABLE = {
+    "ingest": "THREADLINE_INGEST_PORT",
+    "router": "THREADLINE_ROUTER_WEB_PORT",
+    "zendesk-sync": "THREADLINE_ZENDESK_SYNC_WEB_PORT",
+    "reporter": "THREADLINE_REPORTER_WEB_PORT",
+}
+# One Dockerfile for the four images: the service and its port are build arguments.
+DOCKERFILE = ROOT / "Dockerfile"
 
 
 def hadolint(tools: ChartTools, path: Path) -> subprocess.CompletedProcess[str]:
@@ -37,10 +43,13 @@ def hadolint(tools: ChartTools, path: Path) -> subprocess.CompletedProcess[str]:
     )
 
 
-@pytest.mark.parametrize("service", list(SERVICES))
-def test_dockerfile_passes_hadolint(chart_tools: ChartTools, service: str) -> None:
-    result = hadolint(chart_tools, dockerfile(service))
+def test_dockerfile_passes_hadolint(chart_tools: ChartTools) -> None:
+    result = hadolint(chart_tools, DOCKERFILE)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_no_dockerfile_of_its_own_per_service() -> None:
+    assert sorted(p.relative_to(ROOT) for p in ROOT.glob("services/*/Dockerfile")) == []
 
 
 def test_hadolint_reports_a_bad_dockerfile(chart_tools: ChartTools, tmp_path: Path) -> None:
@@ -52,18 +61,43 @@ def test_hadolint_reports_a_bad_dockerfile(chart_tools: ChartTools, tmp_path: Pa
         assert rule in result.stdout
 
 
+def build_args(service: str) -> dict[str, str]:
+    package = SERVICES[service][0]
+    artifact = next(a for a in skaffold()["build"]["artifacts"] if a["image"] == package)
+    return artifact["docker"].get("buildArgs", {})
+
+
+def test_dockerfile_builds_on_pinned_base_images() -> None:
+    text = DOCKERFILE.read_text()
+    defaults = dict(re.findall(r"^ARG (\w+)=(\S+)$", text, re.MULTILINE))
+    stages = re.findall(r"^FROM (\S+)", text, re.MULTILINE)
+    # multi-stage: a build stage and a slim runtime, both from the Python image argument
+    assert stages.count("${PYTHON_IMAGE}") == 2, stages
+    assert re.fullmatch(r"python:3\.11\.\d+-slim-\w+", defaults["PYTHON_IMAGE"]), defaults
+    uv_version = re.search(r"^UV_VERSION\s*\?=\s*(\S+)", (ROOT / "Makefile").read_text(), re.MULTILINE)
+    assert uv_version and defaults["UV_IMAGE"] == f"ghcr.io/astral-sh/uv:{uv_version.group(1)}"
+    assert set(stages) == {"${PYTHON_IMAGE}", "${UV_IMAGE}"}, stages
+
+
 @pytest.mark.parametrize("service", list(SERVICES))
 def test_dockerfile_builds_what_the_chart_runs(service: str) -> None:
     package, module, port = SERVICES[service]
-    text = dockerfile(service).read_text()
-    stages = re.findall(r"^FROM (\S+)", text, re.MULTILINE)
-    assert len(stages) == 2, "multi-stage: a build stage and a slim runtime"
-    assert all(re.fullmatch(r"python:3\.11\.\d+-slim-\w+", s) for s in stages), stages
-    assert f"uv sync --frozen --no-dev --no-editable --package {package}" in text  # from uv.lock, exactly
+    text = DOCKERFILE.read_text()
+    args = build_args(service)
+    assert args == {"SERVICE": service, "PORT": str(port)}
+    assert package == f"threadline-{args['SERVICE']}"
+    assert 'uv sync --frozen --no-dev --no-editable --package "threadline-${SERVICE}"' in text  # from uv.lock, exactly
+    assert "COPY services/${SERVICE} services/${SERVICE}" in text and (ROOT / "services" / service).is_dir()
     assert "USER 10001:10001" in text  # the chart's runAsUser
-    assert f"'http://127.0.0.1:{port}/healthz'" in text and "HEALTHCHECK" in text
-    assert f'ENTRYPOINT ["python", "-m", "{module}"]' in text
-    # The same entry point as a local run: the module has a __main__.
+    assert "EXPOSE ${PORT}" in text and "THREADLINE_WEB_PORT=${PORT}" in text
+    assert f"{PORT_VARIABLE[service]}=${{PORT}}" in text  # the service listens where the image says
+    assert "'http://127.0.0.1:%s/healthz' % os.environ['THREADLINE_WEB_PORT']" in text and "HEALTHCHECK" in text
+    # The same entry point as a local run: the package's command is its module's __main__.
+    assert 'ln -s "threadline-${SERVICE}" /app/.venv/bin/threadline-service' in text
+    assert 'ENTRYPOINT ["threadline-service"]' in text
+    project = tomllib.loads((ROOT / "services" / service / "pyproject.toml").read_text())["project"]
+    assert project["name"] == package
+    assert project["scripts"][package] == f"{module}.__main__:main"
     src = ROOT / "services" / service / "src" / module
     assert (src / "__main__.py").exists(), f"{module} has no __main__"
     # Every workspace member's pyproject.toml is copied, or `uv sync` cannot read the workspace.
@@ -98,7 +132,7 @@ def test_skaffold_builds_each_image_the_chart_deploys() -> None:
     for service, (package, _, _) in SERVICES.items():
         artifact = artifacts[package]
         assert artifact["context"] == "."  # the uv workspace root
-        assert (ROOT / artifact["docker"]["dockerfile"]).resolve() == dockerfile(service)
+        assert (ROOT / artifact["docker"]["dockerfile"]).resolve() == DOCKERFILE
         key = VALUES_KEY[service]
         assert values[key]["image"]["repository"] == package
         sanitized = package.replace("-", "_")

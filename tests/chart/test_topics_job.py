@@ -29,6 +29,18 @@ def test_plan_creates_only_missing_topics_with_the_contracts_settings() -> None:
     assert inbound.config["cleanup.policy"] == "delete"  # the contract's own config wins
 
 
+@pytest.mark.unit
+def test_plan_with_a_partition_count_for_every_topic() -> None:
+    specs = load_topics()
+    todo = plan(specs, {"t.threadline.links": 2, "t.threadline.commands": 6}, prefix="t.", partitions=2)
+    assert {t.partitions for t in todo.create} == {2}
+    assert todo.partition_mismatch == {"t.threadline.commands": (6, 2)}
+    assert sorted(todo.names) == sorted("t." + s.name for s in specs)
+    assert todo.summary() == (
+        f"topics: {len(specs) - 2} created, 2 already there, 1 with other partitions than their contract (left unchanged)"
+    )
+
+
 @pytest.mark.integration
 def test_job_creates_every_contract_topic_once(kafka_bootstrap: str, topic_prefix: str) -> None:
     settings = KafkaSettings(bootstrap_servers=kafka_bootstrap, topic_prefix=topic_prefix)

@@ -11,7 +11,7 @@ import yaml
 
 from threadline_common.contracts import schemas_dir
 from threadline_common.schemas import ContractSet
-from threadline_common.schemas.codegen import write_lock
+from threadline_devstack.codegen import write_lock
 
 pytestmark = pytest.mark.unit
 
@@ -67,7 +67,7 @@ def test_a_new_version_must_be_locked_and_lock_records_it(copy):
     add_version(copy, schema)
 
     assert ContractSet(copy).problems() == [
-        f"{TOPIC}.v2.schema.json is not in compat.lock: run `python -m threadline_common.schemas.codegen --lock`"
+        f"{TOPIC}.v2.schema.json is not in compat.lock: run `python -m threadline_devstack.codegen --lock`"
     ]
     assert write_lock(ContractSet(copy)) == [f"{TOPIC}.v2.schema.json"]
     assert ContractSet(copy).problems() == []

@@ -60,7 +60,7 @@ def test_example_is_valid_for_its_version_and_every_later_backward_one(topic, ve
 def test_published_versions_are_unchanged():
     locked = CONTRACTS.locked()
     for name, digest in CONTRACTS.hashes().items():
-        assert name in locked, f"{name} is not recorded: run `python -m threadline_common.schemas.codegen --lock`"
+        assert name in locked, f"{name} is not recorded: run `python -m threadline_devstack.codegen --lock`"
         assert locked[name] == digest, (
             f"{name} changed after it was published: published versions are immutable, "
             "add a new version file (and examples) instead"

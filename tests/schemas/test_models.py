@@ -9,15 +9,15 @@ from threadline_common.models import (
     TOPIC_MODELS,
     Command,
     CommandV2,
-    OnCallNotify,
     EventsApiEnvelope,
+    OnCallNotify,
     SlackEventRecord,
     SlackPostMessage,
     ZendeskAddComment,
     ZendeskCreateFollowup,
 )
 from threadline_common.schemas import default, validate
-from threadline_common.schemas.codegen import GENERATED, generate, module_name
+from threadline_devstack.codegen import GENERATED, generate, module_name
 
 pytestmark = pytest.mark.unit
 

@@ -7,7 +7,7 @@
 - Elasticsearch 8.x runs from its integ-test distribution on Maven Central, unpacked once into
   the cache. It refuses to run as root, so as root it runs as the system user `threadline-es`
   (created when missing), from a copy and data directories that user can read and write.
-- Every topic in schemas/ is created with its partitions and configs.
+- Every topic in schemas/ is created with its partitions and configs (threadline_common.topics).
 - .run/stack.json gets `kafka_bootstrap` and `elasticsearch_url`; `down` stops exactly the
   processes started, by pid.
 
@@ -34,6 +34,8 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from threadline_common.settings import KafkaSettings
+from threadline_common.topics import TopicSetupError, ensure_topics
 from threadline_devstack.processes import ManagedProcess
 
 KAFKA_VERSION = os.environ.get("THREADLINE_KAFKA_VERSION", "4.1.1")
@@ -256,40 +258,6 @@ def wait_for_kafka(bootstrap: str, timeout: float = 60.0) -> None:
                 return
         time.sleep(0.5)
     raise InfraError(f"Kafka on {bootstrap} does not answer")
-
-
-def create_topics(bootstrap: str, prefix: str = "", partitions: int | None = None) -> list[str]:
-    """Create every topic of schemas/ (idempotent). `partitions` overrides the contract (tests)."""
-    from confluent_kafka import KafkaException
-    from confluent_kafka.admin import AdminClient, NewTopic
-
-    from threadline_common.contracts import load_topics
-
-    admin = AdminClient({"bootstrap.servers": bootstrap})
-    wanted = [
-        NewTopic(
-            prefix + spec.name,
-            num_partitions=partitions or spec.partitions,
-            replication_factor=spec.replication_factor,
-            config=spec.config,
-        )
-        for spec in load_topics()
-    ]
-    futures = admin.create_topics(wanted, operation_timeout=30)
-    for name, future in futures.items():
-        try:
-            future.result()
-        except KafkaException as exc:
-            if exc.args[0].name() != "TOPIC_ALREADY_EXISTS":
-                raise InfraError(f"cannot create topic {name}: {exc}") from exc
-    names = [t.topic for t in wanted]
-    # create_topics returns when the controller has them; wait until the broker serves them.
-    deadline = time.monotonic() + 30
-    while not set(names) <= set(admin.list_topics(timeout=10).topics):
-        if time.monotonic() > deadline:
-            raise InfraError("topics were created but are not in the broker's metadata after 30s")
-        time.sleep(0.2)
-    return names
 
 
 # --- Elasticsearch ------------------------------------------------------------------------------
@@ -548,7 +516,7 @@ def up() -> dict[str, str]:
         es_future = pool.submit(es.start)
         kafka_future.result()
         es_future.result()
-    topics = create_topics(kafka.bootstrap)
+    topics = ensure_topics(KafkaSettings(bootstrap_servers=kafka.bootstrap, topic_prefix=""), wait_seconds=30).names
     path = update_stack_file(kafka_bootstrap=kafka.bootstrap, elasticsearch_url=es.url)
     print(f"Kafka {KAFKA_VERSION} on {kafka.bootstrap} ({len(topics)} topics from schemas/)")
     print(f"Elasticsearch {es_version(es.url)} on {es.url}")
@@ -589,7 +557,7 @@ def main(argv: list[str] | None = None) -> int:
             down()
         else:
             return status()
-    except InfraError as exc:
+    except (InfraError, TopicSetupError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     return 0

@@ -14,7 +14,6 @@ THREADLINE_ZENDESK_WEBHOOK_SECRET of a webhook pointed at ingest); that sandbox 
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import secrets
 import sys
@@ -304,11 +303,6 @@ def down(keep_infra: bool = False) -> None:
     infra.down()
     path = infra.run_dir() / "stack.json"
     path.unlink(missing_ok=True)
-
-
-def read_stack() -> dict[str, Any]:
-    path: Path = infra.run_dir() / "stack.json"
-    return dict(json.loads(path.read_text()))
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -14,12 +14,15 @@ owns the log files would not fit the pid files `make down` relies on.)
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import signal
 import subprocess
 import sys
 import threading
 import time
 from types import FrameType
+
+from threadline_common.times import format_time
 
 
 def next_backoff(current: float, ran_for: float, *, initial: float, maximum: float, stable: float) -> float:
@@ -31,7 +34,7 @@ def next_backoff(current: float, ran_for: float, *, initial: float, maximum: flo
 
 
 def say(name: str, message: str) -> None:
-    stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime())
+    stamp = format_time(dt.datetime.now(dt.UTC), timespec="seconds")
     print(f"{stamp} supervise[{name}]: {message}", file=sys.stderr, flush=True)
 
 

@@ -1,4 +1,4 @@
-"""Pinned tools that check the Helm chart and the Dockerfiles, cached in ~/.cache/threadline/tools/.
+"""Pinned tools that check the Helm chart and the Dockerfile, cached in ~/.cache/threadline/tools/.
 
 `python -m threadline_devstack.tools install` (what `make chart-tools` runs) fetches each tool
 once, from registries only, never from a download site:

@@ -16,6 +16,7 @@ import traceback
 from collections.abc import Callable
 from pathlib import Path
 
+from threadline_common.times import format_time
 from threadline_devstack import infra
 from threadline_devstack.bench import drain, end_to_end, indexing, ingest, pipeline, reports, scale
 from threadline_devstack.bench.common import Budget, Figure, machine, table, write_results
@@ -72,8 +73,8 @@ def main(argv: list[str] | None = None) -> int:
         print(table(these), flush=True)
 
     meta = {
-        "started_at": started_at.isoformat(timespec="seconds"),
-        "finished_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "started_at": format_time(started_at, timespec="seconds"),
+        "finished_at": format_time(dt.datetime.now(dt.UTC), timespec="seconds"),
         "elapsed_seconds": round(budget.elapsed(), 1),
         "budget_seconds": budget.total_seconds,
         "quick": args.quick,

@@ -14,6 +14,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from threadline_common.settings import KafkaSettings
+from threadline_common.topics import delete_topics, ensure_topics
 from threadline_devstack import infra
 from threadline_devstack.waiting import wait_until
 
@@ -103,10 +105,6 @@ class Figure:
         }
 
 
-def not_measured(name: str, title: str, reason: str) -> Figure:
-    return Figure(name, title, status="not measured", reason=reason)
-
-
 def machine() -> dict[str, Any]:
     return {
         "cpus": os.cpu_count(),
@@ -173,25 +171,14 @@ def new_prefix(what: str) -> str:
 
 
 @contextlib.contextmanager
-def bench_topics(bootstrap: str, prefix: str, extra: Sequence[tuple[str, int]] = ()) -> Iterator[list[str]]:
-    """Every contract topic under `prefix` (and `extra` name/partitions pairs), deleted afterwards."""
-    from confluent_kafka.admin import AdminClient, NewTopic
-
-    names = infra.create_topics(bootstrap, prefix=prefix)
-    admin = AdminClient({"bootstrap.servers": bootstrap})
-    if extra:
-        futures = admin.create_topics(
-            [NewTopic(prefix + n, num_partitions=p, replication_factor=1) for n, p in extra], operation_timeout=30
-        )
-        for future in futures.values():
-            future.result()
-        names += [prefix + n for n, _ in extra]
+def bench_topics(bootstrap: str, prefix: str) -> Iterator[list[str]]:
+    """Every contract topic under `prefix`, deleted afterwards."""
+    settings = KafkaSettings(bootstrap_servers=bootstrap, topic_prefix=prefix)
+    names = ensure_topics(settings, wait_seconds=30).names
     try:
         yield names
     finally:
-        for future in admin.delete_topics(names, operation_timeout=60).values():
-            with contextlib.suppress(Exception):  # already gone
-                future.result()
+        delete_topics(settings, names)
 
 
 def memory_mib(pid: int) -> dict[str, float]:

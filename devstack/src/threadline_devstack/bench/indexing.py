@@ -24,6 +24,7 @@ from typing import Any
 
 from confluent_kafka import Producer
 
+from threadline_common.times import format_time
 from threadline_devstack import services
 from threadline_devstack.bench.common import BenchError, Budget, Figure, Metric, bench_topics, memory_mib, new_prefix
 from threadline_devstack.infra import free_port
@@ -34,7 +35,7 @@ EPOCH = dt.datetime(2026, 11, 16, tzinfo=dt.UTC)  # a Monday, 00:00 UTC: a week 
 
 
 def _at(seconds: float) -> str:
-    return (EPOCH + dt.timedelta(seconds=seconds)).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return format_time(EPOCH + dt.timedelta(seconds=seconds))
 
 
 def conversation_activity(c: int, span_seconds: float = 7 * 24 * 3600) -> list[dict[str, Any]]:

@@ -18,6 +18,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+from threadline_common.times import format_time
 from threadline_devstack.bench.common import BenchError, Budget, Figure, Metric, median
 from threadline_devstack.bench.indexing import EPOCH, conversation_activity, delete_prefix, es_count
 
@@ -92,7 +93,7 @@ def measure(es: Any, prefix: str, conversations: int, channels_file: Path) -> di
             index=f"{prefix}events",
             size=0,
             query={
-                "range": {"occurred_at": {"gte": EPOCH.isoformat(), "lt": (EPOCH + dt.timedelta(days=7)).isoformat()}}
+                "range": {"occurred_at": {"gte": format_time(EPOCH), "lt": format_time(EPOCH + dt.timedelta(days=7))}}
             },
             aggs={"by_channel": {"terms": {"field": "channel_id"}}},
         )

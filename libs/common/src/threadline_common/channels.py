@@ -234,9 +234,6 @@ class ChannelsConfig(_Strict):
     def rules_for(self, channel_id: str) -> ChannelRules | None:
         return self.channels.get(channel_id)
 
-    def is_monitored(self, channel_id: str) -> bool:
-        return channel_id in self.channels
-
 
 def _path(loc: tuple[int | str, ...]) -> str:
     # Union branches appear in the location as type names ("literal[...]"): not part of the key path.

@@ -29,10 +29,6 @@ def log_context(**fields: Any) -> Iterator[None]:
         _context.reset(token)
 
 
-def current_log_context() -> dict[str, Any]:
-    return dict(_context.get() or {})
-
-
 class _ContextFilter(logging.Filter):
     # ECS field names: Kafka coordinates under `kafka.*`, the event id under `event.id`.
     _ECS = {

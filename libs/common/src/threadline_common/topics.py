@@ -1,10 +1,12 @@
 """Create the contract topics that are missing: `python -m threadline_common.topics`.
 
-What the Helm chart's pre-install/pre-upgrade Job runs (any service image has it). The topics
-come from `schemas/topics/*.yaml` (THREADLINE_SCHEMAS_DIR in the images), the connection from
-KAFKA_* (TLS/SASL included), the names get KAFKA_TOPIC_PREFIX. Existing topics are left as they
-are: a topic whose partition count differs from its contract is reported, never changed, since
-the router's co-partitioned topics must be repartitioned on purpose or not at all.
+The one topic admin of the project: the Helm chart's pre-install/pre-upgrade Job runs this
+module (any service image has it), and the local stack, the test fixtures and the benchmarks
+call `ensure_topics` and `delete_topics`. The topics come from `schemas/topics/*.yaml`
+(THREADLINE_SCHEMAS_DIR in the images), the connection from KAFKA_* (TLS/SASL included), the
+names get KAFKA_TOPIC_PREFIX. Existing topics are left as they are: a topic whose partition
+count differs from its contract is reported, never changed, since the router's co-partitioned
+topics must be repartitioned on purpose or not at all.
 
 Exit codes: 0 every topic exists, 1 Kafka refused a topic or did not answer in time, 2 bad
 settings or arguments.
@@ -13,10 +15,11 @@ settings or arguments.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import sys
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -44,8 +47,19 @@ class WantedTopic:
 class Plan:
     create: list[WantedTopic] = field(default_factory=list)
     present: list[str] = field(default_factory=list)
-    # name -> (partitions on the cluster, partitions in the contract)
+    # name -> (partitions on the cluster, partitions wanted: the contract's unless overridden)
     partition_mismatch: dict[str, tuple[int, int]] = field(default_factory=dict)
+
+    @property
+    def names(self) -> list[str]:
+        """Every contract topic's name, created now or there before."""
+        return [*self.present, *(t.name for t in self.create)]
+
+    def summary(self) -> str:
+        text = f"topics: {len(self.create)} created, {len(self.present)} already there"
+        if self.partition_mismatch:
+            text += f", {len(self.partition_mismatch)} with other partitions than their contract (left unchanged)"
+        return text
 
 
 def plan(
@@ -54,20 +68,23 @@ def plan(
     prefix: str = "",
     replication_factor: int | None = None,
     extra_config: Mapping[str, str] | None = None,
+    partitions: int | None = None,
 ) -> Plan:
-    """Which topics to create, given the cluster's topics (name -> partition count)."""
+    """Which topics to create, given the cluster's topics (name -> partition count).
+    `partitions` replaces every contract's count (tests and benchmarks use fewer)."""
     result = Plan()
     for spec in specs:
         name = prefix + spec.name
+        wanted = partitions or spec.partitions
         if name in existing:
             result.present.append(name)
-            if existing[name] != spec.partitions:
-                result.partition_mismatch[name] = (existing[name], spec.partitions)
+            if existing[name] != wanted:
+                result.partition_mismatch[name] = (existing[name], wanted)
             continue
         result.create.append(
             WantedTopic(
                 name=name,
-                partitions=spec.partitions,
+                partitions=wanted,
                 replication_factor=replication_factor or spec.replication_factor,
                 # The contract's own settings (cleanup.policy, retention) win over deployment-wide ones.
                 config={**(extra_config or {}), **spec.config},
@@ -105,13 +122,15 @@ def ensure_topics(
     replication_factor: int | None = None,
     extra_config: Mapping[str, str] | None = None,
     wait_seconds: float = 120.0,
+    partitions: int | None = None,
 ) -> Plan:
-    """Create every contract topic that is missing; return what was found and done."""
+    """Create every contract topic that is missing and wait until the broker serves it; returns
+    what was found and what was done (idempotent: a second run creates nothing)."""
     from confluent_kafka import KafkaException
     from confluent_kafka.admin import NewTopic
 
     admin, existing = _connect(settings, wait_seconds)
-    todo = plan(load_topics(), existing, settings.topic_prefix, replication_factor, extra_config)
+    todo = plan(load_topics(), existing, settings.topic_prefix, replication_factor, extra_config, partitions)
     for name, (have, want) in todo.partition_mismatch.items():
         log.warning("topic %s has %d partitions, its contract says %d: left unchanged", name, have, want)
     if not todo.create:
@@ -135,7 +154,25 @@ def ensure_topics(
             failures.append(f"{name}: {exc.args[0].str()}")
     if failures:
         raise TopicSetupError("cannot create topics: " + "; ".join(failures))
+    # create_topics returns when the controller has them; wait until the broker serves them.
+    deadline = time.monotonic() + 30
+    while not {t.name for t in todo.create} <= set(_existing(admin, timeout=10)):
+        if time.monotonic() > deadline:
+            raise TopicSetupError("topics were created but are not in the broker's metadata after 30s")
+        time.sleep(0.2)
     return todo
+
+
+def delete_topics(settings: KafkaSettings, names: Sequence[str], timeout: float = 60.0) -> None:
+    """Delete these topics (a test's or a benchmark's own); those already gone are no error."""
+    from confluent_kafka.admin import AdminClient
+
+    if not names:
+        return
+    admin = AdminClient(admin_config(settings))
+    for future in admin.delete_topics(list(names), operation_timeout=timeout).values():
+        with contextlib.suppress(Exception):  # already gone
+            future.result()
 
 
 def _config_pair(text: str) -> tuple[str, str]:
@@ -165,7 +202,7 @@ def main(argv: list[str] | None = None) -> int:
         log.error("%s", exc)
         print(f"error: {exc}", file=sys.stderr)
         return 1
-    print(f"topics: {len(done.create)} created, {len(done.present)} already there")
+    print(done.summary())
     return 0
 
 

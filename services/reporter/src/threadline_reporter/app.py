@@ -12,9 +12,11 @@ called by Slack (the reporter only calls Slack), so none takes a Slack signature
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hmac
 import logging
+from collections.abc import Iterator
 from dataclasses import asdict
 from typing import Any, Literal
 
@@ -90,6 +92,18 @@ def ready_or_503(service: Service) -> None:
         raise HTTPException(503, "starting: the indices are not there yet", {"Retry-After": "5"})
 
 
+@contextlib.contextmanager
+def report_errors(doing: str) -> Iterator[None]:
+    """What a report request answers when the report cannot be built or posted."""
+    try:
+        yield
+    except UnknownChannel as exc:
+        raise HTTPException(404, str(exc)) from exc
+    except (ApiError, TransportError) as exc:
+        log.warning("a report could not be %s: %s", doing, exc)
+        raise HTTPException(503, "Elasticsearch did not answer; try again", {"Retry-After": "5"}) from exc
+
+
 def create_app(service: Service) -> FastAPI:
     settings = service.settings
     app = FastAPI(title="threadline-reporter", version="1.0.0", docs_url=None, redoc_url=None)
@@ -131,13 +145,8 @@ def create_app(service: Service) -> FastAPI:
     ) -> dict[str, Any]:
         in_range(date)
         ready_or_503(service)
-        try:
+        with report_errors("built"):
             built = await run_in_threadpool(service.reporter.build, kind, channel, date)
-        except UnknownChannel as exc:
-            raise HTTPException(404, str(exc)) from exc
-        except (ApiError, TransportError) as exc:
-            log.warning("a report could not be built: %s", exc)
-            raise HTTPException(503, "Elasticsearch did not answer; try again", {"Retry-After": "5"}) from exc
         if format == "slack":
             return {"text": reports.fallback_text(built), "blocks": reports.blocks(built)}
         return built.to_json()
@@ -155,13 +164,9 @@ def create_app(service: Service) -> FastAPI:
         in_range(date)
         ready_or_503(service)
         try:
-            posted = await run_in_threadpool(service.reporter.post, kind, channel, date)
-        except UnknownChannel as exc:
-            raise HTTPException(404, str(exc)) from exc
-        except (ApiError, TransportError) as exc:
-            log.warning("a report could not be posted: %s", exc)
-            raise HTTPException(503, "Elasticsearch did not answer; try again", {"Retry-After": "5"}) from exc
-        except RuntimeError as exc:
+            with report_errors("posted"):
+                posted = await run_in_threadpool(service.reporter.post, kind, channel, date)
+        except RuntimeError as exc:  # no Slack token, no report channel, a post in progress
             raise HTTPException(409, str(exc)) from exc
         service.metrics.reports.labels(kind, posted.status).inc()
         return asdict(posted)

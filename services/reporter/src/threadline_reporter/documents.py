@@ -22,11 +22,11 @@ from typing import Any, Literal
 
 from threadline_common.dlq import PoisonMessage
 from threadline_common.schemas import SchemaViolation, validate
-from threadline_reporter.business_hours import Calendar, format_time, parse_time
+from threadline_common.tickets import DONE_STATUSES, OPEN_STATUSES
+from threadline_common.times import format_time, parse_time
+from threadline_reporter.business_hours import Calendar
 
 ACTIVITY = "threadline.activity"
-DONE_STATUSES = frozenset({"solved", "closed"})
-OPEN_STATUSES = frozenset({"new", "open", "pending", "hold"})
 # What a person says in a conversation (a reaction, an edit or a join is not a message).
 MESSAGE_TYPES = frozenset({"message", "reply", "comment"})
 RESPONDER_ROLES = frozenset({"responder", "agent"})
@@ -113,7 +113,7 @@ def event_document(record: dict[str, Any], privacy: Privacy) -> dict[str, Any]:
         "event_id": record["event_id"],
         "type": kind,
         "conversation_id": record["conversation_id"],
-        "occurred_at": when.astimezone(dt.UTC).isoformat(timespec="microseconds").replace("+00:00", "Z"),
+        "occurred_at": format_time(when, timespec="microseconds"),
         "channel_id": record["channel_id"],
         "thread_ts": record.get("thread_ts"),
         "ticket_id": record.get("ticket_id"),

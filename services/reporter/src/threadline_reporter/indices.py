@@ -19,6 +19,8 @@ from typing import Any
 from elasticsearch import Elasticsearch, helpers
 from elasticsearch.exceptions import BadRequestError
 
+from threadline_common.times import format_time
+
 log = logging.getLogger(__name__)
 
 _KEYWORD = {"type": "keyword"}
@@ -208,7 +210,7 @@ def apply_retention(es: Elasticsearch, names: Names, now: dt.datetime, months: i
     for index in expired:
         log.info("retention: deleting index %s", index)
         es.indices.delete(index=index)
-    cutoff = retention_cutoff(now, months).isoformat()
+    cutoff = format_time(retention_cutoff(now, months))
     old = helpers.scan(
         es,
         index=names.conversations,

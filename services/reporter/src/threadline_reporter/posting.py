@@ -20,8 +20,9 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from threadline_common.channels import ChannelRules, ChannelsConfig
+from threadline_common.times import format_time, parse_time
 from threadline_reporter import reports
-from threadline_reporter.business_hours import Calendar, format_time
+from threadline_reporter.business_hours import Calendar
 from threadline_reporter.chart import weekly_chart
 from threadline_reporter.documents import doc_id
 from threadline_reporter.indices import Names
@@ -141,7 +142,7 @@ class Reporter:
         if claim is None:
             current = self.es.get(index=self.names.reports_index, id=marker_id)["_source"]
             posted_at = current.get("posted_at")
-            stale = posted_at is not None and now - dt.datetime.fromisoformat(posted_at) >= self.stale_claim
+            stale = posted_at is not None and now - parse_time(posted_at) >= self.stale_claim
             if current.get("state") == "posted" and kind == "weekly" and stale:
                 # posted, but whoever posted it died before the chart went up
                 self._ensure_chart(kind, channel_id, start, current["slack_channel"], current["slack_ts"], marker_id)
@@ -182,7 +183,7 @@ class Reporter:
             pass
         current = self.es.get(index=self.names.reports_index, id=marker_id)
         source = current["_source"]
-        claimed_at = dt.datetime.fromisoformat(source["claimed_at"])
+        claimed_at = parse_time(source["claimed_at"])
         if source.get("state") != "claimed" or now - claimed_at < self.stale_claim:
             return None
         try:  # the holder died mid-way: take over, unless another replica just did

@@ -14,7 +14,8 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
 from threadline_common import to_slack
-from threadline_reporter.business_hours import Calendar, format_time
+from threadline_common.times import format_time
+from threadline_reporter.business_hours import Calendar
 
 Kind = Literal["daily", "weekly"]
 REPORT_EVENT_TYPE = "threadline_report"
@@ -66,6 +67,22 @@ def _percentiles(field_name: str) -> dict[str, Any]:
     return {"percentiles": {"field": field_name, "percents": [50, 90]}}
 
 
+def _per_day(field_name: str, period: Period) -> dict[str, Any]:
+    """A bucket for each day of the period in its timezone, empty days included."""
+    return {
+        "date_histogram": {
+            "field": field_name,
+            "calendar_interval": "day",
+            "time_zone": period.timezone,
+            "min_doc_count": 0,
+            "extended_bounds": {
+                "min": format_time(period.start),
+                "max": format_time(period.end - dt.timedelta(milliseconds=1)),
+            },
+        }
+    }
+
+
 def conversation_query(period: Period, oldest_listed: int) -> dict[str, Any]:
     """One search on the conversations alias: filters aggregations for every figure of the period."""
     start, end = period.start, period.end
@@ -80,18 +97,7 @@ def conversation_query(period: Period, oldest_listed: int) -> dict[str, Any]:
             "filter": _range("opened_at", start, end),
             "aggs": {
                 "resolved": {"filter": {"range": {"resolved_at": {"lt": format_time(end)}}}},
-                "per_day": {
-                    "date_histogram": {
-                        "field": "opened_at",
-                        "calendar_interval": "day",
-                        "time_zone": period.timezone,
-                        "min_doc_count": 0,
-                        "extended_bounds": {
-                            "min": format_time(start),
-                            "max": format_time(end - dt.timedelta(milliseconds=1)),
-                        },
-                    }
-                },
+                "per_day": _per_day("opened_at", period),
             },
         },
         "solved": {
@@ -104,16 +110,7 @@ def conversation_query(period: Period, oldest_listed: int) -> dict[str, Any]:
                 "ttfr": _percentiles("time_to_first_response_seconds"),
                 "ttfr_business": _percentiles("time_to_first_response_business_seconds"),
                 "per_day": {
-                    "date_histogram": {
-                        "field": "first_response_at",
-                        "calendar_interval": "day",
-                        "time_zone": period.timezone,
-                        "min_doc_count": 0,
-                        "extended_bounds": {
-                            "min": format_time(start),
-                            "max": format_time(end - dt.timedelta(milliseconds=1)),
-                        },
-                    },
+                    **_per_day("first_response_at", period),
                     "aggs": {"ttfr": {"percentiles": {"field": "time_to_first_response_seconds", "percents": [50]}}},
                 },
             },

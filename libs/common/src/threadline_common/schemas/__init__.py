@@ -156,7 +156,7 @@ class ContractSet:
         locked = self.locked()
         for name, digest in self.hashes().items():
             if name not in locked:
-                found.append(f"{name} is not in {LOCK_FILE}: run `python -m threadline_common.schemas.codegen --lock`")
+                found.append(f"{name} is not in {LOCK_FILE}: run `python -m threadline_devstack.codegen --lock`")
             elif locked[name] != digest:
                 found.append(
                     f"{name} changed after it was published: published versions are immutable, "

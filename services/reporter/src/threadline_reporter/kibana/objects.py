@@ -199,6 +199,23 @@ def table(columns: list[str]) -> dict[str, Any]:
     return {"layerType": "data", "columns": [{"columnId": c, "isTransposed": False} for c in columns]}
 
 
+def duration_chart(object_id: str, title: str, measure: str) -> dict[str, Any]:
+    """A duration of the conversations opened each day: median, 90th percentile, median in business hours."""
+    return lens(
+        object_id,
+        title,
+        CONVERSATIONS_VIEW,
+        {
+            "day": date_histogram("opened_at", "Opened"),
+            "median": metric("median", f"{measure}_seconds", "Median"),
+            "p90": metric("percentile", f"{measure}_seconds", "90th percentile", percentile=90),
+            "business": metric("median", f"{measure}_business_seconds", "Median, business hours"),
+        },
+        "lnsXY",
+        xy("line", "day", ["median", "p90", "business"]),
+    )
+
+
 def charts() -> list[dict[str, Any]]:
     """The dashboard's charts, top to bottom."""
     conv, events = CONVERSATIONS_VIEW, EVENTS_VIEW
@@ -237,32 +254,8 @@ def charts() -> list[dict[str, Any]]:
             "lnsXY",
             xy("bar_horizontal_stacked", "channel", ["open"], split="status"),
         ),
-        lens(
-            f"{p}first-response",
-            "Time to first response",
-            conv,
-            {
-                "day": date_histogram("opened_at", "Opened"),
-                "median": metric("median", "time_to_first_response_seconds", "Median"),
-                "p90": metric("percentile", "time_to_first_response_seconds", "90th percentile", percentile=90),
-                "business": metric("median", "time_to_first_response_business_seconds", "Median, business hours"),
-            },
-            "lnsXY",
-            xy("line", "day", ["median", "p90", "business"]),
-        ),
-        lens(
-            f"{p}resolution",
-            "Time to resolution",
-            conv,
-            {
-                "day": date_histogram("opened_at", "Opened"),
-                "median": metric("median", "time_to_resolution_seconds", "Median"),
-                "p90": metric("percentile", "time_to_resolution_seconds", "90th percentile", percentile=90),
-                "business": metric("median", "time_to_resolution_business_seconds", "Median, business hours"),
-            },
-            "lnsXY",
-            xy("line", "day", ["median", "p90", "business"]),
-        ),
+        duration_chart(f"{p}first-response", "Time to first response", "time_to_first_response"),
+        duration_chart(f"{p}resolution", "Time to resolution", "time_to_resolution"),
         lens(
             f"{p}by-channel",
             "By channel",

@@ -1,7 +1,8 @@
-"""Generate the pydantic models from schemas/json (`make models`); record published versions.
+"""Generate threadline_common's msgspec models (models/generated/) from schemas/json (`make models`);
+record the published schema versions.
 
-    python -m threadline_common.schemas.codegen           # regenerate models/generated/
-    python -m threadline_common.schemas.codegen --lock    # record new versions in schemas/compat.lock
+    python -m threadline_devstack.codegen           # regenerate models/generated/
+    python -m threadline_devstack.codegen --lock    # record new versions in schemas/compat.lock
 
 The schemas are the single source of truth: the suite regenerates the models into a temporary
 directory and fails when the committed ones differ. A published version is immutable: its
@@ -15,9 +16,11 @@ import json
 import sys
 from pathlib import Path
 
+from threadline_common.models import generated
 from threadline_common.schemas import LOCK_FILE, ContractSet, default
 
-GENERATED = Path(__file__).resolve().parent.parent / "models" / "generated"
+# Where the models live: in threadline_common, which every service reads them from.
+GENERATED = Path(generated.__file__).resolve().parent
 
 # Pinned so that the output depends only on the schemas and the generator's version in uv.lock
 # (the builtin formatter, unlike black or ruff, reads no configuration from the working directory).
@@ -42,7 +45,7 @@ def module_name(topic: str, version: int) -> str:
 
 def generate(out_dir: Path, contracts: ContractSet | None = None) -> list[Path]:
     """Write one module per topic version into out_dir."""
-    # A dev dependency: imported here so that --lock and module_name work without it.
+    # Imported when used: half a second to import, which --lock and module_name do without.
     from datamodel_code_generator.__main__ import main as datamodel_codegen
 
     contracts = contracts or default()
@@ -73,7 +76,7 @@ def write_lock(contracts: ContractSet | None = None) -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m threadline_common.schemas.codegen")
+    parser = argparse.ArgumentParser(prog="python -m threadline_devstack.codegen")
     parser.add_argument("--lock", action="store_true", help="record new schema versions in schemas/compat.lock")
     args = parser.parse_args(argv)
     if args.lock:
