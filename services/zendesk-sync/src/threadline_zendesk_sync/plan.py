@@ -1,6 +1,7 @@
 """What to ask Zendesk and Slack for, as pure functions: bodies, texts, and what counts as done.
 
-The executor (effects.py) feeds these with what it looked up and sends what they return.
+The commands are the contract's structs (threadline_common.models), decoded once by the worker.
+The command performers feed these with what they looked up and send what they return.
 """
 
 from __future__ import annotations
@@ -9,11 +10,31 @@ import json
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
-from typing import Any
+from typing import Any, Literal, TypeAlias
+
+from msgspec import UNSET
 
 from threadline_common import from_slack, to_slack
+from threadline_common.models import CommandV2, SyncResultV2
+from threadline_common.models.generated.commands_v2 import (
+    OnCallNotify,
+    SlackFile,
+    SlackMessageMetadata,
+    SlackOpenThread,
+    SlackPostMessage,
+    ZendeskAddComment,
+    ZendeskCreateFollowup,
+    ZendeskCreateTicket,
+    ZendeskSetPriority,
+    ZendeskSetStatus,
+)
 from threadline_common.retry import TransientError
+from threadline_common.tickets import DONE_STATUSES
+from threadline_common.times import parse_time
+
+# The two commands that open a ticket (the contract's v2 structs: a follow-up names the closed one).
+NewTicketCommand: TypeAlias = ZendeskCreateTicket | ZendeskCreateFollowup
+ResultKind: TypeAlias = Literal["ticket_created", "thread_opened", "failed", "thread_gone"]
 
 # event_type of the metadata on every Slack post Threadline makes when the router gave none.
 THREADLINE_POST = "threadline_post"
@@ -43,7 +64,7 @@ class Outcome:
     it; `skipped` when there was nothing to do (our own comment coming back)."""
 
     effect: str
-    results: list[dict[str, Any]] = field(default_factory=list)
+    results: list[SyncResultV2] = field(default_factory=list)
     detail: str = ""
 
 
@@ -110,28 +131,41 @@ def slack_to_plain(text: str, names: Mapping[str, str]) -> str:
     return from_slack.to_zendesk(text, names)
 
 
-def subject_from(text: str, names: Mapping[str, str] | None = None, limit: int = 120) -> str:
-    """The router's subject rule too (from_slack.subject), so both name a ticket alike."""
-    return from_slack.subject(text, names if names is not None else {}, limit)
-
-
 # --- files ----------------------------------------------------------------------------------------------
 
 
-def split_files(files: Iterable[Mapping[str, Any]], max_bytes: int) -> tuple[list[dict[str, Any]], list[str]]:
+def split_files(files: Iterable[SlackFile], max_bytes: int) -> tuple[list[SlackFile], list[str]]:
     """Files to carry to Zendesk, and notes for those that cannot be (too large, no URL)."""
-    carry: list[dict[str, Any]] = []
+    carry: list[SlackFile] = []
     notes: list[str] = []
     for f in files:
-        name = str(f.get("name") or f.get("id") or "a file")
-        size = f.get("size")
-        if not f.get("url_private"):
+        name = f.name or f.id or "a file"
+        if not f.url_private:
             notes.append(f"{name}: not downloadable from Slack")
-        elif size is not None and int(size) > max_bytes:
-            notes.append(f"{name}: {human_size(int(size))}, over the {human_size(max_bytes)} limit")
+        elif f.size is not UNSET and f.size > max_bytes:
+            notes.append(f"{name}: {human_size(f.size)}, over the {human_size(max_bytes)} limit")
         else:
-            carry.append(dict(f))
+            carry.append(f)
     return carry, notes
+
+
+def message_files(message: Mapping[str, Any]) -> list[SlackFile]:
+    """The files of a Slack message (conversations.replies) as commands carry them."""
+    files: list[SlackFile] = []
+    for f in message.get("files") or []:
+        if not isinstance(f, Mapping) or not f.get("id"):
+            continue
+        size, url = f.get("size"), f.get("url_private")
+        files.append(
+            SlackFile(
+                id=str(f["id"]),
+                name=str(f.get("name") or f["id"]),
+                mimetype=str(f.get("mimetype") or "application/octet-stream"),
+                size=size if isinstance(size, int) and size >= 0 else UNSET,
+                url_private=str(url) if url else UNSET,
+            )
+        )
+    return files
 
 
 def human_size(n: int) -> str:
@@ -152,7 +186,7 @@ def files_note(notes: list[str]) -> str:
 
 
 def ticket_request(
-    command: Mapping[str, Any],
+    command: NewTicketCommand,
     *,
     body: str,
     requester_id: int | None,
@@ -178,24 +212,30 @@ def ticket_request(
     if uploads:
         comment["uploads"] = list(uploads)
     ticket: dict[str, Any] = {
-        "subject": subject or subject_from(body),
+        "subject": subject or from_slack.subject(body),
         "comment": comment,
-        "external_id": command["external_id"],
-        "tags": list(command.get("tags") or []),
-        "metadata": {COMMAND_KEY: command["command_id"]},
+        "external_id": command.external_id,
+        "tags": list(command.tags or []),
+        "metadata": {COMMAND_KEY: command.command_id},
     }
     if requester_id is not None:
         ticket["requester_id"] = requester_id
-    for key in ("group_id", "brand_id", "ticket_form_id", "priority", "via_followup_source_id"):
-        if command.get(key) is not None:
-            ticket[key] = command[key]
-    if command.get("custom_fields"):
-        ticket["custom_fields"] = [dict(f) for f in command["custom_fields"]]
+    routing = {
+        "group_id": command.group_id,
+        "brand_id": command.brand_id,
+        "ticket_form_id": command.ticket_form_id,
+        "priority": command.priority,
+    }
+    if isinstance(command, ZendeskCreateFollowup):
+        routing["via_followup_source_id"] = command.via_followup_source_id
+    ticket.update({key: value for key, value in routing.items() if value is not None and value is not UNSET})
+    if command.custom_fields:
+        ticket["custom_fields"] = [{"id": f.id, "value": f.value} for f in command.custom_fields]
     return ticket
 
 
 def comment_request(
-    command: Mapping[str, Any],
+    command: ZendeskAddComment,
     *,
     body: str,
     author_id: int | None,
@@ -207,7 +247,7 @@ def comment_request(
 
     A public reply whose author has no Zendesk user is written by the API user, labelled with
     the Slack author's name; internal notes are always the API user's."""
-    public = bool(command.get("public", True))
+    public = command.public
     text = body.strip() or "(no text)"
     if public and author_id is None:
         text = f"{author.name} wrote in Slack:\n\n{text}"
@@ -219,22 +259,22 @@ def comment_request(
         comment["uploads"] = list(uploads)
     ticket: dict[str, Any] = {
         "comment": comment,
-        "metadata": {COMMAND_KEY: command["command_id"], "slack_ts": command.get("slack_ts")},
+        "metadata": {COMMAND_KEY: command.command_id, "slack_ts": command.slack_ts},
     }
-    if command.get("reopen"):
+    if command.reopen:
         ticket["status"] = "open"
     return ticket
 
 
-def status_request(command: Mapping[str, Any], ticket_id: int, current: str, note: str | None) -> dict[str, Any] | None:
+def status_request(command: ZendeskSetStatus, ticket_id: int, current: str, note: str | None) -> dict[str, Any] | None:
     """The `ticket` object of PUT /api/v2/tickets/{id}.json changing the status, or None when
     the ticket is already there (solved also counts as done once Zendesk has closed it)."""
-    wanted = command["status"]
-    if current == wanted or (wanted == "solved" and current == "closed"):
+    wanted = command.status
+    if current == wanted or (wanted in DONE_STATUSES and current in DONE_STATUSES):
         return None
     if current == "closed":
         raise PermanentError(f"ticket #{ticket_id} is closed; it cannot become {wanted}")
-    ticket: dict[str, Any] = {"status": wanted, "metadata": {COMMAND_KEY: command["command_id"]}}
+    ticket: dict[str, Any] = {"status": wanted, "metadata": {COMMAND_KEY: command.command_id}}
     if note:
         ticket["comment"] = {"body": note, "public": False}
     return ticket
@@ -296,12 +336,12 @@ def thread_opener(requester: Mapping[str, Any] | None) -> str:
 # --- Slack posts ----------------------------------------------------------------------------------
 
 
-def post_metadata(command_id: str, given: Mapping[str, Any] | None = None, **extra: Any) -> dict[str, Any]:
+def post_metadata(command_id: str, given: SlackMessageMetadata | None = None, **extra: Any) -> dict[str, Any]:
     """Message metadata for a post: the router's when it gave some, always naming the command,
     so the post is found again instead of being repeated."""
-    if given and given.get("event_type"):
-        payload = {**(given.get("event_payload") or {}), **extra, "command_id": command_id}
-        return {"event_type": str(given["event_type"]), "event_payload": payload}
+    if given and given.event_type:
+        payload = {**given.event_payload, **extra, "command_id": command_id}
+        return {"event_type": given.event_type, "event_payload": payload}
     return {"event_type": THREADLINE_POST, "event_payload": {**extra, "command_id": command_id}}
 
 
@@ -333,29 +373,34 @@ def ticket_link_blocks(text: str, url: str) -> list[dict[str, Any]]:
     ]
 
 
-def agent_post(command: Mapping[str, Any], icon_url: str | None) -> dict[str, Any]:
+def event_payload(command: SlackPostMessage) -> dict[str, Any]:
+    """The payload of the metadata the router gave a post ({} when it gave none)."""
+    return command.metadata.event_payload if command.metadata else {}
+
+
+def agent_post(command: SlackPostMessage, icon_url: str | None) -> dict[str, Any]:
     """chat.postMessage arguments beyond channel/thread/text/metadata for an agent's comment:
     posted under the agent's name and photo. Without the chat:write.customize scope Slack shows
     the app's name instead, so the router's text names the agent too."""
-    payload = (command.get("metadata") or {}).get("event_payload") or {}
+    payload = event_payload(command)
     extra: dict[str, Any] = {}
     if payload.get("author_name"):
         extra["username"] = str(payload["author_name"])
     if icon_url:
         extra["icon_url"] = icon_url
-    if command.get("blocks"):
-        extra["blocks"] = command["blocks"]
+    if command.blocks:
+        extra["blocks"] = command.blocks
     return extra
 
 
-def email_thread_text(command: Mapping[str, Any], requester: str, url: str) -> str:
+def email_thread_text(command: SlackOpenThread, requester: str, url: str) -> str:
     """The root post of an emailed ticket's thread. `requester`: thread_opener's (safe) text.
     The email's latest reply without signature and quoted history, converted and escaped as
     every outside text (to_slack); when that is not all of it, the post says so and links the
     ticket, which keeps the full text."""
-    ticket = to_slack.link(url, f"#{command['ticket_id']}")
-    excerpt = to_slack.email_excerpt(str(command.get("body") or ""), EXCERPT_LIMIT)
-    title = to_slack.bold(str(command.get("subject") or "")) or "*Emailed request*"
+    ticket = to_slack.link(url, f"#{command.ticket_id}")
+    excerpt = to_slack.email_excerpt(command.body, EXCERPT_LIMIT)
+    title = to_slack.bold(command.subject) or "*Emailed request*"
     text = (
         f":email: {title}\n"
         f"From {requester}, ticket {ticket}. Replies in this thread go to the ticket.\n"
@@ -392,10 +437,10 @@ def on_call_order(oncalls: list[Mapping[str, Any]]) -> list[str]:
     return list(dict.fromkeys(str(o["user"]["id"]) for _, o in ranked if (o.get("user") or {}).get("id")))
 
 
-def on_call_text(command: Mapping[str, Any], people: list[str]) -> str:
+def on_call_text(command: OnCallNotify, people: list[str]) -> str:
     """`people`: how to name the primary and secondary in Slack (a mention, or a name)."""
-    if command["reason"] == "reminder":
-        waited = command.get("waited_minutes")
+    if command.reason == "reminder":
+        waited = command.waited_minutes
         head = f":hourglass: This request has waited {waited} min for an answer" if waited else ":hourglass: Reminder"
         if not people:
             return head + ". Nobody is on call in PagerDuty right now."
@@ -412,17 +457,17 @@ def is_agent(user: Mapping[str, Any]) -> bool:
     return str(user.get("role") or "") in ("agent", "admin")
 
 
-def assign_request(command: Mapping[str, Any], current: Any, agent_id: int) -> dict[str, Any] | None:
+def assign_request(command_id: str, current: Any, agent_id: int) -> dict[str, Any] | None:
     """The `ticket` object assigning the ticket to the on-call agent, None when it already is."""
     if current is not None and int(current) == agent_id:
         return None
-    return {"assignee_id": agent_id, "metadata": {COMMAND_KEY: command["command_id"]}}
+    return {"assignee_id": agent_id, "metadata": {COMMAND_KEY: command_id}}
 
 
-def priority_request(command: Mapping[str, Any], current: str | None, note: str | None) -> dict[str, Any] | None:
-    if current == command["priority"]:
+def priority_request(command: ZendeskSetPriority, current: str | None, note: str | None) -> dict[str, Any] | None:
+    if current == command.priority:
         return None
-    ticket: dict[str, Any] = {"priority": command["priority"], "metadata": {COMMAND_KEY: command["command_id"]}}
+    ticket: dict[str, Any] = {"priority": command.priority, "metadata": {COMMAND_KEY: command.command_id}}
     if note:
         ticket["comment"] = {"body": note, "public": False}
     return ticket
@@ -484,29 +529,42 @@ def thread_of(conversation_id: str) -> tuple[str | None, str | None, str | None]
     return None, None, None
 
 
-def result(kind: str, command: Mapping[str, Any], **fields: Any) -> dict[str, Any]:
+def command_type(command: CommandV2) -> str:
+    """The command's `type`: the tag of its variant."""
+    return str(type(command).__struct_config__.tag)
+
+
+def result(
+    kind: ResultKind,
+    command: CommandV2,
+    *,
+    conversation_id: str | None = None,
+    ticket_id: int | None = None,
+    ticket_url: str | None = None,
+    team_id: str | None = None,
+    channel_id: str | None = None,
+    thread_ts: str | None = None,
+    moved_from: str | None = None,
+    reason: str | None = None,
+) -> SyncResultV2:
     """A threadline.sync.results v2 record; thread fields default to the command's conversation.
     It names its command by id and type, never by content, so a chain of results cannot grow."""
-    conversation_id = fields.pop("conversation_id", command["conversation_id"])
+    conversation_id = conversation_id or command.conversation_id
     team, channel, ts = thread_of(conversation_id)
-    reason = fields.pop("reason", None)
-    record = {
-        "schema_version": 2,
-        "kind": kind,
-        "conversation_id": conversation_id,
-        "command_id": command["command_id"],
-        "command_type": command.get("type"),
-        "ticket_id": fields.pop("ticket_id", None),
-        "ticket_url": fields.pop("ticket_url", None),
-        "team_id": fields.pop("team_id", team),
-        "channel_id": fields.pop("channel_id", channel),
-        "thread_ts": fields.pop("thread_ts", ts),
-        "moved_from": fields.pop("moved_from", None),
-        "reason": reason[:REASON_LIMIT] if reason else None,
-    }
-    if fields:
-        raise TypeError(f"unknown result fields: {sorted(fields)}")
-    return record
+    return SyncResultV2(
+        schema_version=2,
+        kind=kind,
+        conversation_id=conversation_id,
+        command_id=command.command_id,
+        command_type=command_type(command),
+        ticket_id=ticket_id,
+        ticket_url=ticket_url,
+        team_id=team_id or team,
+        channel_id=channel_id or channel,
+        thread_ts=thread_ts or ts,
+        moved_from=moved_from,
+        reason=reason[:REASON_LIMIT] if reason else None,
+    )
 
 
 # Slack's clock and the router's may differ: a post for a command is looked for from this long
@@ -514,12 +572,11 @@ def result(kind: str, command: Mapping[str, Any], **fields: Any) -> dict[str, An
 LOOK_BACK_MARGIN_SECONDS = 600.0
 
 
-def look_back_from(command: Mapping[str, Any]) -> float:
+def look_back_from(command: CommandV2) -> float:
     """Slack epoch seconds from which a post made for `command` is looked for: its issue time
     less a margin (a post for a command cannot be older than the command)."""
-    issued = str(command.get("issued_at") or "").replace("Z", "+00:00")
     try:
-        return datetime.fromisoformat(issued).timestamp() - LOOK_BACK_MARGIN_SECONDS
+        return parse_time(command.issued_at).timestamp() - LOOK_BACK_MARGIN_SECONDS
     except ValueError:
         return 0.0  # unknown: the whole conversation is looked through
 
