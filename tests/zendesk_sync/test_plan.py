@@ -6,10 +6,15 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import msgspec
 import pytest
+from msgspec.structs import replace
 from threadline_testing.hostile import HOSTILE, links, pings_nobody
 
+from threadline_common import from_slack
 from threadline_common.dlq import PoisonMessage
+from threadline_common.models import Command as CommandV1
+from threadline_common.models.generated.commands_v2 import SlackFile, SlackMessageMetadata
 from threadline_common.schemas import validate
 from threadline_zendesk_sync import plan
 from threadline_zendesk_sync.app import decode_command
@@ -24,8 +29,9 @@ def example(topic: str, name: str, version: int = 1) -> dict:
     return json.loads((EXAMPLES / topic / str(version) / name).read_text())
 
 
-def command(name: str) -> dict:
-    return example("threadline.commands", name)
+def command(name: str):
+    """A v1 example as the worker reads it: the contract's v2 struct."""
+    return decode_command((EXAMPLES / "threadline.commands" / "1" / name).read_bytes())
 
 
 ALICE = Person("U0ASKER", "Alice Asker", "alice@example.com")
@@ -37,7 +43,20 @@ GUEST = Person("U0GUEST", "Gina Guest", None)
 
 @pytest.mark.parametrize("path", sorted((EXAMPLES / "threadline.commands" / "1").glob("*.json")), ids=lambda p: p.stem)
 def test_every_contract_example_is_a_command(path: Path):
-    assert decode_command(path.read_bytes())["command_id"]
+    assert decode_command(path.read_bytes()).command_id
+
+
+@pytest.mark.parametrize("path", sorted((EXAMPLES / "threadline.commands" / "1").glob("*.json")), ids=lambda p: p.stem)
+def test_a_v1_record_reads_as_the_same_command_in_the_v2_union(path: Path):
+    # The v2 contract says it reads every v1 command: the same variant, the same fields, and
+    # written back it is the same record.
+    raw = path.read_bytes()
+    as_v1 = msgspec.json.decode(raw, type=CommandV1)
+    as_v2 = decode_command(raw)
+    assert type(as_v2).__name__ == type(as_v1).__name__
+    assert type(as_v2).__struct_config__.tag == type(as_v1).__struct_config__.tag == json.loads(raw)["type"]
+    assert msgspec.to_builtins(as_v2) == msgspec.to_builtins(as_v1) == json.loads(raw)
+    assert json.loads(msgspec.json.encode(as_v2)) == json.loads(raw)
 
 
 @pytest.mark.parametrize(
@@ -45,16 +64,33 @@ def test_every_contract_example_is_a_command(path: Path):
     [
         (b"{not json", "not JSON"),
         (None, "not JSON"),
+        (b"[" * 100_000, "threadline.commands: Expected `object`"),
         (
-            json.dumps({**command("06_zendesk_set_status_solved.json"), "type": "zendesk.delete_ticket"}),
-            "'zendesk.delete_ticket' is not one of",
+            json.dumps(example("threadline.commands", "09_slack_post_agent_comment.json"))[:-1].encode()
+            + b', "extra": '
+            + b"[" * 100_000
+            + b"]" * 100_000
+            + b"}",
+            "not JSON: nested too deep",
         ),
         (
-            json.dumps({k: v for k, v in command("03_zendesk_add_comment_while_creating.json").items() if k != "body"}),
-            "'body' is a required property",
+            json.dumps(
+                {**example("threadline.commands", "06_zendesk_set_status_solved.json"), "type": "zendesk.delete_ticket"}
+            ),
+            "Invalid value 'zendesk.delete_ticket' - at `\\$.type`",
+        ),
+        (
+            json.dumps(
+                {
+                    k: v
+                    for k, v in example("threadline.commands", "03_zendesk_add_comment_while_creating.json").items()
+                    if k != "body"
+                }
+            ),
+            "missing required field `body`",
         ),
     ],
-    ids=["garbage", "empty", "unknown type", "missing field"],
+    ids=["garbage", "empty", "an array", "nested too deep", "unknown type", "missing field"],
 )
 def test_what_is_not_a_command_is_poison(value, why):
     with pytest.raises(PoisonMessage, match=why):
@@ -110,20 +146,20 @@ def test_slack_markup_reads_as_zendesk_markdown_for_agents():
 
 
 def test_a_subject_is_the_first_line_cut_at_a_word():
-    assert plan.subject_from("\n  Printer on fire  \nthird floor") == "Printer on fire"
-    assert plan.subject_from("") == "Support request from Slack"
-    long = plan.subject_from("word " * 40, limit=22)
+    assert from_slack.subject("\n  Printer on fire  \nthird floor") == "Printer on fire"
+    assert from_slack.subject("") == "Support request from Slack"
+    long = from_slack.subject("word " * 40, limit=22)
     assert long == "word word word word…"
 
 
 def test_the_routers_notes_name_people_instead_of_ids_and_leave_quoted_text_alone():
-    edit = command("05_zendesk_add_comment_edit_note.json")["body"] + " (ask U0SRE2)"
+    edit = command("05_zendesk_add_comment_edit_note.json").body + " (ask U0SRE2)"
     assert plan.note_people(edit) == ["U0SRE"]
     assert (
         plan.name_people(edit, {"U0SRE": "Sam"})
         == "Edited in Slack by Sam:\n\nWhich floor and which printer? (ask U0SRE2)"
     )
-    solved = command("06_zendesk_set_status_solved.json")["comment"]
+    solved = command("06_zendesk_set_status_solved.json").comment
     assert plan.note_people(solved) == ["U0ASKER"]
     assert plan.name_people(solved, {"U0ASKER": "Alice"}) == "Solved from Slack by Alice."
     assert plan.name_people("U0ASKERX", {"U0ASKER": "Alice"}) == "U0ASKERX"
@@ -134,13 +170,13 @@ def test_the_routers_notes_name_people_instead_of_ids_and_leave_quoted_text_alon
 
 def test_files_over_the_limit_or_without_a_link_stay_in_slack_with_a_note():
     files = [
-        {"id": "F1", "name": "small.png", "size": 10, "url_private": "https://files.slack.com/F1"},
-        {"id": "F2", "name": "huge.mov", "size": 30_000_000, "url_private": "https://files.slack.com/F2"},
-        {"id": "F3", "name": "gdoc"},
-        {"id": "F4", "url_private": "https://files.slack.com/F4"},  # size unknown: try
+        SlackFile(id="F1", name="small.png", size=10, url_private="https://files.slack.com/F1"),
+        SlackFile(id="F2", name="huge.mov", size=30_000_000, url_private="https://files.slack.com/F2"),
+        SlackFile(id="F3", name="gdoc"),
+        SlackFile(id="F4", url_private="https://files.slack.com/F4"),  # size unknown: try
     ]
     carry, notes = plan.split_files(files, 20_000_000)
-    assert [f["id"] for f in carry] == ["F1", "F4"]
+    assert [f.id for f in carry] == ["F1", "F4"]
     assert notes == ["huge.mov: 30 MB, over the 20 MB limit", "gdoc: not downloadable from Slack"]
     assert plan.files_note(notes).endswith(
         "• huge.mov: 30 MB, over the 20 MB limit\n• gdoc: not downloadable from Slack"
@@ -155,7 +191,7 @@ def test_a_new_ticket_carries_routing_link_requester_files_and_the_command_id():
     cmd = command("01_zendesk_create_ticket.json")
     body = plan.ticket_request(
         cmd,
-        body=cmd["body"],
+        body=cmd.body,
         requester_id=42,
         requester=ALICE,
         permalink="https://example.slack.com/archives/C0SUPPORT/p1700000000000100",
@@ -183,7 +219,7 @@ def test_a_new_ticket_carries_routing_link_requester_files_and_the_command_id():
 def test_a_follow_up_links_the_closed_ticket():
     cmd = command("07_zendesk_create_followup.json")
     body = plan.ticket_request(
-        cmd, body=cmd["body"], requester_id=42, requester=ALICE, permalink=cmd["permalink"], uploads=[], file_notes=[]
+        cmd, body=cmd.body, requester_id=42, requester=ALICE, permalink=cmd.permalink, uploads=[], file_notes=[]
     )
     assert body["via_followup_source_id"] == 4017
     assert body["external_id"].endswith("#2")
@@ -193,7 +229,7 @@ def test_a_follow_up_links_the_closed_ticket():
 def test_a_requester_zendesk_cannot_know_is_named_in_the_first_comment():
     cmd = command("02_zendesk_create_ticket_from_reaction.json")
     body = plan.ticket_request(
-        {**cmd, "subject": ""},
+        replace(cmd, subject=""),
         body="disk full on build-7",
         requester_id=None,
         requester=Person("B0CI", "ci-bot", None, is_bot=True),
@@ -229,8 +265,8 @@ def test_a_reply_without_a_zendesk_author_is_labelled_and_a_solved_ticket_reopen
 
 def test_an_edit_note_is_internal_and_written_by_the_api_user():
     cmd = command("05_zendesk_add_comment_edit_note.json")
-    body = plan.comment_request(cmd, body=cmd["body"], author_id=7, author=ALICE, uploads=[], file_notes=[])
-    assert body["comment"] == {"body": cmd["body"], "public": False}
+    body = plan.comment_request(cmd, body=cmd.body, author_id=7, author=ALICE, uploads=[], file_notes=[])
+    assert body["comment"] == {"body": cmd.body, "public": False}
     assert "status" not in body
 
 
@@ -245,7 +281,7 @@ def test_status_changes_only_when_needed_and_never_on_a_closed_ticket():
     }
     assert "comment" not in (plan.status_request(cmd, 4017, "pending", None) or {})
     with pytest.raises(PermanentError, match="ticket #4017 is closed; it cannot become open"):
-        plan.status_request({**cmd, "status": "open"}, 4017, "closed", None)
+        plan.status_request(replace(cmd, status="open"), 4017, "closed", None)
 
 
 # --- loop guard ----------------------------------------------------------------------------------------
@@ -281,7 +317,7 @@ def test_an_agents_photo_is_taken_when_zendesk_has_one():
 
 def test_posts_keep_the_routers_metadata_and_always_name_the_command():
     cmd = command("09_slack_post_agent_comment.json")
-    assert plan.post_metadata(cmd["command_id"], cmd["metadata"]) == {
+    assert plan.post_metadata(cmd.command_id, cmd.metadata) == {
         "event_type": "threadline_agent_comment",
         "event_payload": {"ticket_id": 4017, "comment_id": 30000000001, "command_id": "zd-comment:30000000001"},
     }
@@ -296,7 +332,8 @@ def test_our_posts_are_found_in_a_thread_and_nobody_elses(real_payloads):
         (real_payloads / "slack/inner_events/zenslackchat_conversations_replies_thread_messages.json").read_text()
     )
     assert [plan.posted_command(m) for m in thread] == [None] * len(thread)
-    ours = {**thread[1], "metadata": plan.post_metadata("zd-comment:5", {"event_type": "threadline_agent_comment"})}
+    given = SlackMessageMetadata(event_type="threadline_agent_comment", event_payload={})
+    ours = {**thread[1], "metadata": plan.post_metadata("zd-comment:5", given)}
     other_app = {**thread[1], "metadata": {"event_type": "task_created", "event_payload": {"command_id": "x"}}}
     assert plan.posted_command(ours) == "zd-comment:5"
     assert plan.posted_command(other_app) is None
@@ -304,16 +341,15 @@ def test_our_posts_are_found_in_a_thread_and_nobody_elses(real_payloads):
 
 def test_an_agent_comment_is_posted_under_the_agents_name_and_photo():
     cmd = command("09_slack_post_agent_comment.json")
-    with_name = {
-        **cmd,
-        "metadata": {**cmd["metadata"], "event_payload": {**cmd["metadata"]["event_payload"], "author_name": "Ann"}},
-    }
+    with_name = replace(
+        cmd, metadata=replace(cmd.metadata, event_payload={**cmd.metadata.event_payload, "author_name": "Ann"})
+    )
     assert plan.agent_post(with_name, "https://z/ann.png") == {
         "username": "Ann",
         "icon_url": "https://z/ann.png",
-        "blocks": cmd["blocks"],
+        "blocks": cmd.blocks,
     }
-    assert plan.agent_post({**cmd, "blocks": None}, None) == {}
+    assert plan.agent_post(replace(cmd, blocks=None), None) == {}
 
 
 def test_the_ticket_link_says_which_ticket_and_whether_it_follows_a_closed_one():
@@ -327,13 +363,13 @@ def test_the_ticket_link_says_which_ticket_and_whether_it_follows_a_closed_one()
 def test_an_emailed_ticket_opens_with_subject_sender_link_and_a_quoted_excerpt():
     cmd = command("13_slack_open_thread.json")
     sender = plan.thread_opener({"name": "Dana", "email": "dana@example.com"})
-    text = plan.email_thread_text({**cmd, "body": "line one\nline two"}, sender, "https://z/4020")
+    text = plan.email_thread_text(replace(cmd, body="line one\nline two"), sender, "https://z/4020")
     assert text == (
         ":email: *VPN drops every hour*\n"
         "From Dana <mailto:dana@example.com|dana@example.com>, ticket <https://z/4020|#4020>. "
         "Replies in this thread go to the ticket.\n>line one\n>line two"
     )
-    long = plan.email_thread_text({**cmd, "body": "x" * 5000}, "Dana", "https://z/4020")
+    long = plan.email_thread_text(replace(cmd, body="x" * 5000), "Dana", "https://z/4020")
     assert "x…\n" in long and len(long) < 1700
     assert long.endswith("_Shortened: the whole email is on ticket <https://z/4020|#4020>._")
     assert plan.thread_opener(None) == "someone"
@@ -348,7 +384,7 @@ def test_results_are_the_contracts_records():
     created = plan.result(
         "ticket_created", create, ticket_id=4017, ticket_url="https://example.zendesk.com/agent/tickets/4017"
     )
-    assert created == example("threadline.sync.results", "ticket_created.json", 2)
+    assert msgspec.to_builtins(created) == example("threadline.sync.results", "ticket_created.json", 2)
 
     open_thread = command("13_slack_open_thread.json")
     moved = plan.result(
@@ -361,16 +397,16 @@ def test_results_are_the_contracts_records():
         thread_ts="1700000100.000200",
         moved_from="zd:4020",
     )
-    assert moved == example("threadline.sync.results", "thread_opened_for_email.json", 2)
+    assert msgspec.to_builtins(moved) == example("threadline.sync.results", "thread_opened_for_email.json", 2)
 
     failed = plan.result("failed", command("03_zendesk_add_comment_while_creating.json"), reason="closed")
-    assert (failed["team_id"], failed["channel_id"], failed["thread_ts"]) == ("T0001", "C0SUPPORT", "1700000000.000100")
+    assert (failed.team_id, failed.channel_id, failed.thread_ts) == ("T0001", "C0SUPPORT", "1700000000.000100")
     for record in (created, moved, failed):
-        validate("threadline.sync.results", 2, record)
-    assert failed["command_type"] == "zendesk.add_comment"
+        validate("threadline.sync.results", 2, msgspec.to_builtins(record))
+    assert failed.command_type == "zendesk.add_comment"
     long = plan.result("failed", create, reason="x" * 5000)
-    assert len(long["reason"]) == plan.REASON_LIMIT  # the contract bounds it
-    validate("threadline.sync.results", 2, long)
+    assert len(long.reason) == plan.REASON_LIMIT  # the contract bounds it
+    validate("threadline.sync.results", 2, msgspec.to_builtins(long))
     with pytest.raises(TypeError):
         plan.result("failed", create, colour="red")
 
@@ -440,7 +476,7 @@ def test_a_zendesk_user_found_by_search_must_be_the_same_person():
 
 @pytest.mark.parametrize("text", [t for _, t in HOSTILE], ids=[n for n, _ in HOSTILE])
 def test_an_emailed_subject_body_or_sender_pings_nobody(text):
-    cmd = {**command("13_slack_open_thread.json"), "subject": text, "body": f"{text}\n\nsecond line {text}"}
+    cmd = replace(command("13_slack_open_thread.json"), subject=text, body=f"{text}\n\nsecond line {text}")
     sender = plan.thread_opener({"name": text, "email": "dana@example.com"})
     shown = plan.email_thread_text(cmd, sender, "https://z/4020")
     assert pings_nobody(shown)
@@ -468,7 +504,9 @@ def test_the_emailed_tickets_note_names_the_thread_and_is_written_once():
 
 
 def test_a_ticket_subject_names_people_and_shows_emoji():
-    assert plan.subject_from("<@U0BOB> says printer on fire :fire:", {"U0BOB": "Bob"}) == "@Bob says printer on fire 🔥"
+    assert (
+        from_slack.subject("<@U0BOB> says printer on fire :fire:", {"U0BOB": "Bob"}) == "@Bob says printer on fire 🔥"
+    )
     ticket = plan.ticket_request(
         command("01_zendesk_create_ticket.json"),
         body="x",

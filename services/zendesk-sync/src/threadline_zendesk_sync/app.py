@@ -67,8 +67,10 @@ def decode_command(value: bytes | None) -> CommandV2:
         command: CommandV2 = _COMMANDS.decode(value or b"")
     except msgspec.ValidationError as exc:
         raise PoisonMessage(f"threadline.commands: {exc}") from exc
-    except msgspec.DecodeError as exc:  # not JSON, truncated, nested too deep
+    except msgspec.DecodeError as exc:  # not JSON, truncated
         raise PoisonMessage(f"not JSON: {exc}") from exc
+    except RecursionError as exc:  # an unknown field nested deeper than the decoder goes
+        raise PoisonMessage("not JSON: nested too deep") from exc
     if command.schema_version == 1 and isinstance(command, V2_ONLY):
         raise PoisonMessage(f"threadline.commands v1 has no {plan.command_type(command)} command")
     return command
