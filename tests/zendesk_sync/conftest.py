@@ -21,7 +21,7 @@ from threadline_sandbox.slack import SlackSandbox
 from threadline_sandbox.zendesk import ZendeskSandbox
 from threadline_zendesk_sync.app import decode_command
 from threadline_zendesk_sync.effects import Effects
-from threadline_zendesk_sync.plan import Outcome
+from threadline_zendesk_sync.plan.outcomes import Outcome
 from threadline_zendesk_sync.settings import ZendeskSyncSettings
 
 NOW = "2026-11-23T10:00:00Z"

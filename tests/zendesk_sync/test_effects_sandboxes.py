@@ -16,10 +16,11 @@ from msgspec.structs import replace
 from threadline_testing.hostile import pings_nobody
 from zenpy.lib.api_objects import Ticket, User
 
+from threadline_common.retry import TransientError
 from threadline_router.inbound import ZendeskTicketEvent
 from threadline_zendesk_sync.app import decode_command
 from threadline_zendesk_sync.effects import Effects
-from threadline_zendesk_sync.plan import PermanentError, ThreadGone, TransientError
+from threadline_zendesk_sync.plan.failures import PermanentError, ThreadGone
 from threadline_zendesk_sync.zendesk_client import ZendeskRateLimited
 
 from .conftest import NOW, Router, bot, router_for, user

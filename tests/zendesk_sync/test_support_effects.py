@@ -20,10 +20,10 @@ from threadline_common.schemas import examples
 from threadline_router.inbound import ReminderTick, SlackJoin, ZendeskTicketEvent
 from threadline_router.rules import Context
 from threadline_sandbox.pagerduty import PagerDutySandbox
-from threadline_zendesk_sync import plan
 from threadline_zendesk_sync.app import decode_command
 from threadline_zendesk_sync.effects import Effects
-from threadline_zendesk_sync.plan import PermanentError
+from threadline_zendesk_sync.plan import attachments, failures, slack_posts, zendesk_requests
+from threadline_zendesk_sync.plan.failures import PermanentError
 
 from .conftest import NOW, Router, user
 
@@ -208,18 +208,18 @@ def test_on_call_order_and_texts_are_plain_functions():
         {"escalation_level": 1, "user": {"id": "PA"}},
         {"escalation_level": 3, "user": {"id": "PC"}},
     ]
-    assert plan.on_call_order(oncalls) == ["PA", "PB", "PC"]
+    assert slack_posts.on_call_order(oncalls) == ["PA", "PB", "PC"]
     opened = next(e for e in examples("threadline.commands", 2) if e.payload["type"] == "oncall.notify").payload
     opened = decode_command(json.dumps({**opened, "reason": "ticket_opened"}).encode())
-    assert plan.on_call_text(opened, ["<@U1>"]) == ":pager: On call now: <@U1> (primary)."
-    assert plan.on_call_text(replace(opened, reason="reminder", waited_minutes=None), []) == (
+    assert slack_posts.on_call_text(opened, ["<@U1>"]) == ":pager: On call now: <@U1> (primary)."
+    assert slack_posts.on_call_text(replace(opened, reason="reminder", waited_minutes=None), []) == (
         ":hourglass: Reminder. Nobody is on call in PagerDuty right now."
     )
-    assert plan.assign_request("c", 7, 7) is None
+    assert zendesk_requests.assign_request("c", 7, 7) is None
     urgent = next(e for e in examples("threadline.commands", 2) if e.payload["type"] == "zendesk.set_priority").payload
-    assert plan.priority_request(decode_command(json.dumps(urgent).encode()), "urgent", None) is None
-    assert plan.attachment_lines([{"file_name": "a.png"}]) == "", "no URL, nothing to link"
-    assert plan.pagerduty_reason('{"error": {"message": "Invalid Input Provided", "errors": ["Limit"]}}') == (
+    assert zendesk_requests.priority_request(decode_command(json.dumps(urgent).encode()), "urgent", None) is None
+    assert attachments.attachment_lines([{"file_name": "a.png"}]) == "", "no URL, nothing to link"
+    assert failures.pagerduty_reason('{"error": {"message": "Invalid Input Provided", "errors": ["Limit"]}}') == (
         "Invalid Input Provided; Limit"
     )
 

@@ -45,10 +45,11 @@ from threadline_common.models.generated.commands_v2 import (
 )
 from threadline_common.retry import Attempt, RetryPolicy
 from threadline_common.settings import KafkaSettings
-from threadline_zendesk_sync import plan
 from threadline_zendesk_sync.budgets import Budgets
 from threadline_zendesk_sync.effects import Effects
-from threadline_zendesk_sync.plan import Outcome, PermanentError, ThreadGone
+from threadline_zendesk_sync.plan import outcomes, slack_posts
+from threadline_zendesk_sync.plan.failures import PermanentError, ThreadGone
+from threadline_zendesk_sync.plan.outcomes import Outcome
 from threadline_zendesk_sync.settings import ZendeskSyncSettings
 
 log = logging.getLogger(__name__)
@@ -72,7 +73,7 @@ def decode_command(value: bytes | None) -> CommandV2:
     except RecursionError as exc:  # an unknown field nested deeper than the decoder goes
         raise PoisonMessage("not JSON: nested too deep") from exc
     if command.schema_version == 1 and isinstance(command, V2_ONLY):
-        raise PoisonMessage(f"threadline.commands v1 has no {plan.command_type(command)} command")
+        raise PoisonMessage(f"threadline.commands v1 has no {outcomes.command_type(command)} command")
     return command
 
 
@@ -187,9 +188,9 @@ def create_app(settings: ZendeskSyncSettings, kafka: KafkaSettings, effects: Eff
                 notice,
                 channel,
                 thread,
-                plan.queued_text(),
-                plan.post_metadata(notice),
-                since=plan.look_back_from(command),
+                slack_posts.queued_text(),
+                slack_posts.post_metadata(notice),
+                since=slack_posts.look_back_from(command),
             )
         except Exception as exc:  # Slack may be down too: try again at the next attempt
             log.info("could not say the request is queued: %s", exc)
@@ -199,7 +200,7 @@ def create_app(settings: ZendeskSyncSettings, kafka: KafkaSettings, effects: Eff
 
     async def perform_command(command: CommandV2) -> tuple[list[SyncResultV2], str | None]:
         """Perform until done or failed for good: (results, the reason it is dead-lettered or None)."""
-        kind = plan.command_type(command)
+        kind = outcomes.command_type(command)
         told = not isinstance(command, FILING)
 
         async def on_retry(attempt: Attempt) -> None:
@@ -220,7 +221,7 @@ def create_app(settings: ZendeskSyncSettings, kafka: KafkaSettings, effects: Eff
             # Nothing can be said in a thread that is gone; not a failure to tell anyone about.
             metrics.commands.labels(kind, "thread_gone").inc()
             log.info("%s: the Slack thread is gone (%s)", kind, exc)
-            return [plan.result("thread_gone", command, reason=str(exc))], None
+            return [outcomes.result("thread_gone", command, reason=str(exc))], None
         except PermanentError as exc:
             reason = str(exc)
         except Exception as exc:  # a bug must not stop every other conversation
@@ -228,7 +229,7 @@ def create_app(settings: ZendeskSyncSettings, kafka: KafkaSettings, effects: Eff
             reason = f"internal error ({type(exc).__name__})"
         metrics.commands.labels(kind, "failed").inc()
         log.warning("%s failed: %s", kind, reason)
-        return [plan.result("failed", command, reason=reason)], reason
+        return [outcomes.result("failed", command, reason=reason)], reason
 
     async def handle(stream: faust.StreamT, event: faust.EventT, command: CommandV2, depth: int, epoch: int) -> None:
         """One command in its lane: performed, its results on Kafka, then acknowledged."""
@@ -278,7 +279,7 @@ def create_app(settings: ZendeskSyncSettings, kafka: KafkaSettings, effects: Eff
             depth = depth_of(event.message.headers)
             if is_loop(depth):
                 # A chain of effects feeding itself: performed never, reported never (a result would feed it).
-                kind = plan.command_type(command)
+                kind = outcomes.command_type(command)
                 metrics.loops.labels(kind).inc()
                 await refuse(manual, event, kind, loop_reason(depth), None)
                 continue

@@ -30,7 +30,8 @@ from threadline_common.models.generated.commands_v2 import (
 from threadline_zendesk_sync.budgets import Budgets
 from threadline_zendesk_sync.file_transfer import FileTransfer
 from threadline_zendesk_sync.on_call import OnCall, PagerDuty
-from threadline_zendesk_sync.plan import Outcome, PermanentError
+from threadline_zendesk_sync.plan.failures import PermanentError
+from threadline_zendesk_sync.plan.outcomes import Outcome
 from threadline_zendesk_sync.settings import ZendeskSyncSettings
 from threadline_zendesk_sync.slack_poster import Slack
 from threadline_zendesk_sync.thread_commands import ThreadCommands

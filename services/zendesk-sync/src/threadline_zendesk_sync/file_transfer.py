@@ -12,8 +12,8 @@ import asyncio
 import requests
 
 from threadline_common.models import SlackFile
+from threadline_common.retry import TransientError
 from threadline_zendesk_sync.lru import LRU
-from threadline_zendesk_sync.plan import TransientError
 from threadline_zendesk_sync.settings import ZendeskSyncSettings
 from threadline_zendesk_sync.zendesk_client import Zendesk
 

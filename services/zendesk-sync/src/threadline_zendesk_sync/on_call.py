@@ -13,8 +13,10 @@ from typing import Any
 import requests
 
 from threadline_common.models.generated.commands_v2 import OnCallNotify
-from threadline_zendesk_sync import plan
-from threadline_zendesk_sync.plan import Outcome, PermanentError, TransientError
+from threadline_common.retry import TransientError
+from threadline_zendesk_sync.plan import failures, slack_posts, zendesk_requests
+from threadline_zendesk_sync.plan.failures import PermanentError
+from threadline_zendesk_sync.plan.outcomes import Outcome
 from threadline_zendesk_sync.slack_poster import Slack
 from threadline_zendesk_sync.zendesk_client import Zendesk
 
@@ -37,9 +39,11 @@ class PagerDuty:
         except requests.RequestException as exc:
             raise TransientError(f"PagerDuty unreachable: {type(exc).__name__}") from exc
         if response.status_code == 429 or response.status_code >= 500:
-            raise TransientError(f"PagerDuty answered {response.status_code}", plan.seconds(response.headers))
+            raise TransientError(f"PagerDuty answered {response.status_code}", failures.seconds(response.headers))
         if response.status_code != 200:
-            raise PermanentError(f"PagerDuty answered {response.status_code}: {plan.pagerduty_reason(response.text)}")
+            raise PermanentError(
+                f"PagerDuty answered {response.status_code}: {failures.pagerduty_reason(response.text)}"
+            )
         body: dict[str, Any] = response.json()
         return body
 
@@ -52,7 +56,7 @@ class PagerDuty:
             params["schedule_ids[]"] = [schedule_id]
         oncalls = (await self.get("/oncalls", params))["oncalls"]
         people = []
-        for user_id in plan.on_call_order(oncalls):
+        for user_id in slack_posts.on_call_order(oncalls):
             people.append((await self.get(f"/users/{user_id}"))["user"])
         return people
 
@@ -70,7 +74,7 @@ class OnCall:
             return f"no Zendesk agent has the email of {person.get('name')}"
         ticket_id = await self.zendesk.ticket_id_for(command.ticket_id, command.external_id)
         ticket = await self.zendesk.ticket(ticket_id)
-        body = plan.assign_request(command.command_id, ticket.assignee_id, int(agent["id"]))
+        body = zendesk_requests.assign_request(command.command_id, ticket.assignee_id, int(agent["id"]))
         if body is None:
             return f"ticket {ticket_id} already assigned to {agent['id']}"
         await self.zendesk.update_ticket(ticket_id, body)
@@ -78,7 +82,7 @@ class OnCall:
 
     async def notify(self, command: OnCallNotify) -> Outcome:
         channel, thread_ts = command.channel_id, command.thread_ts
-        if command.command_id in await self.slack.posts(channel, thread_ts, plan.look_back_from(command)):
+        if command.command_id in await self.slack.posts(channel, thread_ts, slack_posts.look_back_from(command)):
             return Outcome("already_done", detail=command.reason)  # the post comes after the assignment
         if self.pagerduty is None:
             raise PermanentError("PagerDuty is not configured (set THREADLINE_ZENDESK_SYNC_PAGERDUTY_API_TOKEN)")
@@ -91,8 +95,8 @@ class OnCall:
             command.command_id,
             channel,
             thread_ts,
-            plan.on_call_text(command, names),
-            plan.post_metadata(command.command_id, reason=command.reason),
-            since=plan.look_back_from(command),
+            slack_posts.on_call_text(command, names),
+            slack_posts.post_metadata(command.command_id, reason=command.reason),
+            since=slack_posts.look_back_from(command),
         )
         return Outcome("done", detail=detail)

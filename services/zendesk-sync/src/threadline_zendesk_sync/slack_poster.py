@@ -21,10 +21,12 @@ from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.web.async_slack_response import AsyncSlackResponse
 
 from threadline_common import to_slack
-from threadline_zendesk_sync import plan
+from threadline_common.retry import TransientError
 from threadline_zendesk_sync.budgets import Budgets
 from threadline_zendesk_sync.lru import LRU
-from threadline_zendesk_sync.plan import PermanentError, Person, TransientError
+from threadline_zendesk_sync.plan import failures, people, slack_posts
+from threadline_zendesk_sync.plan.failures import PermanentError
+from threadline_zendesk_sync.plan.people import Person
 from threadline_zendesk_sync.settings import ZendeskSyncSettings
 
 log = logging.getLogger(__name__)
@@ -87,8 +89,8 @@ class Slack:
             return await method(**kwargs)
         except SlackApiError as exc:
             response = exc.response
-            failure = plan.slack_failure(
-                int(response.status_code), response.get("error"), plan.seconds(response.headers or {})
+            failure = failures.slack_failure(
+                int(response.status_code), response.get("error"), failures.seconds(response.headers or {})
             )
             if isinstance(failure, TransientError) and failure.retry_after is not None:
                 self.budgets.slack_limited(name, channel, failure.retry_after)
@@ -118,7 +120,7 @@ class Slack:
 
     async def person(self, user_id: str | None, name: str | None = None, email: str | None = None) -> Person:
         if not user_id or (name and email):
-            return plan.person_from_slack(user_id, None, name, email)
+            return people.person_from_slack(user_id, None, name, email)
         if user_id not in self.people:
             user = None
             try:
@@ -129,7 +131,7 @@ class Slack:
                     user = (await self.call(self.client.users_info, user=user_id))["user"]
             except PermanentError as exc:  # gone, or hidden from us (Slack Connect): fall back to the id
                 log.info("no Slack profile for %s: %s", user_id, exc)
-            self.people.put(user_id, plan.person_from_slack(user_id, user))
+            self.people.put(user_id, people.person_from_slack(user_id, user))
         found: Person = self.people[user_id]
         return replace(found, name=name or found.name, email=email or found.email)
 
@@ -200,7 +202,7 @@ class Slack:
                 cursor=cursor,
                 **where,
             )
-            found.update({cid: m["ts"] for m in page["messages"] if (cid := plan.posted_command(m))})
+            found.update({cid: m["ts"] for m in page["messages"] if (cid := slack_posts.posted_command(m))})
             cursor = (page.get("response_metadata") or {}).get("next_cursor")
             if not page.get("has_more") or not cursor:
                 break

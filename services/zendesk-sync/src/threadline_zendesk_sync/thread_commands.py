@@ -15,8 +15,9 @@ from threadline_common.models.generated.commands_v2 import (
     SlackPostEphemeral,
     SlackPostMessage,
 )
-from threadline_zendesk_sync import plan
-from threadline_zendesk_sync.plan import Outcome, PermanentError, ThreadGone
+from threadline_zendesk_sync.plan import attachments, outcomes, slack_posts, zendesk_requests
+from threadline_zendesk_sync.plan.failures import PermanentError, ThreadGone
+from threadline_zendesk_sync.plan.outcomes import Outcome
 from threadline_zendesk_sync.settings import ZendeskSyncSettings
 from threadline_zendesk_sync.slack_poster import Slack
 from threadline_zendesk_sync.zendesk_client import Zendesk
@@ -32,16 +33,16 @@ class ThreadCommands:
         extra: dict[str, Any] = {}
         text = command.text
         if command.purpose == "agent_comment":
-            payload = plan.event_payload(command)
+            payload = slack_posts.event_payload(command)
             ticket_id, comment_id = int(payload["ticket_id"]), int(payload["comment_id"])
             comment = (await self.zendesk.comments(ticket_id)).get(comment_id)
             if comment is None:
                 comment = (await self.zendesk.comments(ticket_id, refresh=True)).get(comment_id)
             # Loop guard: what Threadline wrote to Zendesk, and internal notes, never come back.
-            if not plan.agent_may_post(comment):
+            if not zendesk_requests.agent_may_post(comment):
                 return Outcome("skipped", detail=f"comment {comment_id} is ours or internal")
-            extra = plan.agent_post(command, await self.zendesk.photo(payload.get("author_zendesk_id")))
-            text += plan.attachment_lines((comment or {}).get("attachments") or [])
+            extra = slack_posts.agent_post(command, await self.zendesk.photo(payload.get("author_zendesk_id")))
+            text += attachments.attachment_lines((comment or {}).get("attachments") or [])
         elif command.blocks:
             extra["blocks"] = command.blocks
         _, posted = await self.slack.post_once(
@@ -49,8 +50,8 @@ class ThreadCommands:
             command.channel_id,
             command.thread_ts,
             text,
-            plan.post_metadata(command.command_id, command.metadata or None),
-            since=plan.look_back_from(command),
+            slack_posts.post_metadata(command.command_id, command.metadata or None),
+            since=slack_posts.look_back_from(command),
             **extra,
         )
         return Outcome("done" if posted else "already_done", detail=command.purpose)
@@ -80,26 +81,28 @@ class ThreadCommands:
             command.command_id,
             channel,
             None,
-            plan.email_thread_text(command, plan.thread_opener(requester), url),
-            plan.post_metadata(command.command_id, ticket_id=ticket_id),
-            since=plan.look_back_from(command),
+            slack_posts.email_thread_text(command, slack_posts.thread_opener(requester), url),
+            slack_posts.post_metadata(command.command_id, ticket_id=ticket_id),
+            since=slack_posts.look_back_from(command),
         )
-        key = plan.thread_key(team_id, channel, ts)
+        key = outcomes.thread_key(team_id, channel, ts)
         # The ticket points at the thread, and an internal note gives the agent its permalink:
         # one update, written once (its command id is in the audit metadata).
         note_id = f"thread-note:{command.command_id}"
         noted = not await self.zendesk.already_written(ticket_id, note_id)
         if noted:
             permalink = await self.slack.permalink(channel, ts)
-            await self.zendesk.update_ticket(ticket_id, plan.thread_note_request(note_id, key, permalink, channel))
+            await self.zendesk.update_ticket(
+                ticket_id, zendesk_requests.thread_note_request(note_id, key, permalink, channel)
+            )
         elif ticket.external_id != key:
             await self.zendesk.update_ticket(ticket_id, {"external_id": key})
         where = {"ticket_id": ticket_id, "ticket_url": url, "team_id": team_id, "channel_id": channel, "thread_ts": ts}
         return Outcome(
             "done" if posted or noted else "already_done",
             [
-                plan.result("thread_opened", command, conversation_id=key, **where),
-                plan.result("thread_opened", command, moved_from=command.conversation_id, **where),
+                outcomes.result("thread_opened", command, conversation_id=key, **where),
+                outcomes.result("thread_opened", command, moved_from=command.conversation_id, **where),
             ],
             f"ticket {ticket_id} -> {key}",
         )

@@ -19,9 +19,11 @@ from threadline_common.models.generated.commands_v2 import (
     ZendeskSetPriority,
     ZendeskSetStatus,
 )
-from threadline_zendesk_sync import plan
 from threadline_zendesk_sync.file_transfer import FileTransfer
-from threadline_zendesk_sync.plan import NewTicketCommand, Outcome, ThreadGone
+from threadline_zendesk_sync.plan import attachments, outcomes, slack_posts, zendesk_requests
+from threadline_zendesk_sync.plan.failures import ThreadGone
+from threadline_zendesk_sync.plan.outcomes import Outcome
+from threadline_zendesk_sync.plan.zendesk_requests import NewTicketCommand
 from threadline_zendesk_sync.settings import ZendeskSyncSettings
 from threadline_zendesk_sync.slack_poster import Slack
 from threadline_zendesk_sync.zendesk_client import Zendesk
@@ -40,15 +42,15 @@ class TicketCommands:
 
     async def plain(self, text: str) -> str:
         """Slack mrkdwn with mentions named, for Zendesk."""
-        return plan.slack_to_plain(text, await self.slack.names(plan.mentioned_users(text)))
+        return from_slack.to_zendesk(text, await self.slack.names(from_slack.mentioned_users(text)))
 
     async def subject(self, text: str) -> str:
         """A ticket subject from the router's (or a message's) text, with people named."""
-        return from_slack.subject(text, await self.slack.names(plan.mentioned_users(text)))
+        return from_slack.subject(text, await self.slack.names(from_slack.mentioned_users(text)))
 
     async def named(self, note: str) -> str:
         """A note the router wrote, with people's names where it has their ids."""
-        return plan.name_people(note, await self.slack.names(plan.note_people(note)))
+        return zendesk_requests.name_people(note, await self.slack.names(zendesk_requests.note_people(note)))
 
     # --- commands -----------------------------------------------------------------------------
 
@@ -61,9 +63,9 @@ class TicketCommands:
             ticket_id, left = await self._new_ticket(command)
             log.info("created ticket %s", ticket_id)
         url = self.settings.ticket_url(ticket_id)
-        results = [plan.result("ticket_created", command, ticket_id=ticket_id, ticket_url=url)]
+        results = [outcomes.result("ticket_created", command, ticket_id=ticket_id, ticket_url=url)]
         followup_of = command.via_followup_source_id if isinstance(command, ZendeskCreateFollowup) else None
-        text = plan.ticket_link_text(ticket_id, url, followup_of)
+        text = slack_posts.ticket_link_text(ticket_id, url, followup_of)
         announce = f"announce:{command.command_id}"
         try:
             _, posted = await self.slack.post_once(
@@ -71,16 +73,18 @@ class TicketCommands:
                 command.slack_channel_id,
                 command.slack_thread_ts,
                 text,
-                plan.post_metadata(announce, ticket_id=ticket_id),
-                since=plan.look_back_from(command),
-                blocks=plan.ticket_link_blocks(text, url),
+                slack_posts.post_metadata(announce, ticket_id=ticket_id),
+                since=slack_posts.look_back_from(command),
+                blocks=slack_posts.ticket_link_blocks(text, url),
             )
             await self.files_left(command, command.slack_channel_id, command.slack_thread_ts, left)
         except ThreadGone as exc:
             # The question was asked, so its ticket stands (made from the event's own text); the
             # thread to announce it in is gone, and the router tells the ticket so.
             posted = False
-            results.append(plan.result("thread_gone", command, ticket_id=ticket_id, ticket_url=url, reason=str(exc)))
+            results.append(
+                outcomes.result("thread_gone", command, ticket_id=ticket_id, ticket_url=url, reason=str(exc))
+            )
         return Outcome("done" if created or posted else "already_done", results, f"ticket {ticket_id}")
 
     async def files_left(
@@ -89,9 +93,14 @@ class TicketCommands:
         """Tell the thread which files stayed in Slack (too large, or not downloadable)."""
         if notes and thread_ts:
             command_id = f"files:{command.command_id}"
-            text = plan.files_left_text(notes, self.settings.max_file_bytes)
+            text = attachments.files_left_text(notes, self.settings.max_file_bytes)
             await self.slack.post_once(
-                command_id, channel, thread_ts, text, plan.post_metadata(command_id), since=plan.look_back_from(command)
+                command_id,
+                channel,
+                thread_ts,
+                text,
+                slack_posts.post_metadata(command_id),
+                since=slack_posts.look_back_from(command),
             )
 
     async def _new_ticket(self, command: NewTicketCommand) -> tuple[int, list[str]]:
@@ -100,12 +109,12 @@ class TicketCommands:
         given = command.requester
         requester = await self.slack.person(given.slack_user_id, given.name or None, given.email or None)
         requester_id = await self.zendesk.user_id(requester)
-        carry, notes = plan.split_files(command.files or [], self.settings.max_file_bytes)
+        carry, notes = attachments.split_files(command.files or [], self.settings.max_file_bytes)
         uploads, failed = await self.files.carry(carry)
         opened_by = None
         if command.opened_by and command.opened_by != requester.slack_user_id:
             opened_by = (await self.slack.person(command.opened_by)).name
-        body = plan.ticket_request(
+        body = zendesk_requests.ticket_request(
             command,
             body=await self.plain(command.body),
             requester_id=requester_id,
@@ -129,7 +138,7 @@ class TicketCommands:
             body=text,
             subject=text,  # the router had no text to take it from
             requester=SlackPerson(slack_user_id=message.get("user") or message.get("bot_id")),
-            files=command.files or plan.message_files(message),
+            files=command.files or attachments.message_files(message),
         )
 
     async def add_comment(self, command: ZendeskAddComment) -> Outcome:
@@ -140,10 +149,10 @@ class TicketCommands:
         given = command.author
         author = await self.slack.person(given.slack_user_id, given.name or None, given.email or None)
         author_id = await self.zendesk.user_id(author) if command.public else None
-        carry, notes = plan.split_files(command.files or [], self.settings.max_file_bytes)
+        carry, notes = attachments.split_files(command.files or [], self.settings.max_file_bytes)
         uploads, failed = await self.files.carry(carry)
         text = command.body if command.public else await self.named(command.body)
-        body = plan.comment_request(
+        body = zendesk_requests.comment_request(
             command,
             body=await self.plain(text),
             author_id=author_id,
@@ -153,7 +162,7 @@ class TicketCommands:
         )
         await self.zendesk.update_ticket(ticket_id, body)
         if command.public:
-            thread = plan.thread_of(command.conversation_id)[2]
+            thread = outcomes.thread_of(command.conversation_id)[2]
             await self.files_left(command, command.slack_channel_id, thread, notes + failed)
         return Outcome("done", detail=f"ticket {ticket_id}")
 
@@ -166,7 +175,7 @@ class TicketCommands:
             if await self.zendesk.already_written(ticket_id, command.command_id):
                 return Outcome("already_done", detail=f"ticket {ticket_id}")
             note = await self.named(note)
-        body = plan.status_request(command, ticket_id, str(ticket.status), note)
+        body = zendesk_requests.status_request(command, ticket_id, str(ticket.status), note)
         if body is None:
             return Outcome("already_done", detail=f"ticket {ticket_id} is {ticket.status}")
         await self.zendesk.update_ticket(ticket_id, body)
@@ -179,7 +188,7 @@ class TicketCommands:
         body = None
         # A replay after an agent changed the priority again must not undo their change.
         if not await self.zendesk.already_written(ticket_id, command.command_id):
-            body = plan.priority_request(command, ticket.priority, await self.named(note) if note else None)
+            body = zendesk_requests.priority_request(command, ticket.priority, await self.named(note) if note else None)
         if body is not None:
             await self.zendesk.update_ticket(ticket_id, body)
         posted = False
@@ -189,9 +198,9 @@ class TicketCommands:
                 notice,
                 command.slack_channel_id,
                 command.slack_thread_ts,
-                plan.priority_text(ticket_id, command.priority),
-                plan.post_metadata(notice, ticket_id=ticket_id),
-                since=plan.look_back_from(command),
+                slack_posts.priority_text(ticket_id, command.priority),
+                slack_posts.post_metadata(notice, ticket_id=ticket_id),
+                since=slack_posts.look_back_from(command),
             )
         effect = "done" if body is not None or posted else "already_done"
         return Outcome(effect, detail=f"ticket {ticket_id} priority {command.priority}")

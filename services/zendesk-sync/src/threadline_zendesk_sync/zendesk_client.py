@@ -25,10 +25,12 @@ from zenpy import Zenpy
 from zenpy.lib.api_objects import Ticket, User
 from zenpy.lib.exception import APIException, RecordNotFoundException, ZenpyException
 
-from threadline_zendesk_sync import plan
+from threadline_common.retry import TransientError
 from threadline_zendesk_sync.budgets import Budgets
 from threadline_zendesk_sync.lru import LRU
-from threadline_zendesk_sync.plan import NotFound, PermanentError, Person, TransientError
+from threadline_zendesk_sync.plan import failures, people, zendesk_requests
+from threadline_zendesk_sync.plan.failures import NotFound, PermanentError
+from threadline_zendesk_sync.plan.people import Person
 from threadline_zendesk_sync.settings import ZendeskSyncSettings
 
 log = logging.getLogger(__name__)
@@ -71,7 +73,7 @@ class KeyedSession(requests.Session):
         if response.status_code == 429:
             # Raised before zenpy would sleep in this thread: the whole account waits (budgets).
             # Zendesk's 429 body is plain text; only the Retry-After header is read.
-            raise ZendeskRateLimited("Zendesk rate limit", plan.seconds(response.headers or {}))
+            raise ZendeskRateLimited("Zendesk rate limit", failures.seconds(response.headers or {}))
         return response
 
 
@@ -81,7 +83,7 @@ def _zendesk_error(exc: Exception) -> Exception:
         if isinstance(exc, requests.RequestException):
             return TransientError(f"Zendesk unreachable: {type(exc).__name__}", service="zendesk")
         return PermanentError(f"zenpy: {str(exc)[:300]}")
-    return plan.zendesk_failure(response.status_code, response.text or "", plan.seconds(response.headers or {}))
+    return failures.zendesk_failure(response.status_code, response.text or "", failures.seconds(response.headers or {}))
 
 
 class Zendesk:
@@ -198,7 +200,7 @@ class Zendesk:
 
     async def already_written(self, ticket_id: int, command_id: str) -> bool:
         comments = await self.comments(ticket_id)
-        return any(plan.written_by_us(c) == command_id for c in comments.values())
+        return any(zendesk_requests.written_by_us(c) == command_id for c in comments.values())
 
     async def update_ticket(self, ticket_id: int, body: dict[str, Any]) -> Any:
         """PUT the ticket; remember the comment it added, or forget what was known if the
@@ -249,7 +251,7 @@ class Zendesk:
                 query = {"external_id": key}
                 fields = {"name": person.name, "external_id": key}
             found = await self.call(lambda: list(self.zen.users.search(**query)))
-            match: Any = next((u for u in found if plan.same_user(u.to_dict(), person.email, key)), None)
+            match: Any = next((u for u in found if people.same_user(u.to_dict(), person.email, key)), None)
             if match is None:
                 match = await self.call(lambda: self.zen.users.create_or_update(User(**fields)))
             self.users.put(key, int(match.id))
@@ -258,13 +260,13 @@ class Zendesk:
     async def agent_by_email(self, email: str) -> dict[str, Any] | None:
         """The Zendesk agent (or admin) with this email, if there is one."""
         found = await self.call(lambda: [u.to_dict() for u in self.zen.users.search(query=f"email:{email}")])
-        return next((u for u in found if plan.same_user(u, email, "") and plan.is_agent(u)), None)
+        return next((u for u in found if people.same_user(u, email, "") and people.is_agent(u)), None)
 
     async def photo(self, user_id: int | None) -> str | None:
         if not user_id:
             return None
         key = str(user_id)
         if key not in self.photos:
-            self.photos.put(key, plan.photo_url(await self.user(int(user_id))))
+            self.photos.put(key, people.photo_url(await self.user(int(user_id))))
         photo: str | None = self.photos[key]
         return photo
