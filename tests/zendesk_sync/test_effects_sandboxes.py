@@ -21,7 +21,7 @@ from threadline_router.inbound import ZendeskTicketEvent
 from threadline_zendesk_sync.app import decode_command
 from threadline_zendesk_sync.effects import Effects
 from threadline_zendesk_sync.plan.failures import PermanentError, ThreadGone
-from threadline_zendesk_sync.zendesk_client import ZendeskRateLimited
+from threadline_zendesk_sync.zendesk_client import KeyedSession, ZendeskRateLimited
 
 from .conftest import NOW, Router, bot, router_for, user
 
@@ -110,6 +110,27 @@ async def test_a_ticket_is_created_and_announced_once(slack, zendesk, router, ef
         "thread_ts": root,
     }
     assert again.results == outcome.results == after_restart.results
+
+
+async def test_only_the_ticket_creation_carries_the_commands_idempotency_key(slack, router, effects, monkeypatch):
+    # The key goes with the one call it is given to (in the pool thread that makes it), never
+    # with the calls around it: a users/create_or_update POST must not be replayed as a ticket.
+    sent: list[tuple[str, str, str | None]] = []
+    send = KeyedSession.send
+
+    def recording(self, request, **kwargs):
+        sent.append((request.method, request.url, request.headers.get("Idempotency-Key")))
+        return send(self, request, **kwargs)
+
+    monkeypatch.setattr(KeyedSession, "send", recording)
+    _, create, _ = await open_ticket(slack, router, effects, "Keyboard missing keys")
+    await asyncio.gather(*(effects.zendesk.find_ticket(f"T0SANDBOX:C0SUPPORT:{i}.0") for i in range(8)))
+
+    keyed = [(method, url, key) for method, url, key in sent if key]
+    assert [(method, url.split("?")[0].endswith("/api/v2/tickets.json"), key) for method, url, key in keyed] == [
+        ("POST", True, create.command_id)
+    ]
+    assert any(method == "POST" and "users" in url for method, url, _ in sent), "the requester was created too"
 
 
 async def test_a_ticket_created_before_a_crash_is_found_not_repeated(slack, router, effects, zen):
