@@ -19,8 +19,6 @@ class Outcome:
 
 
 ResultKind: TypeAlias = Literal["ticket_created", "thread_opened", "failed", "thread_gone"]
-
-
 REASON_LIMIT = 1000  # sync.results v2 bounds the reason
 
 

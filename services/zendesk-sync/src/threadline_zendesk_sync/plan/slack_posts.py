@@ -19,8 +19,7 @@ from threadline_common.times import parse_time
 
 # event_type of the metadata on every Slack post Threadline makes when the router gave none.
 THREADLINE_POST = "threadline_post"
-
-
+# How much of an email the root post of its thread quotes.
 EXCERPT_LIMIT = 1500
 
 

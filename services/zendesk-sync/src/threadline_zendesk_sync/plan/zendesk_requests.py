@@ -1,6 +1,7 @@
 """What is written to Zendesk: the ticket objects of each create and update, the command id in
-the audit metadata that makes a write findable again, and the text of a Slack message as an
-agent reads it."""
+the audit metadata that makes a write findable again (and keeps Threadline's own comments out of
+Slack), and the router's notes with people named. Slack text becomes Zendesk Markdown through
+threadline_common.from_slack."""
 
 from __future__ import annotations
 
@@ -25,8 +26,6 @@ from threadline_zendesk_sync.plan.people import Person
 
 # The two commands that open a ticket (the contract's v2 structs: a follow-up names the closed one).
 NewTicketCommand: TypeAlias = ZendeskCreateTicket | ZendeskCreateFollowup
-
-
 # Zendesk keeps what a request sends as `ticket.metadata` on the audit, and shows it on the
 # comment as metadata.custom: this key names the command that wrote it.
 COMMAND_KEY = "threadline_command_id"
