@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import logging
 from functools import partial
-from typing import Any
+from typing import Any, get_args
 
 import faust
 import msgspec
@@ -35,14 +35,9 @@ from threadline_common.kafka import faust_broker_options
 from threadline_common.lanes import Lanes
 from threadline_common.logs import log_context
 from threadline_common.metrics import add_metrics_page
+from threadline_common.models import Command as CommandV1
 from threadline_common.models import CommandV2, SyncResultV2
-from threadline_common.models.generated.commands_v2 import (
-    OnCallNotify,
-    SlackPostEphemeral,
-    ZendeskCreateFollowup,
-    ZendeskCreateTicket,
-    ZendeskSetPriority,
-)
+from threadline_common.models.generated.commands_v2 import ZendeskCreateFollowup, ZendeskCreateTicket
 from threadline_common.retry import Attempt, RetryPolicy
 from threadline_common.settings import KafkaSettings
 from threadline_zendesk_sync.budgets import Budgets
@@ -55,8 +50,15 @@ from threadline_zendesk_sync.settings import ZendeskSyncSettings
 log = logging.getLogger(__name__)
 # Commands that file a question: the ones whose thread hears when Zendesk keeps them waiting.
 FILING = (ZendeskCreateTicket, ZendeskCreateFollowup)
-# The variants v2 added: a record that says it is v1 cannot be one of them.
-V2_ONLY = (ZendeskSetPriority, SlackPostEphemeral, OnCallNotify)
+
+
+def _variants(union: Any) -> dict[str, type[msgspec.Struct]]:
+    """The structs of a generated commands union (Annotated[A | B | ..., Meta]), by `type`."""
+    return {str(v.__struct_config__.tag): v for v in get_args(get_args(union)[0])}
+
+
+# The variants v2 added, by the contracts themselves: a record that says it is v1 cannot be one.
+V2_ONLY = tuple(v for tag, v in _variants(CommandV2).items() if tag not in _variants(CommandV1))
 # Version 2 of the commands contract reads every v1 command too (schema_version 1 or 2).
 _COMMANDS = msgspec.json.Decoder(CommandV2)
 _RESULTS = msgspec.json.Encoder()

@@ -112,23 +112,26 @@ class Zendesk:
         until the answer is processed, so pool threads sharing one client race: one thread clears
         it while another reads it, and a write that succeeded raises TypeError (the command then
         failed for good, its ticket made). Each thread has its own, with one connection."""
-        client: Zenpy | None = getattr(self._local, "client", None)
-        if client is None:
-            self._local.session = KeyedSession(2)
+        return self._thread_client()[0]
+
+    def _thread_client(self) -> tuple[Zenpy, KeyedSession]:
+        found: tuple[Zenpy, KeyedSession] | None = getattr(self._local, "client", None)
+        if found is None:
+            session = KeyedSession(2)
             client = Zenpy(
                 subdomain=self.settings.zendesk_subdomain,
-                session=self._local.session,
+                session=session,
                 timeout=self.settings.zendesk_timeout_seconds,
                 **self._auth,
             )
             client.disable_caching()  # always read the server: another worker may have written
-            self._local.client = client
-        return client
+            found = self._local.client = (client, session)
+        return found
 
     def _run(self, call: Callable[[], T], idempotency_key: str | None) -> T:
-        """In a pool thread: `call`, its POST carrying `idempotency_key`."""
-        self.zen  # noqa: B018  # this thread's client and session exist
-        session: KeyedSession = self._local.session
+        """In a pool thread: `call`, its POST carrying `idempotency_key` (this thread's session
+        sends it for this call only)."""
+        session = self._thread_client()[1]
         session.idempotency_key = idempotency_key
         try:
             return call()

@@ -18,6 +18,7 @@ class Outcome:
     detail: str = ""
 
 
+# The kinds zendesk-sync reports (mypy holds them to SyncResultV2.kind, the contract's).
 ResultKind: TypeAlias = Literal["ticket_created", "thread_opened", "failed", "thread_gone"]
 REASON_LIMIT = 1000  # sync.results v2 bounds the reason
 
