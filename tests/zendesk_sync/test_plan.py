@@ -43,9 +43,12 @@ GUEST = Person("U0GUEST", "Gina Guest", None)
 # --- decoding ----------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("path", sorted((EXAMPLES / "threadline.commands" / "1").glob("*.json")), ids=lambda p: p.stem)
+@pytest.mark.parametrize(
+    "path", sorted((EXAMPLES / "threadline.commands").glob("*/*.json")), ids=lambda p: f"v{p.parent.name}-{p.stem}"
+)
 def test_every_contract_example_is_a_command(path: Path):
-    assert decode_command(path.read_bytes()).command_id
+    command = decode_command(path.read_bytes())
+    assert command.command_id and outcomes.command_type(command) == json.loads(path.read_bytes())["type"]
 
 
 @pytest.mark.parametrize("path", sorted((EXAMPLES / "threadline.commands" / "1").glob("*.json")), ids=lambda p: p.stem)
