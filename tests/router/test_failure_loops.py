@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from dataclasses import replace
 
+import msgspec
 import pytest
 from threadline_testing.records import message_body, slack_record, zendesk_record
 
@@ -13,7 +14,8 @@ from threadline_common.causality import MAX_CAUSAL_DEPTH, depth_header, depth_of
 from threadline_common.channels import parse_channels
 from threadline_router.inbound import SyncResult, decode_result, decode_slack, decode_zendesk
 from threadline_router.rules import Command, Context, Conversation, reminder_due, route
-from threadline_zendesk_sync import plan
+from threadline_zendesk_sync.app import decode_command
+from threadline_zendesk_sync.plan import outcomes
 
 from .test_rules import assert_valid_output, created, opened
 
@@ -28,7 +30,8 @@ def record(command: Command) -> dict:
 
 def failing(kind: str, command: Command, **fields) -> SyncResult:
     """What zendesk-sync reports when `command` fails as `kind`, decoded as the router reads it."""
-    return decode_result(json.dumps(plan.result(kind, record(command), **fields)).encode())
+    performed = decode_command(json.dumps(record(command)).encode())  # as zendesk-sync reads it
+    return decode_result(msgspec.json.encode(outcomes.result(kind, performed, **fields)))
 
 
 def play(first: list[Command], state: Conversation, ctx: Context, kind: str, rounds: int = 20):

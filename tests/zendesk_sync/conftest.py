@@ -1,5 +1,5 @@
 """zendesk-sync against the Slack and Zendesk sandboxes, fed with the commands the router's own
-rules emit (as the worker receives them: JSON checked against the commands contract)."""
+rules emit (as the worker receives them: the commands contract's structs, decoded from JSON)."""
 
 from __future__ import annotations
 
@@ -8,18 +8,20 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import msgspec
 import pytest
 from slack_sdk import WebClient
 from zenpy import Zenpy
 
 from threadline_common.channels import parse_channels
+from threadline_common.models import CommandV2
 from threadline_router.inbound import Inbound, SlackMessage, SlackReaction, ZendeskTicketEvent, decode_result
 from threadline_router.rules import Context, Conversation, route
 from threadline_sandbox.slack import SlackSandbox
 from threadline_sandbox.zendesk import ZendeskSandbox
 from threadline_zendesk_sync.app import decode_command
 from threadline_zendesk_sync.effects import Effects
-from threadline_zendesk_sync.plan import Outcome
+from threadline_zendesk_sync.plan.outcomes import Outcome
 from threadline_zendesk_sync.settings import ZendeskSyncSettings
 
 NOW = "2026-11-23T10:00:00Z"
@@ -33,7 +35,7 @@ class Router:
         self.states: dict[str, Conversation] = {}
         self._events = 0
 
-    def _apply(self, event: Inbound, conversation_id: str) -> list[dict[str, Any]]:
+    def _apply(self, event: Inbound, conversation_id: str) -> list[CommandV2]:
         decision = route(event, self.states.get(conversation_id), self.ctx)
         if decision.state is not None:
             self.states[decision.state.conversation_id] = decision.state
@@ -44,7 +46,7 @@ class Router:
         self._events += 1
         return f"Ev{self._events:06d}"
 
-    def message(self, slack: SlackSandbox, channel: str, ts: str) -> list[dict[str, Any]]:
+    def message(self, slack: SlackSandbox, channel: str, ts: str) -> list[CommandV2]:
         """A message already in the Slack sandbox, as the Events API would deliver it."""
         [m] = [m for m in slack.channel_messages(channel) if m["ts"] == ts]
         event = SlackMessage(
@@ -60,17 +62,17 @@ class Router:
         )
         return self._apply(event, f"{slack.ws.team_id}:{channel}:{m.get('thread_ts') or ts}")
 
-    def reaction(self, slack: SlackSandbox, channel: str, ts: str, user: str, name: str) -> list[dict[str, Any]]:
+    def reaction(self, slack: SlackSandbox, channel: str, ts: str, user: str, name: str) -> list[CommandV2]:
         event = SlackReaction(self._event_id(), slack.ws.team_id, channel, ts, user, name, True)
         return self._apply(event, f"{slack.ws.team_id}:{channel}:{ts}")
 
-    def zendesk(self, event: ZendeskTicketEvent, conversation_id: str) -> list[dict[str, Any]]:
+    def zendesk(self, event: ZendeskTicketEvent, conversation_id: str) -> list[CommandV2]:
         return self._apply(event, conversation_id)
 
-    def results(self, outcome: Outcome) -> list[dict[str, Any]]:
-        commands: list[dict[str, Any]] = []
+    def results(self, outcome: Outcome) -> list[CommandV2]:
+        commands: list[CommandV2] = []
         for record in outcome.results:
-            result = decode_result(json.dumps(record).encode())
+            result = decode_result(msgspec.json.encode(record))
             commands += self._apply(result, result.conversation_id)
         return commands
 

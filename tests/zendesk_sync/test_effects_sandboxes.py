@@ -5,21 +5,33 @@ slack_sdk and zenpy."""
 from __future__ import annotations
 
 import asyncio
+import json
 import threading
 
 import aiohttp
+import msgspec
 import pytest
 import requests
+from msgspec.structs import replace
 from threadline_testing.hostile import pings_nobody
 from zenpy.lib.api_objects import Ticket, User
 
+from threadline_common.retry import TransientError
 from threadline_router.inbound import ZendeskTicketEvent
-from threadline_zendesk_sync.effects import Effects, ZendeskRateLimited
-from threadline_zendesk_sync.plan import PermanentError, ThreadGone, TransientError
+from threadline_zendesk_sync.app import decode_command
+from threadline_zendesk_sync.effects import Effects
+from threadline_zendesk_sync.plan.failures import PermanentError, ThreadGone
+from threadline_zendesk_sync.zendesk_client import KeyedSession, ZendeskRateLimited
 
-from .conftest import Router, bot, router_for, user
+from .conftest import NOW, Router, bot, router_for, user
 
 pytestmark = pytest.mark.integration
+
+
+def a_command(fields: dict):
+    """A command written here, as the worker would read it (the envelope filled in)."""
+    envelope = {"schema_version": 1, "issued_at": NOW, "cause": {"topic": "threadline.slack.events", "event_id": "ev"}}
+    return decode_command(json.dumps({**envelope, **fields}).encode())
 
 
 def bot_replies(slack, channel: str, ts: str) -> list[dict]:
@@ -87,6 +99,7 @@ async def test_a_ticket_is_created_and_announced_once(slack, zendesk, router, ef
     assert announcement["metadata"]["event_payload"]["ticket_id"] == ticket.id
     assert [o.effect for o in (outcome, again, after_restart)] == ["done", "already_done", "already_done"]
     [result] = outcome.results
+    result = msgspec.to_builtins(result)
     assert result == {
         **result,
         "kind": "ticket_created",
@@ -99,16 +112,37 @@ async def test_a_ticket_is_created_and_announced_once(slack, zendesk, router, ef
     assert again.results == outcome.results == after_restart.results
 
 
+async def test_only_the_ticket_creation_carries_the_commands_idempotency_key(slack, router, effects, monkeypatch):
+    # The key goes with the one call it is given to (in the pool thread that makes it), never
+    # with the calls around it: a users/create_or_update POST must not be replayed as a ticket.
+    sent: list[tuple[str, str, str | None]] = []
+    send = KeyedSession.send
+
+    def recording(self, request, **kwargs):
+        sent.append((request.method, request.url, request.headers.get("Idempotency-Key")))
+        return send(self, request, **kwargs)
+
+    monkeypatch.setattr(KeyedSession, "send", recording)
+    _, create, _ = await open_ticket(slack, router, effects, "Keyboard missing keys")
+    await asyncio.gather(*(effects.zendesk.find_ticket(f"T0SANDBOX:C0SUPPORT:{i}.0") for i in range(8)))
+
+    keyed = [(method, url, key) for method, url, key in sent if key]
+    assert [(method, url.split("?")[0].endswith("/api/v2/tickets.json"), key) for method, url, key in keyed] == [
+        ("POST", True, create.command_id)
+    ]
+    assert any(method == "POST" and "users" in url for method, url, _ in sent), "the requester was created too"
+
+
 async def test_a_ticket_created_before_a_crash_is_found_not_repeated(slack, router, effects, zen):
     root = user(slack, "alice").chat_postMessage(channel="C0SUPPORT", text="VPN down")["ts"]
     [create] = router.message(slack, "C0SUPPORT", root)
     # The earlier attempt created the ticket and died before announcing it.
-    zen.tickets.create(Ticket(subject="VPN down", external_id=create["external_id"], comment={"body": "VPN down"}))
+    zen.tickets.create(Ticket(subject="VPN down", external_id=create.external_id, comment={"body": "VPN down"}))
 
     outcome = await effects.perform(create)
 
-    [ticket] = list(zen.tickets(external_id=create["external_id"]))
-    assert outcome.results[0]["ticket_id"] == ticket.id
+    [ticket] = list(zen.tickets(external_id=create.external_id))
+    assert outcome.results[0].ticket_id == ticket.id
     assert len(bot_replies(slack, "C0SUPPORT", root)) == 1
 
 
@@ -116,7 +150,7 @@ async def test_a_reply_becomes_one_comment_by_its_author(slack, zendesk, router,
     # Bob wrote to support by email once: Zendesk knows him under another name, which stays.
     bob = zen.users.create(User(name="Robert Builder", email="bob@sandbox-corp.example"))
     root, _, created = await open_ticket(slack, router, effects, "Disk full")
-    ticket_id = created.results[0]["ticket_id"]
+    ticket_id = created.results[0].ticket_id
     reply = user(slack, "bob").chat_postMessage(channel="C0SUPPORT", thread_ts=root, text="Which disk?")["ts"]
     [comment] = router.message(slack, "C0SUPPORT", reply)
 
@@ -129,7 +163,7 @@ async def test_a_reply_becomes_one_comment_by_its_author(slack, zendesk, router,
     comments = zendesk.comments_of(ticket_id)
     assert [c["body"] for c in comments[1:]] == ["Which disk?"]
     assert comments[1]["author_id"] == bob.id and zen.users(id=bob.id).name == "Robert Builder"
-    assert comments[1]["metadata"]["custom"] == {"threadline_command_id": comment["command_id"], "slack_ts": reply}
+    assert comments[1]["metadata"]["custom"] == {"threadline_command_id": comment.command_id, "slack_ts": reply}
     assert [o.effect for o in outcomes] == ["done", "already_done", "already_done"]
 
 
@@ -140,7 +174,7 @@ async def test_a_slack_connect_guest_without_email_is_named_not_guessed(slack, z
 
     await effects.perform(comment)
 
-    author = zen.users(id=zendesk.comments_of(created.results[0]["ticket_id"])[-1]["author_id"])
+    author = zen.users(id=zendesk.comments_of(created.results[0].ticket_id)[-1]["author_id"])
     assert (author.name, author.email, author.external_id) == ("Gina Guest", None, "slack:U0GUEST")
 
 
@@ -148,8 +182,8 @@ async def test_an_agents_answer_is_posted_once_and_our_own_comments_never_come_b
     slack, zendesk, router, effects, settings
 ):
     root, _, created = await open_ticket(slack, router, effects, "Printer jammed")
-    ticket_id = created.results[0]["ticket_id"]
-    conversation = created.results[0]["conversation_id"]
+    ticket_id = created.results[0].ticket_id
+    conversation = created.results[0].conversation_id
     reply = user(slack, "bob").chat_postMessage(channel="C0SUPPORT", thread_ts=root, text="Tray 2")["ts"]
     [comment] = router.message(slack, "C0SUPPORT", reply)
     await effects.perform(comment)
@@ -192,7 +226,7 @@ async def test_solving_from_slack_happens_once_and_a_replay_does_not_undo_a_reop
     slack, zendesk, router, effects, settings, zen
 ):
     root, _, created = await open_ticket(slack, router, effects, "Badge reader broken")
-    ticket_id = created.results[0]["ticket_id"]
+    ticket_id = created.results[0].ticket_id
     word = user(slack, "alice").chat_postMessage(channel="C0SUPPORT", thread_ts=root, text="resolve")["ts"]
     [solve] = router.message(slack, "C0SUPPORT", word)
 
@@ -210,7 +244,7 @@ async def test_solving_from_slack_happens_once_and_a_replay_does_not_undo_a_reop
 
 async def test_a_closed_ticket_refuses_a_comment_and_a_reply_opens_a_follow_up(slack, zendesk, router, effects, zen):
     root, _, created = await open_ticket(slack, router, effects, "Laptop won't boot")
-    ticket_id = created.results[0]["ticket_id"]
+    ticket_id = created.results[0].ticket_id
     late = user(slack, "alice").chat_postMessage(channel="C0SUPPORT", thread_ts=root, text="one more thing")["ts"]
     [comment] = router.message(slack, "C0SUPPORT", late)
     zendesk.agent_set_status(ticket_id, "closed")
@@ -218,7 +252,7 @@ async def test_a_closed_ticket_refuses_a_comment_and_a_reply_opens_a_follow_up(s
     with pytest.raises(PermanentError, match="closed"):
         await effects.perform(comment)
 
-    conversation = created.results[0]["conversation_id"]
+    conversation = created.results[0].conversation_id
     router.states[conversation].status = "closed"
     again = user(slack, "alice").chat_postMessage(channel="C0SUPPORT", thread_ts=root, text="It broke again")["ts"]
     [followup] = router.message(slack, "C0SUPPORT", again)
@@ -226,7 +260,7 @@ async def test_a_closed_ticket_refuses_a_comment_and_a_reply_opens_a_follow_up(s
 
     [new] = [t for t in zen.tickets() if t.external_id == f"{conversation}#2"]
     assert new.via_followup_source_id == ticket_id and new.subject == "It broke again"
-    assert outcome.results[0]["ticket_id"] == new.id
+    assert outcome.results[0].ticket_id == new.id
     link = bot_replies(slack, "C0SUPPORT", root)[-1]["text"]
     assert f"Ticket #{ticket_id} is closed, so I opened follow-up ticket" in link and f"|#{new.id}>" in link
 
@@ -246,10 +280,10 @@ async def test_an_emailed_ticket_gets_one_thread_and_points_at_it(slack, zendesk
     key = f"T0SANDBOX:C0SUPPORT:{root['ts']}"
     assert zen.tickets(id=ticket_id).external_id == key
     by_thread, by_ticket = outcome.results
-    assert (by_thread["conversation_id"], by_thread["moved_from"]) == (key, None)
-    assert (by_ticket["conversation_id"], by_ticket["moved_from"]) == (f"zd:{ticket_id}", f"zd:{ticket_id}")
+    assert (by_thread.conversation_id, by_thread.moved_from) == (key, None)
+    assert (by_ticket.conversation_id, by_ticket.moved_from) == (f"zd:{ticket_id}", f"zd:{ticket_id}")
     for result in outcome.results:
-        assert (result["kind"], result["ticket_id"], result["team_id"], result["channel_id"], result["thread_ts"]) == (
+        assert (result.kind, result.ticket_id, result.team_id, result.channel_id, result.thread_ts) == (
             "thread_opened",
             ticket_id,
             "T0SANDBOX",
@@ -287,9 +321,9 @@ async def test_a_thread_in_a_public_channel_the_bot_is_not_in_is_read_after_join
     # A thread Threadline must answer in, in a channel it is not (or no longer) in: the look
     # for its earlier posts (conversations.replies) answers not_in_channel first.
     root = user(slack, "alice").chat_postMessage(channel="C0RANDOM", text="Is the wiki down?")["ts"]
-    ts, posted = await effects.post_once("cmd-random-1", "C0RANDOM", root, "Ticket #1", {}, since=0.0)
+    ts, posted = await effects.slack.post_once("cmd-random-1", "C0RANDOM", root, "Ticket #1", {}, since=0.0)
     assert posted and [m["ts"] for m in bot_replies(slack, "C0RANDOM", root)] == [ts]
-    assert await effects.post_once("cmd-random-1", "C0RANDOM", root, "Ticket #1", {}, since=0.0) == (ts, False)
+    assert await effects.slack.post_once("cmd-random-1", "C0RANDOM", root, "Ticket #1", {}, since=0.0) == (ts, False)
 
 
 async def test_a_private_channel_the_bot_is_not_in_is_reported_as_such(slack, zendesk, effects, zen):
@@ -365,7 +399,7 @@ async def test_a_crash_between_the_thread_and_its_note_leaves_one_of_each(
     async def crash(*_args, **_kwargs):
         raise TransientError("Zendesk unreachable")
 
-    effects.update_ticket = crash  # the thread is posted, then the note's write fails
+    effects.zendesk.update_ticket = crash  # the thread is posted, then the note's write fails
     with pytest.raises(TransientError):
         await effects.perform(open_thread)
     redelivered = await Effects(settings).perform(open_thread)
@@ -378,7 +412,7 @@ async def test_a_crash_between_the_thread_and_its_note_leaves_one_of_each(
 
 async def test_an_agents_html_answer_reads_as_slack_formatting_and_pings_nobody(slack, zendesk, router, effects):
     root, _, created = await open_ticket(slack, router, effects, "Printer jammed")
-    ticket_id, conversation = created.results[0]["ticket_id"], created.results[0]["conversation_id"]
+    ticket_id, conversation = created.results[0].ticket_id, created.results[0].conversation_id
     html = '<p>Open <strong>tray 2</strong>, see <a href="https://kb.example/42">the guide</a> &lt;!channel&gt;</p>'
     answer_id = zendesk.agent_comment(ticket_id, "Open tray 2, see the guide <!channel>")
     event = ZendeskTicketEvent(
@@ -407,7 +441,7 @@ async def test_an_agents_html_answer_reads_as_slack_formatting_and_pings_nobody(
 
 async def test_agents_read_slack_emoji_names_and_formatting(slack, zendesk, router, effects, zen):
     _, _, created = await open_ticket(slack, router, effects, "Printer *on fire* :fire: <@U0BOB> saw it")
-    ticket = zen.tickets(id=created.results[0]["ticket_id"])
+    ticket = zen.tickets(id=created.results[0].ticket_id)
     assert ticket.subject == "Printer on fire 🔥 @Bob Builder saw it"
     [first] = zendesk.comments_of(ticket.id)
     assert first["body"].startswith("Printer **on fire** 🔥 @Bob Builder saw it")
@@ -431,7 +465,7 @@ async def test_files_are_attached_and_oversized_ones_noted(slack, zendesk, route
 
     await effects.perform(comment)
 
-    last = zendesk.comments_of(created.results[0]["ticket_id"])[-1]
+    last = zendesk.comments_of(created.results[0].ticket_id)[-1]
     assert [a["file_name"] for a in last["attachments"]] == ["error.png"]
     assert "dump.log" in last["body"] and "left in Slack" in last["body"]
     content = zendesk.account.uploads[last["attachments"][0]["content_url"].split("/")[-2]]["content"]
@@ -453,14 +487,16 @@ async def test_a_ticket_asked_for_with_a_reaction_takes_the_message_and_its_auth
 
 async def test_a_reaction_is_added_once(slack, effects):
     root = user(slack, "alice").chat_postMessage(channel="C0SUPPORT", text="done?")["ts"]
-    command = {
-        "type": "slack.add_reaction",
-        "command_id": f"solved-reaction:1:{root}",
-        "conversation_id": f"T0SANDBOX:C0SUPPORT:{root}",
-        "channel_id": "C0SUPPORT",
-        "ts": root,
-        "name": "white_check_mark",
-    }
+    command = a_command(
+        {
+            "type": "slack.add_reaction",
+            "command_id": f"solved-reaction:1:{root}",
+            "conversation_id": f"T0SANDBOX:C0SUPPORT:{root}",
+            "channel_id": "C0SUPPORT",
+            "ts": root,
+            "name": "white_check_mark",
+        }
+    )
 
     outcomes = [await effects.perform(command), await effects.perform(command)]
 
@@ -471,7 +507,7 @@ async def test_a_reaction_is_added_once(slack, effects):
 
 async def test_a_write_whose_answer_was_lost_is_not_repeated(slack, zendesk, router, effects, monkeypatch):
     root, _, created = await open_ticket(slack, router, effects, "Wifi flaky")
-    ticket_id = created.results[0]["ticket_id"]
+    ticket_id = created.results[0].ticket_id
     reply = user(slack, "bob").chat_postMessage(channel="C0SUPPORT", thread_ts=root, text="Floor 2 too")["ts"]
     [comment] = router.message(slack, "C0SUPPORT", reply)
     answer_id = zendesk.agent_comment(ticket_id, "Rebooting the access point.")
@@ -480,7 +516,7 @@ async def test_a_write_whose_answer_was_lost_is_not_repeated(slack, zendesk, rou
             event_id="zd-answer",
             kind="comment",
             ticket_id=ticket_id,
-            external_id=created.results[0]["conversation_id"],
+            external_id=created.results[0].conversation_id,
             status="open",
             comment_id=answer_id,
             comment_body="Rebooting the access point.",
@@ -488,9 +524,9 @@ async def test_a_write_whose_answer_was_lost_is_not_repeated(slack, zendesk, rou
             author_name="Agent Ann",
             author_is_staff=True,
         ),
-        created.results[0]["conversation_id"],
+        created.results[0].conversation_id,
     )[0]
-    update, post_message = effects.zen.tickets.update, effects.slack.chat_postMessage
+    update, post_message = effects.zendesk.zen.tickets.update, effects.slack.client.chat_postMessage
 
     def update_then_time_out(*args, **kwargs):
         update(*args, **kwargs)
@@ -502,8 +538,10 @@ async def test_a_write_whose_answer_was_lost_is_not_repeated(slack, zendesk, rou
 
     with monkeypatch.context() as patched:
         # On the class: each of zendesk-sync's threads has its own client.
-        patched.setattr(type(effects.zen.tickets), "update", lambda self, *a, **kw: update_then_time_out(*a, **kw))
-        patched.setattr(effects.slack, "chat_postMessage", post_then_disconnect)
+        patched.setattr(
+            type(effects.zendesk.zen.tickets), "update", lambda self, *a, **kw: update_then_time_out(*a, **kw)
+        )
+        patched.setattr(effects.slack.client, "chat_postMessage", post_then_disconnect)
         for command in (comment, post):
             with pytest.raises(TransientError):
                 await effects.perform(command)
@@ -532,15 +570,17 @@ async def test_outages_on_either_side_are_transient_and_refusals_permanent(slack
     root, _, _ = await open_ticket(slack, router, effects, "Monitor flickers")
     reply = user(slack, "bob").chat_postMessage(channel="C0SUPPORT", thread_ts=root, text="Mine too")["ts"]
     [comment] = router.message(slack, "C0SUPPORT", reply)
-    note = {
-        "type": "slack.post_message",
-        "command_id": "help:C0SUPPORT:1",
-        "conversation_id": comment["conversation_id"],
-        "channel_id": "C0SUPPORT",
-        "thread_ts": root,
-        "text": "help text",
-        "purpose": "help",
-    }
+    note = a_command(
+        {
+            "type": "slack.post_message",
+            "command_id": "help:C0SUPPORT:1",
+            "conversation_id": comment.conversation_id,
+            "channel_id": "C0SUPPORT",
+            "thread_ts": root,
+            "text": "help text",
+            "purpose": "help",
+        }
+    )
 
     zendesk.knobs.error_rate = 1.0
     with pytest.raises(TransientError, match="Zendesk answered 503"):
@@ -551,7 +591,7 @@ async def test_outages_on_either_side_are_transient_and_refusals_permanent(slack
         await effects.perform(note)
     slack.knobs.error_rate = 0.0
     with pytest.raises(PermanentError, match="channel_not_found"):
-        await effects.perform({**note, "channel_id": "C0NOWHERE"})
+        await effects.perform(replace(note, channel_id="C0NOWHERE"))
 
 
 async def test_each_zendesk_call_the_budget_counts_is_one_request_even_when_it_fails(zendesk, effects):
@@ -560,10 +600,10 @@ async def test_each_zendesk_call_the_budget_counts_is_one_request_even_when_it_f
     zendesk.knobs.error_rate = 1.0
     before = len(zendesk.requests())
     with pytest.raises(TransientError, match="503"):
-        await effects.find_ticket("T0SANDBOX:C0SUPPORT:1.000001")
+        await effects.zendesk.find_ticket("T0SANDBOX:C0SUPPORT:1.000001")
     zendesk.knobs.error_rate = 0.0
     assert len(zendesk.requests()) - before == 1
-    assert await effects.find_ticket("T0SANDBOX:C0SUPPORT:1.000001") is None
+    assert await effects.zendesk.find_ticket("T0SANDBOX:C0SUPPORT:1.000001") is None
     assert len(zendesk.requests()) - before == 2
 
 
@@ -573,13 +613,15 @@ async def test_zendesk_calls_in_parallel_threads_never_share_a_zenpy_client(effe
 
     def client():
         both_running.wait()
-        return effects.zen
+        return effects.zendesk.zen
 
-    first, second = await asyncio.gather(effects.zendesk(client), effects.zendesk(client))
+    first, second = await asyncio.gather(effects.zendesk.call(client), effects.zendesk.call(client))
     assert first is not second
     created = await asyncio.gather(
         *(
-            effects.zendesk(lambda i=i: effects.zen.tickets.create(Ticket(subject=f"parallel {i}", description="x")))
+            effects.zendesk.call(
+                lambda i=i: effects.zendesk.zen.tickets.create(Ticket(subject=f"parallel {i}", description="x"))
+            )
             for i in range(48)
         )
     )
@@ -588,11 +630,11 @@ async def test_zendesk_calls_in_parallel_threads_never_share_a_zenpy_client(effe
 
 async def test_slack_calls_share_one_session_and_its_kept_alive_connection(slack, effects):
     # slack_sdk without a session opens (and closes) a new connection for every call.
-    await effects.slack_call(effects.slack.auth_test)
-    session = effects.slack.session
+    await effects.slack.call(effects.slack.client.auth_test)
+    session = effects.slack.client.session
     for _ in range(3):
-        await effects.slack_call(effects.slack.auth_test)
-    assert effects.slack.session is session and not session.closed
+        await effects.slack.call(effects.slack.client.auth_test)
+    assert effects.slack.client.session is session and not session.closed
     assert sum(len(conns) for conns in session.connector._conns.values()) == 1
     await effects.close()
     assert session.closed

@@ -4,19 +4,26 @@ PagerDuty sandboxes from the commands the router's rules emit; each effect happe
 from __future__ import annotations
 
 import io
+import json
 from collections.abc import Iterator
 
+import msgspec
 import pytest
+from msgspec.structs import replace
 from pydantic import SecretStr
 from zenpy.lib.api_objects import Comment, Ticket
 
 from threadline_common.channels import parse_channels
+from threadline_common.dlq import PoisonMessage
+from threadline_common.models import OnCallNotify
+from threadline_common.schemas import examples
 from threadline_router.inbound import ReminderTick, SlackJoin, ZendeskTicketEvent
 from threadline_router.rules import Context
 from threadline_sandbox.pagerduty import PagerDutySandbox
-from threadline_zendesk_sync import plan
+from threadline_zendesk_sync.app import decode_command
 from threadline_zendesk_sync.effects import Effects
-from threadline_zendesk_sync.plan import PermanentError
+from threadline_zendesk_sync.plan import attachments, failures, slack_posts, zendesk_requests
+from threadline_zendesk_sync.plan.failures import PermanentError
 
 from .conftest import NOW, Router, user
 
@@ -68,14 +75,14 @@ async def open_ticket(slack, router: Router, effects: Effects, text: str):
     root = user(slack, "alice").chat_postMessage(channel="C0SUPPORT", text=text)["ts"]
     [create] = router.message(slack, "C0SUPPORT", root)
     outcome = await effects.perform(create)
-    return root, outcome.results[0]["ticket_id"], router.results(outcome)
+    return root, outcome.results[0].ticket_id, router.results(outcome)
 
 
 async def test_a_new_ticket_names_the_on_call_pair_and_is_assigned_to_the_primary_once(
     slack, zendesk, support_router, pd_effects, pd_settings, pagerduty
 ):
     root, ticket_id, [notify] = await open_ticket(slack, support_router, pd_effects, "VPN down for everyone")
-    assert notify["type"] == "oncall.notify"
+    assert isinstance(notify, OnCallNotify)
 
     outcomes = [await pd_effects.perform(notify), await Effects(pd_settings).perform(notify)]
 
@@ -91,14 +98,14 @@ async def test_no_on_call_or_no_pagerduty_is_said_not_hidden(slack, support_rout
     root, _, [notify] = await open_ticket(slack, support_router, pd_effects, "Wiki is slow")
     with pytest.raises(PermanentError, match="PagerDuty is not configured"):
         await Effects(settings).perform(notify)
-    empty = await pd_effects.perform({**notify, "escalation_policy_id": "PUNKNOWN", "command_id": "oncall:x"})
+    empty = await pd_effects.perform(replace(notify, escalation_policy_id="PUNKNOWN", command_id="oncall:x"))
     assert empty.effect == "done"
     assert bot_texts(slack, "C0SUPPORT", root)[-1].startswith(":pager: Nobody is on call in PagerDuty right now")
     with pytest.raises(PermanentError, match="PagerDuty answered 401: Unauthorized"):
         bad = Effects(
             settings.model_copy(update={"pagerduty_api_url": pagerduty.base_url, "pagerduty_api_token": SecretStr("x")})
         )
-        await bad.perform({**notify, "command_id": "oncall:y"})
+        await bad.perform(replace(notify, command_id="oncall:y"))
 
 
 async def test_a_reminder_asks_the_primary_in_the_thread(slack, support_router, pd_effects):
@@ -201,32 +208,28 @@ def test_on_call_order_and_texts_are_plain_functions():
         {"escalation_level": 1, "user": {"id": "PA"}},
         {"escalation_level": 3, "user": {"id": "PC"}},
     ]
-    assert plan.on_call_order(oncalls) == ["PA", "PB", "PC"]
-    opened = {"reason": "ticket_opened"}
-    assert plan.on_call_text(opened, ["<@U1>"]) == ":pager: On call now: <@U1> (primary)."
-    assert plan.on_call_text({"reason": "reminder", "waited_minutes": None}, []) == (
+    assert slack_posts.on_call_order(oncalls) == ["PA", "PB", "PC"]
+    opened = next(e for e in examples("threadline.commands", 2) if e.payload["type"] == "oncall.notify").payload
+    opened = decode_command(json.dumps({**opened, "reason": "ticket_opened"}).encode())
+    assert slack_posts.on_call_text(opened, ["<@U1>"]) == ":pager: On call now: <@U1> (primary)."
+    assert slack_posts.on_call_text(replace(opened, reason="reminder", waited_minutes=None), []) == (
         ":hourglass: Reminder. Nobody is on call in PagerDuty right now."
     )
-    assert plan.assign_request({"command_id": "c"}, 7, 7) is None
-    assert plan.priority_request({"command_id": "c", "priority": "urgent"}, "urgent", None) is None
-    assert plan.attachment_lines([{"file_name": "a.png"}]) == "", "no URL, nothing to link"
-    assert plan.pagerduty_reason('{"error": {"message": "Invalid Input Provided", "errors": ["Limit"]}}') == (
+    assert zendesk_requests.assign_request("c", 7, 7) is None
+    urgent = next(e for e in examples("threadline.commands", 2) if e.payload["type"] == "zendesk.set_priority").payload
+    assert zendesk_requests.priority_request(decode_command(json.dumps(urgent).encode()), "urgent", None) is None
+    assert attachments.attachment_lines([{"file_name": "a.png"}]) == "", "no URL, nothing to link"
+    assert failures.pagerduty_reason('{"error": {"message": "Invalid Input Provided", "errors": ["Limit"]}}') == (
         "Invalid Input Provided; Limit"
     )
 
 
 def test_the_worker_reads_both_command_versions_and_refuses_others():
-    import json
-
-    from threadline_common.dlq import PoisonMessage
-    from threadline_common.schemas import examples
-    from threadline_zendesk_sync.app import decode_command
-
     v2 = next(e.payload for e in examples("threadline.commands", 2) if e.payload["type"] == "oncall.notify")
     v1 = next(e.payload for e in examples("threadline.commands", 1))
-    assert decode_command(json.dumps(v2).encode()) == v2
-    assert decode_command(json.dumps(v1).encode()) == v1
-    with pytest.raises(PoisonMessage, match="schema_version 3 is not one of"):
+    assert msgspec.to_builtins(decode_command(json.dumps(v2).encode())) == v2
+    assert msgspec.to_builtins(decode_command(json.dumps(v1).encode())) == v1
+    with pytest.raises(PoisonMessage, match=r"Invalid enum value 3 - at `\$\.schema_version`"):
         decode_command(json.dumps({**v2, "schema_version": 3}).encode())
     with pytest.raises(PoisonMessage, match=r"threadline\.commands v1"):
         decode_command(json.dumps({**v2, "schema_version": 1}).encode())  # a v2 variant is no v1 record

@@ -10,6 +10,7 @@ import urllib.request
 import uuid
 from pathlib import Path
 
+import msgspec
 import pytest
 from confluent_kafka import Consumer, Producer
 
@@ -57,7 +58,7 @@ def test_the_worker_performs_commands_once_and_reports_what_it_could_not_do(
         log_format="text",
     )
     root = user(slack, "alice").chat_postMessage(channel="C0SUPPORT", text="Projector shows nothing")["ts"]
-    [create] = router.message(slack, "C0SUPPORT", root)
+    [create] = [msgspec.to_builtins(c) for c in router.message(slack, "C0SUPPORT", root)]  # as on the wire
     stray = {  # a reply in a thread whose ticket was never created
         "schema_version": 1,
         "type": "zendesk.add_comment",

@@ -17,12 +17,12 @@ never performed, never answered.
 
 from __future__ import annotations
 
-import json
 import logging
 from functools import partial
-from typing import Any
+from typing import Any, get_args
 
 import faust
+import msgspec
 from faust.web import Request, Response, View
 from prometheus_client import CollectorRegistry, Counter, Gauge
 
@@ -35,35 +35,48 @@ from threadline_common.kafka import faust_broker_options
 from threadline_common.lanes import Lanes
 from threadline_common.logs import log_context
 from threadline_common.metrics import add_metrics_page
+from threadline_common.models import Command as CommandV1
+from threadline_common.models import CommandV2, SyncResultV2
+from threadline_common.models.generated.commands_v2 import ZendeskCreateFollowup, ZendeskCreateTicket
 from threadline_common.retry import Attempt, RetryPolicy
-from threadline_common.schemas import SchemaViolation, validate
 from threadline_common.settings import KafkaSettings
-from threadline_zendesk_sync import plan
 from threadline_zendesk_sync.budgets import Budgets
 from threadline_zendesk_sync.effects import Effects
-from threadline_zendesk_sync.plan import Outcome, PermanentError, ThreadGone
+from threadline_zendesk_sync.plan import outcomes, slack_posts
+from threadline_zendesk_sync.plan.failures import PermanentError, ThreadGone
+from threadline_zendesk_sync.plan.outcomes import Outcome
 from threadline_zendesk_sync.settings import ZendeskSyncSettings
 
 log = logging.getLogger(__name__)
-# The commands contract versions this worker performs.
-COMMAND_VERSIONS = (1, 2)
 # Commands that file a question: the ones whose thread hears when Zendesk keeps them waiting.
-FILING = frozenset({"zendesk.create_ticket", "zendesk.create_followup"})
+FILING = (ZendeskCreateTicket, ZendeskCreateFollowup)
 
 
-def decode_command(value: bytes | None) -> dict[str, Any]:
+def _variants(union: Any) -> dict[str, type[msgspec.Struct]]:
+    """The structs of a generated commands union (Annotated[A | B | ..., Meta]), by `type`."""
+    return {str(v.__struct_config__.tag): v for v in get_args(get_args(union)[0])}
+
+
+# The variants v2 added, by the contracts themselves: a record that says it is v1 cannot be one.
+V2_ONLY = tuple(v for tag, v in _variants(CommandV2).items() if tag not in _variants(CommandV1))
+# Version 2 of the commands contract reads every v1 command too (schema_version 1 or 2).
+_COMMANDS = msgspec.json.Decoder(CommandV2)
+_RESULTS = msgspec.json.Encoder()
+
+
+def decode_command(value: bytes | None) -> CommandV2:
+    """A commands record (v1 or v2) as the contract's struct; PoisonMessage saying why not."""
     try:
-        command = json.loads(value or b"")
-    except (ValueError, UnicodeDecodeError, RecursionError) as exc:  # RecursionError: nested too deep
-        raise PoisonMessage(f"not JSON: {type(exc).__name__}") from exc
-    version = command.get("schema_version") if isinstance(command, dict) else None
-    if version not in COMMAND_VERSIONS:
-        raise PoisonMessage(f"threadline.commands: schema_version {version!r} is not one of {COMMAND_VERSIONS}")
-    try:
-        validate("threadline.commands", version, command)
-    except SchemaViolation as exc:
-        raise PoisonMessage(str(exc)) from exc
-    return dict(command)
+        command: CommandV2 = _COMMANDS.decode(value or b"")
+    except msgspec.ValidationError as exc:
+        raise PoisonMessage(f"threadline.commands: {exc}") from exc
+    except msgspec.DecodeError as exc:  # not JSON, truncated
+        raise PoisonMessage(f"not JSON: {exc}") from exc
+    except RecursionError as exc:  # an unknown field nested deeper than the decoder goes
+        raise PoisonMessage("not JSON: nested too deep") from exc
+    if command.schema_version == 1 and isinstance(command, V2_ONLY):
+        raise PoisonMessage(f"threadline.commands v1 has no {outcomes.command_type(command)} command")
+    return command
 
 
 class Metrics:
@@ -168,20 +181,18 @@ def create_app(settings: ZendeskSyncSettings, kafka: KafkaSettings, effects: Eff
 
     send_dead_letter = DeadLetters(app, "zendesk-sync").send
 
-    async def tell_queued(command: dict[str, Any]) -> bool:
+    async def tell_queued(command: ZendeskCreateTicket | ZendeskCreateFollowup) -> bool:
         """Say once in the thread that the question waits for Zendesk; True when it is said."""
-        channel, thread = command.get("slack_channel_id"), command.get("slack_thread_ts")
-        if not channel or not thread:
-            return True  # nowhere to say it
-        notice = f"queued:{command['command_id']}"
+        channel, thread = command.slack_channel_id, command.slack_thread_ts
+        notice = f"queued:{command.command_id}"
         try:
-            await get_effects().post_once(
+            await get_effects().slack.post_once(
                 notice,
                 channel,
                 thread,
-                plan.queued_text(),
-                plan.post_metadata(notice),
-                since=plan.look_back_from(command),
+                slack_posts.queued_text(),
+                slack_posts.post_metadata(notice),
+                since=slack_posts.look_back_from(command),
             )
         except Exception as exc:  # Slack may be down too: try again at the next attempt
             log.info("could not say the request is queued: %s", exc)
@@ -189,10 +200,10 @@ def create_app(settings: ZendeskSyncSettings, kafka: KafkaSettings, effects: Eff
         metrics.queued_notices.inc()
         return True
 
-    async def perform_command(command: dict[str, Any]) -> tuple[list[dict[str, Any]], str | None]:
+    async def perform_command(command: CommandV2) -> tuple[list[SyncResultV2], str | None]:
         """Perform until done or failed for good: (results, the reason it is dead-lettered or None)."""
-        kind = command["type"]
-        told = kind not in FILING
+        kind = outcomes.command_type(command)
+        told = not isinstance(command, FILING)
 
         async def on_retry(attempt: Attempt) -> None:
             nonlocal told
@@ -200,7 +211,7 @@ def create_app(settings: ZendeskSyncSettings, kafka: KafkaSettings, effects: Eff
             metrics.retries.labels(kind, attempt.error.service or "other").inc()
             log.warning("%s; attempt %d, retrying in %.1fs", attempt.error, attempt.number, attempt.pause)
             slow = attempt.failing_for >= settings.queued_notice_after_seconds
-            if not told and slow and attempt.error.service == "zendesk":
+            if not told and slow and attempt.error.service == "zendesk" and isinstance(command, FILING):
                 told = await tell_queued(command)
 
         try:
@@ -212,7 +223,7 @@ def create_app(settings: ZendeskSyncSettings, kafka: KafkaSettings, effects: Eff
             # Nothing can be said in a thread that is gone; not a failure to tell anyone about.
             metrics.commands.labels(kind, "thread_gone").inc()
             log.info("%s: the Slack thread is gone (%s)", kind, exc)
-            return [plan.result("thread_gone", command, reason=str(exc))], None
+            return [outcomes.result("thread_gone", command, reason=str(exc))], None
         except PermanentError as exc:
             reason = str(exc)
         except Exception as exc:  # a bug must not stop every other conversation
@@ -220,11 +231,9 @@ def create_app(settings: ZendeskSyncSettings, kafka: KafkaSettings, effects: Eff
             reason = f"internal error ({type(exc).__name__})"
         metrics.commands.labels(kind, "failed").inc()
         log.warning("%s failed: %s", kind, reason)
-        return [plan.result("failed", command, reason=reason)], reason
+        return [outcomes.result("failed", command, reason=reason)], reason
 
-    async def handle(
-        stream: faust.StreamT, event: faust.EventT, command: dict[str, Any], depth: int, epoch: int
-    ) -> None:
+    async def handle(stream: faust.StreamT, event: faust.EventT, command: CommandV2, depth: int, epoch: int) -> None:
         """One command in its lane: performed, its results on Kafka, then acknowledged."""
         if epoch != assignment["epoch"]:
             return  # read before a rebalance: the partition's reader now reads it again
@@ -233,8 +242,8 @@ def create_app(settings: ZendeskSyncSettings, kafka: KafkaSettings, effects: Eff
             topic=message.topic,
             partition=message.partition,
             offset=message.offset,
-            event_id=command["command_id"],
-            conversation=command["conversation_id"],
+            event_id=command.command_id,
+            conversation=command.conversation_id,
         ):
             records, dead = await perform_command(command)
             if dead is not None:
@@ -242,7 +251,7 @@ def create_app(settings: ZendeskSyncSettings, kafka: KafkaSettings, effects: Eff
             # A result is one step further from what people did than its command.
             headers = [depth_header(depth + 1)]
             pending = [
-                await results.send(key=r["conversation_id"].encode(), value=json.dumps(r).encode(), headers=headers)
+                await results.send(key=r.conversation_id.encode(), value=_RESULTS.encode(r), headers=headers)
                 for r in records
             ]
             for fut in pending:
@@ -272,10 +281,11 @@ def create_app(settings: ZendeskSyncSettings, kafka: KafkaSettings, effects: Eff
             depth = depth_of(event.message.headers)
             if is_loop(depth):
                 # A chain of effects feeding itself: performed never, reported never (a result would feed it).
-                metrics.loops.labels(command["type"]).inc()
-                await refuse(manual, event, command["type"], loop_reason(depth), None)
+                kind = outcomes.command_type(command)
+                metrics.loops.labels(kind).inc()
+                await refuse(manual, event, kind, loop_reason(depth), None)
                 continue
-            key = event.message.key or command["conversation_id"].encode()
+            key = event.message.key or command.conversation_id.encode()
             work = partial(handle, manual, event, command, depth, assignment["epoch"])
             await lanes.submit(key, work, group=event.message.tp)
 

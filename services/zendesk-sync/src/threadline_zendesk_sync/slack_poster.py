@@ -1,0 +1,240 @@
+"""Slack as zendesk-sync uses it (posts found before they are made again, reactions, ephemeral
+messages, permalinks, joins, people), through slack_sdk, within Slack's budgets.
+
+Every failure comes out as the engine's kind (TransientError, ThreadGone, PermanentError). A post
+is looked for by the command id in its metadata before it is made, so a retry never posts twice.
+The caches only spare API calls: they are dropped on every rebalance, and the entry a failed post
+may have made stale is dropped at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import replace
+from typing import Any
+
+import aiohttp
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+from slack_sdk.web.async_slack_response import AsyncSlackResponse
+
+from threadline_common import to_slack
+from threadline_common.retry import TransientError
+from threadline_zendesk_sync.budgets import Budgets
+from threadline_zendesk_sync.lru import LRU
+from threadline_zendesk_sync.plan import failures, people, slack_posts
+from threadline_zendesk_sync.plan.failures import PermanentError
+from threadline_zendesk_sync.plan.people import Person
+from threadline_zendesk_sync.settings import ZendeskSyncSettings
+
+log = logging.getLogger(__name__)
+SlackMethod = Callable[..., Awaitable[AsyncSlackResponse]]
+
+
+def slack_method_name(method: Callable[..., Any]) -> str:
+    """slack_sdk's `chat_postMessage` -> Slack's `chat.postMessage`."""
+    return getattr(method, "__name__", "unknown").replace("_", ".", 1)
+
+
+class Slack:
+    def __init__(self, settings: ZendeskSyncSettings, budgets: Budgets) -> None:
+        self.settings = settings
+        self.budgets = budgets
+        options: dict[str, Any] = {"base_url": settings.slack_api_url} if settings.slack_api_url else {}
+        # Nothing is retried inside the client: a 429 holds its resource for every command that
+        # needs it (budgets), and a post whose answer was lost is looked for before it is retried.
+        self.client = AsyncWebClient(
+            token=settings.slack_bot_token.get_secret_value(),
+            timeout=int(settings.slack_timeout_seconds),
+            retry_handlers=[],
+            **options,
+        )
+        self.team_id: str | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self.reset_caches()
+
+    def reset_caches(self) -> None:
+        self.thread_posts = LRU(2000)  # "channel:thread" -> (since, {command id: ts})
+        self.people = LRU()  # slack user id -> Person
+        self.by_email = LRU()  # email -> Slack user id or None
+
+    # --- calls ----------------------------------------------------------------------------------
+
+    def _session(self) -> None:
+        """One aiohttp session (a pool of kept-alive connections) for every Slack call made in
+        this event loop. Without one, slack_sdk opens a new session, and so a new connection
+        (a TLS handshake against Slack), for each call and closes it after."""
+        loop = asyncio.get_running_loop()
+        session = self.client.session
+        if session is None or session.closed or self._loop is not loop:
+            self._loop = loop
+            self.client.session = aiohttp.ClientSession(
+                timeout=aiohttp.ClientTimeout(total=self.settings.slack_timeout_seconds),
+                connector=aiohttp.TCPConnector(limit=max(100, self.settings.max_in_flight)),
+            )
+
+    async def close(self) -> None:
+        session = self.client.session
+        if session is not None and not session.closed and self._loop is asyncio.get_running_loop():
+            await session.close()
+
+    async def call(self, method: SlackMethod, **kwargs: Any) -> Any:
+        name = slack_method_name(method)
+        channel = kwargs.get("channel")
+        await self.budgets.slack_call(name, channel)
+        self._session()
+        try:
+            return await method(**kwargs)
+        except SlackApiError as exc:
+            response = exc.response
+            failure = failures.slack_failure(
+                int(response.status_code), response.get("error"), failures.seconds(response.headers or {})
+            )
+            if isinstance(failure, TransientError) and failure.retry_after is not None:
+                self.budgets.slack_limited(name, channel, failure.retry_after)
+            raise failure from exc
+        except (aiohttp.ClientError, TimeoutError, OSError) as exc:
+            raise TransientError(f"Slack unreachable: {type(exc).__name__}", service="slack") from exc
+
+    async def in_channel(self, method: SlackMethod, **kwargs: Any) -> Any:
+        """A call in a channel (reading its threads, posting). In a public channel the app was
+        never invited to, Slack answers not_in_channel: the app joins it by itself and calls
+        again. (A private channel it is not in is channel_not_found: only an invitation helps.)"""
+        try:
+            return await self.call(method, **kwargs)
+        except PermanentError as exc:
+            if "not_in_channel" not in str(exc):
+                raise
+        log.info("joining channel %s, which Threadline serves but was not invited to", kwargs["channel"])
+        await self.call(self.client.conversations_join, channel=kwargs["channel"])
+        return await self.call(method, **kwargs)
+
+    async def team(self) -> str:
+        if self.team_id is None:
+            self.team_id = str((await self.call(self.client.auth_test))["team_id"])
+        return self.team_id
+
+    # --- people ---------------------------------------------------------------------------------
+
+    async def person(self, user_id: str | None, name: str | None = None, email: str | None = None) -> Person:
+        if not user_id or (name and email):
+            return people.person_from_slack(user_id, None, name, email)
+        if user_id not in self.people:
+            user = None
+            try:
+                if user_id.startswith("B"):
+                    bot = (await self.call(self.client.bots_info, bot=user_id))["bot"]
+                    user = {"name": bot.get("name"), "is_bot": True}
+                else:
+                    user = (await self.call(self.client.users_info, user=user_id))["user"]
+            except PermanentError as exc:  # gone, or hidden from us (Slack Connect): fall back to the id
+                log.info("no Slack profile for %s: %s", user_id, exc)
+            self.people.put(user_id, people.person_from_slack(user_id, user))
+        found: Person = self.people[user_id]
+        return replace(found, name=name or found.name, email=email or found.email)
+
+    async def names(self, user_ids: Iterable[str]) -> dict[str, str]:
+        """Slack user id -> the person's name, for text that mentions them."""
+        return {uid: (await self.person(uid)).name for uid in user_ids}
+
+    async def mention(self, person: dict[str, Any]) -> str:
+        """A person known by email elsewhere (PagerDuty) as named in Slack: a mention when Slack
+        knows their email, else their name in bold."""
+        email = str(person.get("email") or "").lower()
+        if email and email not in self.by_email:
+            try:
+                found = await self.call(self.client.users_lookupByEmail, email=email)
+                self.by_email.put(email, str(found["user"]["id"]))
+            except PermanentError:  # users_not_found: not in this workspace
+                self.by_email.put(email, None)
+        user_id = self.by_email.get(email) if email else None
+        if user_id and to_slack.is_user_id(user_id):
+            return to_slack.mention(user_id)  # the one mention: a person we mapped ourselves
+        return to_slack.bold(str(person.get("name") or person.get("summary") or "someone"))
+
+    # --- messages -------------------------------------------------------------------------------
+
+    async def permalink(self, channel: str, ts: str) -> str | None:
+        try:
+            response = await self.call(self.client.chat_getPermalink, channel=channel, message_ts=ts)
+        except PermanentError:
+            return None
+        return str(response["permalink"])
+
+    async def message(self, channel: str, ts: str) -> dict[str, Any]:
+        """The message at `ts` (a thread's root), as conversations.replies shows it."""
+        page = await self.in_channel(self.client.conversations_replies, channel=channel, ts=ts, limit=1)
+        messages = page["messages"]
+        found: dict[str, Any] = next((m for m in messages if m.get("ts") == ts), messages[0])
+        return found
+
+    async def react(self, channel: str, ts: str, name: str) -> None:
+        await self.call(self.client.reactions_add, channel=channel, timestamp=ts, name=name)
+
+    async def post_ephemeral(self, channel: str, user: str, text: str, thread_ts: str | None) -> None:
+        args: dict[str, Any] = {"channel": channel, "user": user, "text": text}
+        if thread_ts:
+            args["thread_ts"] = thread_ts
+        await self.call(self.client.chat_postEphemeral, **args)
+
+    async def posts(self, channel: str, thread_ts: str | None, since: float) -> dict[str, str]:
+        """Threadline's posts in a thread (or at the top of a channel) since `since` (Slack epoch
+        seconds): command id -> ts. Bounded by time, not by a count of messages: a post for a
+        command cannot be older than the command, so however busy the channel was between a crash
+        and the retry, every page since then is read."""
+        key = f"{channel}:{thread_ts}"
+        cached = self.thread_posts.get(key)
+        if cached is not None and cached[0] <= since:
+            return dict(cached[1])
+        method = self.client.conversations_replies if thread_ts else self.client.conversations_history
+        where: dict[str, Any] = {"ts": thread_ts} if thread_ts else {}
+        found: dict[str, str] = {}
+        cursor = None
+        while True:
+            page = await self.in_channel(
+                method,
+                channel=channel,
+                oldest=f"{since:.6f}",
+                include_all_metadata=True,
+                limit=200,
+                cursor=cursor,
+                **where,
+            )
+            found.update({cid: m["ts"] for m in page["messages"] if (cid := slack_posts.posted_command(m))})
+            cursor = (page.get("response_metadata") or {}).get("next_cursor")
+            if not page.get("has_more") or not cursor:
+                break
+        self.thread_posts.put(key, (since, found))
+        return dict(found)
+
+    async def post_once(
+        self,
+        command_id: str,
+        channel: str,
+        thread_ts: str | None,
+        text: str,
+        metadata: dict[str, Any],
+        *,
+        since: float,
+        **extra: Any,
+    ) -> tuple[str, bool]:
+        """Post unless a post for this command is already there (looked for since `since`, see
+        `posts`): (its ts, whether posted now)."""
+        posts = await self.posts(channel, thread_ts, since)
+        if command_id in posts:
+            return posts[command_id], False
+        args: dict[str, Any] = {"channel": channel, "text": text, "metadata": metadata, **extra}
+        if thread_ts:
+            args["thread_ts"] = thread_ts
+        try:
+            response = await self.in_channel(self.client.chat_postMessage, **args)
+        except BaseException:
+            self.thread_posts.pop(f"{channel}:{thread_ts}", None)  # the post may have been made
+            raise
+        ts = str(response["ts"])
+        cached = self.thread_posts.get(f"{channel}:{thread_ts}")
+        if cached is not None:
+            cached[1][command_id] = ts
+        return ts, True
