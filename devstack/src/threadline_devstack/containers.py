@@ -108,6 +108,9 @@ class ContainerService:
                 inside = f"/config/{Path(value).name}"
                 container = container.with_volume_mapping(str(Path(value).resolve()), inside, "ro")
                 value = inside
+            if key.endswith(("_WEB_PORT", "INGEST_PORT")):
+                # The image's HEALTHCHECK asks the port THREADLINE_WEB_PORT names.
+                container = container.with_env("THREADLINE_WEB_PORT", value)
             container = container.with_env(key, value)
         self.container = container.start()
         return self

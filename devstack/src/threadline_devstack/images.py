@@ -26,6 +26,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import yaml
+
 from threadline_devstack.tools import ToolError, tools_dir
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -117,7 +119,12 @@ def _local_python(eng: Engine) -> None:
              "bookworm", str(rootfs)],
             check=True, capture_output=True,
         )  # fmt: skip
-        changes = ["--change", "ENV PATH=/usr/local/bin:/usr/bin:/bin", "--change", 'CMD ["python3"]']
+        changes = [
+            "--change",
+            "ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+            "--change",
+            'CMD ["python3"]',
+        ]
         if hooks:
             changes += ["--change", "ENV SSL_CERT_FILE=/etc/ssl/certs/host-ca-bundle.crt"]
         eng.run("import", *changes, str(rootfs), LOCAL_PYTHON)
@@ -149,6 +156,16 @@ def base_images(eng: Engine, base: str) -> tuple[str, str]:
     return LOCAL_PYTHON, LOCAL_UV
 
 
+def build_args() -> dict[str, dict[str, str]]:
+    """Each service's build arguments (SERVICE, PORT) as skaffold.yaml gives them: one source."""
+    config = yaml.safe_load((ROOT / "skaffold.yaml").read_text())
+    found = {}
+    for artifact in config["build"]["artifacts"]:
+        args = {k: str(v) for k, v in artifact["docker"]["buildArgs"].items()}
+        found[args["SERVICE"]] = args
+    return found
+
+
 def image_name(service: str, tag: str) -> str:
     return f"localhost/threadline-{service}:{tag}"
 
@@ -157,12 +174,14 @@ def build(base: str = "auto", tag: str = "dev", services: tuple[str, ...] = SERV
     eng = engine()
     python_image, uv_image = base_images(eng, base)
     built: dict[str, dict[str, object]] = {}
+    arguments = build_args()
     for service in services:
         started = time.monotonic()
         pull = ["--pull=never"] if eng.is_podman else []
         eng.run(
             "build", *pull, "--format", "docker", "-f", str(ROOT / "Dockerfile"),
-            "--build-arg", f"SERVICE={service}", "--build-arg", f"PYTHON_IMAGE={python_image}",
+            *(f"--build-arg={k}={v}" for k, v in arguments[service].items()),
+            "--build-arg", f"PYTHON_IMAGE={python_image}",
             "--build-arg", f"UV_IMAGE={uv_image}", "-t", image_name(service, tag), str(ROOT),
         )  # fmt: skip
         inspected = json.loads(eng.run("image", "inspect", image_name(service, tag)).stdout)[0]
