@@ -25,6 +25,7 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -166,6 +167,13 @@ def build_args() -> dict[str, dict[str, str]]:
     return found
 
 
+def healthcheck(inspected: dict[str, Any]) -> list[str] | None:
+    """The image's HEALTHCHECK command: Docker keeps it in Config, podman beside it."""
+    check = inspected.get("Config", {}).get("Healthcheck") or inspected.get("Healthcheck") or {}
+    test = check.get("Test")
+    return list(test) if test else None
+
+
 def image_name(service: str, tag: str) -> str:
     return f"localhost/threadline-{service}:{tag}"
 
@@ -190,7 +198,7 @@ def build(base: str = "auto", tag: str = "dev", services: tuple[str, ...] = SERV
             "size_mb": round(int(inspected["Size"]) / 1e6, 1),
             "build_s": round(time.monotonic() - started, 1),
             "user": inspected.get("Config", {}).get("User"),
-            "healthcheck": bool(inspected.get("Config", {}).get("Healthcheck")),
+            "healthcheck": healthcheck(inspected),
         }
         _say(f"{service}: {built[service]}")
     return built
