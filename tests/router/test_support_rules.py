@@ -8,8 +8,8 @@ import datetime as dt
 import pytest
 from threadline_testing.records import message_body, slack_record, zendesk_record
 
+from threadline_common.business_hours import describe_opening, is_open, next_opening
 from threadline_common.channels import ChannelConfigError, parse_channels
-from threadline_router.hours import describe_opening, is_open, next_opening
 from threadline_router.inbound import ReminderTick, SyncResult, decode_slack, decode_tick, tick_record
 from threadline_router.rules import Context, reminder_due, route
 

@@ -20,9 +20,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from threadline_common.business_hours import Calendar
 from threadline_common.dlq import PoisonMessage
 from threadline_common.schemas import SchemaViolation, validate
-from threadline_reporter.business_hours import Calendar, format_time, parse_time
+from threadline_common.times import format_time, parse_time
 
 ACTIVITY = "threadline.activity"
 DONE_STATUSES = frozenset({"solved", "closed"})

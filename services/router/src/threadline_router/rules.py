@@ -16,8 +16,9 @@ from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 from threadline_common import from_slack, to_slack
+from threadline_common.business_hours import describe_opening, is_open
 from threadline_common.channels import ChannelRules, ChannelsConfig, Who
-from threadline_router.hours import describe_opening, is_open, parse_time
+from threadline_common.times import parse_time
 from threadline_router.inbound import (
     Inbound,
     OperatorAction,
