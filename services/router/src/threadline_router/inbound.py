@@ -8,11 +8,16 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, TypeAlias
+
+import msgspec
 
 from threadline_common.dlq import PoisonMessage
+from threadline_common.models import SyncResultV2 as SyncResult
 from threadline_common.slack_messages import message_kind
+from threadline_common.tickets import TICKET_STATUSES
+from threadline_router.conversation import conversation_key
 
 
 @dataclass(frozen=True)
@@ -121,30 +126,6 @@ class ZendeskTicketEvent:
 
 
 @dataclass(frozen=True)
-class SyncResult:
-    """What zendesk-sync reports back after an effect."""
-
-    kind: str  # ticket_created | thread_opened | failed | thread_gone
-    conversation_id: str
-    command_id: str
-    command_type: str | None = None  # absent in sync.results v1
-    ticket_id: int | None = None
-    ticket_url: str | None = None
-    team_id: str | None = None
-    channel_id: str | None = None
-    thread_ts: str | None = None
-    reason: str | None = None
-    moved_from: str | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def thread_conversation_id(self) -> str | None:
-        if self.team_id and self.channel_id and self.thread_ts:
-            return conversation_key(self.team_id, self.channel_id, self.thread_ts)
-        return None
-
-
-@dataclass(frozen=True)
 class OperatorAction:
     """An operator's correction sent by `threadline-ops` (relink, unlink) for the router to apply,
     so that the links table stays the router's and the change is in its changelog."""
@@ -163,7 +144,7 @@ class OperatorAction:
     requester_slack_id: str | None = None
 
 
-Inbound = (
+Inbound: TypeAlias = (
     SlackMessage
     | SlackEdit
     | SlackDelete
@@ -382,30 +363,22 @@ def _decode_legacy(envelope: dict[str, Any], body: dict[str, Any]) -> Inbound | 
     )
 
 
+# sync.results v2 reads every v1 result: one decoder, validating in C.
+_RESULTS = msgspec.json.Decoder(SyncResult)
+
+
 def decode_result(record: bytes | str | dict[str, Any]) -> SyncResult:
-    data = _json(record)
-    if data.get("kind") not in RESULT_KINDS:
-        raise PoisonMessage(f"unknown sync result kind {data.get('kind')!r}")
-    conversation_id = data.get("conversation_id")
-    if not isinstance(conversation_id, str) or not conversation_id:
-        # str(None) would make a conversation "None" of it: no conversation is no result.
-        raise PoisonMessage("sync result without a conversation_id string")
+    """A threadline.sync.results record (v1 or v2) -> the generated SyncResult struct."""
+    if record is None:
+        raise PoisonMessage("no value (a tombstone)")
     try:
-        return SyncResult(
-            kind=str(data["kind"]),
-            conversation_id=conversation_id,
-            command_id=str(data.get("command_id") or ""),
-            command_type=data.get("command_type"),
-            ticket_id=_opt_int(data.get("ticket_id")),
-            ticket_url=data.get("ticket_url"),
-            team_id=data.get("team_id"),
-            channel_id=data.get("channel_id"),
-            thread_ts=data.get("thread_ts"),
-            reason=data.get("reason"),
-            moved_from=data.get("moved_from"),
-        )
-    except KeyError as exc:
-        raise PoisonMessage(f"sync result without {exc}") from exc
+        if isinstance(record, dict):
+            return msgspec.convert(record, SyncResult)
+        return _RESULTS.decode(record)
+    except msgspec.ValidationError as exc:
+        raise PoisonMessage(f"not a sync result: {exc}") from exc
+    except msgspec.DecodeError as exc:
+        raise PoisonMessage(f"not JSON: {exc}") from exc
 
 
 def decode_tick(record: bytes | str | dict[str, Any]) -> ReminderTick:
@@ -422,7 +395,6 @@ def tick_record(conversation_id: str, at: str) -> bytes:
 # threadline-source header of records threadline-ops writes to threadline.router.inbound.
 OPS_SOURCE = "ops"
 OPS_ACTIONS = ("relink", "unlink")
-TICKET_STATUSES = ("new", "open", "pending", "hold", "solved", "closed")
 
 
 def backfill_record(team_id: str, channel_id: str, root_ts: str, message: dict[str, Any], explicit: bool) -> bytes:
@@ -497,10 +469,6 @@ def decode_ops(record: bytes | str | dict[str, Any]) -> Inbound:
             requester_slack_id=data.get("requester_slack_id") or None,
         )
     raise PoisonMessage(f"not a threadline-ops record: kind {kind!r}")
-
-
-def conversation_key(team_id: str, channel_id: str, root_ts: str) -> str:
-    return f"{team_id}:{channel_id}:{root_ts}"
 
 
 def conversation_of(event: Inbound) -> str:
