@@ -393,3 +393,17 @@ def test_the_documented_example_file_is_valid_and_its_channels_differ():
     assert support.opens_on_message and not infra.opens_on_message
     assert support.zendesk.group_id != infra.zendesk.group_id and infra.zendesk.tags == ("slack",)
     assert (support.timezone, infra.timezone) == ("Europe/London", "America/New_York")
+
+
+def test_a_channel_with_business_hours_counts_the_reminder_threshold_in_business_minutes(ctx):
+    hours = {"days": ["mon", "tue", "wed", "thu", "fri"], "start": "09:00", "end": "18:00"}
+    channels = {"channels": {"CBIZ": {"business_hours": hours, "reminders": {"after_minutes": 30}}}}
+    biz = Context(**{**ctx.__dict__, "channels": parse_channels(channels), "now": "2026-11-27T17:50:00Z"})
+    friday_17_50 = ts_at("2026-11-27T17:50:00+00:00")
+    state, _ = run([slack_record(message_body("CBIZ", friday_17_50, "the build is red"))], biz)
+    state = ticket_created(state, biz).state
+    rules = biz.channels.rules_for("CBIZ")
+    assert not reminder_due(state, rules, "2026-11-27T18:20:00Z"), "30 wall-clock minutes, 10 business ones"
+    assert not tick(state, biz, "2026-11-30T09:19:00Z").commands
+    [notice] = tick(state, biz, "2026-11-30T09:20:00Z").commands
+    assert command_type(notice) == "slack.post_message" and "has waited 63 h 30 for an answer" in notice.text
