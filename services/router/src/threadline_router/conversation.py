@@ -8,14 +8,16 @@ defaults those versions imply, so the rules only ever see v4.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import TypeAlias
+from typing import Final, Literal, TypeAlias
 
 from msgspec import UNSET
 
 from threadline_common.models import ConversationV3, ConversationV4, SyncResultV2
 
 Conversation: TypeAlias = ConversationV4
-LINKS_VERSION = 4
+LINKS_VERSION: Final = 4
+Status: TypeAlias = Literal["creating", "new", "open", "pending", "hold", "solved", "closed", "failed"]
+Origin: TypeAlias = Literal["slack", "email"]
 
 
 def external_id(state: Conversation) -> str:
@@ -40,8 +42,8 @@ def new_conversation(
     team_id: str,
     channel_id: str,
     thread_ts: str | None,
-    origin: str,
-    status: str,
+    origin: Origin,
+    status: Status,
     created_at: str,
     updated_at: str,
     requester_slack_id: str | None = None,

@@ -79,7 +79,7 @@ def route(event: Inbound, state: Conversation | None, ctx: Context) -> Decision:
     after = decision.state
     if after is not None and after.thread_gone_at is not None:
         # The thread is gone: what would be said there is not said (the ticket was told once).
-        kept = [c for c in decision.commands if not isinstance(c, THREAD_POSTS)]
+        kept: list[Command] = [c for c in decision.commands if not isinstance(c, THREAD_POSTS)]
         if len(kept) != len(decision.commands):
             decision = replace(decision, commands=kept, reason=decision.reason or "the Slack thread is gone")
     if decision.commands:

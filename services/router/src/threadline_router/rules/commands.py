@@ -4,7 +4,7 @@ added in v2 carry 2. `issued_at` and `cause` are stamped by `route` once the dec
 
 from __future__ import annotations
 
-from typing import Any, TypeAlias
+from typing import Any, Literal, TypeAlias
 
 from threadline_common import to_slack
 from threadline_common.channels import ChannelRules
@@ -54,7 +54,9 @@ def ticket_fields(rules: ChannelRules) -> dict[str, Any]:
     }
 
 
-def notice(state: Conversation, command_id: str, text: str, purpose: str = "notice") -> SlackPostMessage:
+def notice(
+    state: Conversation, command_id: str, text: str, purpose: Literal["notice", "help"] = "notice"
+) -> SlackPostMessage:
     """Something Threadline says in the conversation's thread."""
     return SlackPostMessage(
         schema_version=1,
@@ -142,7 +144,13 @@ def agent_comment(state: Conversation, post: dict[str, Any]) -> SlackPostMessage
     )
 
 
-def on_call(state: Conversation, rules: ChannelRules, command_id: str, reason: str, waited: int | None) -> OnCallNotify:
+def on_call(
+    state: Conversation,
+    rules: ChannelRules,
+    command_id: str,
+    reason: Literal["ticket_opened", "reminder"],
+    waited: int | None,
+) -> OnCallNotify:
     """Name who is on call in the thread: when the ticket opens, or as a reminder."""
     on_call = rules.on_call
     assert on_call is not None and state.thread_ts is not None

@@ -3,14 +3,14 @@ row is switched to another ticket or deleted, and both the thread and the ticket
 
 from __future__ import annotations
 
-from typing import Any, cast
+from typing import cast
 
 from msgspec.structs import replace
 
 from threadline_common import to_slack
 from threadline_common.models import CommandV2
 from threadline_common.tickets import WAITING_STATUSES
-from threadline_router.conversation import Conversation, new_conversation
+from threadline_router.conversation import Conversation, Status, new_conversation
 from threadline_router.inbound import OperatorAction
 from threadline_router.rules.commands import notice, ticket_note
 from threadline_router.rules.decision import Context, Decision, ignore, mark_seen
@@ -50,7 +50,7 @@ def _relink(action: OperatorAction, state: Conversation | None, key: str, ctx: C
             channel_id=action.channel_id,
             thread_ts=action.thread_ts,
             origin="slack",
-            status=action.ticket_status or "open",
+            status=cast(Status, action.ticket_status or "open"),  # checked by the ops decoder
             created_at=now,
             updated_at=now,
             requester_slack_id=action.requester_slack_id,
@@ -67,7 +67,7 @@ def _relink(action: OperatorAction, state: Conversation | None, key: str, ctx: C
             mark_seen(state, key, ctx.now),
             ticket_id=ticket_id,
             ticket_url=action.ticket_url,
-            status=cast(Any, status),
+            status=cast(Status, status),
             # Events of the ticket it had are recognised and kept out of the thread.
             previous_ticket_ids=[*state.previous_ticket_ids, *([previous] if previous else [])],
         )

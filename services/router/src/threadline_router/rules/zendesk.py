@@ -4,13 +4,13 @@ reminder clock, and an emailed ticket in a watched group gets a thread of its ow
 
 from __future__ import annotations
 
-from typing import Any, cast
+from typing import cast
 
 from msgspec.structs import replace
 
 from threadline_common.models.generated.commands_v2 import SlackOpenThread
 from threadline_common.tickets import DONE_STATUSES, OPEN_STATUSES, WAITING_STATUSES
-from threadline_router.conversation import Conversation, external_id, new_conversation
+from threadline_router.conversation import Conversation, Status, external_id, new_conversation
 from threadline_router.inbound import ZendeskTicketEvent
 from threadline_router.rules.activity import activity
 from threadline_router.rules.commands import NO_CAUSE, UNSTAMPED, agent_comment, notice
@@ -37,7 +37,7 @@ def on_zendesk(event: ZendeskTicketEvent, state: Conversation | None, ctx: Conte
 
     if event.kind == "created":
         if event.status and state.status == "creating":
-            state = replace(state, status=cast(Any, event.status))
+            state = replace(state, status=cast(Status, event.status))
         return Decision(state)
     if event.kind == "status":
         return _on_status(event, state, ctx)
@@ -46,7 +46,7 @@ def on_zendesk(event: ZendeskTicketEvent, state: Conversation | None, ctx: Conte
 
 def _on_status(event: ZendeskTicketEvent, state: Conversation, ctx: Context) -> Decision:
     current, previous = event.status or "", event.previous_status or state.status
-    state = replace(state, status=cast(Any, current) or state.status)
+    state = replace(state, status=cast(Status, current) or state.status)
     if state.status not in WAITING_STATUSES:
         state = replace(state, waiting_since=None, reminders_sent=0)
     elif state.waiting_since is None and previous not in WAITING_STATUSES:
@@ -122,7 +122,7 @@ def _email_ticket(event: ZendeskTicketEvent, ctx: Context) -> Decision:
         channel_id=channel,
         thread_ts=None,
         origin="email",
-        status=event.status or "new",
+        status=cast(Status, event.status or "new"),  # a Zendesk status (decoded lower case)
         created_at=ctx.now,
         updated_at=ctx.now,
         ticket_id=event.ticket_id,
