@@ -2,10 +2,12 @@
 
 import json
 
+import msgspec
 import pytest
 
 from threadline_common.dlq import PoisonMessage
 from threadline_common.schemas import validate
+from threadline_router.conversation import Conversation
 from threadline_router.inbound import (
     OperatorAction,
     SlackMessage,
@@ -16,7 +18,7 @@ from threadline_router.inbound import (
     decode_ops,
     decode_slack,
 )
-from threadline_router.rules import Conversation, Decision, reminder_due, route
+from threadline_router.rules import Decision, command_type, reminder_due, route
 
 pytestmark = pytest.mark.unit
 
@@ -26,12 +28,11 @@ CID = f"T1:C1:{ROOT}"
 
 def valid(decision: Decision) -> Decision:
     """What the router emits for ops records matches the contracts zendesk-sync reads."""
-    cause = {"topic": "threadline.router.inbound", "event_id": "x"}
     for command in decision.commands:
-        record = command.to_json("2026-11-23T10:00:00Z", cause)
+        record = msgspec.to_builtins(command)
         validate("threadline.commands", record["schema_version"], record)
     if decision.state is not None:
-        validate("threadline.links", 3, decision.state.to_json())
+        validate("threadline.links", 4, msgspec.to_builtins(decision.state))
     return decision
 
 
@@ -62,14 +63,18 @@ def replay(events, ctx, state=None):
 def test_a_backfilled_thread_is_one_ticket_and_every_reply_a_comment_in_order(ctx):
     state, decisions = replay(history(*THREAD), ctx)
     commands = [c for d in decisions for c in d.commands]
-    assert [c.type for c in commands] == ["zendesk.create_ticket", "zendesk.add_comment", "zendesk.add_comment"]
+    assert [command_type(c) for c in commands] == [
+        "zendesk.create_ticket",
+        "zendesk.add_comment",
+        "zendesk.add_comment",
+    ]
     create, *comments = commands
     # The same ids as if the thread had been seen live: a later live event or a second backfill is a duplicate.
-    assert create.command_id == f"create:{CID}" and create.payload["external_id"] == CID
+    assert create.command_id == f"create:{CID}" and create.external_id == CID
     assert [c.command_id for c in comments] == ["comment:C1:1795984460.000002", "comment:C1:1795984480.000004"]
     # History is text: `help` posts no help, `resolve` solves nothing, nothing reopens.
-    assert [c.payload["body"] for c in comments] == ["help", "resolve"]
-    assert not any(c.payload["reopen"] for c in comments)
+    assert [c.body for c in comments] == ["help", "resolve"]
+    assert not any(c.reopen for c in comments)
     assert state.responders == ["U0BOB"] and state.requester_slack_id == "U0ALICE"
     assert state.created_at == "2026-11-29T20:34:10.000001Z"  # when it was asked, not now
 
@@ -82,10 +87,10 @@ def test_history_posts_no_out_of_hours_notice_and_starts_no_reminder_clock(ctx):
             "body": {"event": {"type": "message", "channel": "C1", "user": "U0ALICE", "text": "hi", "ts": ROOT}},
         }
     )
-    assert [c.payload.get("text", "")[:7] for c in route(live, None, ctx).commands][1:] == ["We are "]
+    assert [getattr(c, "text", "")[:7] for c in route(live, None, ctx).commands][1:] == ["We are "]
     [root] = history(THREAD[0])
     decision = route(root, None, ctx)
-    assert [c.type for c in decision.commands] == ["zendesk.create_ticket"]
+    assert [command_type(c) for c in decision.commands] == ["zendesk.create_ticket"]
     assert decision.state.waiting_since is None
     assert not reminder_due(decision.state, ctx.channels.rules_for("C1"), "2027-01-01T00:00:00Z")
 
@@ -100,7 +105,7 @@ def test_backfilling_twice_or_after_live_events_changes_nothing(ctx):
 
 def test_a_closed_ticket_gets_no_history_and_no_follow_up(ctx):
     state, _ = replay(history(*THREAD[:1]), ctx)
-    closed = Conversation(**{**state.__dict__, "status": "closed", "ticket_id": 7})
+    closed = msgspec.structs.replace(state, status="closed", ticket_id=7)
     decision = route(history(*THREAD)[1], closed, ctx)
     assert decision.commands == [] and "closed" in decision.reason
 
@@ -112,12 +117,12 @@ def test_channel_rules_still_decide_which_past_messages_open_tickets(ctx):
     wrong_person = {**plain, "reactions": [{"name": "ticket", "users": ["U0ALICE"], "count": 1}]}
     assert route(history(wrong_person, channel="C2", explicit=False)[0], None, ctx).state is None
     allowed = {**plain, "reactions": [{"name": "ticket", "users": ["U0SRE"], "count": 1}]}
-    assert route(history(allowed, channel="C2", explicit=False)[0], None, ctx).commands[0].type == (
+    assert command_type(route(history(allowed, channel="C2", explicit=False)[0], None, ctx).commands[0]) == (
         "zendesk.create_ticket"
     )
     # Naming the thread is the operator's decision to open it.
     [named] = history(plain, channel="C2", explicit=True)
-    assert route(named, None, ctx).commands[0].type == "zendesk.create_ticket"
+    assert command_type(route(named, None, ctx).commands[0]) == "zendesk.create_ticket"
     [elsewhere] = history(plain, channel="C9")
     assert route(elsewhere, None, ctx).reason == "channel not monitored"
 
@@ -148,10 +153,10 @@ def test_relink_points_the_thread_at_the_other_ticket_and_says_so_on_both_sides(
     assert decision.state.ticket_id == 9 and decision.state.ticket_url == "https://z/9"
     assert decision.state.previous_ticket_ids == [7]  # the old ticket's events stay out of the thread
     notice, note = decision.commands
-    assert notice.type == "slack.post_message" and notice.payload["thread_ts"] == ROOT
-    assert "ops-ann linked this thread to ticket <https://z/9|#9>" in notice.payload["text"]
-    assert "was linked to #7" in notice.payload["text"]
-    assert note.type == "zendesk.add_comment" and note.payload["ticket_id"] == 9 and not note.payload["public"]
+    assert command_type(notice) == "slack.post_message" and notice.thread_ts == ROOT
+    assert "ops-ann linked this thread to ticket <https://z/9|#9>" in notice.text
+    assert "was linked to #7" in notice.text
+    assert command_type(note) == "zendesk.add_comment" and note.ticket_id == 9 and not note.public
     # A redelivered record and a second relink to the same ticket change nothing.
     assert route(relink, decision.state, ctx).commands == []
     assert route(action("relink", action_id="a2", ticket_id=9), decision.state, ctx).commands == []
@@ -178,7 +183,7 @@ def test_relink_of_a_thread_without_ticket_creates_its_conversation(ctx):
             ctx,
         )
     )
-    assert [c.type for c in closed.commands] == ["slack.post_message"]
+    assert [command_type(c) for c in closed.commands] == ["slack.post_message"]
     assert route(action("relink", ticket_id=9), None, ctx).state is None  # no thread named, no row
 
 
@@ -187,8 +192,8 @@ def test_unlink_deletes_the_row_and_tells_both_sides(ctx):
     decision = valid(route(action("unlink"), state, ctx))
     assert decision.unlink and decision.state is None
     notice, note = decision.commands
-    assert "unlinked this thread from ticket <https://z/7|#7>" in notice.payload["text"]
-    assert note.payload["ticket_id"] == 7 and "Unlinked" in note.payload["body"]
+    assert "unlinked this thread from ticket <https://z/7|#7>" in notice.text
+    assert note.ticket_id == 7 and "Unlinked" in note.body
     again = route(action("unlink"), None, ctx)
     assert not again.unlink and again.commands == [] and again.reason == "not linked"
     # After unlinking, the thread is like any thread without a ticket: replies stay in Slack.

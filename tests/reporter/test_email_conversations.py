@@ -8,7 +8,7 @@ import random
 
 import pytest
 
-from threadline_reporter.business_hours import Calendar
+from threadline_common.business_hours import Calendar
 from threadline_reporter.documents import Privacy, doc_id, event_document, fold_conversation, merge_conversations
 
 from .conftest import produce, wait_until

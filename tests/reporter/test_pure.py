@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from threadline_common.business_hours import Calendar
 from threadline_common.channels import parse_channels
 from threadline_common.dlq import PoisonMessage
-from threadline_reporter.business_hours import Calendar
 from threadline_reporter.documents import (
     Privacy,
     decode_activity,

@@ -12,8 +12,8 @@ import pytest
 
 from threadline_common.dlq import PoisonMessage
 from threadline_router.app import DECODERS
+from threadline_router.conversation import Conversation
 from threadline_router.ops.kafka_io import json_object
-from threadline_router.rules import Conversation
 from threadline_router.table import BadRow, decode_row
 
 pytestmark = pytest.mark.unit

@@ -4,7 +4,6 @@ against zendesk-sync's own result builder as the two services would play them on
 from __future__ import annotations
 
 import json
-from dataclasses import replace
 
 import msgspec
 import pytest
@@ -12,8 +11,9 @@ from threadline_testing.records import message_body, slack_record, zendesk_recor
 
 from threadline_common.causality import MAX_CAUSAL_DEPTH, depth_header, depth_of, is_loop
 from threadline_common.channels import parse_channels
+from threadline_router.conversation import Conversation
 from threadline_router.inbound import SyncResult, decode_result, decode_slack, decode_zendesk
-from threadline_router.rules import Command, Context, Conversation, reminder_due, route
+from threadline_router.rules import Command, Context, command_type, reminder_due, route
 from threadline_zendesk_sync.app import decode_command
 from threadline_zendesk_sync.plan import outcomes
 
@@ -21,11 +21,9 @@ from .test_rules import assert_valid_output, created, opened
 
 pytestmark = pytest.mark.unit
 
-CAUSE = {"topic": "threadline.sync.results", "event_id": "x"}
-
 
 def record(command: Command) -> dict:
-    return command.to_json("2026-11-30T09:00:00Z", CAUSE)
+    return msgspec.to_builtins(command)
 
 
 def failing(kind: str, command: Command, **fields) -> SyncResult:
@@ -71,8 +69,8 @@ def test_a_failed_ticket_is_told_once_and_the_failed_notice_is_not_answered(ctx)
     failed = failing("failed", create, reason="Zendesk answered 422: requester is suspended")
     first = route(failed, state, ctx)
     [notice] = first.commands
-    assert notice.type == "slack.post_message" and notice.command_id == f"failed:{create.command_id}"
-    assert "requester is suspended" in notice.payload["text"]
+    assert command_type(notice) == "slack.post_message" and notice.command_id == f"failed:{create.command_id}"
+    assert "requester is suspended" in notice.text
     assert first.state is not None and first.state.status == "failed"
     # The same result again (a redelivery) says nothing more; the notice failing says nothing at all.
     assert route(failed, first.state, ctx).commands == []
@@ -96,8 +94,8 @@ def test_a_thread_gone_is_recorded_and_told_to_the_ticket_once(ctx):
     )
     decision = route(gone, state, ctx)
     [note] = decision.commands
-    assert note.type == "zendesk.add_comment" and note.payload["public"] is False
-    assert note.payload["ticket_id"] == 42 and "thread_not_found" in note.payload["body"]
+    assert command_type(note) == "zendesk.add_comment" and note.public is False
+    assert note.ticket_id == 42 and "thread_not_found" in note.body
     assert decision.state is not None and decision.state.thread_gone_at is not None
     assert route(gone, decision.state, ctx).commands == []  # once
 
@@ -120,7 +118,7 @@ def test_nothing_is_said_into_a_gone_thread_until_someone_replies_in_it(ctx):
     after = route(reply, answer.state or state, ctx)
     assert after.state is not None and after.state.thread_gone_at is None
     [post] = route(agent("502"), after.state, ctx).commands
-    assert post.type == "slack.post_message" and post.payload["purpose"] == "agent_comment"
+    assert command_type(post) == "slack.post_message" and post.purpose == "agent_comment"
 
 
 def test_no_reminder_is_due_in_a_gone_thread(ctx):
@@ -129,7 +127,7 @@ def test_no_reminder_is_due_in_a_gone_thread(ctx):
     rules = channels.rules_for("C1")
     late = "2099-01-01T00:00:00Z"
     assert reminder_due(state, rules, late)
-    assert not reminder_due(replace(state, thread_gone_at="2026-11-30T09:00:00Z"), rules, late)
+    assert not reminder_due(msgspec.structs.replace(state, thread_gone_at="2026-11-30T09:00:00Z"), rules, late)
 
 
 def test_causal_depth_headers():

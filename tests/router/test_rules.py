@@ -1,13 +1,16 @@
 import json
 
+import msgspec
 import pytest
 from threadline_testing.records import PAYLOADS, message_body, slack_record, zendesk_record
 
+from threadline_common import from_slack
 from threadline_common.dlq import PoisonMessage
+from threadline_common.models.generated.commands_v2 import SlackPerson
 from threadline_common.schemas import validate
-from threadline_router.app import activity_json
+from threadline_router.conversation import Conversation
 from threadline_router.inbound import SyncResult, conversation_of, decode_result, decode_slack, decode_zendesk
-from threadline_router.rules import Conversation, Decision, route, subject_from
+from threadline_router.rules import Decision, command_type, route
 
 pytestmark = pytest.mark.unit
 
@@ -26,14 +29,14 @@ def run(events, ctx, state=None) -> tuple[Conversation | None, list[Decision]]:
 
 def assert_valid_output(decision: Decision) -> None:
     """Everything the router emits matches the contracts zendesk-sync and the reporter read."""
-    cause = {"topic": "threadline.slack.events", "event_id": "Ev1"}
     for command in decision.commands:
-        record = command.to_json("2026-11-23T10:00:00Z", cause)
+        record = msgspec.to_builtins(command)
+        record["issued_at"] = record["issued_at"] or "2026-11-23T10:00:00Z"  # a context without a clock
         validate("threadline.commands", record["schema_version"], record)
-    for activity in activity_json(decision):
+    for activity in (msgspec.to_builtins(a) for a in decision.activity):
         validate("threadline.activity", 1, activity)
     if decision.state is not None:
-        validate("threadline.links", 3, decision.state.to_json())
+        validate("threadline.links", 4, msgspec.to_builtins(decision.state))
 
 
 def commands(decisions):
@@ -55,14 +58,14 @@ def created(state, ctx, ticket_id=42):
 def test_top_level_message_opens_one_ticket_with_channel_routing(ctx):
     state, decisions = opened(ctx)
     [create] = commands(decisions)
-    assert create.type == "zendesk.create_ticket"
+    assert command_type(create) == "zendesk.create_ticket"
     assert create.conversation_id == "T1:C1:100.000100"
-    assert create.payload["external_id"] == "T1:C1:100.000100"
-    assert create.payload["subject"] == "My printer is on fire"
-    assert create.payload["body"].startswith("My printer is on fire")
-    assert create.payload["group_id"] == 10 and create.payload["priority"] == "normal"
-    assert create.payload["tags"] == ["slack"]
-    assert create.payload["requester"] == {"slack_user_id": "U1"}
+    assert create.external_id == "T1:C1:100.000100"
+    assert create.subject == "My printer is on fire"
+    assert create.body.startswith("My printer is on fire")
+    assert create.group_id == 10 and create.priority == "normal"
+    assert create.tags == ["slack"]
+    assert create.requester == SlackPerson(slack_user_id="U1")
     assert state.status == "creating" and state.requester_slack_id == "U1"
     assert [a.type for a in decisions[0].activity] == ["message"]
 
@@ -78,10 +81,10 @@ def test_replies_while_ticket_is_created_become_ordered_comments(ctx):
     replies = [slack_record(message_body("C1", f"100.00020{i}", f"reply {i}", "U2", "100.000100")) for i in range(3)]
     state, decisions = run(replies, ctx, state)
     cmds = commands(decisions)
-    assert [c.type for c in cmds] == ["zendesk.add_comment"] * 3
-    assert [c.payload["body"] for c in cmds] == ["reply 0", "reply 1", "reply 2"]
+    assert [command_type(c) for c in cmds] == ["zendesk.add_comment"] * 3
+    assert [c.body for c in cmds] == ["reply 0", "reply 1", "reply 2"]
     # The ticket id is not known yet: zendesk-sync finds the ticket by external id.
-    assert all(c.payload["external_id"] == "T1:C1:100.000100" for c in cmds)
+    assert all(c.external_id == "T1:C1:100.000100" for c in cmds)
     assert len({c.command_id for c in cmds}) == 3
     assert state.responders == ["U2"]
 
@@ -107,7 +110,7 @@ def test_bot_messages_are_ignored_unless_allowed(ctx):
     assert not commands(decisions)
     allowed = type(ctx)(**{**ctx.__dict__, "allowed_bot_ids": frozenset({"BOTHER"})})
     _, decisions = run([slack_record(other)], allowed)
-    assert [c.type for c in commands(decisions)] == ["zendesk.create_ticket"]
+    assert [command_type(c) for c in commands(decisions)] == ["zendesk.create_ticket"]
 
 
 def test_own_bot_reply_in_thread_is_not_a_comment(ctx):
@@ -122,15 +125,15 @@ def test_resolve_words_solve_the_ticket(ctx, word):
     state = created(opened(ctx)[0], ctx)
     _, decisions = run([slack_record(message_body("C1", "100.000400", word, "U1", "100.000100"))], ctx, state)
     [solve] = commands(decisions)
-    assert solve.type == "zendesk.set_status" and solve.payload["status"] == "solved"
-    assert solve.payload["ticket_id"] == 42
+    assert command_type(solve) == "zendesk.set_status" and solve.status == "solved"
+    assert solve.ticket_id == 42
 
 
 def test_resolve_is_refused_for_people_not_allowed(ctx):
     state, _ = run([slack_record(message_body("C2", "1.1", "disk full", "U1"))], ctx)
     _, decisions = run([slack_record(message_body("C2", "1.2", "resolve", "U7", "1.1"))], ctx, state)
     [notice] = commands(decisions)
-    assert notice.type == "slack.post_message" and "only the requester" in notice.payload["text"]
+    assert command_type(notice) == "slack.post_message" and "only the requester" in notice.text
 
 
 def test_check_mark_on_opening_message_solves(ctx):
@@ -146,7 +149,7 @@ def test_check_mark_on_opening_message_solves(ctx):
         },
     }
     _, decisions = run([slack_record(reaction)], ctx, state)
-    assert [c.payload.get("status") for c in commands(decisions)] == ["solved"]
+    assert [getattr(c, "status", None) for c in commands(decisions)] == ["solved"]
     heart = json.loads(json.dumps(reaction))
     heart["event"]["reaction"] = "heart"
     heart["event_id"] = "EvR2"
@@ -158,8 +161,8 @@ def test_help_lists_commands_without_making_a_comment(ctx):
     state, _ = opened(ctx)
     _, decisions = run([slack_record(message_body("C1", "100.000500", "help", "U1", "100.000100"))], ctx, state)
     [post] = commands(decisions)
-    assert post.type == "slack.post_message" and post.payload["purpose"] == "help"
-    assert "resolve" in post.payload["text"]
+    assert command_type(post) == "slack.post_message" and post.purpose == "help"
+    assert "resolve" in post.text
 
 
 def test_agent_public_comment_goes_to_thread_internal_note_never(ctx):
@@ -192,10 +195,10 @@ def test_agent_public_comment_goes_to_thread_internal_note_never(ctx):
     )
     _, decisions = run([public, note, public], ctx, state)
     cmds = commands(decisions)
-    assert [c.payload["purpose"] for c in cmds] == ["agent_comment"]
-    assert cmds[0].payload["text"] == "*Agent Ann* (Zendesk): Try turning it off"
-    assert cmds[0].payload["thread_ts"] == "100.000100"
-    assert cmds[0].payload["metadata"]["event_payload"]["comment_id"] == 501
+    assert [c.purpose for c in cmds] == ["agent_comment"]
+    assert cmds[0].text == "*Agent Ann* (Zendesk): Try turning it off"
+    assert cmds[0].thread_ts == "100.000100"
+    assert cmds[0].metadata.event_payload["comment_id"] == 501
     assert [a.type for a in decisions[1].activity] == ["internal_note"]
     assert decisions[1].activity[0].text is None
 
@@ -224,21 +227,21 @@ def test_solved_in_zendesk_notifies_then_reply_reopens_then_closed_reply_follows
     solved = zendesk_record("status_changed", 42, "T1:C1:100.000100", {"current": "SOLVED", "previous": "OPEN"})
     state, decisions = run([solved], ctx, state)
     [notice] = commands(decisions)
-    assert "solved" in notice.payload["text"] and state.status == "solved"
+    assert "solved" in notice.text and state.status == "solved"
 
     state, decisions = run(
         [slack_record(message_body("C1", "100.000600", "still broken", "U1", "100.000100"))], ctx, state
     )
     [comment] = commands(decisions)
-    assert comment.payload["reopen"] is True and state.status == "open"
+    assert comment.reopen is True and state.status == "open"
 
     closed = zendesk_record("status_changed", 42, "T1:C1:100.000100", {"current": "CLOSED", "previous": "SOLVED"})
     state, _ = run([closed], ctx, state)
     state, decisions = run([slack_record(message_body("C1", "100.000700", "again!", "U1", "100.000100"))], ctx, state)
     [followup] = commands(decisions)
-    assert followup.type == "zendesk.create_followup"
-    assert followup.payload["via_followup_source_id"] == 42
-    assert followup.payload["external_id"] == "T1:C1:100.000100#2"
+    assert command_type(followup) == "zendesk.create_followup"
+    assert followup.via_followup_source_id == 42
+    assert followup.external_id == "T1:C1:100.000100#2"
     assert state.previous_ticket_ids == [42] and state.status == "creating"
     # Events of the follow-up ticket find the same conversation; the old ticket's are ignored.
     followup_created = zendesk_record("created", 43, "T1:C1:100.000100#2", {})
@@ -257,7 +260,7 @@ def test_closed_reply_in_notice_channel_only_says_so(ctx):
     state, _ = run([closed], ctx, state)
     _, decisions = run([slack_record(message_body("C2", "1.2", "hello?", "U1", "1.1"))], ctx, state)
     [notice] = commands(decisions)
-    assert notice.type == "slack.post_message" and "closed" in notice.payload["text"]
+    assert command_type(notice) == "slack.post_message" and "closed" in notice.text
 
 
 # Event webhooks name the email channel "mail"; the REST API and legacy triggers say "email".
@@ -277,7 +280,7 @@ def test_email_ticket_opens_a_thread_and_comments_wait_for_it(ctx, via_channel):
     # Zendesk's own time, not the router's: a reply in the new thread never seems to precede the email.
     assert [a.occurred_at for a in decisions[0].activity] == ["2026-11-23T10:00:00Z"]
     [open_thread] = commands(decisions)
-    assert open_thread.type == "slack.open_thread" and open_thread.payload["channel_id"] == "C1"
+    assert command_type(open_thread) == "slack.open_thread" and open_thread.channel_id == "C1"
     assert state.conversation_id == "zd:77" and state.thread_ts is None
     early = zendesk_record(
         "comment_added",
@@ -304,14 +307,14 @@ def test_email_ticket_opens_a_thread_and_comments_wait_for_it(ctx, via_channel):
         thread_ts="200.1",
         moved_from="zd:77",
     )
-    moved = SyncResult(**{**opened_result.__dict__, "conversation_id": "zd:77"})
+    moved = msgspec.structs.replace(opened_result, conversation_id="zd:77")
     state, decisions = run([moved], ctx, state)
     [flushed] = commands(decisions)
-    assert flushed.payload["purpose"] == "agent_comment" and flushed.payload["thread_ts"] == "200.1"
-    linked = route(SyncResult(**{**opened_result.__dict__, "moved_from": None}), None, ctx).state
+    assert flushed.purpose == "agent_comment" and flushed.thread_ts == "200.1"
+    linked = route(msgspec.structs.replace(opened_result, moved_from=None), None, ctx).state
     assert linked.ticket_id == 77 and linked.thread_ts == "200.1"
     _, decisions = run([slack_record(message_body("C1", "200.2", "thanks", "U5", "200.1"))], ctx, linked)
-    assert [c.payload["ticket_id"] for c in commands(decisions)] == [77]
+    assert [c.ticket_id for c in commands(decisions)] == [77]
 
 
 def test_email_ticket_in_unwatched_group_is_left_to_zendesk(ctx):
@@ -341,7 +344,7 @@ def test_edits_and_deletes_leave_private_notes(ctx):
     }
     state, decisions = run([slack_record(edit), slack_record(edit)], ctx, state)
     [note] = commands(decisions)
-    assert note.payload["public"] is False and "new text" in note.payload["body"]
+    assert note.public is False and "new text" in note.body
 
 
 def test_real_slack_payloads_decode(ctx):
@@ -390,4 +393,4 @@ def test_a_record_of_a_kind_no_contract_allows_is_poison_but_an_unhandled_zendes
     ],
 )
 def test_subject_from(text, subject):
-    assert subject_from(text) == subject
+    assert from_slack.subject(text, None) == subject

@@ -5,17 +5,26 @@ from __future__ import annotations
 
 import datetime as dt
 
+import msgspec
 import pytest
 from threadline_testing.records import message_body, slack_record, zendesk_record
 
+from threadline_common.business_hours import describe_opening, is_open, next_opening
 from threadline_common.channels import ChannelConfigError, parse_channels
-from threadline_router.hours import describe_opening, is_open, next_opening
 from threadline_router.inbound import ReminderTick, SyncResult, decode_slack, decode_tick, tick_record
-from threadline_router.rules import Context, reminder_due, route
+from threadline_router.rules import Context, command_type, reminder_due, route
 
 from .test_rules import assert_valid_output, commands, run
 
 pytestmark = pytest.mark.unit
+
+ENVELOPE = ("type", "schema_version", "command_id", "conversation_id", "issued_at", "cause")
+
+
+def payload(command) -> dict:
+    """What a command says beyond the envelope every command has."""
+    return {k: v for k, v in msgspec.to_builtins(command).items() if k not in ENVELOPE}
+
 
 CHANNELS = {
     "defaults": {"zendesk": {"tags": ["slack"]}},
@@ -152,9 +161,9 @@ def test_a_channel_without_auto_open_waits_for_the_emoji_of_an_allowed_person(ct
 
     state, decisions = run([reaction("C2", ts, "UBOB", "ticket")], ctx)
     [deny] = commands(decisions)
-    assert state is None and deny.type == "slack.post_ephemeral", "Bob is not among those who may open tickets"
-    assert deny.payload["user"] == "UBOB" and deny.payload["thread_ts"] == ts
-    assert deny.payload["text"] == (
+    assert state is None and command_type(deny) == "slack.post_ephemeral", "Bob is not among those who may open tickets"
+    assert deny.user == "UBOB" and deny.thread_ts == ts
+    assert deny.text == (
         "Your :ticket: did not open a ticket: in this channel only <@USAM> or <@UANN> can open a ticket with it."
     )
     state, decisions = run([reaction("C2", ts, "USAM", "eyes")], ctx)
@@ -162,9 +171,9 @@ def test_a_channel_without_auto_open_waits_for_the_emoji_of_an_allowed_person(ct
 
     state, decisions = run([reaction("C2", ts, "USAM", "ticket")], ctx)
     [create] = commands(decisions)
-    assert create.type == "zendesk.create_ticket" and create.payload["fetch_message"] is True
-    assert create.payload["opened_by"] == "USAM" and create.payload["group_id"] == 20
-    assert create.payload["priority"] == "high"
+    assert command_type(create) == "zendesk.create_ticket" and create.fetch_message is True
+    assert create.opened_by == "USAM" and create.group_id == 20
+    assert create.priority == "high"
     assert state.requester_slack_id == "U1", "the message's author is the requester, not who reacted"
 
     _, again = run([reaction("C2", ts, "UANN", "ticket")], ctx, state)
@@ -175,19 +184,19 @@ def test_the_urgent_emoji_sets_the_priority_for_the_requester_and_responders_onl
     state, ts = open_c1(ctx)
     state, decisions = run([reaction("C1", ts, "USTRANGER", "rotating_light")], ctx, state)
     [deny] = commands(decisions)
-    assert deny.type == "slack.post_ephemeral" and deny.payload["user"] == "USTRANGER"
-    assert "only the requester or the people who replied can mark this ticket urgent" in deny.payload["text"]
+    assert command_type(deny) == "slack.post_ephemeral" and deny.user == "USTRANGER"
+    assert "only the requester or the people who replied can mark this ticket urgent" in deny.text
 
     state, decisions = run([reaction("C1", ts, "U1", "fire")], ctx, state)
     [urgent] = commands(decisions)
-    assert urgent.type == "zendesk.set_priority" and urgent.version == 2
-    assert urgent.payload["priority"] == "urgent" and urgent.payload["ticket_id"] == 42
-    assert urgent.payload["slack_thread_ts"] == ts and "Marked urgent from Slack by U1" in urgent.payload["comment"]
+    assert command_type(urgent) == "zendesk.set_priority" and urgent.schema_version == 2
+    assert urgent.priority == "urgent" and urgent.ticket_id == 42
+    assert urgent.slack_thread_ts == ts and "Marked urgent from Slack by U1" in urgent.comment
 
     reply = message_body("C1", ts_at("2026-11-23T10:05:00+00:00"), "same here", user="U2", thread_ts=ts)
     state, _ = run([slack_record(reply)], ctx, state)
     _, decisions = run([reaction("C1", ts, "U2", "rotating_light")], ctx, state)
-    assert [c.type for c in commands(decisions)] == ["zendesk.set_priority"], "U2 replied: now a responder"
+    assert [command_type(c) for c in commands(decisions)] == ["zendesk.set_priority"], "U2 replied: now a responder"
 
 
 def test_who_may_resolve_by_emoji_is_per_channel(ctx):
@@ -196,24 +205,24 @@ def test_who_may_resolve_by_emoji_is_per_channel(ctx):
     state = ticket_created(state, ctx).state
     _, by_requester = run([reaction("C2", ts, "U1", "white_check_mark")], ctx, state)
     [deny] = commands(by_requester)
-    assert deny.type == "slack.post_ephemeral", "in C2 only Sam solves by emoji; the requester hears so"
-    assert deny.payload["user"] == "U1" and deny.payload["purpose"] == "notice"
-    assert deny.payload["text"] == (
+    assert command_type(deny) == "slack.post_ephemeral", "in C2 only Sam solves by emoji; the requester hears so"
+    assert deny.user == "U1" and deny.purpose == "notice"
+    assert deny.text == (
         "Your :white_check_mark: did not solve this ticket: in this channel only <@USAM> can solve this ticket with it."
     )
     _, by_sam = run([reaction("C2", ts, "USAM", "white_check_mark")], ctx, state)
-    assert [c.payload["status"] for c in commands(by_sam)] == ["solved"]
+    assert [c.status for c in commands(by_sam)] == ["solved"]
 
     c1_state, c1_ts = open_c1(ctx)
     _, by_anyone = run([reaction("C1", c1_ts, "USTRANGER", "white_check_mark")], ctx, c1_state)
-    assert [c.type for c in commands(by_anyone)] == ["zendesk.set_status"], "C1 keeps the default: anyone"
+    assert [command_type(c) for c in commands(by_anyone)] == ["zendesk.set_status"], "C1 keeps the default: anyone"
 
 
 def test_help_mentions_the_urgent_emoji_where_there_is_one(ctx):
     state, ts = open_c1(ctx)
     _, decisions = run([slack_record(message_body("C1", "1800000000.000001", "help", thread_ts=ts))], ctx, state)
     [help_post] = commands(decisions)
-    assert ":rotating_light: reaction on the first message marks the ticket urgent" in help_post.payload["text"]
+    assert ":rotating_light: reaction on the first message marks the ticket urgent" in help_post.text
 
 
 # --- business hours ----------------------------------------------------------------------------
@@ -226,27 +235,27 @@ def test_a_request_out_of_hours_hears_when_the_team_is_back(ctx):
     )
     _, decisions = run([slack_record(message_body("C3", saturday, "db-3 is down"))], Context(channels=own_words))
     create, notice = commands(decisions)
-    assert create.type == "zendesk.create_ticket" and notice.command_id == f"ooh:C3:{saturday}"
-    assert notice.payload["text"] == "Back on Monday at 09:00 (Europe/Paris).", "the message's own time counts"
+    assert command_type(create) == "zendesk.create_ticket" and notice.command_id == f"ooh:C3:{saturday}"
+    assert notice.text == "Back on Monday at 09:00 (Europe/Paris).", "the message's own time counts"
 
     _, decisions = run([reaction("C2", saturday, "USAM", "ticket")], ctx.__class__(**{**ctx.__dict__, "now": ""}))
-    assert [c.type for c in commands(decisions)] == ["zendesk.create_ticket"], "no time, no guess"
+    assert [command_type(c) for c in commands(decisions)] == ["zendesk.create_ticket"], "no time, no guess"
 
     friday_night = Context(**{**ctx.__dict__, "now": "2026-11-27T17:30:00Z"})  # 18:30 in Paris
     _, decisions = run([reaction("C2", saturday, "USAM", "ticket")], friday_night)
     [_, notice] = commands(decisions)
-    assert notice.type == "slack.post_message" and notice.payload["thread_ts"] == saturday
-    assert "will answer on Monday at 09:00 (Europe/Paris)" in notice.payload["text"]
+    assert command_type(notice) == "slack.post_message" and notice.thread_ts == saturday
+    assert "will answer on Monday at 09:00 (Europe/Paris)" in notice.text
 
     tuesday_morning = Context(**{**ctx.__dict__, "now": "2026-11-24T09:30:00Z"})
     _, decisions = run([reaction("C2", saturday, "USAM", "ticket")], tuesday_morning)
-    assert [c.type for c in commands(decisions)] == ["zendesk.create_ticket"]
+    assert [command_type(c) for c in commands(decisions)] == ["zendesk.create_ticket"]
 
 
 def test_a_channel_without_out_of_hours_never_says_so(ctx):
     saturday = ts_at("2026-11-28T03:00:00+00:00")
     _, decisions = run([slack_record(message_body("C1", saturday, "help"))], ctx)
-    assert [c.type for c in commands(decisions)] == ["zendesk.create_ticket"]
+    assert [command_type(c) for c in commands(decisions)] == ["zendesk.create_ticket"]
 
 
 def test_next_opening_follows_the_channels_days_and_timezone():
@@ -270,8 +279,8 @@ def test_a_new_ticket_names_who_is_on_call_and_may_assign_it(ctx):
     state, _ = run([slack_record(message_body("C1", ts, "VPN down"))], ctx)
     decision = ticket_created(state, ctx, ticket_id=77)
     [notify] = decision.commands
-    assert notify.type == "oncall.notify" and notify.command_id == "oncall:77" and notify.version == 2
-    assert notify.payload == {
+    assert command_type(notify) == "oncall.notify" and notify.command_id == "oncall:77" and notify.schema_version == 2
+    assert payload(notify) == {
         "channel_id": "C1",
         "thread_ts": ts,
         "external_id": state.conversation_id,
@@ -297,8 +306,8 @@ def test_a_waiting_conversation_reminds_once_per_threshold_up_to_the_limit(ctx):
 
     first = tick(state, ctx, "2026-11-23T10:31:00Z")
     [remind] = first.commands
-    assert remind.type == "oncall.notify" and remind.payload["reason"] == "reminder"
-    assert remind.payload["waited_minutes"] == 31 and remind.payload["assign"] is False
+    assert command_type(remind) == "oncall.notify" and remind.reason == "reminder"
+    assert remind.waited_minutes == 31 and remind.assign is False
     assert first.state.reminders_sent == 1
     assert not tick(first.state, ctx, "2026-11-23T10:45:00Z").commands, "once per threshold"
 
@@ -337,7 +346,7 @@ def test_a_reminder_without_on_call_is_a_notice_and_a_channel_without_reminders_
     state, _ = run([reaction("C2", ts, "USAM", "ticket")], ctx)
     state = ticket_created(state, ctx).state
     [notice] = tick(state, ctx, "2026-11-23T11:30:00Z").commands
-    assert notice.type == "slack.post_message" and "has waited 90 min for an answer" in notice.payload["text"]
+    assert command_type(notice) == "slack.post_message" and "has waited 90 min for an answer" in notice.text
 
     quiet = Context(**{**ctx.__dict__, "channels": parse_channels({"channels": {"C1": {}}})})
     state, _ = run([slack_record(message_body("C1", ts, "hi"))], quiet)
@@ -367,8 +376,8 @@ def test_someone_joining_a_support_channel_gets_its_welcome_only_they_see(ctx):
     decision = route(event, None, ctx)
     assert_valid_output(decision)
     [welcome] = decision.commands
-    assert welcome.type == "slack.post_ephemeral" and welcome.payload["user"] == "UNEW"
-    assert welcome.payload["text"] == "Hi <@UNEW>, ask away in <#C1>."
+    assert command_type(welcome) == "slack.post_ephemeral" and welcome.user == "UNEW"
+    assert welcome.text == "Hi <@UNEW>, ask away in <#C1>."
     assert decision.state is None, "a join is no conversation"
     assert not route(decode_slack(join("C1", "UBOT")), None, ctx).commands, "not for our own join"
     assert not route(decode_slack(join("C2", "UNEW")), None, ctx).commands, "C2 has no welcome"
@@ -384,3 +393,17 @@ def test_the_documented_example_file_is_valid_and_its_channels_differ():
     assert support.opens_on_message and not infra.opens_on_message
     assert support.zendesk.group_id != infra.zendesk.group_id and infra.zendesk.tags == ("slack",)
     assert (support.timezone, infra.timezone) == ("Europe/London", "America/New_York")
+
+
+def test_a_channel_with_business_hours_counts_the_reminder_threshold_in_business_minutes(ctx):
+    hours = {"days": ["mon", "tue", "wed", "thu", "fri"], "start": "09:00", "end": "18:00"}
+    channels = {"channels": {"CBIZ": {"business_hours": hours, "reminders": {"after_minutes": 30}}}}
+    biz = Context(**{**ctx.__dict__, "channels": parse_channels(channels), "now": "2026-11-27T17:50:00Z"})
+    friday_17_50 = ts_at("2026-11-27T17:50:00+00:00")
+    state, _ = run([slack_record(message_body("CBIZ", friday_17_50, "the build is red"))], biz)
+    state = ticket_created(state, biz).state
+    rules = biz.channels.rules_for("CBIZ")
+    assert not reminder_due(state, rules, "2026-11-27T18:20:00Z"), "30 wall-clock minutes, 10 business ones"
+    assert not tick(state, biz, "2026-11-30T09:19:00Z").commands
+    [notice] = tick(state, biz, "2026-11-30T09:20:00Z").commands
+    assert command_type(notice) == "slack.post_message" and "has waited 63 h 30 for an answer" in notice.text

@@ -15,8 +15,9 @@ from zenpy import Zenpy
 
 from threadline_common.channels import parse_channels
 from threadline_common.models import CommandV2
+from threadline_router.conversation import Conversation
 from threadline_router.inbound import Inbound, SlackMessage, SlackReaction, ZendeskTicketEvent, decode_result
-from threadline_router.rules import Context, Conversation, route
+from threadline_router.rules import Context, route
 from threadline_sandbox.slack import SlackSandbox
 from threadline_sandbox.zendesk import ZendeskSandbox
 from threadline_zendesk_sync.app import decode_command
@@ -39,8 +40,7 @@ class Router:
         decision = route(event, self.states.get(conversation_id), self.ctx)
         if decision.state is not None:
             self.states[decision.state.conversation_id] = decision.state
-        cause = {"topic": "threadline.slack.events", "event_id": getattr(event, "event_id", "") or "ev"}
-        return [decode_command(json.dumps(c.to_json(NOW, cause)).encode()) for c in decision.commands]
+        return [decode_command(msgspec.json.encode(c)) for c in decision.commands]
 
     def _event_id(self) -> str:
         self._events += 1

@@ -46,7 +46,7 @@ def load(es: Any, prefix: str, conversations: int) -> float:
     """Index the events and conversation documents of `conversations` conversations; seconds taken."""
     from elasticsearch import helpers
 
-    from threadline_reporter.business_hours import Calendar
+    from threadline_common.business_hours import Calendar
     from threadline_reporter.documents import Privacy, event_document, fold_conversation, index_actions
     from threadline_reporter.indices import Names, ensure_indices
 

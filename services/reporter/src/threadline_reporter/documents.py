@@ -20,11 +20,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from threadline_common.business_hours import Calendar
 from threadline_common.dlq import PoisonMessage
 from threadline_common.schemas import SchemaViolation, validate
 from threadline_common.tickets import DONE_STATUSES, OPEN_STATUSES
 from threadline_common.times import format_time, parse_time
-from threadline_reporter.business_hours import Calendar
 
 ACTIVITY = "threadline.activity"
 # What a person says in a conversation (a reaction, an edit or a join is not a message).

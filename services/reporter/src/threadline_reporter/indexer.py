@@ -19,11 +19,11 @@ from typing import Any
 from confluent_kafka import Consumer, KafkaError, KafkaException, Message, TopicPartition
 from elasticsearch import ApiError, Elasticsearch, TransportError, helpers
 
+from threadline_common.business_hours import Calendar
 from threadline_common.dlq import DeadLetterProducer, PoisonMessage, dead_letter
 from threadline_common.health import Heartbeat
 from threadline_common.logs import log_context
 from threadline_common.retry import Attempt, RetryPolicy, TransientError
-from threadline_reporter.business_hours import Calendar
 from threadline_reporter.documents import (
     Privacy,
     decode_activity,

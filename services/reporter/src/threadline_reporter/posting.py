@@ -19,10 +19,10 @@ from elasticsearch import ConflictError, Elasticsearch, NotFoundError
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
+from threadline_common.business_hours import Calendar
 from threadline_common.channels import ChannelRules, ChannelsConfig
 from threadline_common.times import format_time, parse_time
 from threadline_reporter import reports
-from threadline_reporter.business_hours import Calendar
 from threadline_reporter.chart import weekly_chart
 from threadline_reporter.documents import doc_id
 from threadline_reporter.indices import Names

@@ -14,8 +14,8 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
 from threadline_common import to_slack
+from threadline_common.business_hours import Calendar
 from threadline_common.times import format_time
-from threadline_reporter.business_hours import Calendar
 
 Kind = Literal["daily", "weekly"]
 REPORT_EVENT_TYPE = "threadline_report"

@@ -13,13 +13,13 @@ from elasticsearch import ApiError, Elasticsearch, TransportError
 from slack_sdk import WebClient
 
 from threadline_common import crash
+from threadline_common.business_hours import Calendar
 from threadline_common.channels import ChannelsConfig, load_channels
 from threadline_common.contracts import Topics
 from threadline_common.dlq import DeadLetterProducer
 from threadline_common.health import Heartbeat
 from threadline_common.kafka import consumer_config, producer_config
 from threadline_common.settings import KafkaSettings
-from threadline_reporter.business_hours import Calendar
 from threadline_reporter.documents import Privacy
 from threadline_reporter.indexer import Indexer
 from threadline_reporter.indices import Names, apply_retention, ensure_indices

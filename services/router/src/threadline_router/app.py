@@ -10,9 +10,7 @@ command ids, which zendesk-sync recognises.
 
 from __future__ import annotations
 
-import json
 import logging
-from datetime import UTC, datetime
 from typing import Any
 
 import faust
@@ -30,14 +28,11 @@ from threadline_common.kafka import faust_broker_options
 from threadline_common.logs import log_context
 from threadline_common.metrics import add_metrics_page
 from threadline_common.settings import KafkaSettings
+from threadline_common.times import now_iso
+from threadline_router.conversation import Conversation
 from threadline_router.inbound import (
     OPS_SOURCE,
     Inbound,
-    OperatorAction,
-    ReminderTick,
-    SlackMessage,
-    SyncResult,
-    ZendeskTicketEvent,
     conversation_of,
     decode_ops,
     decode_result,
@@ -48,9 +43,9 @@ from threadline_router.inbound import (
     tick_record,
 )
 from threadline_router.metrics import Metrics, kind_of, outcome_of
-from threadline_router.rules import Context, Conversation, Decision, reminder_due, route
+from threadline_router.rules import Context, command_type, reminder_due, route
 from threadline_router.settings import RouterSettings
-from threadline_router.table import MALFORMED, BadRow, decode_row
+from threadline_router.table import ENCODER, MALFORMED, BadRow, decode_row, encode_row
 
 log = logging.getLogger(__name__)
 
@@ -67,33 +62,6 @@ DECODERS = {
 }
 # Keys of bad rows already logged: each is logged once (bounded; counted every time regardless).
 LOGGED_BAD_ROWS_MAX = 10_000
-
-
-def now_iso() -> str:
-    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
-def cause_of(event: Inbound, topics: Topics) -> dict[str, str]:
-    if isinstance(event, SyncResult):
-        return {"topic": topics.RESULTS, "event_id": event.command_id}
-    if isinstance(event, ZendeskTicketEvent):
-        return {"topic": topics.ZENDESK_EVENTS, "event_id": event.event_id}
-    if isinstance(event, ReminderTick):
-        return {"topic": topics.ROUTER_INBOUND, "event_id": f"reminder-tick:{event.at}"}
-    if isinstance(event, OperatorAction):
-        return {"topic": topics.ROUTER_INBOUND, "event_id": f"{event.kind}:{event.action_id}"}
-    if isinstance(event, SlackMessage) and event.backfill:
-        return {"topic": topics.ROUTER_INBOUND, "event_id": event.event_id}
-    return {"topic": topics.SLACK_EVENTS, "event_id": event.event_id}
-
-
-def activity_json(decision: Decision) -> list[dict[str, Any]]:
-    out = []
-    for a in decision.activity:
-        record = {"schema_version": 1, **a.__dict__}
-        record["actor"] = {"id": record.pop("actor_id"), "role": record.pop("actor_role")}
-        out.append(record)
-    return out
 
 
 class KeepDeliveredEvents(FlowControlEvent):
@@ -300,37 +268,30 @@ def create_app(settings: RouterSettings, kafka: KafkaSettings, channels: Channel
                 metrics.loops.labels(kind_of(decoded)).inc()
                 metrics.record(kind_of(decoded), "dead_lettered")
                 return
-            issued_at, cause = ctx.now, cause_of(decoded, topics)
             # A command is as deep as what caused it; zendesk-sync's result is one deeper.
             command_headers = [depth_header(depth)]
             pending = [
-                await commands.send(
-                    key=key.encode(),
-                    value=json.dumps(c.to_json(issued_at, cause)).encode(),
-                    headers=command_headers,
-                )
+                await commands.send(key=key.encode(), value=ENCODER.encode(c), headers=command_headers)
                 for c in decision.commands
             ]
-            pending += [
-                await activity.send(key=key.encode(), value=json.dumps(a).encode()) for a in activity_json(decision)
-            ]
+            pending += [await activity.send(key=key.encode(), value=ENCODER.encode(a)) for a in decision.activity]
             for fut in pending:
                 await fut  # acknowledged by Kafka before the state moves on
             changed = False
             if decision.unlink and state is not None:
                 del links[key.encode()]  # a tombstone in the changelog
             elif decision.state is not None and decision.state != state:
-                links[key.encode()] = json.dumps(decision.state.to_json()).encode()
+                links[key.encode()] = encode_row(decision.state)
                 changed = True
             # Counted once Kafka has the commands: a replay after a crash counts them again.
             metrics.record(kind_of(decoded), outcome_of(decision, changed))
             for c in decision.commands:
-                metrics.commands.labels(c.type).inc()
+                metrics.commands.labels(command_type(c)).inc()
             if decision.commands:
                 log.info(
                     "routed %s: %s",
                     type(decoded).__name__,
-                    ", ".join(c.type for c in decision.commands),
+                    ", ".join(command_type(c) for c in decision.commands),
                 )
             elif decision.reason:
                 log.debug("no effect: %s", decision.reason)
@@ -343,7 +304,7 @@ def create_app(settings: RouterSettings, kafka: KafkaSettings, channels: Channel
             if not raw:
                 continue
             try:
-                state = decode_row(raw, checked=False)
+                state = decode_row(raw)
                 due = reminder_due(state, channels.rules_for(state.channel_id), now)
             except (BadRow, *MALFORMED) as exc:  # one bad row must not stop every reminder
                 bad_row("reminders", key if isinstance(key, bytes) else str(key).encode(), exc)

@@ -38,6 +38,7 @@ from threadline_common.models.generated.commands_v2 import OnCallNotify, SlackPo
 from threadline_common.models.generated.links_v1 import Conversation
 from threadline_common.models.generated.links_v2 import Conversation as ConversationV2
 from threadline_common.models.generated.links_v3 import Conversation as ConversationV3
+from threadline_common.models.generated.links_v4 import Conversation as ConversationV4
 from threadline_common.models.generated.slack_events_v1 import EventsApiEnvelope, SlackEventRecord
 from threadline_common.models.generated.sync_results_v1 import SyncResult
 from threadline_common.models.generated.sync_results_v2 import SyncResult as SyncResultV2
@@ -54,6 +55,7 @@ TOPIC_MODELS: dict[tuple[str, int], Any] = {
     ("threadline.commands", 2): CommandV2,
     ("threadline.links", 2): ConversationV2,
     ("threadline.links", 3): ConversationV3,
+    ("threadline.links", 4): ConversationV4,
     ("threadline.sync.results", 2): SyncResultV2,
 }
 
@@ -68,6 +70,7 @@ __all__ = [
     "Conversation",
     "ConversationV2",
     "ConversationV3",
+    "ConversationV4",
     "CustomField",
     "EventWebhookBody",
     "EventsApiEnvelope",

@@ -27,6 +27,7 @@ from threadline_common.contracts import ContractError, Topics, load_topics
 from threadline_common.dlq import HEADER_PREFIX, dlq_reason
 from threadline_common.settings import KafkaSettings, load_kafka_settings, load_settings
 from threadline_common.slack_messages import is_conversation
+from threadline_common.times import now_iso
 from threadline_router.inbound import (
     OPS_SOURCE,
     OperatorAction,
@@ -382,7 +383,7 @@ def run_relink(args: argparse.Namespace, env: Env) -> int:
         action_id=uuid.uuid4().hex,
         conversation_id=str(conversation["conversation_id"]),
         by=_operator(args.by),
-        at=_now(),
+        at=now_iso(),
         team_id=str(conversation["conversation_id"]).split(":", 1)[0],
         channel_id=ref.channel_id,
         thread_ts=ref.root_ts,
@@ -411,15 +412,11 @@ def run_unlink(args: argparse.Namespace, env: Env) -> int:
         action_id=uuid.uuid4().hex,
         conversation_id=str(conversation["conversation_id"]),
         by=_operator(args.by),
-        at=_now(),
+        at=now_iso(),
         ticket_id=int(ticket_id) if ticket_id else None,
     )
     env.say(f"unlinking {action.conversation_id}" + (f" from #{ticket_id}" if ticket_id else ""))
     return _send_action(env, action, lambda value: value is None)
-
-
-def _now() -> str:
-    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 # --- backfill -----------------------------------------------------------------------------------

@@ -1,0 +1,59 @@
+"""Decode topic records into the typed events the rules understand.
+
+Pure: bytes in, one `Inbound` (or None for records that mean nothing to the router) out. A
+record that cannot be decoded raises PoisonMessage and goes to the dead-letter topic. One
+module per input: `slack`, `zendesk`, `results` (and reminder ticks), `ops` (threadline-ops'
+records); `events` holds the events themselves and the conversation each belongs to.
+"""
+
+from __future__ import annotations
+
+from threadline_router.conversation import conversation_key
+from threadline_router.inbound.events import (
+    Inbound,
+    OperatorAction,
+    ReminderTick,
+    SlackDelete,
+    SlackEdit,
+    SlackJoin,
+    SlackMessage,
+    SlackReaction,
+    SyncResult,
+    ZendeskTicketEvent,
+    conversation_of,
+)
+from threadline_router.inbound.ops import OPS_ACTIONS, OPS_SOURCE, action_record, backfill_record, decode_ops
+from threadline_router.inbound.records import MALFORMED, guarded
+from threadline_router.inbound.results import RESULT_KINDS, decode_result, decode_tick, tick_record
+from threadline_router.inbound.slack import SLACK_KINDS, decode_slack
+from threadline_router.inbound.zendesk import ZENDESK_KINDS, decode_zendesk
+
+__all__ = [
+    "MALFORMED",
+    "OPS_ACTIONS",
+    "OPS_SOURCE",
+    "RESULT_KINDS",
+    "SLACK_KINDS",
+    "ZENDESK_KINDS",
+    "Inbound",
+    "OperatorAction",
+    "ReminderTick",
+    "SlackDelete",
+    "SlackEdit",
+    "SlackJoin",
+    "SlackMessage",
+    "SlackReaction",
+    "SyncResult",
+    "ZendeskTicketEvent",
+    "action_record",
+    "backfill_record",
+    "conversation_key",
+    "conversation_of",
+    "decode_ops",
+    "decode_result",
+    "decode_slack",
+    "decode_tick",
+    "decode_zendesk",
+    "guarded",
+    "tick_record",
+]

@@ -1,0 +1,125 @@
+"""What an event means for a conversation: the router's rules, as pure functions.
+
+`route(event, state, ctx) -> Decision` is the entry point: which ticket to open, which reply
+becomes which comment, when to solve, reopen or follow up, what the thread is told. The agents
+around it only decode, call it, store `Decision.state` and send `Decision.commands`. One module
+per kind of event decides it:
+
+- `messages`: Slack messages (requests, replies, help, resolve, follow-ups, backfill), edits, deletions;
+- `reactions`: action emoji (open, urgent, resolve) and who may use them (`who`);
+- `joins`: the welcome to someone who joins a channel;
+- `zendesk`: ticket events (agents' comments, status changes, emailed tickets);
+- `results`: zendesk-sync's results (ticket created, thread opened, failed, thread gone);
+- `operators`: threadline-ops relink and unlink;
+- `reminders`: when a waiting conversation is due a reminder;
+
+with `opening` (a new ticket and the out-of-hours notice), and builders for the records they
+emit: `commands` (threadline.commands v2 structs) and `activity` (threadline.activity v1).
+
+Every command carries an id derived from the event that caused it (the Slack message ts, the
+Zendesk comment id, ...), so a redelivered event yields the same command and zendesk-sync,
+which checks ids before it acts, performs each effect once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from threadline_common.contracts import Topics
+from threadline_common.models.generated.commands_v2 import (
+    Cause,
+    OnCallNotify,
+    SlackAddReaction,
+    SlackPostEphemeral,
+    SlackPostMessage,
+)
+from threadline_router.conversation import Conversation
+from threadline_router.inbound import (
+    Inbound,
+    OperatorAction,
+    ReminderTick,
+    SlackDelete,
+    SlackEdit,
+    SlackJoin,
+    SlackMessage,
+    SlackReaction,
+    SyncResult,
+    ZendeskTicketEvent,
+)
+from threadline_router.rules.commands import Command, command_type
+from threadline_router.rules.decision import Context, Decision, ignore
+from threadline_router.rules.joins import on_join
+from threadline_router.rules.messages import on_edit_or_delete, on_message
+from threadline_router.rules.operators import on_operator
+from threadline_router.rules.reactions import on_reaction
+from threadline_router.rules.reminders import on_tick, reminder_due
+from threadline_router.rules.results import on_result
+from threadline_router.rules.who import describe_who, may_use
+from threadline_router.rules.zendesk import on_zendesk
+
+__all__ = [
+    "Command",
+    "Context",
+    "Decision",
+    "cause_of",
+    "command_type",
+    "describe_who",
+    "ignore",
+    "may_use",
+    "reminder_due",
+    "route",
+]
+
+# Commands that say something in the conversation's Slack thread.
+THREAD_POSTS = (SlackPostMessage, SlackAddReaction, SlackPostEphemeral, OnCallNotify)
+
+
+def route(event: Inbound, state: Conversation | None, ctx: Context) -> Decision:
+    decision = _route(event, state, ctx)
+    after = decision.state
+    if after is not None and after.thread_gone_at is not None:
+        # The thread is gone: what would be said there is not said (the ticket was told once).
+        kept: list[Command] = [c for c in decision.commands if not isinstance(c, THREAD_POSTS)]
+        if len(kept) != len(decision.commands):
+            decision = replace(decision, commands=kept, reason=decision.reason or "the Slack thread is gone")
+    if decision.commands:
+        cause = cause_of(event)
+        for command in decision.commands:
+            command.issued_at, command.cause = ctx.now, cause
+    return decision
+
+
+def cause_of(event: Inbound) -> Cause:
+    """The record that led to the event's commands: its (canonical) topic and event id."""
+    if isinstance(event, SyncResult):
+        return Cause(topic=Topics.RESULTS, event_id=event.command_id)
+    if isinstance(event, ZendeskTicketEvent):
+        return Cause(topic=Topics.ZENDESK_EVENTS, event_id=event.event_id)
+    if isinstance(event, ReminderTick):
+        return Cause(topic=Topics.ROUTER_INBOUND, event_id=f"reminder-tick:{event.at}")
+    if isinstance(event, OperatorAction):
+        return Cause(topic=Topics.ROUTER_INBOUND, event_id=f"{event.kind}:{event.action_id}")
+    if isinstance(event, SlackMessage) and event.backfill:
+        return Cause(topic=Topics.ROUTER_INBOUND, event_id=event.event_id)
+    return Cause(topic=Topics.SLACK_EVENTS, event_id=event.event_id)
+
+
+def _route(event: Inbound, state: Conversation | None, ctx: Context) -> Decision:
+    match event:
+        case SlackMessage():
+            return on_message(event, state, ctx)
+        case SlackEdit() | SlackDelete():
+            return on_edit_or_delete(event, state, ctx)
+        case SlackReaction():
+            return on_reaction(event, state, ctx)
+        case SlackJoin():
+            return on_join(event, state, ctx)
+        case ZendeskTicketEvent():
+            return on_zendesk(event, state, ctx)
+        case SyncResult():
+            return on_result(event, state, ctx)
+        case ReminderTick():
+            return on_tick(event, state, ctx)
+        case OperatorAction():
+            return on_operator(event, state, ctx)
+    raise TypeError(f"not an inbound event: {event!r}")

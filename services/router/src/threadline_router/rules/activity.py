@@ -1,0 +1,55 @@
+"""Builds the activity records (threadline.activity v1) the rules emit for the reporter."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from msgspec import UNSET, UnsetType
+
+from threadline_common.models import Activity, Actor
+from threadline_router.conversation import Conversation
+
+Kind = Literal[
+    "message", "reply", "reaction", "comment", "internal_note", "status_change", "ticket_created", "edit", "delete"
+]
+Role = Literal["requester", "responder", "agent", "bot", "system"]
+Source = Literal["slack", "zendesk", "email"]
+
+
+def activity(
+    kind: Kind,
+    event_id: str,
+    state: Conversation,
+    *,
+    occurred_at: str,
+    actor_id: str | None,
+    role: Role,
+    source: Source,
+    text: str | None = None,
+    public: bool = True,
+    status: str | None = None,
+    previous_status: str | None = None,
+    reaction: str | None = None,
+    channel_id: str | None = None,
+    thread_ts: str | UnsetType | None = UNSET,
+    ticket_id: int | UnsetType | None = UNSET,
+) -> Activity:
+    """One thing that happened in `state`'s conversation; where and which ticket are the
+    conversation's unless given. Every field is written (null when unknown), as v1 records are."""
+    return Activity(
+        schema_version=1,
+        event_id=event_id,
+        type=kind,
+        conversation_id=state.conversation_id,
+        occurred_at=occurred_at,
+        channel_id=channel_id or state.channel_id,
+        thread_ts=state.thread_ts if thread_ts is UNSET else thread_ts,
+        ticket_id=state.ticket_id if ticket_id is UNSET else ticket_id,
+        actor=Actor(id=actor_id, role=role),
+        source=source,
+        text=text,
+        public=public,
+        status=status,
+        previous_status=previous_status,
+        reaction=reaction,
+    )

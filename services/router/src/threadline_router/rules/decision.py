@@ -1,0 +1,60 @@
+"""What every rule shares: the context it decides in, the decision it returns, and the few
+steps every rule takes on a conversation (recognising a redelivery, naming an actor's role)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from msgspec.structs import replace
+
+from threadline_common.channels import ChannelsConfig
+from threadline_common.models import Activity, CommandV2
+from threadline_router.conversation import Conversation
+from threadline_router.rules.activity import Role
+
+# Ids of events applied, kept per conversation (links `seen`, at most 500 by contract).
+SEEN_LIMIT = 500
+
+
+@dataclass(frozen=True)
+class Context:
+    """Facts about the deployment the rules need; no I/O behind them."""
+
+    channels: ChannelsConfig
+    bot_user_id: str | None = None
+    bot_id: str | None = None
+    allowed_bot_ids: frozenset[str] = frozenset()
+    zendesk_api_user_id: int | None = None
+    now: str = ""
+
+
+@dataclass
+class Decision:
+    state: Conversation | None
+    commands: list[CommandV2] = field(default_factory=list)
+    activity: list[Activity] = field(default_factory=list)
+    reason: str = ""  # why nothing happened, for debug logs
+    # The conversation's row is deleted (a tombstone in the changelog): an operator unlinked it.
+    unlink: bool = False
+
+
+def ignore(state: Conversation | None, reason: str) -> Decision:
+    return Decision(state=state, reason=reason)
+
+
+def mark_seen(state: Conversation, key: str, now: str) -> Conversation:
+    """The event `key` is applied: a redelivery of it is recognised and skipped."""
+    return replace(state, seen=[*state.seen, key][-SEEN_LIMIT:], updated_at=now or state.updated_at)
+
+
+def role(state: Conversation | None, user: str | None) -> Role:
+    if state is not None and user is not None and user == state.requester_slack_id:
+        return "requester"
+    return "responder"
+
+
+def add_responder(state: Conversation, author: str | None, is_bot: bool) -> Conversation:
+    """A real reply by someone other than the requester makes them a responder."""
+    if author and author != state.requester_slack_id and author not in state.responders and not is_bot:
+        return replace(state, responders=[*state.responders, author])
+    return state
