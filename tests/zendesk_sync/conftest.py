@@ -3,7 +3,6 @@ rules emit (as the worker receives them: the commands contract's structs, decode
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
