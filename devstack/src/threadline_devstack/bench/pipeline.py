@@ -160,11 +160,8 @@ def direct_effects(s: BenchStack, bodies: list[dict[str, Any]], concurrency: int
     zen = Zenpy(subdomain=s.zendesk.subdomain, email=s.zendesk.api_email, token=s.zendesk.api_token, session=session)
     zen.disable_caching()
     bot = WebClient(token=s.slack.bot_token, base_url=s.slack.api_url)
-    requester = (
-        int(s.zendesk.find_user("alice@sandbox-corp.example")["id"])
-        if s.zendesk.find_user("alice@sandbox-corp.example")
-        else None
-    )
+    alice = s.zendesk.find_user("alice@sandbox-corp.example")
+    requester = int(alice["id"]) if alice else None
     threads: dict[tuple[str, str], list[dict[str, Any]]] = {}
     for body in bodies:
         event = body["event"]

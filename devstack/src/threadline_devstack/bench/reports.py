@@ -16,7 +16,7 @@ import tempfile
 import time
 import uuid
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from threadline_common.times import format_time
 from threadline_devstack.bench.common import BenchError, Budget, Figure, Metric, median
@@ -83,7 +83,11 @@ def measure(es: Any, prefix: str, conversations: int, channels_file: Path) -> di
     timings: dict[str, list[float]] = {"daily": [], "weekly": [], "aggregation": []}
     opened: dict[str, int] = {}
     for _ in range(REPEATS):
-        for kind, start in (("daily", week + dt.timedelta(days=2)), ("weekly", week)):
+        periods: tuple[tuple[Literal["daily", "weekly"], dt.date], ...] = (
+            ("daily", week + dt.timedelta(days=2)),
+            ("weekly", week),
+        )
+        for kind, start in periods:
             began = time.monotonic()
             report = reporter.build(kind, "C0SUPPORT", start)
             timings[kind].append(time.monotonic() - began)

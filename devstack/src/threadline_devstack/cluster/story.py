@@ -68,8 +68,8 @@ def _until(what: str, check: Callable[[], bool], timeout: float = 120) -> None:
 
 
 def _prepare(cluster: Cluster, router_replicas: int, router_volume: str) -> None:
-    for crd in cluster_binaries.ensure_crds():
-        cluster.apply(yaml.safe_load(crd.read_text()))
+    for crd_file in cluster_binaries.ensure_crds():
+        cluster.apply(yaml.safe_load(crd_file.read_text()))
     for crd in (
         "servicemonitors.monitoring.coreos.com",
         "prometheusrules.monitoring.coreos.com",

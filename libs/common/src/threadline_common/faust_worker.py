@@ -18,7 +18,7 @@ import asyncio
 import functools
 import logging
 from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from typing import Any, TypedDict, TypeVar
 
 from threadline_common.crash import EXIT_CRASHED, exit_now
 from threadline_common.dlq import dead_letter
@@ -29,11 +29,20 @@ __all__ = ["EXIT_CRASHED", "WEB_OPTIONS", "ExitOnCrash", "fatal", "is_fatal", "w
 
 FATAL_MARK = "__threadline_fatal__"
 
+
 # Faust's built-in pages other than what we add (/healthz, /readyz, /metrics): /table/<name>/<key>
 # would hand out the router's links table (every conversation's state) to anyone reaching the
 # port, /router the cluster's worker URLs, / (statistics) and /graph the worker's internals.
 # Off; "/" then serves only {"status": "OK"}.
-WEB_OPTIONS: dict[str, bool] = {
+class WebOptions(TypedDict):
+    web_tables_enabled: bool
+    web_router_enabled: bool
+    web_stats_enabled: bool
+    web_graph_enabled: bool
+    web_metrics_enabled: bool
+
+
+WEB_OPTIONS: WebOptions = {
     "web_tables_enabled": False,
     "web_router_enabled": False,  # table_route is not used: each worker routes within itself
     "web_stats_enabled": False,

@@ -372,10 +372,19 @@ class Indexer:
             value=message.value(),
             reason=exc.reason,
             error=exc,
-            original_headers=list(message.headers() or []),
+            original_headers=_header_pairs(message.headers()),
             service=SERVICE,
         )
         try:
             self.dead_letters.send(letter)
         except Exception as send_error:
             raise TransientFailure(f"dead-letter topic: {send_error}") from send_error
+
+
+def _header_pairs(
+    headers: list[tuple[str, str | bytes | None]] | dict[str, str | bytes | None] | None,
+) -> list[tuple[str, str | bytes | None]]:
+    """confluent-kafka gives a record's headers as a list of pairs (a dict only when produced as one)."""
+    if headers is None:
+        return []
+    return list(headers.items()) if isinstance(headers, dict) else list(headers)

@@ -92,7 +92,7 @@ class Reporter:
             found = self.es.search(
                 index=self.names.events, body=reports.responders_query(period, self.bridge_actor_ids)
             )
-            responders = [self._with_name(r) for r in reports.responders_from(found)]
+            responders = [self._with_name(r) for r in reports.responders_from(found.body)]
         return Report(
             kind=kind,
             channel_id=channel_id,

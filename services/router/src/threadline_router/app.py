@@ -334,5 +334,4 @@ def create_app(settings: RouterSettings, kafka: KafkaSettings, channels: Channel
 
     add_metrics_page(app, metrics.registry)
 
-    app.links_table = links
     return app

@@ -7,6 +7,7 @@ ephemeral message leaves nothing to look for, so a redelivered one may show twic
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from threadline_common.models.generated.commands_v2 import (
@@ -97,13 +98,13 @@ class ThreadCommands:
             )
         elif ticket.external_id != key:
             await self.zendesk.update_ticket(ticket_id, {"external_id": key})
-        where = {"ticket_id": ticket_id, "ticket_url": url, "team_id": team_id, "channel_id": channel, "thread_ts": ts}
+        where = functools.partial(
+            outcomes.result, "thread_opened", command,
+            ticket_id=ticket_id, ticket_url=url, team_id=team_id, channel_id=channel, thread_ts=ts,
+        )  # fmt: skip
         return Outcome(
             "done" if posted or noted else "already_done",
-            [
-                outcomes.result("thread_opened", command, conversation_id=key, **where),
-                outcomes.result("thread_opened", command, moved_from=command.conversation_id, **where),
-            ],
+            [where(conversation_id=key), where(moved_from=command.conversation_id)],
             f"ticket {ticket_id} -> {key}",
         )
 

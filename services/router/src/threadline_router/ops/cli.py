@@ -219,6 +219,8 @@ def run_replay(args: argparse.Namespace, env: Env) -> int:
     next_offsets: dict[int, int] = {}
     for message in io.read(dlq, _bounds(io, dlq, since)):
         partition, offset = message.partition(), message.offset()
+        if partition is None or offset is None:  # only produced, never consumed, messages lack them
+            continue
         next_offsets[partition] = offset + 1
         if isinstance(until, int) and offset > until:
             counts["after --until"] += 1
@@ -231,7 +233,9 @@ def run_replay(args: argparse.Namespace, env: Env) -> int:
         if why.get("source-topic") != source:
             counts["other source"] += 1
             continue
-        original = [(k, v if isinstance(v, bytes) else (v or "").encode()) for k, v in headers]
+        original: list[tuple[str, str | bytes | None]] = [
+            (k, v if isinstance(v, bytes) else (v or "").encode()) for k, v in headers
+        ]
         original = [(k, v) for k, v in original if not k.startswith(HEADER_PREFIX) and k != REPLAY_HEADER]
         original.append((REPLAY_HEADER, f"{dlq}:{partition}:{offset}".encode()))
         # The partition it had keeps it in order with the rest of its conversation.
@@ -471,7 +475,7 @@ def run_backfill(args: argparse.Namespace, env: Env) -> int:
         cid = conversation_key(team, channel, root_ts)
         existing += cid in table
         new += cid not in table
-        records = [
+        records: list[Record] = [
             (
                 cid.encode(),
                 backfill_record(team, channel, root_ts, m, explicit=ref is not None),
