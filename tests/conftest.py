@@ -113,19 +113,32 @@ def topics(topic_prefix) -> Topics:
     return Topics(topic_prefix)
 
 
-@pytest.fixture
-def kafka_topics(kafka_bootstrap, topic_prefix) -> Iterator[Topics]:
-    """Every contract topic under this test's prefix (2 partitions each), deleted afterwards."""
+@contextlib.contextmanager
+def _contract_topics(bootstrap: str, prefix: str) -> Iterator[Topics]:
     from confluent_kafka.admin import AdminClient
 
     from threadline_devstack.infra import create_topics
 
-    names = create_topics(kafka_bootstrap, prefix=topic_prefix, partitions=2)
-    yield Topics(topic_prefix)
-    admin = AdminClient({"bootstrap.servers": kafka_bootstrap})
+    names = create_topics(bootstrap, prefix=prefix, partitions=2)
+    yield Topics(prefix)
+    admin = AdminClient({"bootstrap.servers": bootstrap})
     for future in admin.delete_topics(names, operation_timeout=30).values():
         with contextlib.suppress(Exception):  # already gone
             future.result()
+
+
+@pytest.fixture
+def kafka_topics(kafka_bootstrap, topic_prefix) -> Iterator[Topics]:
+    """Every contract topic under this test's prefix (2 partitions each), deleted afterwards."""
+    with _contract_topics(kafka_bootstrap, topic_prefix) as topics:
+        yield topics
+
+
+@pytest.fixture(scope="module")
+def module_kafka_topics(kafka_bootstrap) -> Iterator[Topics]:
+    """The same for a module whose tests share one pipeline (see tests/pipeline/conftest.py)."""
+    with _contract_topics(kafka_bootstrap, f"m{uuid.uuid4().hex[:8]}.") as topics:
+        yield topics
 
 
 @pytest.fixture
