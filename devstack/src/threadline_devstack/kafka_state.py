@@ -38,20 +38,34 @@ def record_count(bootstrap: str, topic: str) -> int:
         consumer.close()
 
 
-def group_lag(bootstrap: str, group: str, topics: Iterable[str]) -> int:
-    """Records of `topics` that consumer group `group` has not committed yet (a partition it never
-    committed counts whole)."""
-    consumer = _consumer(bootstrap, group)
-    try:
-        partitions = [p for topic in topics for p in _partitions(consumer, topic)]
+class GroupLag:
+    """A consumer group's lag read again and again through one connection (no subscription: the
+    group is not joined), for a watcher that must see a short-lived lag; close() when done."""
+
+    def __init__(self, bootstrap: str, group: str, topics: Iterable[str]) -> None:
+        self._consumer = _consumer(bootstrap, group)
+        self._partitions = [p for topic in topics for p in _partitions(self._consumer, topic)]
+
+    def now(self) -> int:
         lag = 0
-        for committed in consumer.committed(partitions, timeout=10):
-            low, high = consumer.get_watermark_offsets(committed, timeout=10)
+        for committed in self._consumer.committed(self._partitions, timeout=10):
+            low, high = self._consumer.get_watermark_offsets(committed, timeout=10, cached=False)
             position = committed.offset if committed.offset >= 0 else low
             lag += max(0, high - position)
         return lag
+
+    def close(self) -> None:
+        self._consumer.close()
+
+
+def group_lag(bootstrap: str, group: str, topics: Iterable[str]) -> int:
+    """Records of `topics` that consumer group `group` has not committed yet (a partition it never
+    committed counts whole)."""
+    lag = GroupLag(bootstrap, group, topics)
+    try:
+        return lag.now()
     finally:
-        consumer.close()
+        lag.close()
 
 
 def end_offsets(bootstrap: str, topics: Iterable[str]) -> dict[tuple[str, int], int]:
