@@ -113,16 +113,29 @@ def topics(topic_prefix) -> Topics:
     return Topics(topic_prefix)
 
 
-@pytest.fixture
-def kafka_topics(kafka_bootstrap, topic_prefix) -> Iterator[Topics]:
-    """Every contract topic under this test's prefix (2 partitions each), deleted afterwards."""
+@contextlib.contextmanager
+def _contract_topics(bootstrap: str, prefix: str) -> Iterator[Topics]:
     from threadline_common.settings import KafkaSettings
     from threadline_common.topics import delete_topics, ensure_topics
 
-    settings = KafkaSettings(bootstrap_servers=kafka_bootstrap, topic_prefix=topic_prefix)
+    settings = KafkaSettings(bootstrap_servers=bootstrap, topic_prefix=prefix)
     names = ensure_topics(settings, wait_seconds=30, partitions=2).names
-    yield Topics(topic_prefix)
+    yield Topics(prefix)
     delete_topics(settings, names, timeout=30)
+
+
+@pytest.fixture
+def kafka_topics(kafka_bootstrap, topic_prefix) -> Iterator[Topics]:
+    """Every contract topic under this test's prefix (2 partitions each), deleted afterwards."""
+    with _contract_topics(kafka_bootstrap, topic_prefix) as topics:
+        yield topics
+
+
+@pytest.fixture(scope="module")
+def module_kafka_topics(kafka_bootstrap) -> Iterator[Topics]:
+    """The same for a module whose tests share one pipeline (see tests/pipeline/conftest.py)."""
+    with _contract_topics(kafka_bootstrap, f"m{uuid.uuid4().hex[:8]}.") as topics:
+        yield topics
 
 
 @pytest.fixture

@@ -6,7 +6,6 @@ every reply one comment, every thread one confirmation: nothing lost, nothing do
 from __future__ import annotations
 
 import threading
-import time
 from collections import Counter
 
 import pytest
@@ -43,34 +42,40 @@ def test_broker_stop_and_start_under_load_loses_and_doubles_nothing(pipeline: Pi
     # outlast a broker restart.
     p.slack.knobs.retry_delays = (1.0, 2.0, 4.0, 8.0, 15.0, 30.0, 30.0)
     ledger = Ledger(REPLIES)
-    restarted = threading.Event()
+    stopped, restarted = threading.Event(), threading.Event()
+
+    def refused() -> int:
+        return sum(1 for d in list(p.slack.deliveries) if d.status != 200)
 
     def outage() -> None:
         drill_broker.stop()
-        time.sleep(3)
+        stopped.set()
+        # Down until ingest has refused deliveries that Slack will retry: the outage is one the
+        # pipeline felt, however fast or slow the machine (a fixed pause could end before a single
+        # delivery arrived, or last longer than needed).
+        wait_until("ingest refusing Slack's deliveries", refused, timeout=60)
         drill_broker.start()
         restarted.set()
 
+    chaos = threading.Thread(target=outage, daemon=True)
     for i in range(CONVERSATIONS):
         if i == CONVERSATIONS // 3:
-            chaos = threading.Thread(target=outage, daemon=True)
             chaos.start()
-        ledger.converse(p, i, "broker")
-        time.sleep(0.3)
+            wait_until("the broker stopped", stopped.is_set, timeout=60)
+        ledger.converse(p, i, "broker")  # a third before, the rest while it is down and coming back
     wait_until("the broker back", restarted.is_set, timeout=120)
     wait_until("every ticket, comment and confirmation", lambda: ledger.complete(p), timeout=200)
-    p.slack.wait_for_deliveries(30)
-    time.sleep(3)  # anything still in flight would show up as a duplicate now
+    p.settle()  # every record consumed, every retried delivery made: a duplicate would be there now
 
     statuses = Counter(d.status for d in p.slack.deliveries)
-    refused = sum(n for status, n in statuses.items() if status != 200)
+    refused_count = sum(n for status, n in statuses.items() if status != 200)
     counts = ledger.counts(p)
-    assert refused > 0, f"ingest should have refused deliveries while the broker was down: {statuses}"
+    assert refused_count > 0, f"ingest should have refused deliveries while the broker was down: {statuses}"
     assert counts["tickets"] == CONVERSATIONS
     assert (counts["lost"], counts["duplicated"]) == (0, 0), counts
     for name, process in p.processes.items():
         assert process.alive(), f"{name} did not survive the broker restart:\n{process.log_tail()}"
     print(
         f"\ndrill: broker stopped and started under load, {CONVERSATIONS} conversations, "
-        f"{refused} deliveries refused and retried, lost 0, duplicated 0"
+        f"{refused_count} deliveries refused and retried, lost 0, duplicated 0"
     )

@@ -86,6 +86,7 @@ def test_a_zendesk_outage_longer_than_any_retry_budget_loses_nothing(pipeline: P
     p.zendesk.set_knobs(error_rate=0.0)
     wait_until("every ticket confirmed", lambda: all(confirmed(p, c, ts) for c, ts in ledger.roots), timeout=120)
     wait_until("every reply on its ticket, in order", lambda: replies_in_order(p, ledger, 2), timeout=60)
+    p.settle()  # every retried command done and committed: a second ticket or notice would be there now
     for channel, ts in ledger.roots:
         [ticket] = [t for t in p.zendesk.tickets() if t["external_id"] == f"T0SANDBOX:{channel}:{ts}"]
         assert len(p.zendesk.comments_of(ticket["id"])) == 3  # the question and its two replies, once each
@@ -113,6 +114,7 @@ def test_one_rate_limited_channel_does_not_hold_up_the_others(pipeline: Pipeline
     assert answered < len(limited.roots), "the limit never held: the drill proves nothing"
     p.slack.knobs.channel_posts_per_minute = {}
     wait_until("the limited channel, caught up", lambda: limited.complete(p), timeout=120)
+    p.settle()
     for ledger in (limited, free):
         counts = ledger.counts(p)
         assert (counts["lost"], counts["duplicated"]) == (0, 0), counts
@@ -142,6 +144,7 @@ def test_the_kill_switch_pauses_and_loses_nothing(pipeline: Pipeline, kafka_boot
     sync.env["THREADLINE_ZENDESK_SYNC_DISABLE_MESSAGE_PROCESSING"] = "false"
     p.restart("zendesk-sync", kill=False)
     wait_until("everything that waited", lambda: ledger.complete(p), timeout=120)
+    p.settle()
     counts = ledger.counts(p)
     assert (counts["lost"], counts["duplicated"]) == (0, 0), counts
     print(f"\ndrill: {waiting} commands waited in Kafka while the kill switch was on; then {counts}")

@@ -3,7 +3,9 @@ ingest, router and zendesk-sync as their own processes, started through their en
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+import contextlib
+import threading
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -11,10 +13,12 @@ import pytest
 from slack_sdk import WebClient
 from zenpy import Zenpy
 
+from threadline_common.contracts import Topics
 from threadline_devstack import services
 from threadline_devstack.infra import free_port
+from threadline_devstack.kafka_state import settled
 from threadline_devstack.processes import ManagedProcess
-from threadline_devstack.waiting import wait_until  # noqa: F401 - tests import it from here
+from threadline_devstack.waiting import wait_until  # tests import it from here too
 from threadline_sandbox.slack import SlackSandbox
 from threadline_sandbox.zendesk import ZendeskSandbox
 
@@ -28,6 +32,33 @@ class Pipeline:
     zendesk: ZendeskSandbox
     processes: dict[str, ManagedProcess]
     ports: dict[str, int]
+    kafka_bootstrap: str
+    topics: Topics
+
+    def consumers(self) -> dict[str, list[str]]:
+        """Each service's consumer group and the topics it reads."""
+        t = self.topics
+        return {
+            "threadline-router": [t.slack_events, t.zendesk_events, t.results, t.router_inbound],
+            "threadline-zendesk-sync": [t.commands],
+        }
+
+    def settle(self, timeout: float = 120.0) -> None:
+        """Until the pipeline has done everything it will do: the router and zendesk-sync have
+        committed every record of their topics, the doubles have delivered every event and webhook
+        they owe to ingest, and no record came meanwhile. What a negative claim ("nothing doubled",
+        "nothing opened") waits for, instead of a pause that hopes to be long enough."""
+
+        def idle() -> bool:
+            self.slack.wait_for_deliveries(timeout)
+            return self.zendesk.wait_for_deliveries(timeout) and not self.slack._events.unfinished_tasks
+
+        wait_until(
+            "router and zendesk-sync to consume everything, with nothing more on its way",
+            lambda: settled(self.kafka_bootstrap, self.consumers(), idle),
+            timeout=timeout,
+            interval=0.5,
+        )
 
     def user(self, name: str) -> WebClient:
         return WebClient(token=self.slack.user_token(name), base_url=self.slack.api_url)
@@ -50,6 +81,16 @@ class Pipeline:
         process.start()
 
 
+def stop_all(processes: Iterable[ManagedProcess]) -> None:
+    """Stop the services side by side: each leaves its consumer group cleanly (the next test's
+    services join the same groups), and no one waits for another's shutdown."""
+    threads = [threading.Thread(target=process.stop, kwargs={"timeout": 10}) for process in processes]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+
 @pytest.fixture
 def pipeline_settings() -> dict[str, dict[str, str]]:
     """Extra settings per service ("ingest", "router", "zendesk-sync": {name: value}, each becoming
@@ -64,14 +105,19 @@ def pipeline_channels() -> Callable[[ZendeskSandbox], str] | None:
     return None
 
 
-@pytest.fixture
-def pipeline(
-    kafka_bootstrap, kafka_topics, tmp_path: Path, monkeypatch, pipeline_settings, pipeline_channels
+@contextlib.contextmanager
+def running_pipeline(
+    kafka_bootstrap: str,
+    kafka_topics: Topics,
+    tmp_path: Path,
+    pipeline_settings: dict[str, dict[str, str]],
+    pipeline_channels: Callable[[ZendeskSandbox], str] | None,
 ) -> Iterator[Pipeline]:
     ports = {name: free_port() for name in ("ingest", "router", "zendesk-sync")}
     ingest_url = f"http://127.0.0.1:{ports['ingest']}"
     slack = SlackSandbox(SLACK_SECRET, [f"{ingest_url}/slack/events"]).start()
     zendesk = ZendeskSandbox(webhook_urls=[f"{ingest_url}/zendesk/webhook"], webhook_secret=ZENDESK_SECRET).start()
+    monkeypatch = pytest.MonkeyPatch()
     for key, value in zendesk.zenpy_env().items():
         monkeypatch.setenv(key, value)  # the test's own zenpy checks reach the sandbox too
     channels = tmp_path / "channels.yaml"
@@ -116,9 +162,25 @@ def pipeline(
         services.wait_http(f"{ingest_url}/readyz", processes["ingest"])
         services.wait_http(f"http://127.0.0.1:{ports['router']}/readyz", processes["router"])
         services.wait_http(f"http://127.0.0.1:{ports['zendesk-sync']}/readyz", processes["zendesk-sync"])
-        yield Pipeline(slack, zendesk, processes, ports)
+        yield Pipeline(slack, zendesk, processes, ports, kafka_bootstrap, kafka_topics)
     finally:
-        for process in processes.values():
-            process.stop(timeout=10)
+        stop_all(processes.values())
         slack.stop()
         zendesk.stop()
+        monkeypatch.undo()
+
+
+@pytest.fixture
+def pipeline(kafka_bootstrap, kafka_topics, tmp_path: Path, pipeline_settings, pipeline_channels) -> Iterator[Pipeline]:
+    with running_pipeline(kafka_bootstrap, kafka_topics, tmp_path, pipeline_settings, pipeline_channels) as p:
+        yield p
+
+
+@pytest.fixture(scope="module")
+def module_pipeline(kafka_bootstrap, module_kafka_topics, tmp_path_factory) -> Iterator[Pipeline]:
+    """One default pipeline for a whole module, for modules whose tests each start their own
+    threads and tickets and look only at those (a module opts in by overriding `pipeline` with
+    it): a start and a stop of the three services is most of such a test's time."""
+    run_dir = tmp_path_factory.mktemp("pipeline")
+    with running_pipeline(kafka_bootstrap, module_kafka_topics, run_dir, {}, None) as p:
+        yield p

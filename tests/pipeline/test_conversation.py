@@ -9,6 +9,13 @@ from .conftest import Pipeline, wait_until
 pytestmark = pytest.mark.integration
 
 
+@pytest.fixture
+def pipeline(module_pipeline: Pipeline) -> Pipeline:
+    """One pipeline for the module: each test starts its own threads (and tickets) and looks only at
+    those, so none sees another's; starting the services once saves a start and a stop a test."""
+    return module_pipeline
+
+
 def tickets_for(p: Pipeline, external_id: str) -> list:
     return list(p.zen().tickets(external_id=external_id))
 
@@ -53,8 +60,7 @@ def test_a_support_conversation_end_to_end(pipeline: Pipeline):
     wait_until("the solved notice", lambda: [m for m in bot_replies(p, "C0SUPPORT", root) if "solved" in m["text"]])
 
     # Nothing loops and nothing is doubled: our own posts and comments never come back.
-    p.slack.wait_for_deliveries()
-    p.zendesk.wait_for_deliveries()
+    p.settle()
     texts = [m["text"] for m in bot_replies(p, "C0SUPPORT", root)]
     assert not any("third fire" in t for t in texts)
     assert sum("unplug" in t for t in texts) == 1

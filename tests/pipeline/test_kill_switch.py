@@ -45,5 +45,6 @@ def test_with_the_kill_switch_on_events_wait_in_kafka_and_are_handled_once_it_is
     assert sorted(tickets) == sorted(f"T0SANDBOX:C0SUPPORT:{ts}" for ts in roots)
     first = tickets[f"T0SANDBOX:C0SUPPORT:{roots[0]}"]
     wait_until("the reply on its ticket", lambda: len(p.zendesk.comments_of(first)) == 2)
+    p.settle()
     for ts in roots:
         assert len([m for m in p.slack.thread("C0SUPPORT", ts) if m.get("bot_id") and m["ts"] != ts]) == 1

@@ -10,11 +10,16 @@ import uuid
 
 import httpx
 import pytest
-from confluent_kafka import Consumer
 from slack_sdk.signature import SignatureVerifier
+from threadline_testing.kafka import read_topic
 
+from threadline_common.contracts import Topics
 from threadline_devstack import services
 from threadline_devstack.infra import free_port
+from threadline_devstack.kafka_state import group_lag
+from threadline_devstack.waiting import wait_until
+
+from .conftest import stop_all
 
 pytestmark = pytest.mark.integration
 SECRET = "pipeline-signing-secret"
@@ -45,28 +50,16 @@ def message(channel: str, ts: str, text: str, user: str = "U1", thread_ts: str |
     }
 
 
-def drain(bootstrap: str, topic: str, expect: int, timeout: float = 90) -> list[dict]:
-    """Read the topic until `expect` distinct command ids arrived (a replay may repeat some), then a little more."""
-    consumer = Consumer(
-        {"bootstrap.servers": bootstrap, "group.id": f"drain-{uuid.uuid4().hex}", "auto.offset.reset": "earliest"}
+def commands_once_routed(bootstrap: str, topics: Topics) -> list[dict]:
+    """Every command on the topic once the router has committed every event ingest published: it
+    commits an event only after its commands are on Kafka, so the topic then holds all of them
+    (and any a replay repeated)."""
+    wait_until(
+        "the router's commit past every event",
+        lambda: group_lag(bootstrap, "threadline-router", [topics.slack_events, topics.router_inbound]) == 0,
+        timeout=120,
     )
-    consumer.subscribe([topic])
-    out: list[dict] = []
-    deadline = time.monotonic() + timeout
-    try:
-        while time.monotonic() < deadline and len({c["command_id"] for c in out}) < expect:
-            msg = consumer.poll(0.5)
-            if msg is not None and msg.error() is None:
-                out.append(json.loads(msg.value()))
-        # A little longer: anything beyond `expect` would be a duplicate.
-        end = time.monotonic() + 3
-        while time.monotonic() < end:
-            msg = consumer.poll(0.5)
-            if msg is not None and msg.error() is None:
-                out.append(json.loads(msg.value()))
-    finally:
-        consumer.close()
-    return out
+    return [json.loads(m.value()) for m in read_topic(bootstrap, topics.commands)]
 
 
 @pytest.fixture
@@ -84,8 +77,7 @@ def stack(kafka_bootstrap, kafka_topics, tmp_path):
         services.wait_http(f"http://127.0.0.1:{router_port}/readyz", router)
         yield {"ingest": f"http://127.0.0.1:{ingest_port}", "router": router, "topics": kafka_topics, "env": env}
     finally:
-        for process in (ingest, router):
-            process.stop(timeout=10)
+        stop_all((ingest, router))
 
 
 def test_threads_become_ordered_commands_and_a_killed_router_opens_no_second_ticket(stack, kafka_bootstrap):
@@ -98,7 +90,7 @@ def test_threads_become_ordered_commands_and_a_killed_router_opens_no_second_tic
             for n in range(2):
                 raw, headers = signed(message("C1", f"{root[:-3]}2{n}0", f"reply {n}", "U2", root))
                 assert client.post("/slack/events", content=raw, headers=headers).status_code == 200
-        first = drain(kafka_bootstrap, topics.commands, 9)
+        first = commands_once_routed(kafka_bootstrap, topics)
         assert len(first) == 9
 
         router.kill()  # a crash, not a shutdown
@@ -109,7 +101,7 @@ def test_threads_become_ordered_commands_and_a_killed_router_opens_no_second_tic
         # The replayed table knows the first threads: a late reply is a comment, not a ticket.
         raw, headers = signed(message("C1", f"{threads[0][:-3]}900", "late reply", "U2", threads[0]))
         assert client.post("/slack/events", content=raw, headers=headers).status_code == 200
-        commands = drain(kafka_bootstrap, topics.commands, 13, timeout=120)
+        commands = commands_once_routed(kafka_bootstrap, topics)
 
     creates = [c for c in commands if c["type"] == "zendesk.create_ticket"]
     assert sorted({c["conversation_id"] for c in creates}) == sorted(f"T1:C1:{root}" for root in threads)

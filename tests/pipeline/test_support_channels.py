@@ -19,7 +19,7 @@ from threadline_sandbox.pagerduty import PagerDutySandbox
 from threadline_sandbox.slack import SlackSandbox
 from threadline_sandbox.zendesk import ZendeskSandbox
 
-from .conftest import SLACK_SECRET, ZENDESK_SECRET, Pipeline, wait_until
+from .conftest import SLACK_SECRET, ZENDESK_SECRET, Pipeline, stop_all, wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -98,10 +98,9 @@ def stack(kafka_bootstrap, kafka_topics, tmp_path: Path, monkeypatch) -> Iterato
         services.wait_http(f"{ingest_url}/readyz", processes["ingest"])
         services.wait_http(f"http://127.0.0.1:{ports['router']}/readyz", processes["router"])
         services.wait_http(f"http://127.0.0.1:{ports['zendesk-sync']}/readyz", processes["zendesk-sync"])
-        yield Pipeline(slack, zendesk, processes, ports), pagerduty
+        yield Pipeline(slack, zendesk, processes, ports, kafka_bootstrap, kafka_topics), pagerduty
     finally:
-        for process in processes.values():
-            process.stop(timeout=10)
+        stop_all(processes.values())
         slack.stop()
         zendesk.stop()
         pagerduty.stop()
@@ -194,7 +193,7 @@ def test_two_channels_configured_differently_in_one_stack(stack):
     sam.reactions_add(channel="C0INFRA", timestamp=disk, name="white_check_mark")
     wait_until("the infra ticket solved", lambda: p.zen().tickets(id=infra.id).status == "solved")
 
-    p.slack.wait_for_deliveries()
+    p.settle()
     assert tickets_for(p, "C0INFRA", never) == [], "a message nobody reacted to stays a message"
     assert len(tickets_for(p, "C0INFRA", disk)) == 1 and len(tickets_for(p, "C0SUPPORT", root)) == 1
     assert len(said(p, "C0SUPPORT", root, ":pager:")) == 1

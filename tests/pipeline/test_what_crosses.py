@@ -11,6 +11,14 @@ from .conftest import Pipeline, wait_until
 
 pytestmark = pytest.mark.integration
 
+
+@pytest.fixture
+def pipeline(module_pipeline: Pipeline) -> Pipeline:
+    """One pipeline for the module: each test starts its own threads (and tickets) and looks only at
+    those, so none sees another's; starting the services once saves a start and a stop a test."""
+    return module_pipeline
+
+
 EMAIL = """Hi <!channel>, the VPN drops every hour. <@U0SAM> knows.
 
 Thanks,
@@ -53,8 +61,7 @@ def test_an_outsiders_email_and_an_agents_answer_ping_nobody(pipeline: Pipeline)
     )
     assert answer["text"] == "*Agent Ann* (Zendesk): *Restart* the client &lt;!channel&gt; and see &lt;@U0BOB&gt;"
 
-    p.slack.wait_for_deliveries()
-    p.zendesk.wait_for_deliveries()
+    p.settle()
     assert len([c for c in p.zendesk.comments_of(ticket_id) if not c["public"]]) == 1, "noted once"
 
 
@@ -75,7 +82,7 @@ def test_slacks_own_notices_open_nothing_and_a_deleted_parent_is_a_deletion(pipe
         "the deletion noted on the ticket",
         lambda: any("was deleted from the thread" in c["body"] for c in p.zendesk.comments_of(ticket.id)),
     )
-    p.slack.wait_for_deliveries()
+    p.settle()
     notices = [
         m for m in p.slack.channel_messages("C0SUPPORT") if m.get("subtype") in ("channel_topic", "channel_name")
     ]

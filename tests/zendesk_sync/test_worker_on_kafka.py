@@ -5,43 +5,28 @@ out, a redelivered command performed once, and what cannot be done dead-lettered
 from __future__ import annotations
 
 import json
-import time
 import urllib.request
-import uuid
 from pathlib import Path
 
 import msgspec
 import pytest
-from confluent_kafka import Consumer, Producer
+from confluent_kafka import Producer
+from threadline_testing.kafka import read_topic
 
 from threadline_common.dlq import dlq_reason
 from threadline_devstack import services
 from threadline_devstack.infra import free_port
+from threadline_devstack.kafka_state import group_lag
+from threadline_devstack.waiting import wait_until
 
 from .conftest import user
 
 pytestmark = pytest.mark.integration
 
 
-def drain(bootstrap: str, topic: str, expect: int, timeout: float = 90) -> list[tuple[bytes, bytes, dict]]:
-    """(key, value, dead-letter headers) of `expect` records, and of any that follow soon after."""
-    consumer = Consumer(
-        {"bootstrap.servers": bootstrap, "group.id": f"drain-{uuid.uuid4().hex}", "auto.offset.reset": "earliest"}
-    )
-    consumer.subscribe([topic])
-    out: list[tuple[bytes, bytes, dict]] = []
-    deadline = time.monotonic() + timeout
-    quiet_until = None
-    try:
-        while time.monotonic() < deadline and (quiet_until is None or time.monotonic() < quiet_until):
-            msg = consumer.poll(0.5)
-            if msg is not None and msg.error() is None:
-                out.append((msg.key(), msg.value(), dlq_reason(msg.headers())))
-            if len(out) >= expect and quiet_until is None:
-                quiet_until = time.monotonic() + 3  # anything more would be a duplicate
-    finally:
-        consumer.close()
-    return out
+def records(bootstrap: str, topic: str) -> list[tuple[bytes, bytes, dict]]:
+    """(key, value, dead-letter headers) of every record on `topic`."""
+    return [(m.key(), m.value(), dlq_reason(m.headers())) for m in read_topic(bootstrap, topic)]
 
 
 def test_the_worker_performs_commands_once_and_reports_what_it_could_not_do(
@@ -83,8 +68,15 @@ def test_the_worker_performs_commands_once_and_reports_what_it_could_not_do(
     worker.start()
     try:
         services.wait_http(f"http://127.0.0.1:{port}/readyz", worker)
-        results = drain(kafka_bootstrap, kafka_topics.results, expect=3)
-        letters = drain(kafka_bootstrap, kafka_topics.dlq("threadline.commands"), expect=2)
+        # The worker commits a command only once it is done and its result or dead letter is on
+        # Kafka: with every command committed, the topics hold all it will ever write for them.
+        wait_until(
+            "the worker's commit past every command",
+            lambda: group_lag(kafka_bootstrap, "threadline-zendesk-sync", [kafka_topics.commands]) == 0,
+            timeout=90,
+        )
+        results = records(kafka_bootstrap, kafka_topics.results)
+        letters = records(kafka_bootstrap, kafka_topics.dlq("threadline.commands"))
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as response:
             metrics = response.read().decode()
     finally:

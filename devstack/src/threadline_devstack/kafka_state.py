@@ -1,10 +1,11 @@
-"""What is on the broker, for tests and the bench to synchronise on: records in a topic and a
-consumer group's lag (committed offsets against the partitions' ends)."""
+"""What is on the broker, for tests and the bench to synchronise on: records in a topic, a
+consumer group's lag (committed offsets against the partitions' ends), and whether a set of
+groups has settled (everything consumed, nothing more on its way)."""
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping
 
 from confluent_kafka import Consumer, TopicPartition
 
@@ -37,17 +38,77 @@ def record_count(bootstrap: str, topic: str) -> int:
         consumer.close()
 
 
-def group_lag(bootstrap: str, group: str, topics: Iterable[str]) -> int:
-    """Records of `topics` that consumer group `group` has not committed yet (a partition it never
-    committed counts whole)."""
-    consumer = _consumer(bootstrap, group)
-    try:
-        partitions = [p for topic in topics for p in _partitions(consumer, topic)]
+class GroupLag:
+    """A consumer group's lag read again and again through one connection (no subscription: the
+    group is not joined), for a watcher that must see a short-lived lag; close() when done."""
+
+    def __init__(self, bootstrap: str, group: str, topics: Iterable[str]) -> None:
+        self._consumer = _consumer(bootstrap, group)
+        self._partitions = [p for topic in topics for p in _partitions(self._consumer, topic)]
+
+    def now(self) -> int:
         lag = 0
-        for committed in consumer.committed(partitions, timeout=10):
-            low, high = consumer.get_watermark_offsets(committed, timeout=10)
+        for committed in self._consumer.committed(self._partitions, timeout=10):
+            low, high = self._consumer.get_watermark_offsets(committed, timeout=10, cached=False)
             position = committed.offset if committed.offset >= 0 else low
             lag += max(0, high - position)
         return lag
+
+    def close(self) -> None:
+        self._consumer.close()
+
+
+def group_lag(bootstrap: str, group: str, topics: Iterable[str]) -> int:
+    """Records of `topics` that consumer group `group` has not committed yet (a partition it never
+    committed counts whole)."""
+    lag = GroupLag(bootstrap, group, topics)
+    try:
+        return lag.now()
+    finally:
+        lag.close()
+
+
+def end_offsets(bootstrap: str, topics: Iterable[str]) -> dict[tuple[str, int], int]:
+    """Each partition's high watermark: where the next record of `topics` will be written."""
+    consumer = _consumer(bootstrap)
+    try:
+        ends = {}
+        for topic in topics:
+            for partition in _partitions(consumer, topic):
+                ends[(topic, partition.partition)] = consumer.get_watermark_offsets(partition, timeout=10)[1]
+        return ends
     finally:
         consumer.close()
+
+
+def _committed_through(bootstrap: str, group: str, ends: dict[tuple[str, int], int]) -> bool:
+    consumer = _consumer(bootstrap, group)
+    try:
+        partitions = [TopicPartition(topic, partition) for topic, partition in ends]
+        for committed in consumer.committed(partitions, timeout=10):
+            if committed.offset < 0:  # never committed: caught up only if the partition was always empty
+                low, _ = consumer.get_watermark_offsets(committed, timeout=10)
+                if low < ends[(committed.topic, committed.partition)]:
+                    return False
+            elif committed.offset < ends[(committed.topic, committed.partition)]:
+                return False
+        return True
+    finally:
+        consumer.close()
+
+
+def settled(bootstrap: str, groups: Mapping[str, Iterable[str]], idle: Callable[[], bool] = lambda: True) -> bool:
+    """True when every group in `groups` (group id -> the topics it consumes) has committed every
+    record of its topics, `idle` (e.g. "every webhook the doubles owe is delivered") says nothing
+    is on its way from outside Kafka, and no record was written to those topics meanwhile.
+
+    A fixed point, for negative claims ("no duplicate was made"): the services commit a record only
+    after what it caused is done (their output on Kafka, their calls to Slack or Zendesk made), so
+    once this holds, nothing that could still cause an effect is left anywhere."""
+    wanted = {group: list(topics) for group, topics in groups.items()}
+    ends = end_offsets(bootstrap, {t for topics in wanted.values() for t in topics})
+    for group, topics in wanted.items():
+        mine = {key: end for key, end in ends.items() if key[0] in topics}
+        if not _committed_through(bootstrap, group, mine):
+            return False
+    return bool(idle()) and end_offsets(bootstrap, {topic for topic, _ in ends}) == ends
