@@ -127,11 +127,11 @@ def signed_body(
 # --- from a verified body to an answer --------------------------------------------------------
 
 
-def json_or_400(raw: bytes, error: str | None = None) -> dict[str, Any]:
+def json_or_400(raw: bytes) -> dict[str, Any]:
     try:
         return parse_json(raw)
     except BadRequest as exc:
-        raise Problem(400, error or str(exc)) from exc
+        raise Problem(400, str(exc)) from exc
 
 
 def form_or_400(raw: bytes) -> dict[str, str]:

@@ -9,16 +9,8 @@ from typing import Annotated
 from fastapi import Depends, Request, Response
 from fastapi.responses import JSONResponse
 
-from threadline_ingest.answers import (
-    ERRORS,
-    FORM,
-    SLACK_HEADERS,
-    CommandAck,
-    form_or_400,
-    json_or_400,
-    signed_body,
-    stored,
-)
+from threadline_ingest.answers import ERRORS, FORM, SLACK_HEADERS, CommandAck, Problem, form_or_400, signed_body, stored
+from threadline_ingest.bodies import BadRequest, parse_form, parse_json
 from threadline_ingest.state import ingest_of
 from threadline_ingest.verification import source_router, verified_slack
 
@@ -33,7 +25,10 @@ router = source_router(verified_slack, prefix="/slack")
     responses={200: {"description": "Stored (empty body: Slack needs nothing more)"}, **ERRORS},
 )
 async def slack_interactions(request: Request, raw: Annotated[bytes, Depends(verified_slack)]) -> Response:
-    payload = json_or_400(form_or_400(raw).get("payload", "").encode(), "payload is not a JSON object")
+    try:
+        payload = parse_json(parse_form(raw).get("payload", "").encode())
+    except BadRequest as exc:
+        raise Problem(400, "payload is not a JSON object") from exc
     await stored(ingest_of(request).slack("interaction", payload, raw, "http"))
     return Response(status_code=200)
 
