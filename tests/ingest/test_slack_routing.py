@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 
 from threadline_common.schemas import validate
 from threadline_ingest.bodies import BadRequest, parse_form
+from threadline_ingest.records import encode
 from threadline_ingest.slack import (
     Accept,
     Drop,
@@ -64,6 +65,10 @@ EXPECTED_KEYS = {
 }
 
 
+def on_the_wire(record) -> dict:
+    return json.loads(encode(record))
+
+
 def load(name: str) -> dict:
     return json.loads((SLACK / name).read_text())
 
@@ -90,15 +95,17 @@ def test_record_of_every_real_events_api_body_meets_the_topic_contract(name):
     check_event_callback(body)
     decision = route_event(body, SlackPolicy())
     assert isinstance(decision, Accept)
-    record = slack_record(
-        kind="event_callback",
-        body=body,
-        event_id=event_id_of("event_callback", body, json.dumps(body).encode()),
-        accepted=decision,
-        now=1_700_000_000.123,
-        source="http",
-        retry_num=retry_number("2"),
-        retry_reason="http_timeout",
+    record = on_the_wire(
+        slack_record(
+            kind="event_callback",
+            body=body,
+            event_id=event_id_of("event_callback", body, json.dumps(body).encode()),
+            accepted=decision,
+            now=1_700_000_000.123,
+            source="http",
+            retry_num=retry_number("2"),
+            retry_reason="http_timeout",
+        )
     )
     validate("threadline.slack.events", 1, record)
     assert record["body"] == body
@@ -236,13 +243,15 @@ def test_interaction_and_command_records_meet_the_topic_contract():
         ("interaction", payload, route_interaction(payload, SlackPolicy()), b"payload=..."),
         ("slash_command", form, route_command(form, SlackPolicy()), raw_form),
     ):
-        record = slack_record(
-            kind=kind,
-            body=body,
-            event_id=event_id_of(kind, body, raw),
-            accepted=decision,
-            now=1.0,
-            source="socket_mode",
+        record = on_the_wire(
+            slack_record(
+                kind=kind,
+                body=body,
+                event_id=event_id_of(kind, body, raw),
+                accepted=decision,
+                now=1.0,
+                source="socket_mode",
+            )
         )
         validate("threadline.slack.events", 1, record)
     assert event_id_of("slash_command", form, raw_form) == event_id_of("slash_command", form, raw_form)
@@ -340,15 +349,17 @@ def test_any_signed_envelope_is_refused_or_becomes_a_record_of_the_contract(body
     decision = route_event(body, policy)
     if isinstance(decision, Drop):
         return
-    record = slack_record(
-        kind="event_callback",
-        body=body,
-        event_id=event_id_of("event_callback", body, json.dumps(body).encode()),
-        accepted=decision,
-        now=0,
-        source="http",
+    record = on_the_wire(
+        slack_record(
+            kind="event_callback",
+            body=body,
+            event_id=event_id_of("event_callback", body, json.dumps(body).encode()),
+            accepted=decision,
+            now=0,
+            source="http",
+        )
     )
-    validate("threadline.slack.events", 1, json.loads(json.dumps(record)))
+    validate("threadline.slack.events", 1, record)
     assert decision.key == (decision.conversation_key or decision.team_id)
 
 
@@ -361,12 +372,14 @@ def test_any_signed_interaction_is_refused_or_becomes_a_record_of_the_contract(p
         return
     decision = route_interaction(payload, SlackPolicy())
     assert isinstance(decision, Accept)
-    record = slack_record(
-        kind="interaction",
-        body=payload,
-        event_id=event_id_of("interaction", payload, None),
-        accepted=decision,
-        now=0,
-        source="http",
+    record = on_the_wire(
+        slack_record(
+            kind="interaction",
+            body=payload,
+            event_id=event_id_of("interaction", payload, None),
+            accepted=decision,
+            now=0,
+            source="http",
+        )
     )
     validate("threadline.slack.events", 1, record)

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 import time
 import uuid
 from typing import Any
 
+from threadline_ingest.records import encode
 from threadline_ingest.slack import Accept, SlackPolicy, event_id_of, route_event, slack_record
 
 TEAM = "T0SANDBOX"
@@ -84,4 +84,4 @@ def topic_record(body: dict[str, Any]) -> tuple[bytes, bytes]:
         now=time.time(),
         source="http",
     )
-    return (accepted.key or "").encode(), json.dumps(record, separators=(",", ":")).encode()
+    return (accepted.key or "").encode(), encode(record)

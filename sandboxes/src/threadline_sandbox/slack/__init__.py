@@ -1,3 +1,3 @@
-from threadline_sandbox.slack.server import SlackSandbox, sign
+from threadline_sandbox.slack.server import SlackSandbox
 
-__all__ = ["SlackSandbox", "sign"]
+__all__ = ["SlackSandbox"]

@@ -227,10 +227,6 @@ class SlackSandbox:
                 return str(user["token"])
         raise KeyError(name)
 
-    @property
-    def user_tokens(self) -> dict[str, str]:
-        return {u["name"]: u["token"] for u in self.ws.users.values() if u.get("token")}
-
     def channel_id(self, name: str) -> str:
         for cid, channel in self.ws.channels.items():
             if channel["name"] == name:

@@ -2,8 +2,8 @@
 
 zenpy builds `https://{subdomain}.zendesk.com/api/v2/...` unless ZENPY_FORCE_SCHEME and
 ZENPY_FORCE_NETLOC are set; it reads them on every request, so they are process-wide: one
-process talks to one sandbox at a time. (zenpy itself comes with the workspace, through
-zendesk-sync; the sandbox server does not need it.)
+process talks to one sandbox at a time. zenpy is imported only when a client is made: the
+sandbox server itself never needs it.
 """
 
 from __future__ import annotations

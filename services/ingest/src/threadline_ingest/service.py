@@ -8,7 +8,6 @@ time, so the caller can make Slack or Zendesk deliver it again.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import time
 from collections import OrderedDict
@@ -17,8 +16,10 @@ from typing import Any
 
 from threadline_common.contracts import Topics
 from threadline_common.logs import log_context
+from threadline_common.models import SlackEventRecord, ZendeskEventRecord
 from threadline_ingest.metrics import Metrics
 from threadline_ingest.publisher import Headers, Publisher, PublishError
+from threadline_ingest.records import encode
 from threadline_ingest.settings import IngestSettings
 from threadline_ingest.slack import (
     Drop,
@@ -131,16 +132,21 @@ class Ingest:
         record = zendesk_record(
             kind=kind, body=body, raw=raw, webhook_id=webhook_id, now=time.time(), invocation_id=invocation_id
         )
-        key = record_key(kind, body, record["ticket_id"])
-        headers: Headers = [("event_id", record["event_id"].encode()), ("kind", kind.encode())]
+        key = record_key(kind, body, record.ticket_id)
+        headers: Headers = [("event_id", record.event_id.encode()), ("kind", kind.encode())]
         if webhook_id:
             headers.append(("webhook_id", webhook_id.encode()))
-        with log_context(event_id=record["event_id"]):
-            return await self._publish(
-                self.topics.zendesk_events, key, record, headers, f"zendesk:{record['event_id']}"
-            )
+        with log_context(event_id=record.event_id):
+            return await self._publish(self.topics.zendesk_events, key, record, headers, f"zendesk:{record.event_id}")
 
-    async def _publish(self, topic: str, key: str | None, record: dict[str, Any], headers: Headers, dedup: str) -> str:
+    async def _publish(
+        self,
+        topic: str,
+        key: str | None,
+        record: SlackEventRecord | ZendeskEventRecord,
+        headers: Headers,
+        dedup: str,
+    ) -> str:
         if dedup in self._recent:
             self.metrics.duplicates.inc()
             return "duplicate"
@@ -150,14 +156,14 @@ class Ingest:
         future = self._pending.get(dedup)
         outcome = "published"
         if future is None:
-            value = json.dumps(record, separators=(",", ":")).encode()
+            value = encode(record)
             try:
                 future = publisher.submit(topic, key, value, headers)
             except PublishError:
                 self.metrics.publish_failures.labels(topic).inc()
                 raise
             self._pending[dedup] = future
-            future.add_done_callback(partial(self._settled, topic, str(record["kind"]), dedup))
+            future.add_done_callback(partial(self._settled, topic, record.kind, dedup))
         else:
             # Slack retried while the first delivery is still on its way: wait for that one.
             self.metrics.duplicates.inc()

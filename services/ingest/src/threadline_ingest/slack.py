@@ -12,8 +12,10 @@ import re
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from threadline_common.models import SlackEventRecord
 from threadline_common.slack_messages import DELETE, EDIT, REPLIED
-from threadline_ingest.bodies import BadRequest, body_id, canonical_json, rfc3339
+from threadline_ingest.bodies import BadRequest, body_id, canonical_json
+from threadline_ingest.records import received_at
 
 Kind = Literal["event_callback", "interaction", "slash_command"]
 Source = Literal["http", "socket_mode"]
@@ -257,19 +259,19 @@ def slack_record(
     source: Source,
     retry_num: int | None = None,
     retry_reason: str | None = None,
-) -> dict[str, Any]:
-    return {
-        "schema_version": 1,
-        "kind": kind,
-        "received_at": rfc3339(now),
-        "source": source,
-        "team_id": accepted.team_id,
-        "event_id": event_id,
-        "retry_num": retry_num,
-        "retry_reason": retry_reason or None,
-        "conversation_key": accepted.conversation_key,
-        "body": body,
-    }
+) -> SlackEventRecord:
+    return SlackEventRecord(
+        schema_version=1,
+        kind=kind,
+        received_at=received_at(now),
+        source=source,
+        team_id=accepted.team_id,
+        event_id=event_id,
+        retry_num=retry_num,
+        retry_reason=retry_reason or None,
+        conversation_key=accepted.conversation_key,
+        body=body,
+    )
 
 
 def retry_number(header: str | None) -> int | None:

@@ -12,7 +12,9 @@ from __future__ import annotations
 import re
 from typing import Any, Literal
 
-from threadline_ingest.bodies import BadRequest, body_id, rfc3339
+from threadline_common.models import ZendeskEventRecord
+from threadline_ingest.bodies import BadRequest, body_id
+from threadline_ingest.records import received_at
 
 ZendeskKind = Literal["event_webhook", "legacy_trigger"]
 
@@ -91,19 +93,19 @@ def zendesk_record(
     webhook_id: str | None,
     now: float,
     invocation_id: str | None = None,
-) -> dict[str, Any]:
+) -> ZendeskEventRecord:
     if kind == "legacy_trigger":
         # The shared token is a secret: it stays out of Kafka.
         body = {k: v for k, v in body.items() if k != "token"}
         event_id = legacy_event_id(raw, invocation_id)
     else:
         event_id = str(body["id"])
-    return {
-        "schema_version": 1,
-        "kind": kind,
-        "received_at": rfc3339(now),
-        "webhook_id": webhook_id or None,
-        "event_id": event_id,
-        "ticket_id": ticket_of(kind, body),
-        "body": body,
-    }
+    return ZendeskEventRecord(
+        schema_version=1,
+        kind=kind,
+        received_at=received_at(now),
+        webhook_id=webhook_id or None,
+        event_id=event_id,
+        ticket_id=ticket_of(kind, body),
+        body=body,
+    )
