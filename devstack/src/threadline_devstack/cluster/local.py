@@ -80,6 +80,9 @@ def _session(kubeconfig: Path) -> tuple[str, requests.Session]:
     cluster = config["clusters"][0]["cluster"]
     user = config["users"][0]["user"]
     session = requests.Session()
+    # The cluster's own CA, not REQUESTS_CA_BUNDLE or a proxy from the environment (requests lets
+    # the environment's bundle win over a session's `verify`).
+    session.trust_env = False
     base = kubeconfig.parent
     session.verify = str(base / cluster["certificate-authority"]) if "certificate-authority" in cluster else False
     if "client-certificate" in user:

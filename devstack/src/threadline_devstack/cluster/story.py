@@ -112,7 +112,7 @@ def _prepare(cluster: Cluster, router_replicas: int, router_volume: str) -> None
 def _established(cluster: Cluster, name: str) -> bool:
     crd = cluster.get(f"/apis/apiextensions.k8s.io/v1/customresourcedefinitions/{name}")
     return any(
-        c["type"] == "Established" and c["status"] == "True" for c in crd.get("status", {}).get("conditions", [])
+        c["type"] == "Established" and c["status"] == "True" for c in (crd.get("status") or {}).get("conditions") or []
     )
 
 
@@ -201,14 +201,14 @@ def run_story() -> dict[str, Any]:
         )
         _until("the upgrade's rollout", lambda: _rolled_out(cluster))
         upgraded = _workloads(cluster)[sync]
-        if _env(upgraded, "zendesk-sync", "THREADLINE_LOG_LEVEL") != "DEBUG":
+        if _env(upgraded, "zendesk-sync", "THREADLINE_ZENDESK_SYNC_LOG_LEVEL") != "DEBUG":
             raise StoryFailed("helm upgrade --set logLevel=DEBUG did not reach zendesk-sync's environment")
         figures["upgrade_s"] = round(time.monotonic() - t, 1)
 
         t = time.monotonic()
         _helm(helm, cluster, "rollback", RELEASE, "1", "--wait", "--timeout", "5m")
         _until("the rollback's rollout", lambda: _rolled_out(cluster))
-        if _env(_workloads(cluster)[sync], "zendesk-sync", "THREADLINE_LOG_LEVEL") == "DEBUG":
+        if _env(_workloads(cluster)[sync], "zendesk-sync", "THREADLINE_ZENDESK_SYNC_LOG_LEVEL") == "DEBUG":
             raise StoryFailed("helm rollback 1 left the upgraded log level in place")
         history = json.loads(_helm(helm, cluster, "history", RELEASE, "-o", "json"))
         figures["revisions"] = [(h["revision"], h["status"]) for h in history]
