@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import copy
+import json
 import re
 import subprocess
 import tomllib
+from collections import defaultdict
+from collections.abc import Callable
 from pathlib import Path
 
+import jsonschema
 import pytest
 import yaml
 from chart.support import CHART, ROOT, Helm
@@ -31,6 +36,8 @@ PORT_VARIABLE = {
 }
 # One Dockerfile for the four images: the service and its port are build arguments.
 DOCKERFILE = ROOT / "Dockerfile"
+# skaffold's published JSON Schemas, one per apiVersion (see its README).
+SKAFFOLD_SCHEMAS = ROOT / "tests" / "fixtures" / "skaffold"
 
 
 def hadolint(tools: ChartTools, path: Path) -> subprocess.CompletedProcess[str]:
@@ -186,3 +193,99 @@ def test_skaffold_profile_deploys_a_valid_release(helm: Helm, profile: str) -> N
     else:
         assert all("@sha256:" in i for i in images)
         assert config["build"]["local"]["push"] is True
+
+
+def skaffold_documents() -> list[dict]:
+    return [d for d in yaml.safe_load_all((ROOT / "skaffold.yaml").read_text()) if d is not None]
+
+
+def skaffold_schema(api_version: str) -> Path:
+    return SKAFFOLD_SCHEMAS / f"{api_version.removeprefix('skaffold/')}.json"
+
+
+def skaffold_validator(api_version: str) -> jsonschema.Draft7Validator:
+    schema = json.loads(skaffold_schema(api_version).read_text())
+    # skaffold publishes draft-07 (anyOf over $ref definitions); other drafts read it differently.
+    assert schema["$schema"] == "http://json-schema.org/draft-07/schema#", schema["$schema"]
+    jsonschema.Draft7Validator.check_schema(schema)
+    return jsonschema.Draft7Validator(schema)
+
+
+def innermost(error: jsonschema.ValidationError) -> list[jsonschema.ValidationError]:
+    """The errors under an anyOf that say what is wrong: those of the alternative that got deepest."""
+    if not error.context:
+        return [error]
+    alternatives = defaultdict(list)
+    for sub in error.context:
+        alternatives[sub.relative_schema_path[0]].extend(innermost(sub))
+    return max(alternatives.values(), key=lambda errs: (min(len(e.absolute_path) for e in errs), -len(errs)))
+
+
+def schema_errors(config: dict) -> list[str]:
+    validator = skaffold_validator(config["apiVersion"])
+    return sorted(
+        f"{leaf.json_path}: {leaf.message}" for error in validator.iter_errors(config) for leaf in innermost(error)
+    )
+
+
+def test_skaffold_schema_is_there_for_its_api_version() -> None:
+    for config in skaffold_documents():
+        version = config.get("apiVersion", "")
+        assert version.startswith("skaffold/"), version
+        schema = skaffold_schema(version)
+        assert schema.is_file(), (
+            f"skaffold.yaml uses apiVersion {version} but {schema.relative_to(ROOT)} is missing: add skaffold's "
+            f"schema for it (GoogleContainerTools/skaffold, docs-v2/content/en/schemas/{schema.name}) unmodified, "
+            f"and its commit to {(SKAFFOLD_SCHEMAS / 'README.md').relative_to(ROOT)}"
+        )
+        assert f"| {schema.name} |" in (SKAFFOLD_SCHEMAS / "README.md").read_text(), "the README names its source"
+
+
+def test_skaffold_yaml_matches_skaffolds_schema() -> None:
+    documents = skaffold_documents()
+    assert documents
+    for index, config in enumerate(documents):
+        errors = schema_errors(config)
+        assert not errors, f"skaffold.yaml document {index}:\n" + "\n".join(errors)
+
+
+@pytest.mark.parametrize("profile", ["dev", "prod"])
+def test_skaffold_profile_applied_matches_skaffolds_schema(profile: str) -> None:
+    config = skaffold()
+    profiles = {p["name"]: p for p in config["profiles"]}
+    patched = apply_patches(copy.deepcopy(config), profiles[profile]["patches"])
+    errors = schema_errors(patched)
+    assert not errors, f"skaffold.yaml with profile {profile}:\n" + "\n".join(errors)
+
+
+def misspelt_dockerfile(config: dict) -> None:
+    docker = config["build"]["artifacts"][0]["docker"]
+    docker["dockerFile"] = docker.pop("dockerfile")
+
+
+def concurrency_as_text(config: dict) -> None:
+    config["build"]["local"]["concurrency"] = "two"
+
+
+def wait_as_text(config: dict) -> None:
+    config["deploy"]["helm"]["releases"][0]["wait"] = "yes"
+
+
+@pytest.mark.parametrize(
+    ("mistake", "expected"),
+    [
+        (
+            misspelt_dockerfile,
+            "$.build.artifacts[0].docker: Additional properties are not allowed ('dockerFile' was unexpected)",
+        ),
+        (concurrency_as_text, "$.build.local.concurrency: 'two' is not of type 'integer'"),
+        (wait_as_text, "$.deploy.helm.releases[0].wait: 'yes' is not of type 'boolean'"),
+    ],
+)
+def test_skaffold_schema_reports_a_mistake_where_it_is(mistake: Callable[[dict], None], expected: str) -> None:
+    config = skaffold()
+    schema = skaffold_validator(config["apiVersion"]).schema
+    # Without this, skaffold's schema would let an unknown key under docker through.
+    assert schema["definitions"]["DockerArtifact"]["additionalProperties"] is False
+    mistake(config)
+    assert schema_errors(config) == [expected]
