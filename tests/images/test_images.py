@@ -7,49 +7,26 @@ session's real Kafka and Elasticsearch, and one whole conversation through the f
 
 from __future__ import annotations
 
-import json
 import shutil
 import subprocess
 import uuid
-from collections.abc import Iterator
 
 import pytest
-from elasticsearch import Elasticsearch
-from slack_sdk import WebClient
-from zenpy import Zenpy
 
 from threadline_devstack import images, services
-from threadline_devstack.containers import ContainerService, docker_api
+from threadline_devstack.containers import ContainerService
 from threadline_devstack.infra import free_port
 from threadline_devstack.waiting import wait_until
 from threadline_sandbox.slack import SlackSandbox
 from threadline_sandbox.zendesk import ZendeskSandbox
 
+from .conftest import TAG
+from .story import channels_yaml, one_conversation
+
 pytestmark = [pytest.mark.integration, pytest.mark.images]
 
 SLACK_SECRET = "image-test-slack-signing-secret"
 ZENDESK_SECRET = "image-test-zendesk-webhook-secret"
-TAG = "dev"
-
-
-@pytest.fixture(scope="module")
-def built() -> dict[str, dict[str, object]]:
-    """The four images; built when missing (`make images` builds them beforehand)."""
-    engine = images.engine()
-    missing = tuple(s for s in images.SERVICES if not engine.has_image(images.image_name(s, TAG)))
-    if missing:
-        images.build(tag=TAG, services=missing)
-    found = {}
-    for service in images.SERVICES:
-        [inspected] = json.loads(engine.run("image", "inspect", images.image_name(service, TAG)).stdout)
-        found[service] = inspected
-    return found
-
-
-@pytest.fixture(scope="module")
-def api(built) -> Iterator[str]:
-    with docker_api() as url:
-        yield url
 
 
 @pytest.mark.parametrize("service", images.SERVICES)
@@ -90,10 +67,7 @@ def test_one_conversation_through_the_four_containers(
     for key, value in zendesk.zenpy_env().items():
         monkeypatch.setenv(key, value)  # the test's own zenpy reaches the sandbox too
     channels = tmp_path / "channels.yaml"
-    channels.write_text(
-        f"channels:\n  C0SUPPORT: {{name: support, zendesk: {{group_id: {zendesk.group_id}}}}}\n"
-        f"email_groups: {{{zendesk.group_id}: C0SUPPORT}}\n"
-    )
+    channels.write_text(channels_yaml(zendesk))
     channels.chmod(0o644)  # read by the containers' user
     prefix = f"img-{uuid.uuid4().hex[:8]}-"
     env = services.ServiceEnv(kafka_bootstrap, kafka_topics.prefix, tmp_path)
@@ -120,40 +94,7 @@ def test_one_conversation_through_the_four_containers(
             healthy, said = _healthy(container)
             assert healthy, f"{name}: its image's HEALTHCHECK fails ({said}):\n{container.log_tail()}"
 
-        alice = WebClient(token=slack.user_token("alice"), base_url=slack.api_url)
-        zen = Zenpy(subdomain=zendesk.subdomain, email=zendesk.api_email, token=zendesk.api_token)
-        zen.disable_caching()
-        root = alice.chat_postMessage(channel="C0SUPPORT", text="The VPN drops every ten minutes")["ts"]
-        conversation = f"T0SANDBOX:C0SUPPORT:{root}"
-        [ticket] = wait_until("the ticket", lambda: list(zen.tickets(external_id=conversation)), timeout=90)
-        assert ticket.subject == "The VPN drops every ten minutes"
-        wait_until(
-            "the ticket link in the thread",
-            lambda: [m for m in slack.thread("C0SUPPORT", root) if m.get("bot_id") and f"#{ticket.id}" in m["text"]],
-        )
-        zendesk.agent_comment(ticket.id, "Please update the client to 5.2.")
-        wait_until(
-            "the agent's answer in the thread",
-            lambda: [m for m in slack.thread("C0SUPPORT", root) if "5.2" in m.get("text", "")],
-        )
-        alice.chat_postMessage(channel="C0SUPPORT", thread_ts=root, text="resolve")
-        wait_until("the ticket solved", lambda: zen.tickets(id=ticket.id).status == "solved")
-
-        es = Elasticsearch(elasticsearch_url)
-        doc = wait_until(
-            "the conversation indexed as solved",
-            lambda: (
-                (
-                    hits := es.search(
-                        index=f"{prefix}conversations", query={"term": {"conversation_id": conversation}}
-                    )["hits"]["hits"]
-                )
-                and hits[0]["_source"].get("status") == "solved"
-                and hits[0]["_source"]
-            ),
-            timeout=90,
-        )
-        assert doc["ticket_id"] == ticket.id
+        one_conversation(slack, zendesk, elasticsearch_url, prefix)
     finally:
         for container in containers.values():
             container.stop(timeout=10)

@@ -22,6 +22,7 @@ Two baselines, both measured in the same run:
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
 import uuid
 from collections import Counter
@@ -157,8 +158,18 @@ def direct_effects(s: BenchStack, bodies: list[dict[str, Any]], concurrency: int
     session = requests.Session()
     for scheme in ("http://", "https://"):  # a connection per thread, as zendesk-sync's session has
         session.mount(scheme, HTTPAdapter(pool_connections=concurrency, pool_maxsize=concurrency))
-    zen = Zenpy(subdomain=s.zendesk.subdomain, email=s.zendesk.api_email, token=s.zendesk.api_token, session=session)
-    zen.disable_caching()
+    # One zenpy client per thread, as zendesk-sync has: a client tracks the objects of its last
+    # call, so threads sharing one race (`_dirty_object` is None in another thread's answer).
+    clients = threading.local()
+
+    def zendesk() -> Zenpy:
+        if not hasattr(clients, "zen"):
+            clients.zen = Zenpy(
+                subdomain=s.zendesk.subdomain, email=s.zendesk.api_email, token=s.zendesk.api_token, session=session
+            )
+            clients.zen.disable_caching()
+        return clients.zen
+
     bot = WebClient(token=s.slack.bot_token, base_url=s.slack.api_url)
     alice = s.zendesk.find_user("alice@sandbox-corp.example")
     requester = int(alice["id"]) if alice else None
@@ -169,6 +180,7 @@ def direct_effects(s: BenchStack, bodies: list[dict[str, Any]], concurrency: int
 
     def conversation(item: tuple[tuple[str, str], list[dict[str, Any]]]) -> None:
         (channel, ts), events = item
+        zen = zendesk()
         external_id = f"T0SANDBOX:{channel}:{ts}"
         root, replies = events[0], events[1:]
         if list(zen.tickets(external_id=quote(external_id, safe=""))):
