@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Final, Literal
-
-TicketStatus = Literal["new", "open", "pending", "hold", "solved", "closed"]
+from typing import Final
 
 TICKET_STATUSES: Final = ("new", "open", "pending", "hold", "solved", "closed")
 OPEN_STATUSES: Final = frozenset({"new", "open", "pending", "hold"})
