@@ -14,8 +14,8 @@ The clients' caches only spare API calls and are dropped on every rebalance.
 
 from __future__ import annotations
 
-from threadline_common.models import CommandV2
-from threadline_common.models.generated.commands_v2 import (
+from threadline_common.models import CommandV3
+from threadline_common.models.generated.commands_v3 import (
     OnCallNotify,
     SlackAddReaction,
     SlackOpenThread,
@@ -63,7 +63,7 @@ class Effects:
     async def close(self) -> None:
         await self.slack.close()
 
-    async def perform(self, command: CommandV2) -> Outcome:
+    async def perform(self, command: CommandV3) -> Outcome:
         match command:
             case ZendeskCreateTicket() | ZendeskCreateFollowup():
                 return await self.tickets.create_ticket(command)

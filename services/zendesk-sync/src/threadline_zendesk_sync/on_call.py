@@ -12,7 +12,7 @@ from typing import Any
 
 import requests
 
-from threadline_common.models.generated.commands_v2 import OnCallNotify
+from threadline_common.models.generated.commands_v3 import OnCallNotify
 from threadline_common.retry import TransientError
 from threadline_zendesk_sync.plan import failures, slack_posts, zendesk_requests
 from threadline_zendesk_sync.plan.failures import PermanentError

@@ -10,7 +10,7 @@ from __future__ import annotations
 import functools
 from typing import Any
 
-from threadline_common.models.generated.commands_v2 import (
+from threadline_common.models.generated.commands_v3 import (
     SlackAddReaction,
     SlackOpenThread,
     SlackPostEphemeral,

@@ -35,6 +35,7 @@ from threadline_common.models.generated.commands_v1 import (
 )
 from threadline_common.models.generated.commands_v2 import Command as CommandV2
 from threadline_common.models.generated.commands_v2 import OnCallNotify, SlackPostEphemeral, ZendeskSetPriority
+from threadline_common.models.generated.commands_v3 import Command as CommandV3
 from threadline_common.models.generated.links_v1 import Conversation
 from threadline_common.models.generated.links_v2 import Conversation as ConversationV2
 from threadline_common.models.generated.links_v3 import Conversation as ConversationV3
@@ -53,6 +54,7 @@ TOPIC_MODELS: dict[tuple[str, int], Any] = {
     ("threadline.activity", 1): Activity,
     ("threadline.sync.results", 1): SyncResult,
     ("threadline.commands", 2): CommandV2,
+    ("threadline.commands", 3): CommandV3,
     ("threadline.links", 2): ConversationV2,
     ("threadline.links", 3): ConversationV3,
     ("threadline.links", 4): ConversationV4,
@@ -67,6 +69,7 @@ __all__ = [
     "Command",
     "CommandEnvelope",
     "CommandV2",
+    "CommandV3",
     "Conversation",
     "ConversationV2",
     "ConversationV3",

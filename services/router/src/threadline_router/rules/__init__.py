@@ -14,7 +14,7 @@ per kind of event decides it:
 - `reminders`: when a waiting conversation is due a reminder;
 
 with `opening` (a new ticket and the out-of-hours notice), and builders for the records they
-emit: `commands` (threadline.commands v2 structs) and `activity` (threadline.activity v1).
+emit: `commands` (threadline.commands v3 structs) and `activity` (threadline.activity v1).
 
 Every command carries an id derived from the event that caused it (the Slack message ts, the
 Zendesk comment id, ...), so a redelivered event yields the same command and zendesk-sync,
@@ -26,7 +26,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from threadline_common.contracts import Topics
-from threadline_common.models.generated.commands_v2 import (
+from threadline_common.models.generated.commands_v3 import (
     Cause,
     OnCallNotify,
     SlackAddReaction,

@@ -1,6 +1,6 @@
 """Builds the commands the rules send to zendesk-sync: one generated struct per command type
-(threadline.commands v2). The v1 variants keep `schema_version` 1, as v1 readers expect; those
-added in v2 carry 2. `issued_at` and `cause` are stamped by `route` once the decision is made."""
+(threadline.commands v3). Each variant carries the `schema_version` that added it (1, 2 or 3),
+as readers of that version expect. `issued_at` and `cause` are stamped by `route` once the decision is made."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from typing import Any, Literal, TypeAlias
 
 from threadline_common import to_slack
 from threadline_common.channels import ChannelRules
-from threadline_common.models import CommandV2
-from threadline_common.models.generated.commands_v2 import (
+from threadline_common.models import CommandV3
+from threadline_common.models.generated.commands_v3 import (
     Cause,
     CustomField,
     OnCallNotify,
@@ -22,13 +22,13 @@ from threadline_common.models.generated.commands_v2 import (
 )
 from threadline_router.conversation import Conversation, external_id
 
-Command: TypeAlias = CommandV2
+Command: TypeAlias = CommandV3
 # What a command carries until `route` stamps it with the time and the event that caused it.
 UNSTAMPED = ""
 NO_CAUSE = Cause(topic="-", event_id="-")
 
 
-def command_type(command: CommandV2) -> str:
+def command_type(command: CommandV3) -> str:
     """The command's `type` (the variant's tag)."""
     return str(type(command).__struct_config__.tag)
 

@@ -18,7 +18,7 @@ from msgspec.structs import replace
 from threadline_common import from_slack
 from threadline_common.channels import ChannelRules
 from threadline_common.models import Activity
-from threadline_common.models.generated.commands_v2 import ZendeskAddComment, ZendeskCreateFollowup
+from threadline_common.models.generated.commands_v3 import ZendeskAddComment, ZendeskCreateFollowup
 from threadline_common.tickets import DONE_STATUSES
 from threadline_common.times import slack_ts_time
 from threadline_router.conversation import Conversation, external_id

@@ -7,7 +7,7 @@ from __future__ import annotations
 from msgspec.structs import replace
 
 from threadline_common.channels import ChannelRules, Who
-from threadline_common.models.generated.commands_v2 import (
+from threadline_common.models.generated.commands_v3 import (
     SlackPerson,
     SlackPostEphemeral,
     ZendeskCreateTicket,

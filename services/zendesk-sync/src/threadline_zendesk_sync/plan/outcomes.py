@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal, TypeAlias
 
-from threadline_common.models import CommandV2, SyncResultV2
+from threadline_common.models import CommandV3, SyncResultV2
 
 
 @dataclass
@@ -35,14 +35,14 @@ def thread_of(conversation_id: str) -> tuple[str | None, str | None, str | None]
     return None, None, None
 
 
-def command_type(command: CommandV2) -> str:
+def command_type(command: CommandV3) -> str:
     """The command's `type`: the tag of its variant."""
     return str(type(command).__struct_config__.tag)
 
 
 def result(
     kind: ResultKind,
-    command: CommandV2,
+    command: CommandV3,
     *,
     conversation_id: str | None = None,
     ticket_id: int | None = None,

@@ -12,7 +12,7 @@ from typing import Any, TypeAlias
 from msgspec import UNSET
 
 from threadline_common import from_slack
-from threadline_common.models.generated.commands_v2 import (
+from threadline_common.models.generated.commands_v3 import (
     ZendeskAddComment,
     ZendeskCreateFollowup,
     ZendeskCreateTicket,

@@ -1,0 +1,544 @@
+# Generated from schemas/json/threadline.commands.v3.schema.json by `make models`. Do not edit.
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal, TypeAlias
+
+from msgspec import UNSET, Meta, Struct, UnsetType
+
+
+class Cause(Struct):
+    """
+    The record that caused the command.
+    """
+
+    topic: Annotated[
+        str,
+        Meta(
+            description='Canonical (unprefixed) source topic, e.g. threadline.slack.events.',
+            min_length=1,
+        ),
+    ]
+    event_id: Annotated[
+        str,
+        Meta(
+            description="The source record's event_id (or command_id for threadline.sync.results).",
+            min_length=1,
+        ),
+    ]
+
+
+class SlackPerson(Struct):
+    """
+    A Slack user as the router knows them; zendesk-sync looks up what is null (users.info) to find or create the Zendesk user.
+    """
+
+    slack_user_id: Annotated[str, Meta(description='null when no person is the author (notes Threadline writes itself).')] | None
+    name: str | None | UnsetType = UNSET
+    email: str | None | UnsetType = UNSET
+
+
+class SlackFile(Struct):
+    """
+    A file shared with the message, to attach to the comment.
+    """
+
+    id: str
+    name: str | UnsetType = UNSET
+    mimetype: str | UnsetType = UNSET
+    size: Annotated[int, Meta(ge=0)] | UnsetType = UNSET
+    url_private: str | UnsetType = UNSET
+
+
+class CustomField(Struct):
+    id: int
+    value: Any
+
+
+class NewTicket(Struct):
+    """
+    What a new ticket is made of (create_ticket and create_followup).
+    """
+
+    external_id: Annotated[
+        str,
+        Meta(
+            description="The ticket's external_id: the conversation id, #<n> for the (n-1)th follow-up. zendesk-sync searches it before creating, so a retry never creates twice.",
+            min_length=1,
+        ),
+    ]
+    subject: str
+    body: Annotated[str, Meta(description='The first comment.')]
+    requester: SlackPerson
+    slack_channel_id: Annotated[str, Meta(min_length=1)]
+    slack_thread_ts: Annotated[str, Meta(min_length=1)]
+    permalink: (
+        Annotated[
+            str,
+            Meta(description='Permalink of the opening Slack message; zendesk-sync asks chat.getPermalink when null.'),
+        ]
+        | None
+        | UnsetType
+    ) = UNSET
+    files: list[SlackFile] | UnsetType = UNSET
+    fetch_message: (
+        Annotated[
+            bool,
+            Meta(
+                description="Opened by a reaction: read the message's text and author from Slack instead of body and requester."
+            ),
+        ]
+        | UnsetType
+    ) = UNSET
+    opened_by: (
+        Annotated[
+            str,
+            Meta(description='Slack user who asked for the ticket when it is not the requester (reaction).'),
+        ]
+        | None
+        | UnsetType
+    ) = UNSET
+    group_id: int | None | UnsetType = UNSET
+    brand_id: int | None | UnsetType = UNSET
+    ticket_form_id: int | None | UnsetType = UNSET
+    priority: Literal['low', 'normal', 'high', 'urgent'] | None | UnsetType = UNSET
+    tags: list[str] | UnsetType = UNSET
+    custom_fields: list[CustomField] | UnsetType = UNSET
+
+
+class SlackMessageMetadata(Struct):
+    """
+    Slack message metadata: marks Threadline's own posts so the events they cause are recognised.
+    """
+
+    event_type: Annotated[str, Meta(pattern='^[a-z0-9_]+$')]
+    event_payload: dict[str, Any]
+
+
+class CommandEnvelope(Struct):
+    """
+    Fields every command has.
+    """
+
+    schema_version: Annotated[
+        Literal[1, 2, 3],
+        Meta(
+            description='The version that added the variant: 1 for the v1 variants as v1 wrote them, 2 and 3 for those v2 and v3 added.'
+        ),
+    ]
+    command_id: Annotated[
+        str,
+        Meta(
+            description='Idempotency key derived from the causing event, e.g. comment:<channel>:<ts>.',
+            min_length=1,
+        ),
+    ]
+    conversation_id: Annotated[
+        str,
+        Meta(
+            description='<team>:<channel>:<thread ts>, or zd:<ticket id> for an emailed ticket without a thread; the record key.',
+            min_length=1,
+        ),
+    ]
+    issued_at: str
+    cause: Cause
+
+
+class ZendeskCreateTicket(Struct, tag_field='type', tag='zendesk.create_ticket'):
+    """
+    Open a ticket for a new Slack thread.
+    """
+
+    schema_version: Annotated[
+        Literal[1, 2, 3],
+        Meta(
+            description='The version that added the variant: 1 for the v1 variants as v1 wrote them, 2 and 3 for those v2 and v3 added.'
+        ),
+    ]
+    command_id: Annotated[
+        str,
+        Meta(
+            description='Idempotency key derived from the causing event, e.g. comment:<channel>:<ts>.',
+            min_length=1,
+        ),
+    ]
+    conversation_id: Annotated[
+        str,
+        Meta(
+            description='<team>:<channel>:<thread ts>, or zd:<ticket id> for an emailed ticket without a thread; the record key.',
+            min_length=1,
+        ),
+    ]
+    issued_at: str
+    cause: Cause
+    external_id: Annotated[
+        str,
+        Meta(
+            description="The ticket's external_id: the conversation id, #<n> for the (n-1)th follow-up. zendesk-sync searches it before creating, so a retry never creates twice.",
+            min_length=1,
+        ),
+    ]
+    subject: str
+    body: Annotated[str, Meta(description='The first comment.')]
+    requester: SlackPerson
+    slack_channel_id: Annotated[str, Meta(min_length=1)]
+    slack_thread_ts: Annotated[str, Meta(min_length=1)]
+    permalink: (
+        Annotated[
+            str,
+            Meta(description='Permalink of the opening Slack message; zendesk-sync asks chat.getPermalink when null.'),
+        ]
+        | None
+        | UnsetType
+    ) = UNSET
+    files: list[SlackFile] | UnsetType = UNSET
+    fetch_message: (
+        Annotated[
+            bool,
+            Meta(
+                description="Opened by a reaction: read the message's text and author from Slack instead of body and requester."
+            ),
+        ]
+        | UnsetType
+    ) = UNSET
+    opened_by: (
+        Annotated[
+            str,
+            Meta(description='Slack user who asked for the ticket when it is not the requester (reaction).'),
+        ]
+        | None
+        | UnsetType
+    ) = UNSET
+    group_id: int | None | UnsetType = UNSET
+    brand_id: int | None | UnsetType = UNSET
+    ticket_form_id: int | None | UnsetType = UNSET
+    priority: Literal['low', 'normal', 'high', 'urgent'] | None | UnsetType = UNSET
+    tags: list[str] | UnsetType = UNSET
+    custom_fields: list[CustomField] | UnsetType = UNSET
+
+
+class ZendeskCreateFollowup(Struct, tag_field='type', tag='zendesk.create_followup'):
+    """
+    Open a follow-up of a closed ticket (a reply in its thread after it closed).
+    """
+
+    schema_version: Annotated[
+        Literal[1, 2, 3],
+        Meta(
+            description='The version that added the variant: 1 for the v1 variants as v1 wrote them, 2 and 3 for those v2 and v3 added.'
+        ),
+    ]
+    command_id: Annotated[
+        str,
+        Meta(
+            description='Idempotency key derived from the causing event, e.g. comment:<channel>:<ts>.',
+            min_length=1,
+        ),
+    ]
+    conversation_id: Annotated[
+        str,
+        Meta(
+            description='<team>:<channel>:<thread ts>, or zd:<ticket id> for an emailed ticket without a thread; the record key.',
+            min_length=1,
+        ),
+    ]
+    issued_at: str
+    cause: Cause
+    external_id: Annotated[
+        str,
+        Meta(
+            description="The ticket's external_id: the conversation id, #<n> for the (n-1)th follow-up. zendesk-sync searches it before creating, so a retry never creates twice.",
+            min_length=1,
+        ),
+    ]
+    subject: str
+    body: Annotated[str, Meta(description='The first comment.')]
+    requester: SlackPerson
+    slack_channel_id: Annotated[str, Meta(min_length=1)]
+    slack_thread_ts: Annotated[str, Meta(min_length=1)]
+    via_followup_source_id: Annotated[int, Meta(description='The closed ticket.')]
+    permalink: (
+        Annotated[
+            str,
+            Meta(description='Permalink of the opening Slack message; zendesk-sync asks chat.getPermalink when null.'),
+        ]
+        | None
+        | UnsetType
+    ) = UNSET
+    files: list[SlackFile] | UnsetType = UNSET
+    fetch_message: (
+        Annotated[
+            bool,
+            Meta(
+                description="Opened by a reaction: read the message's text and author from Slack instead of body and requester."
+            ),
+        ]
+        | UnsetType
+    ) = UNSET
+    opened_by: (
+        Annotated[
+            str,
+            Meta(description='Slack user who asked for the ticket when it is not the requester (reaction).'),
+        ]
+        | None
+        | UnsetType
+    ) = UNSET
+    group_id: int | None | UnsetType = UNSET
+    brand_id: int | None | UnsetType = UNSET
+    ticket_form_id: int | None | UnsetType = UNSET
+    priority: Literal['low', 'normal', 'high', 'urgent'] | None | UnsetType = UNSET
+    tags: list[str] | UnsetType = UNSET
+    custom_fields: list[CustomField] | UnsetType = UNSET
+
+
+class ZendeskAddComment(CommandEnvelope, tag_field='type', tag='zendesk.add_comment'):
+    """
+    Add a Slack reply (or a note about an edit or delete) to the ticket.
+    """
+
+    external_id: Annotated[str, Meta(min_length=1)]
+    ticket_id: Annotated[int, Meta(description='null while the ticket is being created: zendesk-sync finds it by external_id.')] | None
+    body: str
+    public: bool
+    author: SlackPerson
+    slack_channel_id: Annotated[str, Meta(min_length=1)]
+    slack_ts: Annotated[str, Meta(min_length=1)]
+    files: list[SlackFile] | UnsetType = UNSET
+    reopen: (
+        Annotated[
+            bool,
+            Meta(
+                description='The ticket is solved: this reply reopens it, as an emailed reply would.'
+            ),
+        ]
+        | UnsetType
+    ) = UNSET
+
+
+class ZendeskSetStatus(CommandEnvelope, tag_field='type', tag='zendesk.set_status'):
+    """
+    Change the ticket's status, e.g. solved from Slack.
+    """
+
+    external_id: Annotated[str, Meta(min_length=1)]
+    ticket_id: int | None
+    status: Literal['open', 'pending', 'solved']
+    comment: Annotated[str, Meta(description='Internal note added with the change.')] | None
+    author: SlackPerson | UnsetType = UNSET
+
+
+class SlackPostMessage(CommandEnvelope, tag_field='type', tag='slack.post_message'):
+    """
+    Post in a Slack thread (or top-level when thread_ts is null).
+    """
+
+    channel_id: Annotated[str, Meta(min_length=1)]
+    thread_ts: str | None
+    text: Annotated[
+        str,
+        Meta(
+            description='mrkdwn; the notification and fallback text when blocks are set.'
+        ),
+    ]
+    purpose: Annotated[
+        Literal['ticket_link', 'agent_comment', 'notice', 'help'],
+        Meta(
+            description="ticket_link: the ticket exists, here is its link; agent_comment: an agent's public Zendesk comment; notice: status changes, refusals, failures; help: the help text."
+        ),
+    ]
+    blocks: list[dict[str, Any]] | None | UnsetType = UNSET
+    metadata: SlackMessageMetadata | None | UnsetType = UNSET
+
+
+class SlackAddReaction(CommandEnvelope, tag_field='type', tag='slack.add_reaction'):
+    """
+    Add a reaction to a Slack message, e.g. a check mark on the opening message once the ticket is solved.
+    """
+
+    channel_id: Annotated[str, Meta(min_length=1)]
+    ts: Annotated[str, Meta(min_length=1)]
+    name: Annotated[
+        str, Meta(description='Emoji name without colons.', pattern='^[^:\\s]+$')
+    ]
+
+
+class SlackOpenThread(CommandEnvelope, tag_field='type', tag='slack.open_thread'):
+    """
+    Start a Slack thread for a ticket that began outside Slack (email); zendesk-sync reports the new thread in threadline.sync.results (thread_opened).
+    """
+
+    channel_id: Annotated[str, Meta(min_length=1)]
+    ticket_id: int
+    subject: str
+    body: str
+    ticket_url: str | None | UnsetType = UNSET
+    requester_zendesk_id: int | None | UnsetType = UNSET
+
+
+class ZendeskSetPriority(CommandEnvelope, tag_field='type', tag='zendesk.set_priority'):
+    """
+    Change the ticket's priority, e.g. marked urgent with an emoji in Slack.
+    """
+
+    external_id: Annotated[str, Meta(min_length=1)]
+    ticket_id: int | None
+    priority: Literal['low', 'normal', 'high', 'urgent']
+    comment: Annotated[str, Meta(description='Internal note added with the change.')] | None
+    author: SlackPerson | UnsetType = UNSET
+    slack_channel_id: str | None | UnsetType = UNSET
+    slack_thread_ts: (
+        Annotated[str, Meta(description='Where to say it was done.')] | None | UnsetType
+    ) = UNSET
+
+
+class SlackPostEphemeral(CommandEnvelope, tag_field='type', tag='slack.post_ephemeral'):
+    """
+    A message only one person sees (chat.postEphemeral), e.g. the welcome to someone who joined a support channel. Slack keeps no trace of it to check, so a redelivery may show it twice.
+    """
+
+    channel_id: Annotated[str, Meta(min_length=1)]
+    user: Annotated[str, Meta(min_length=1)]
+    text: Annotated[str, Meta(min_length=1)]
+    purpose: Literal['welcome', 'notice']
+    thread_ts: str | None | UnsetType = UNSET
+
+
+class OnCallNotify(CommandEnvelope, tag_field='type', tag='oncall.notify'):
+    """
+    Name who is on call (PagerDuty: primary and secondary of an escalation policy or schedule) in the thread: when a ticket opens, optionally assigning it to the primary's Zendesk agent, or as a reminder that the conversation waits.
+    """
+
+    channel_id: Annotated[str, Meta(min_length=1)]
+    thread_ts: Annotated[str, Meta(min_length=1)]
+    external_id: Annotated[str, Meta(min_length=1)]
+    ticket_id: int | None
+    reason: Literal['ticket_opened', 'reminder']
+    escalation_policy_id: str | None | UnsetType = UNSET
+    schedule_id: str | None | UnsetType = UNSET
+    assign: (
+        Annotated[
+            bool,
+            Meta(
+                description="Assign the ticket to the Zendesk agent with the primary's email."
+            ),
+        ]
+        | UnsetType
+    ) = UNSET
+    waited_minutes: (
+        Annotated[
+            int,
+            Meta(description='For reminders: how long the conversation has waited.'),
+        ]
+        | None
+        | UnsetType
+    ) = UNSET
+
+
+class SlackRespond(CommandEnvelope, tag_field='type', tag='slack.respond'):
+    """
+    Answer an interaction (slash command, button, shortcut) through its response_url: ephemeral to the person who acted unless in_channel. Valid 30 minutes, 5 uses; Slack keeps no trace to check, so a redelivery may answer twice.
+    """
+
+    response_url: Annotated[str, Meta(min_length=1)]
+    user: Annotated[
+        str, Meta(description='Who acted (and sees an ephemeral answer).', min_length=1)
+    ]
+    text: Annotated[str, Meta(max_length=3000, min_length=1)]
+    purpose: Literal['answer', 'refusal', 'help', 'error']
+    channel_id: str | None | UnsetType = UNSET
+    blocks: (
+        Annotated[
+            list[dict[str, Any]],
+            Meta(description='Block Kit blocks; text is the notification and fallback.', max_length=50),
+        ]
+        | None
+        | UnsetType
+    ) = UNSET
+    response_type: Literal['ephemeral', 'in_channel'] | UnsetType = UNSET
+    replace_original: (
+        Annotated[
+            bool,
+            Meta(
+                description='Replace the message the interaction came from (ephemeral originals only).'
+            ),
+        ]
+        | UnsetType
+    ) = UNSET
+
+
+class SlackUpdateMessage(CommandEnvelope, tag_field='type', tag='slack.update_message'):
+    """
+    Rewrite one of Threadline's own messages in place (chat.update), e.g. the ticket confirmation after a button press. Idempotent: the same update twice shows the same message.
+    """
+
+    channel_id: Annotated[str, Meta(min_length=1)]
+    ts: Annotated[str, Meta(min_length=1)]
+    text: Annotated[str, Meta(max_length=40000, min_length=1)]
+    blocks: (
+        Annotated[
+            list[dict[str, Any]],
+            Meta(description='Block Kit blocks; text is the notification and fallback.', max_length=50),
+        ]
+        | None
+        | UnsetType
+    ) = UNSET
+
+
+class SlackOpenView(CommandEnvelope, tag_field='type', tag='slack.open_view'):
+    """
+    Open a modal for the person who acted (views.open). Slack's trigger_id lives 3 seconds: when it has expired, the person is answered through response_url (when known) with a button that opens the modal again.
+    """
+
+    trigger_id: Annotated[str, Meta(min_length=1)]
+    user: Annotated[str, Meta(min_length=1)]
+    view: Annotated[
+        dict[str, Any],
+        Meta(
+            description='The modal view payload (type modal, callback_id, private_metadata, blocks).'
+        ),
+    ]
+    response_url: str | None | UnsetType = UNSET
+    retry_action: (
+        Annotated[
+            dict[str, Any],
+            Meta(description='The button (action_id, value) that opens the modal again when the trigger expired.'),
+        ]
+        | None
+        | UnsetType
+    ) = UNSET
+
+
+class SlackPublishHome(CommandEnvelope, tag_field='type', tag='slack.publish_home'):
+    """
+    Publish a person's App Home tab (views.publish). The latest publish wins.
+    """
+
+    user: Annotated[str, Meta(min_length=1)]
+    view: dict[str, Any]
+
+
+class SlackDirectMessage(CommandEnvelope, tag_field='type', tag='slack.direct_message'):
+    """
+    A direct message from the bot to one person (conversations.open, then chat.postMessage), marked with the command id in metadata so that a retry finds it and posts once.
+    """
+
+    user: Annotated[str, Meta(min_length=1)]
+    text: Annotated[str, Meta(max_length=40000, min_length=1)]
+    purpose: Literal['follow_update', 'notice']
+    blocks: (
+        Annotated[
+            list[dict[str, Any]],
+            Meta(description='Block Kit blocks; text is the notification and fallback.', max_length=50),
+        ]
+        | None
+        | UnsetType
+    ) = UNSET
+
+
+Command: TypeAlias = Annotated[
+    ZendeskCreateTicket | ZendeskCreateFollowup | ZendeskAddComment | ZendeskSetStatus | SlackPostMessage | SlackAddReaction | SlackOpenThread | ZendeskSetPriority | SlackPostEphemeral | OnCallNotify | SlackRespond | SlackUpdateMessage | SlackOpenView | SlackPublishHome | SlackDirectMessage,
+    Meta(
+        description="Version 3 reads every v1 and v2 command and adds what Slack's interactive surface needs: slack.respond (a response_url reply), slack.update_message, slack.open_view, slack.publish_home and slack.direct_message. (Version 2 added zendesk.set_priority, slack.post_ephemeral and oncall.notify.) An effect the router decided, for zendesk-sync. One variant per `type`; a later version may add variants. command_id derives from the causing event, so a redelivered event yields the same id and zendesk-sync performs each id once.",
+        title='Command',
+    ),
+]
