@@ -378,7 +378,8 @@ def test_a_record_of_a_kind_no_contract_allows_is_poison_but_an_unhandled_zendes
         decode_result({"kind": "teleported", "conversation_id": "T1:C1:1.1", "command_id": "x"})
     with pytest.raises(PoisonMessage, match="fax"):
         decode_zendesk({"kind": "fax", "body": {}})
-    assert decode_slack({"kind": "slash_command", "body": {"command": "/threadline"}}) is None
+    with pytest.raises(PoisonMessage, match="slash_command without"):  # ingest stores whole forms
+        decode_slack({"kind": "slash_command", "body": {"command": "/threadline"}})
     unhandled = {"kind": "event_webhook", "body": {"type": "zen:event-type:ticket.teleported", "detail": {"id": "1"}}}
     assert decode_zendesk(unhandled) is None  # Zendesk adds event types; one we do not handle is not an error
 

@@ -10,7 +10,10 @@ from __future__ import annotations
 
 from threadline_router.conversation import conversation_key
 from threadline_router.inbound.events import (
+    BlockAction,
+    HomeOpened,
     Inbound,
+    MessageShortcut,
     OperatorAction,
     ReminderTick,
     SlackDelete,
@@ -18,10 +21,13 @@ from threadline_router.inbound.events import (
     SlackJoin,
     SlackMessage,
     SlackReaction,
+    SlashCommand,
     SyncResult,
+    ViewSubmission,
     ZendeskTicketEvent,
     conversation_of,
 )
+from threadline_router.inbound.interactions import command_key, person_key, ticket_key
 from threadline_router.inbound.ops import OPS_ACTIONS, OPS_SOURCE, action_record, backfill_record, decode_ops
 from threadline_router.inbound.records import MALFORMED, guarded
 from threadline_router.inbound.results import RESULT_KINDS, decode_result, decode_tick, tick_record
@@ -35,7 +41,10 @@ __all__ = [
     "RESULT_KINDS",
     "SLACK_KINDS",
     "ZENDESK_KINDS",
+    "BlockAction",
+    "HomeOpened",
     "Inbound",
+    "MessageShortcut",
     "OperatorAction",
     "ReminderTick",
     "SlackDelete",
@@ -43,10 +52,13 @@ __all__ = [
     "SlackJoin",
     "SlackMessage",
     "SlackReaction",
+    "SlashCommand",
     "SyncResult",
+    "ViewSubmission",
     "ZendeskTicketEvent",
     "action_record",
     "backfill_record",
+    "command_key",
     "conversation_key",
     "conversation_of",
     "decode_ops",
@@ -55,5 +67,7 @@ __all__ = [
     "decode_tick",
     "decode_zendesk",
     "guarded",
+    "person_key",
     "tick_record",
+    "ticket_key",
 ]

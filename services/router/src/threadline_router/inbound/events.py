@@ -8,6 +8,14 @@ from typing import Any, TypeAlias
 
 from threadline_common.models import SyncResultV2 as SyncResult
 from threadline_router.conversation import conversation_key
+from threadline_router.inbound.interactions import (
+    BlockAction,
+    HomeOpened,
+    MessageShortcut,
+    SlashCommand,
+    ViewSubmission,
+    interaction_conversation,
+)
 
 
 @dataclass(frozen=True)
@@ -144,6 +152,11 @@ Inbound: TypeAlias = (
     | SyncResult
     | ReminderTick
     | OperatorAction
+    | SlashCommand
+    | BlockAction
+    | MessageShortcut
+    | ViewSubmission
+    | HomeOpened
 )
 
 
@@ -170,4 +183,6 @@ def conversation_of(event: Inbound) -> str:
             return event.conversation_id
         case OperatorAction():
             return event.conversation_id
+        case SlashCommand() | BlockAction() | MessageShortcut() | ViewSubmission() | HomeOpened():
+            return interaction_conversation(event)
     raise TypeError(f"not an inbound event: {event!r}")

@@ -1,4 +1,5 @@
-"""threadline.slack.events records -> messages, edits, deletions, reactions and joins."""
+"""threadline.slack.events records -> messages, edits, deletions, reactions and joins; slash
+commands, interactions and App Home visits are decoded in `interactions`."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from typing import Any
 from threadline_common.dlq import PoisonMessage
 from threadline_common.slack_messages import message_kind
 from threadline_router.inbound.events import Inbound, SlackDelete, SlackEdit, SlackJoin, SlackMessage, SlackReaction
+from threadline_router.inbound.interactions import decode_home_opened, decode_interaction, decode_slash_command
 from threadline_router.inbound.records import json_record
 
 # The record kinds each input topic's contract allows (schemas/json/*.v1.schema.json). A record of
@@ -20,8 +22,10 @@ def decode_slack(record: bytes | str | dict[str, Any]) -> Inbound | None:
     kind = envelope.get("kind")
     if kind not in SLACK_KINDS:  # the contract's kinds; anything else was not written by ingest
         raise PoisonMessage(f"unknown slack.events kind {kind!r}")
-    if kind != "event_callback":
-        return None  # interactions and slash commands are not conversation events
+    if kind == "slash_command":
+        return decode_slash_command(envelope)
+    if kind == "interaction":
+        return decode_interaction(envelope)
     body = envelope.get("body")
     if not isinstance(body, dict) or not isinstance(body.get("event"), dict):
         raise PoisonMessage("event_callback without body.event")
@@ -45,6 +49,8 @@ def decode_slack(record: bytes | str | dict[str, Any]) -> Inbound | None:
             added=etype == "reaction_added",
             item_user=event.get("item_user") or None,
         )
+    if etype == "app_home_opened":
+        return decode_home_opened(event, event_id, team_id)
     if etype == "member_joined_channel":
         if not event.get("channel") or not event.get("user"):
             return None

@@ -12,6 +12,8 @@ per kind of event decides it:
 - `results`: zendesk-sync's results (ticket created, thread opened, failed, thread gone);
 - `operators`: threadline-ops relink and unlink;
 - `reminders`: when a waiting conversation is due a reminder;
+- Threadline's own Slack surface: `slash` (/support), `buttons`, `shortcuts` (message
+  shortcuts), `forms` (submitted modals), `home` (the App Home tab);
 
 with `opening` (a new ticket and the out-of-hours notice), and builders for the records they
 emit: `commands` (threadline.commands v3 structs) and `activity` (threadline.activity v1).
@@ -35,7 +37,10 @@ from threadline_common.models.generated.commands_v3 import (
 )
 from threadline_router.conversation import Conversation
 from threadline_router.inbound import (
+    BlockAction,
+    HomeOpened,
     Inbound,
+    MessageShortcut,
     OperatorAction,
     ReminderTick,
     SlackDelete,
@@ -43,17 +48,24 @@ from threadline_router.inbound import (
     SlackJoin,
     SlackMessage,
     SlackReaction,
+    SlashCommand,
     SyncResult,
+    ViewSubmission,
     ZendeskTicketEvent,
 )
+from threadline_router.rules.buttons import on_block_action
 from threadline_router.rules.commands import Command, command_type
 from threadline_router.rules.decision import Context, Decision, ignore
+from threadline_router.rules.forms import on_view_submission
+from threadline_router.rules.home import on_home_opened
 from threadline_router.rules.joins import on_join
 from threadline_router.rules.messages import on_edit_or_delete, on_message
 from threadline_router.rules.operators import on_operator
 from threadline_router.rules.reactions import on_reaction
 from threadline_router.rules.reminders import on_tick, reminder_due
 from threadline_router.rules.results import on_result
+from threadline_router.rules.shortcuts import on_shortcut
+from threadline_router.rules.slash import on_slash_command
 from threadline_router.rules.who import describe_who, may_use
 from threadline_router.rules.zendesk import on_zendesk
 
@@ -122,4 +134,14 @@ def _route(event: Inbound, state: Conversation | None, ctx: Context) -> Decision
             return on_tick(event, state, ctx)
         case OperatorAction():
             return on_operator(event, state, ctx)
+        case SlashCommand():
+            return on_slash_command(event, state, ctx)
+        case BlockAction():
+            return on_block_action(event, state, ctx)
+        case MessageShortcut():
+            return on_shortcut(event, state, ctx)
+        case ViewSubmission():
+            return on_view_submission(event, state, ctx)
+        case HomeOpened():
+            return on_home_opened(event, state, ctx)
     raise TypeError(f"not an inbound event: {event!r}")
