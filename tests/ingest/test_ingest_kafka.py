@@ -181,8 +181,8 @@ async def test_interactions_and_slash_commands_are_stored_and_answered(
     assert (response.status_code, response.content) == (200, b"")
     command = (folder / "slash_command_form_body.txt").read_bytes().strip()
     response = await client.post("/slack/commands", content=command, headers=slack_headers(command, content_type=FORM))
-    assert response.status_code == 200
-    assert response.json() == {"response_type": "ephemeral", "text": "Got it."}
+    # Acknowledged at once with an empty body: Slack shows nothing until the answer comes through response_url.
+    assert (response.status_code, response.content) == (200, b"")
     # Slack's certificate check of a command URL: unsigned, answered, not stored.
     ssl_check = b"ssl_check=1&token=verification_token"
     response = await client.post("/slack/commands", content=ssl_check, headers={"content-type": FORM})
@@ -198,6 +198,19 @@ async def test_interactions_and_slash_commands_are_stored_and_answered(
     assert by_kind["interaction"]["conversation_key"] == "T111:C111:111.222"
     assert by_kind["slash_command"]["body"]["command"] == "/hello-world"
     assert by_kind["slash_command"]["body"]["text"] == "Hi"
+
+
+async def test_a_slash_command_from_a_workspace_threadline_does_not_serve_gets_one_line(
+    kafka_bootstrap, app_factory, kafka_topics, real_payloads
+):
+    command = (real_payloads / "slack" / "interactivity" / "slash_command_form_body.txt").read_bytes().strip()
+    async with serving(app_factory(slack_team_ids=["T999"])) as client:
+        response = await client.post(
+            "/slack/commands", content=command, headers=slack_headers(command, content_type=FORM)
+        )
+    assert response.status_code == 200
+    assert response.json() == {"response_type": "ephemeral", "text": "Threadline does not serve this workspace."}
+    assert read_topic(kafka_bootstrap, kafka_topics.slack_events) == []
 
 
 async def test_zendesk_webhooks_are_keyed_by_ticket(kafka_bootstrap, client, kafka_topics, real_payloads):

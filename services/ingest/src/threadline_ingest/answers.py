@@ -66,7 +66,14 @@ class Challenge(BaseModel):
     challenge: str
 
 
+# The one line a slash command from a workspace Threadline does not serve gets (nothing else answers it).
+UNSERVED = "Threadline does not serve this workspace."
+
+
 class CommandAck(BaseModel):
+    """The body of a slash command's acknowledgement when it has one (an unserved workspace)."""
+
+
     response_type: Literal["ephemeral"] = "ephemeral"
     text: str
 

@@ -19,6 +19,7 @@ from slack_sdk.socket_mode.request import SocketModeRequest
 from slack_sdk.socket_mode.response import SocketModeResponse
 from slack_sdk.web.async_client import AsyncWebClient
 
+from threadline_ingest.answers import UNSERVED
 from threadline_ingest.bodies import BadRequest
 from threadline_ingest.publisher import PublishError
 from threadline_ingest.service import Ingest
@@ -59,10 +60,9 @@ async def handle_envelope(ingest: Ingest, request: SocketModeRequest) -> dict[st
     except PublishError as exc:
         log.warning("not acknowledging a Socket Mode %s envelope: %s", request.type, exc)
         return None
-    if kind == "slash_command":
-        text = "Got it." if not outcome.startswith("dropped") else "Threadline does not serve this workspace."
-        return {"response_type": "ephemeral", "text": text}
-    return {}
+    if kind == "slash_command" and outcome.startswith("dropped"):
+        return {"response_type": "ephemeral", "text": UNSERVED}
+    return {}  # a slash command too: an empty acknowledgement, the router answers through response_url
 
 
 class SocketModeDoor:

@@ -9,7 +9,17 @@ from typing import Annotated
 from fastapi import Depends, Request, Response
 from fastapi.responses import JSONResponse
 
-from threadline_ingest.answers import ERRORS, FORM, SLACK_HEADERS, CommandAck, Problem, form_or_400, signed_body, stored
+from threadline_ingest.answers import (
+    ERRORS,
+    FORM,
+    SLACK_HEADERS,
+    UNSERVED,
+    CommandAck,
+    Problem,
+    form_or_400,
+    signed_body,
+    stored,
+)
 from threadline_ingest.bodies import BadRequest, parse_form, parse_json
 from threadline_ingest.state import ingest_of
 from threadline_ingest.verification import source_router, verified_slack
@@ -39,11 +49,22 @@ async def slack_interactions(request: Request, raw: Annotated[bytes, Depends(ver
     openapi_extra=signed_body(
         FORM, "A slash command's form fields as Slack posts them, signed", SLACK_HEADERS, ssl_check=True
     ),
-    response_model=CommandAck,
-    responses={200: {"description": "Stored; an ephemeral note for the person who typed it"}, **ERRORS},
+    response_class=Response,
+    responses={
+        200: {
+            "description": (
+                "Stored: an empty body, so Slack shows nothing until the router's answer comes through the "
+                "command's response_url. A workspace Threadline does not serve gets one ephemeral line instead."
+            ),
+            "content": {"application/json": {"schema": CommandAck.model_json_schema()}},
+        },
+        **ERRORS,
+    },
 )
 async def slack_commands(request: Request, raw: Annotated[bytes, Depends(verified_slack)]) -> Response:
     form = form_or_400(raw)
     outcome = await stored(ingest_of(request).slack("slash_command", form, raw, "http"))
-    text = "Got it." if not outcome.startswith("dropped") else "Threadline does not serve this workspace."
-    return JSONResponse(CommandAck(text=text).model_dump())
+    if outcome.startswith("dropped"):
+        return JSONResponse(CommandAck(text=UNSERVED).model_dump())
+    # Acknowledged at once and empty (Slack's 3 seconds): the answer is the router's, through response_url.
+    return Response(status_code=200)
