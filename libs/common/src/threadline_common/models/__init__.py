@@ -36,6 +36,7 @@ from threadline_common.models.generated.commands_v1 import (
 from threadline_common.models.generated.commands_v2 import Command as CommandV2
 from threadline_common.models.generated.commands_v2 import OnCallNotify, SlackPostEphemeral, ZendeskSetPriority
 from threadline_common.models.generated.commands_v3 import Command as CommandV3
+from threadline_common.models.generated.follows_v1 import FollowRow, PersonFollows, TicketFollowers
 from threadline_common.models.generated.links_v1 import Conversation
 from threadline_common.models.generated.links_v2 import Conversation as ConversationV2
 from threadline_common.models.generated.links_v3 import Conversation as ConversationV3
@@ -43,6 +44,7 @@ from threadline_common.models.generated.links_v4 import Conversation as Conversa
 from threadline_common.models.generated.slack_events_v1 import EventsApiEnvelope, SlackEventRecord
 from threadline_common.models.generated.sync_results_v1 import SyncResult
 from threadline_common.models.generated.sync_results_v2 import SyncResult as SyncResultV2
+from threadline_common.models.generated.sync_results_v3 import SyncResult as SyncResultV3
 from threadline_common.models.generated.zendesk_events_v1 import EventWebhookBody, ZendeskEventRecord
 
 # The model of each (topic, schema version).
@@ -59,6 +61,8 @@ TOPIC_MODELS: dict[tuple[str, int], Any] = {
     ("threadline.links", 3): ConversationV3,
     ("threadline.links", 4): ConversationV4,
     ("threadline.sync.results", 2): SyncResultV2,
+    ("threadline.sync.results", 3): SyncResultV3,
+    ("threadline.follows", 1): FollowRow,
 }
 
 __all__ = [
@@ -77,7 +81,9 @@ __all__ = [
     "CustomField",
     "EventWebhookBody",
     "EventsApiEnvelope",
+    "FollowRow",
     "OnCallNotify",
+    "PersonFollows",
     "SlackAddReaction",
     "SlackEventRecord",
     "SlackFile",
@@ -88,6 +94,8 @@ __all__ = [
     "SlackPostMessage",
     "SyncResult",
     "SyncResultV2",
+    "SyncResultV3",
+    "TicketFollowers",
     "ZendeskAddComment",
     "ZendeskCreateFollowup",
     "ZendeskCreateTicket",

@@ -115,6 +115,34 @@ class SlackMessageMetadata(Struct):
     event_payload: dict[str, Any]
 
 
+class FollowChoices(Struct):
+    """
+    What a follower is told of a ticket, and how much of its text.
+    """
+
+    what: Annotated[
+        list[Literal['agent_replies', 'requester_comments', 'status_changes']],
+        Meta(
+            description="Which updates: agents' public replies, the requester's comments, status changes.",
+            min_length=1,
+        ),
+    ]
+    detail: Annotated[
+        Literal['full', 'first', 'summary'],
+        Meta(
+            description='full: the whole text; first: its first `chars` characters; summary: who, when and the link, no text.'
+        ),
+    ]
+    chars: (
+        Annotated[
+            int,
+            Meta(description='For detail first: how many characters.', ge=1, le=3000),
+        ]
+        | None
+        | UnsetType
+    ) = UNSET
+
+
 class CommandEnvelope(Struct):
     """
     Fields every command has.
@@ -535,10 +563,71 @@ class SlackDirectMessage(CommandEnvelope, tag_field='type', tag='slack.direct_me
     ) = UNSET
 
 
+class ZendeskDescribeTicket(CommandEnvelope, tag_field='type', tag='zendesk.describe_ticket'):
+    """
+    Answer a person (through the interaction's response_url) about one ticket: its number and link, status, assignee, last public update and how long it has waited (show status), or its latest public comment (show latest_comment). Only to someone who may see the ticket (a Zendesk agent, its requester or a CC, or a member of the channel its thread is in); a ticket that does not exist, or one they may not see, gets one line. Read-only: a redelivery answers again.
+    """
+
+    response_url: Annotated[str, Meta(min_length=1)]
+    user: Annotated[str, Meta(description='The Slack user who asked.', min_length=1)]
+    ticket_id: Annotated[int, Meta(ge=1)]
+    show: Literal['status', 'latest_comment']
+    detail: (
+        Annotated[
+            Literal['full', 'first', 'summary'],
+            Meta(
+                description="How much comment text to show (a follower's choice); full when absent."
+            ),
+        ]
+        | UnsetType
+    ) = UNSET
+    chars: Annotated[int, Meta(ge=1, le=3000)] | None | UnsetType = UNSET
+    thread_channel_id: (
+        Annotated[
+            str,
+            Meta(description="The channel of the ticket's Slack thread, when the router knows it."),
+        ]
+        | None
+        | UnsetType
+    ) = UNSET
+
+
+class ZendeskCheckFollower(CommandEnvelope, tag_field='type', tag='zendesk.check_follower'):
+    """
+    Someone asks to follow a ticket: check that it exists and that they may see it (a Zendesk agent by their Slack email, its requester or a CC, or a member of the channel its thread is in), answer them through response_url (or a direct message when there is none), and report follower_checked on threadline.sync.results when they may, for the router to store the follow. Read-only in Zendesk and Slack: a redelivery checks and answers again.
+    """
+
+    user: Annotated[str, Meta(min_length=1)]
+    team_id: Annotated[str, Meta(min_length=1)]
+    ticket_id: Annotated[int, Meta(ge=1)]
+    choices: FollowChoices
+    response_url: str | None | UnsetType = UNSET
+    thread_channel_id: (
+        Annotated[
+            str,
+            Meta(description="The channel of the ticket's Slack thread, when the router knows it."),
+        ]
+        | None
+        | UnsetType
+    ) = UNSET
+
+
+class OnCallAnswer(CommandEnvelope, tag_field='type', tag='oncall.answer'):
+    """
+    Answer a person (through response_url) with who is on call for a channel now, from PagerDuty (the channel's escalation policy or schedule). Read-only: a redelivery answers again.
+    """
+
+    response_url: Annotated[str, Meta(min_length=1)]
+    user: Annotated[str, Meta(min_length=1)]
+    channel_id: Annotated[str, Meta(min_length=1)]
+    escalation_policy_id: str | None | UnsetType = UNSET
+    schedule_id: str | None | UnsetType = UNSET
+
+
 Command: TypeAlias = Annotated[
-    ZendeskCreateTicket | ZendeskCreateFollowup | ZendeskAddComment | ZendeskSetStatus | SlackPostMessage | SlackAddReaction | SlackOpenThread | ZendeskSetPriority | SlackPostEphemeral | OnCallNotify | SlackRespond | SlackUpdateMessage | SlackOpenView | SlackPublishHome | SlackDirectMessage,
+    ZendeskCreateTicket | ZendeskCreateFollowup | ZendeskAddComment | ZendeskSetStatus | SlackPostMessage | SlackAddReaction | SlackOpenThread | ZendeskSetPriority | SlackPostEphemeral | OnCallNotify | SlackRespond | SlackUpdateMessage | SlackOpenView | SlackPublishHome | SlackDirectMessage | ZendeskDescribeTicket | ZendeskCheckFollower | OnCallAnswer,
     Meta(
-        description="Version 3 reads every v1 and v2 command and adds what Slack's interactive surface needs: slack.respond (a response_url reply), slack.update_message, slack.open_view, slack.publish_home and slack.direct_message. (Version 2 added zendesk.set_priority, slack.post_ephemeral and oncall.notify.) An effect the router decided, for zendesk-sync. One variant per `type`; a later version may add variants. command_id derives from the causing event, so a redelivered event yields the same id and zendesk-sync performs each id once.",
+        description="Version 3 reads every v1 and v2 command and adds what Slack's interactive surface needs: slack.respond (a response_url reply), slack.update_message, slack.open_view, slack.publish_home and slack.direct_message; and for slash commands and following tickets zendesk.describe_ticket, zendesk.check_follower and oncall.answer. (Version 2 added zendesk.set_priority, slack.post_ephemeral and oncall.notify.) An effect the router decided, for zendesk-sync. One variant per `type`; a later version may add variants. command_id derives from the causing event, so a redelivered event yields the same id and zendesk-sync performs each id once.",
         title='Command',
     ),
 ]
