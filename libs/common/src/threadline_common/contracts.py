@@ -109,6 +109,7 @@ class Topics:
     ZENDESK_EVENTS = "threadline.zendesk.events"
     COMMANDS = "threadline.commands"
     LINKS = "threadline.links"
+    FOLLOWS = "threadline.follows"
     ACTIVITY = "threadline.activity"
     RESULTS = "threadline.sync.results"
     ROUTER_INBOUND = "threadline.router.inbound"
@@ -137,6 +138,10 @@ class Topics:
     @property
     def links(self) -> str:
         return self.name(self.LINKS)
+
+    @property
+    def follows(self) -> str:
+        return self.name(self.FOLLOWS)
 
     @property
     def activity(self) -> str:

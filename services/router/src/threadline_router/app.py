@@ -30,20 +30,34 @@ from threadline_common.metrics import add_metrics_page
 from threadline_common.settings import KafkaSettings
 from threadline_common.times import now_iso
 from threadline_router.conversation import Conversation
+from threadline_router.follow_rows import FollowRow, decode_follow_row, encode_follow_row, is_follow_key
 from threadline_router.inbound import (
+    FOLLOWS_SOURCE,
     OPS_SOURCE,
+    FollowNote,
     Inbound,
+    also_for,
     conversation_of,
+    decode_follow_note,
     decode_ops,
     decode_result,
     decode_slack,
     decode_tick,
     decode_zendesk,
     guarded,
+    note_record,
     tick_record,
 )
 from threadline_router.metrics import Metrics, kind_of, outcome_of
-from threadline_router.rules import Context, command_type, reminder_due, route
+from threadline_router.rules import (
+    Context,
+    Decision,
+    FollowDecision,
+    command_type,
+    reminder_due,
+    route,
+    route_follow_row,
+)
 from threadline_router.settings import RouterSettings
 from threadline_router.table import ENCODER, MALFORMED, BadRow, decode_row, encode_row
 
@@ -58,6 +72,7 @@ DECODERS = {
         "result": decode_result,
         "tick": decode_tick,
         OPS_SOURCE: decode_ops,  # threadline-ops: backfilled messages, relink, unlink
+        FOLLOWS_SOURCE: decode_follow_note,  # the router's notes to its own follows rows
     }.items()
 }
 # Keys of bad rows already logged: each is logged once (bounded; counted every time regardless).
@@ -144,6 +159,19 @@ def create_app(settings: RouterSettings, kafka: KafkaSettings, channels: Channel
         ),
     )
 
+    # Who follows which ticket (rows ticket:<id>) and which tickets each person follows (rows
+    # person:<team>:<user>): keyed like the inbound records that decide them, so co-partitioned.
+    follows = app.Table(
+        "follows",
+        default=None,
+        partitions=settings.partitions,
+        key_type=bytes,
+        value_type=bytes,
+        changelog_topic=app.topic(
+            topics.follows, partitions=settings.partitions, key_type=bytes, value_type=bytes, compacting=True
+        ),
+    )
+
     def table_rows() -> float:
         try:
             return float(len(links))
@@ -185,8 +213,11 @@ def create_app(settings: RouterSettings, kafka: KafkaSettings, channels: Channel
                     metrics.record(source, "dead_lettered")
                     return
                 headers = [(SOURCE_HEADER, source.encode()), depth_header(depth_of(message.headers))]
-                fut = await inbound.send(key=key, value=event.value, headers=headers)
-                await fut
+                # The conversation's row, and any other row the event matters to (a ticket's followers).
+                keys = [key, *(k.encode() for k in also_for(decoded))]
+                pending = [await inbound.send(key=k, value=event.value, headers=headers) for k in keys]
+                for fut in pending:
+                    await fut
 
         async def forward(stream: faust.StreamT) -> None:
             await pause_while(settings.disable_message_processing)
@@ -222,6 +253,11 @@ def create_app(settings: RouterSettings, kafka: KafkaSettings, channels: Channel
             with heartbeat.working():
                 await converse(event)
 
+    async def send_note(note: FollowNote, depth: int) -> Any:
+        """A note to another row of this router, on the inbound topic under that row's key."""
+        headers = [(SOURCE_HEADER, FOLLOWS_SOURCE.encode()), depth_header(depth)]
+        return await inbound.send(key=conversation_of(note).encode(), value=note_record(note), headers=headers)
+
     async def converse(event: faust.EventT) -> None:
         message = event.message
         source = inbound_source(message)
@@ -244,18 +280,31 @@ def create_app(settings: RouterSettings, kafka: KafkaSettings, channels: Channel
             if decoded is None:
                 metrics.record(source, "ignored")
                 return
-            raw_state = links.get(key.encode())
-            state: Conversation | None = None
-            if raw_state:
-                try:
-                    state = decode_row(raw_state)
-                except BadRow as exc:
-                    # Routed as a conversation without a row: ids come from the events, so
-                    # whatever is done again is recognised downstream; a good row replaces it.
-                    bad_row("conversations", key.encode(), exc)
             ctx = Context(**{**base_context.__dict__, "now": now_iso()})
+            follow_row: FollowRow | None = None
+            state: Conversation | None = None
+            if is_follow_key(key):
+                raw_row = follows.get(key.encode())
+                if raw_row:
+                    try:
+                        follow_row = decode_follow_row(raw_row)
+                    except BadRow as exc:  # decided as if absent, as a bad links row is
+                        bad_row("follows", key.encode(), exc)
+            else:
+                raw_state = links.get(key.encode())
+                if raw_state:
+                    try:
+                        state = decode_row(raw_state)
+                    except BadRow as exc:
+                        # Routed as a conversation without a row: ids come from the events, so
+                        # whatever is done again is recognised downstream; a good row replaces it.
+                        bad_row("conversations", key.encode(), exc)
             try:
-                decision = route(decoded, state, ctx)
+                decision: Decision | FollowDecision = (
+                    route_follow_row(decoded, follow_row, key, ctx)
+                    if is_follow_key(key)
+                    else route(decoded, state, ctx)
+                )
             except Exception as exc:  # a bug in one rule must not stop every conversation
                 log.exception("routing failed")
                 await send_dead_letter(event, f"routing failed: {exc!r}", exc)
@@ -275,10 +324,15 @@ def create_app(settings: RouterSettings, kafka: KafkaSettings, channels: Channel
                 for c in decision.commands
             ]
             pending += [await activity.send(key=key.encode(), value=ENCODER.encode(a)) for a in decision.activity]
+            pending += [await send_note(note, depth) for note in decision.notes]
             for fut in pending:
                 await fut  # acknowledged by Kafka before the state moves on
             changed = False
-            if decision.unlink and state is not None:
+            if isinstance(decision, FollowDecision):
+                if decision.row is not None and decision.row != follow_row:
+                    follows[key.encode()] = encode_follow_row(decision.row)
+                    changed = True
+            elif decision.unlink and state is not None:
                 del links[key.encode()]  # a tombstone in the changelog
             elif decision.state is not None and decision.state != state:
                 links[key.encode()] = encode_row(decision.state)

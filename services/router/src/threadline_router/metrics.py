@@ -32,7 +32,7 @@ from threadline_router.inbound import (
     SyncResult,
     ZendeskTicketEvent,
 )
-from threadline_router.rules import Decision
+from threadline_router.rules import Decision, FollowDecision
 
 Outcome = Literal["commands", "recorded", "no_effect", "ignored", "dead_lettered"]
 DECISIONS: tuple[Outcome, ...] = ("commands", "recorded", "no_effect", "ignored", "dead_lettered")
@@ -59,7 +59,7 @@ def kind_of(event: Inbound) -> str:
     return _KINDS.get(type(event)) or re.sub(r"(?<!^)(?=[A-Z])", "_", type(event).__name__).lower()
 
 
-def outcome_of(decision: Decision, changed_state: bool) -> Outcome:
+def outcome_of(decision: Decision | FollowDecision, changed_state: bool) -> Outcome:
     """commands: something to do in Zendesk or Slack; recorded: only the table or the activity
     stream changed; no_effect: nothing at all (a duplicate, a message of no conversation)."""
     if decision.commands:

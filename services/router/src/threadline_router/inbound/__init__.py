@@ -11,6 +11,7 @@ from __future__ import annotations
 from threadline_router.conversation import conversation_key
 from threadline_router.inbound.events import (
     BlockAction,
+    FollowNote,
     HomeOpened,
     Inbound,
     MessageShortcut,
@@ -25,8 +26,10 @@ from threadline_router.inbound.events import (
     SyncResult,
     ViewSubmission,
     ZendeskTicketEvent,
+    also_for,
     conversation_of,
 )
+from threadline_router.inbound.follows import FOLLOWS_SOURCE, decode_follow_note, note_record
 from threadline_router.inbound.interactions import command_key, person_key, ticket_key
 from threadline_router.inbound.ops import OPS_ACTIONS, OPS_SOURCE, action_record, backfill_record, decode_ops
 from threadline_router.inbound.records import MALFORMED, guarded
@@ -35,6 +38,7 @@ from threadline_router.inbound.slack import SLACK_KINDS, decode_slack
 from threadline_router.inbound.zendesk import ZENDESK_KINDS, decode_zendesk
 
 __all__ = [
+    "FOLLOWS_SOURCE",
     "MALFORMED",
     "OPS_ACTIONS",
     "OPS_SOURCE",
@@ -42,6 +46,7 @@ __all__ = [
     "SLACK_KINDS",
     "ZENDESK_KINDS",
     "BlockAction",
+    "FollowNote",
     "HomeOpened",
     "Inbound",
     "MessageShortcut",
@@ -57,16 +62,19 @@ __all__ = [
     "ViewSubmission",
     "ZendeskTicketEvent",
     "action_record",
+    "also_for",
     "backfill_record",
     "command_key",
     "conversation_key",
     "conversation_of",
+    "decode_follow_note",
     "decode_ops",
     "decode_result",
     "decode_slack",
     "decode_tick",
     "decode_zendesk",
     "guarded",
+    "note_record",
     "person_key",
     "tick_record",
     "ticket_key",

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, TypeAlias
 
-from threadline_common.models import SyncResultV2 as SyncResult
+from threadline_common.models import SyncResultV3 as SyncResult
 from threadline_router.conversation import conversation_key
 from threadline_router.inbound.interactions import (
     BlockAction,
@@ -15,6 +15,8 @@ from threadline_router.inbound.interactions import (
     SlashCommand,
     ViewSubmission,
     interaction_conversation,
+    person_key,
+    ticket_key,
 )
 
 
@@ -142,6 +144,24 @@ class OperatorAction:
     requester_slack_id: str | None = None
 
 
+@dataclass(frozen=True)
+class FollowNote:
+    """The router's note to one of its own rows about a follow (threadline.router.inbound,
+    threadline-source `follows`): the row that decided it tells the row that must learn it, in
+    that row's own order, as the reminder timer does with ticks.
+
+    - `followed` / `unfollowed`, to the person's row: a ticket joins or leaves their list;
+    - `unfollow`, to the ticket's row: someone asked to stop following it by a thread link."""
+
+    kind: str  # followed | unfollowed | unfollow
+    note_id: str  # unique per cause: the seen key and command ids derive from it
+    team_id: str
+    user: str
+    ticket_id: int
+    at: str
+    response_url: str | None = None
+
+
 Inbound: TypeAlias = (
     SlackMessage
     | SlackEdit
@@ -157,6 +177,7 @@ Inbound: TypeAlias = (
     | MessageShortcut
     | ViewSubmission
     | HomeOpened
+    | FollowNote
 )
 
 
@@ -185,4 +206,20 @@ def conversation_of(event: Inbound) -> str:
             return event.conversation_id
         case SlashCommand() | BlockAction() | MessageShortcut() | ViewSubmission() | HomeOpened():
             return interaction_conversation(event)
+        case FollowNote():
+            if event.kind == "unfollow":
+                return ticket_key(event.ticket_id)
+            return person_key(event.team_id, event.user)
     raise TypeError(f"not an inbound event: {event!r}")
+
+
+# Zendesk events a ticket's followers hear of: its row (ticket:<id>) gets them too.
+FOLLOWED_KINDS = frozenset({"comment", "status"})
+
+
+def also_for(event: Inbound) -> tuple[str, ...]:
+    """The other rows an event is forwarded to besides its conversation's: a ticket's comments
+    and status changes also reach the ticket's followers row (emailed tickets' too)."""
+    if isinstance(event, ZendeskTicketEvent) and event.kind in FOLLOWED_KINDS:
+        return (ticket_key(event.ticket_id),)
+    return ()

@@ -12,6 +12,8 @@ per kind of event decides it:
 - `results`: zendesk-sync's results (ticket created, thread opened, failed, thread gone);
 - `operators`: threadline-ops relink and unlink;
 - `reminders`: when a waiting conversation is due a reminder;
+- `follows`: the rows of the follows table (a ticket's followers, a person's tickets) and the
+  direct messages a followed ticket's updates become (`route_follow_row`);
 - Threadline's own Slack surface: `slash` (/support), `buttons`, `shortcuts` (message
   shortcuts), `forms` (submitted modals), `home` (the App Home tab);
 
@@ -36,8 +38,10 @@ from threadline_common.models.generated.commands_v3 import (
     SlackPostMessage,
 )
 from threadline_router.conversation import Conversation
+from threadline_router.follow_rows import FollowRow
 from threadline_router.inbound import (
     BlockAction,
+    FollowNote,
     HomeOpened,
     Inbound,
     MessageShortcut,
@@ -56,6 +60,7 @@ from threadline_router.inbound import (
 from threadline_router.rules.buttons import on_block_action
 from threadline_router.rules.commands import Command, command_type
 from threadline_router.rules.decision import Context, Decision, ignore
+from threadline_router.rules.follows import FollowDecision, on_follow_row
 from threadline_router.rules.forms import on_view_submission
 from threadline_router.rules.home import on_home_opened
 from threadline_router.rules.joins import on_join
@@ -73,6 +78,7 @@ __all__ = [
     "Command",
     "Context",
     "Decision",
+    "FollowDecision",
     "cause_of",
     "command_type",
     "describe_who",
@@ -80,6 +86,7 @@ __all__ = [
     "may_use",
     "reminder_due",
     "route",
+    "route_follow_row",
 ]
 
 # Commands that say something in the conversation's Slack thread.
@@ -101,6 +108,21 @@ def route(event: Inbound, state: Conversation | None, ctx: Context) -> Decision:
     return decision
 
 
+def route_follow_row(event: Inbound, row: FollowRow | None, key: str, ctx: Context) -> FollowDecision:
+    """What an event means for a row of the follows table (`ticket:<id>`, `person:<team>:<user>`).
+    An event the row has nothing to say about (an App Home visit, a result of another command) is
+    decided as an event of no conversation, and the row stays as it is."""
+    decision = on_follow_row(event, row, key, ctx)
+    if decision is None:
+        plain = _route(event, None, ctx)
+        decision = FollowDecision(None, plain.commands, plain.notes, plain.activity, plain.reason)
+    if decision.commands:
+        cause = cause_of(event)
+        for command in decision.commands:
+            command.issued_at, command.cause = ctx.now, cause
+    return decision
+
+
 def cause_of(event: Inbound) -> Cause:
     """The record that led to the event's commands: its (canonical) topic and event id."""
     if isinstance(event, SyncResult):
@@ -111,6 +133,8 @@ def cause_of(event: Inbound) -> Cause:
         return Cause(topic=Topics.ROUTER_INBOUND, event_id=f"reminder-tick:{event.at}")
     if isinstance(event, OperatorAction):
         return Cause(topic=Topics.ROUTER_INBOUND, event_id=f"{event.kind}:{event.action_id}")
+    if isinstance(event, FollowNote):
+        return Cause(topic=Topics.ROUTER_INBOUND, event_id=event.note_id)
     if isinstance(event, SlackMessage) and event.backfill:
         return Cause(topic=Topics.ROUTER_INBOUND, event_id=event.event_id)
     return Cause(topic=Topics.SLACK_EVENTS, event_id=event.event_id)
@@ -144,4 +168,6 @@ def _route(event: Inbound, state: Conversation | None, ctx: Context) -> Decision
             return on_view_submission(event, state, ctx)
         case HomeOpened():
             return on_home_opened(event, state, ctx)
+        case FollowNote():
+            return ignore(state, "a follow note for a row that is not a follows row")
     raise TypeError(f"not an inbound event: {event!r}")

@@ -12,14 +12,21 @@ from threadline_common.models import CommandV3
 from threadline_common.models.generated.commands_v3 import (
     Cause,
     CustomField,
+    OnCallAnswer,
     OnCallNotify,
+    SlackDirectMessage,
     SlackFile,
     SlackMessageMetadata,
     SlackPerson,
     SlackPostMessage,
+    SlackRespond,
     ZendeskAddComment,
+    ZendeskCheckFollower,
+    ZendeskDescribeTicket,
     ZendeskSetStatus,
 )
+from threadline_common.models.generated.commands_v3 import FollowChoices as CommandFollowChoices
+from threadline_common.models.generated.follows_v1 import FollowChoices
 from threadline_router.conversation import Conversation, external_id
 
 Command: TypeAlias = CommandV3
@@ -169,4 +176,135 @@ def on_call(
         assign=on_call.assign and reason == "ticket_opened",
         reason=reason,
         waited_minutes=waited,
+    )
+
+
+# --- answers to people: slash commands, button presses, following ---------------------------------
+# (slack.respond through the interaction's response_url, or a DM where there is none; the
+# zendesk-sync commands that look a ticket or the on-call up and answer the person themselves.)
+
+AnswerPurpose: TypeAlias = Literal["answer", "refusal", "help", "error"]
+
+
+def answer(
+    key: str,
+    command_id: str,
+    user: str,
+    response_url: str | None,
+    text: str,
+    purpose: AnswerPurpose = "answer",
+    channel_id: str | None = None,
+    blocks: list[dict[str, Any]] | None = None,
+) -> SlackRespond | SlackDirectMessage:
+    """An ephemeral answer to the person who acted, through response_url; a DM when the
+    interaction has none (a button in the App Home). `key`: the row that decided it."""
+    if response_url:
+        return SlackRespond(
+            schema_version=3,
+            command_id=command_id,
+            conversation_id=key,
+            issued_at=UNSTAMPED,
+            cause=NO_CAUSE,
+            response_url=response_url,
+            user=user,
+            channel_id=channel_id,
+            text=text[:3000],
+            blocks=blocks,
+            response_type="ephemeral",
+            replace_original=False,
+            purpose=purpose,
+        )
+    return direct_message(key, command_id, user, text, "notice", blocks)
+
+
+def direct_message(
+    key: str,
+    command_id: str,
+    user: str,
+    text: str,
+    purpose: Literal["follow_update", "notice"],
+    blocks: list[dict[str, Any]] | None = None,
+) -> SlackDirectMessage:
+    return SlackDirectMessage(
+        schema_version=3,
+        command_id=command_id,
+        conversation_id=key,
+        issued_at=UNSTAMPED,
+        cause=NO_CAUSE,
+        user=user,
+        text=text[:40000],
+        purpose=purpose,
+        blocks=blocks,
+    )
+
+
+def describe_ticket(
+    key: str,
+    command_id: str,
+    user: str,
+    response_url: str,
+    ticket_id: int,
+    show: Literal["status", "latest_comment"],
+    choices: FollowChoices | None = None,
+    thread_channel_id: str | None = None,
+) -> ZendeskDescribeTicket:
+    """zendesk-sync looks the ticket up and answers the person (status, or the latest comment)."""
+    return ZendeskDescribeTicket(
+        schema_version=3,
+        command_id=command_id,
+        conversation_id=key,
+        issued_at=UNSTAMPED,
+        cause=NO_CAUSE,
+        response_url=response_url,
+        user=user,
+        ticket_id=ticket_id,
+        show=show,
+        detail=choices.detail if choices else "full",
+        chars=choices.chars if choices and choices.detail == "first" else None,
+        thread_channel_id=thread_channel_id,
+    )
+
+
+def check_follower(
+    command_id: str,
+    team_id: str,
+    user: str,
+    response_url: str | None,
+    ticket_id: int,
+    choices: FollowChoices,
+    thread_channel_id: str | None = None,
+) -> ZendeskCheckFollower:
+    """zendesk-sync checks the ticket exists and the person may see it, answers them, and
+    reports follower_checked to the ticket's row (`ticket:<id>`), which stores the follow."""
+    return ZendeskCheckFollower(
+        schema_version=3,
+        command_id=command_id,
+        conversation_id=f"ticket:{ticket_id}",
+        issued_at=UNSTAMPED,
+        cause=NO_CAUSE,
+        response_url=response_url,
+        user=user,
+        team_id=team_id,
+        ticket_id=ticket_id,
+        choices=CommandFollowChoices(what=list(choices.what), detail=choices.detail, chars=choices.chars),
+        thread_channel_id=thread_channel_id,
+    )
+
+
+def oncall_answer(
+    key: str, command_id: str, user: str, response_url: str, channel_id: str, rules: ChannelRules
+) -> OnCallAnswer:
+    """zendesk-sync asks PagerDuty who is on call for the channel now and answers the person."""
+    assert rules.on_call is not None
+    return OnCallAnswer(
+        schema_version=3,
+        command_id=command_id,
+        conversation_id=key,
+        issued_at=UNSTAMPED,
+        cause=NO_CAUSE,
+        response_url=response_url,
+        user=user,
+        channel_id=channel_id,
+        escalation_policy_id=rules.on_call.escalation_policy_id,
+        schedule_id=rules.on_call.schedule_id,
     )

@@ -10,6 +10,7 @@ from msgspec.structs import replace
 from threadline_common.channels import ChannelsConfig
 from threadline_common.models import Activity, CommandV3
 from threadline_router.conversation import Conversation
+from threadline_router.inbound.events import FollowNote
 from threadline_router.rules.activity import Role
 
 # Ids of events applied, kept per conversation (links `seen`, at most 500 by contract).
@@ -36,6 +37,9 @@ class Decision:
     reason: str = ""  # why nothing happened, for debug logs
     # The conversation's row is deleted (a tombstone in the changelog): an operator unlinked it.
     unlink: bool = False
+    # Notes for other rows of the router (a follow a thread's row asks a ticket's row to undo),
+    # sent on threadline.router.inbound keyed by the row each names.
+    notes: list[FollowNote] = field(default_factory=list)
 
 
 def ignore(state: Conversation | None, reason: str) -> Decision:

@@ -11,7 +11,7 @@ from msgspec import UNSET, UnsetType
 from msgspec.structs import replace
 
 from threadline_common import to_slack
-from threadline_common.models import SyncResultV2
+from threadline_common.models import SyncResultV3
 from threadline_router.conversation import Conversation, external_id, new_conversation, thread_conversation_id
 from threadline_router.rules.activity import activity
 from threadline_router.rules.commands import agent_comment, notice, on_call, ticket_note
@@ -29,7 +29,7 @@ def _opt(value: T | UnsetType | None) -> T | None:
     return None if value is UNSET else value
 
 
-def on_result(result: SyncResultV2, state: Conversation | None, ctx: Context) -> Decision:
+def on_result(result: SyncResultV3, state: Conversation | None, ctx: Context) -> Decision:
     if result.kind == "ticket_created":
         return _ticket_created(result, state, ctx)
     if result.kind == "thread_opened":
@@ -41,7 +41,7 @@ def on_result(result: SyncResultV2, state: Conversation | None, ctx: Context) ->
     return ignore(state, f"unknown result {result.kind}")
 
 
-def _ticket_created(result: SyncResultV2, state: Conversation | None, ctx: Context) -> Decision:
+def _ticket_created(result: SyncResultV3, state: Conversation | None, ctx: Context) -> Decision:
     if state is None:
         return ignore(state, "result for an unknown conversation")
     ticket_id = _opt(result.ticket_id)
@@ -68,7 +68,7 @@ def _ticket_created(result: SyncResultV2, state: Conversation | None, ctx: Conte
     return Decision(state, [on_call(state, rules, f"oncall:{ticket_id}", "ticket_opened", None)], [created])
 
 
-def _thread_opened(result: SyncResultV2, state: Conversation | None, ctx: Context) -> Decision:
+def _thread_opened(result: SyncResultV3, state: Conversation | None, ctx: Context) -> Decision:
     ticket_id = _opt(result.ticket_id)
     if _opt(result.moved_from) is None:
         # The email conversation now lives under its thread too: Slack replies find it.
@@ -104,7 +104,7 @@ def _thread_opened(result: SyncResultV2, state: Conversation | None, ctx: Contex
     return Decision(state, [agent_comment(state, post) for post in pending])
 
 
-def _on_failed(result: SyncResultV2, state: Conversation | None, ctx: Context) -> Decision:
+def _on_failed(result: SyncResultV3, state: Conversation | None, ctx: Context) -> Decision:
     """A command failed for good: the thread hears it once per command, and never about a notice."""
     if state is None or state.thread_ts is None:
         return ignore(state, "failure outside a thread")
@@ -123,7 +123,7 @@ def _on_failed(result: SyncResultV2, state: Conversation | None, ctx: Context) -
     return Decision(state, [notice(state, key, text)])
 
 
-def _on_thread_gone(result: SyncResultV2, state: Conversation | None, ctx: Context) -> Decision:
+def _on_thread_gone(result: SyncResultV3, state: Conversation | None, ctx: Context) -> Decision:
     """Slack says the thread (or its channel) no longer exists: the conversation records it and
     the ticket hears it once, in an internal note, instead of Threadline talking into the void."""
     if state is None:
