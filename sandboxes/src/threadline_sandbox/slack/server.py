@@ -52,6 +52,7 @@ REQUIRED: dict[str, tuple[tuple[str, str], ...]] = {
     "conversations.history": (("channel", "channel_not_found"),),
     "conversations.replies": (("channel", "channel_not_found"), ("ts", "invalid_arguments")),
     "conversations.info": (("channel", "channel_not_found"),),
+    "conversations.members": (("channel", "channel_not_found"),),
     "conversations.join": (("channel", "channel_not_found"),),
     "conversations.rename": (("channel", "channel_not_found"), ("name", "invalid_name_required")),
     "conversations.setTopic": (("channel", "channel_not_found"), ("topic", "invalid_arguments")),
@@ -786,6 +787,18 @@ def conversations_replies(s: SlackSandbox, user: str, p: dict[str, Any]) -> dict
     return _page([m for m in thread if _in_range(m, p) or m["ts"] == root_ts], p, _include_metadata(p))
 
 
+def conversations_members(s: SlackSandbox, user: str, p: dict[str, Any]) -> dict[str, Any]:
+    """A conversation's member ids, paged by cursor as Slack pages them (a private channel the
+    caller is not in does not exist for it)."""
+    members = list(s._visible(user, p.get("channel"))["members"])
+    limit, start = int(p.get("limit") or 100), int(p.get("cursor") or 0)
+    more = start + limit < len(members)
+    return {
+        "members": members[start : start + limit],
+        "response_metadata": {"next_cursor": str(start + limit) if more else ""},
+    }
+
+
 def conversations_info(s: SlackSandbox, user: str, p: dict[str, Any]) -> dict[str, Any]:
     return {"channel": _conversation_object(s, user, s._visible(user, p.get("channel")))}
 
@@ -1068,6 +1081,7 @@ METHODS = {
     "conversations.join": conversations_join,
     "conversations.rename": conversations_rename,
     "conversations.setTopic": conversations_set_topic,
+    "conversations.members": conversations_members,
     "users.info": users_info,
     "users.lookupByEmail": users_lookup_by_email,
     "reactions.add": reactions_add,

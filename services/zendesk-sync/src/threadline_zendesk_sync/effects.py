@@ -9,27 +9,33 @@ The clients' caches only spare API calls and are dropped on every rebalance.
 - `slack_poster.Slack`: posts, reactions, ephemeral messages, permalinks, joins, people;
 - `file_transfer.FileTransfer`: Slack files carried to Zendesk;
 - `on_call`: PagerDuty, and the on-call notice;
-- `ticket_commands`, `thread_commands`: what each command does with them.
+- `ticket_commands`, `thread_commands`: what each command does with them;
+- `follow_commands`: answers about tickets (status, latest comment, a follow) and followers' DMs.
 """
 
 from __future__ import annotations
 
 from threadline_common.models import CommandV3
 from threadline_common.models.generated.commands_v3 import (
+    OnCallAnswer,
     OnCallNotify,
     SlackAddReaction,
+    SlackDirectMessage,
     SlackOpenThread,
     SlackPostEphemeral,
     SlackPostMessage,
     SlackRespond,
     ZendeskAddComment,
+    ZendeskCheckFollower,
     ZendeskCreateFollowup,
     ZendeskCreateTicket,
+    ZendeskDescribeTicket,
     ZendeskSetPriority,
     ZendeskSetStatus,
 )
 from threadline_zendesk_sync.budgets import Budgets
 from threadline_zendesk_sync.file_transfer import FileTransfer
+from threadline_zendesk_sync.follow_commands import FollowCommands
 from threadline_zendesk_sync.on_call import OnCall, PagerDuty
 from threadline_zendesk_sync.plan.failures import PermanentError
 from threadline_zendesk_sync.plan.outcomes import Outcome
@@ -55,6 +61,7 @@ class Effects:
         self.tickets = TicketCommands(settings, self.zendesk, self.slack, self.files)
         self.threads = ThreadCommands(settings, self.zendesk, self.slack)
         self.on_call = OnCall(pagerduty, self.zendesk, self.slack)
+        self.follows = FollowCommands(settings, self.zendesk, self.slack)
 
     def reset_caches(self) -> None:
         self.zendesk.reset_caches()
@@ -86,4 +93,13 @@ class Effects:
                 return await self.threads.respond(command)
             case OnCallNotify():
                 return await self.on_call.notify(command)
+            # Slash commands and following tickets (follow_commands).
+            case ZendeskDescribeTicket():
+                return await self.follows.describe_ticket(command)
+            case ZendeskCheckFollower():
+                return await self.follows.check_follower(command)
+            case SlackDirectMessage():
+                return await self.follows.direct_message(command)
+            case OnCallAnswer():
+                return await self.on_call.answer(command)
         raise PermanentError(f"unknown command {type(command).__name__}")

@@ -12,7 +12,7 @@ from typing import Any
 
 import requests
 
-from threadline_common.models.generated.commands_v3 import OnCallNotify
+from threadline_common.models.generated.commands_v3 import OnCallAnswer, OnCallNotify
 from threadline_common.retry import TransientError
 from threadline_zendesk_sync.plan import failures, slack_posts, zendesk_requests
 from threadline_zendesk_sync.plan.failures import PermanentError
@@ -100,3 +100,15 @@ class OnCall:
             since=slack_posts.look_back_from(command),
         )
         return Outcome("done", detail=detail)
+
+    async def answer(self, command: OnCallAnswer) -> Outcome:
+        """`/support oncall`: who is on call for the channel now, answered to the person who asked."""
+        if self.pagerduty is None:
+            text = "Threadline cannot ask PagerDuty who is on call here (it is not configured)."
+            await self.slack.respond(command.response_url, text=text, response_type="ephemeral")
+            return Outcome("done", detail="PagerDuty not configured")
+        people = await self.pagerduty.on_call(command.escalation_policy_id or None, command.schedule_id or None)
+        names = [await self.slack.mention(p) for p in people[:2]]
+        text = slack_posts.on_call_answer_text(f"<#{command.channel_id}>", names)
+        answered = await self.slack.respond(command.response_url, text=text, response_type="ephemeral")
+        return Outcome("done" if answered else "skipped", detail=f"{len(people)} on call")

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import replace
 from typing import Any
@@ -26,12 +27,13 @@ from threadline_common.retry import TransientError
 from threadline_zendesk_sync.budgets import Budgets
 from threadline_zendesk_sync.lru import LRU
 from threadline_zendesk_sync.plan import failures, people, slack_posts
-from threadline_zendesk_sync.plan.failures import PermanentError
+from threadline_zendesk_sync.plan.failures import PermanentError, ThreadGone
 from threadline_zendesk_sync.plan.people import Person
 from threadline_zendesk_sync.settings import ZendeskSyncSettings
 
 log = logging.getLogger(__name__)
 SlackMethod = Callable[..., Awaitable[AsyncSlackResponse]]
+MEMBERS_TTL_SECONDS = 60.0  # how long a channel's member list is trusted (who may follow, who reads text)
 
 
 def slack_method_name(method: Callable[..., Any]) -> str:
@@ -60,6 +62,8 @@ class Slack:
         self.thread_posts = LRU(2000)  # "channel:thread" -> (since, {command id: ts})
         self.people = LRU()  # slack user id -> Person
         self.by_email = LRU()  # email -> Slack user id or None
+        self.dm_channels = LRU()  # slack user id -> the bot's DM channel with them
+        self.members = LRU(200)  # channel -> (when read, monotonic seconds; its member ids)
 
     # --- calls ----------------------------------------------------------------------------------
 
@@ -177,6 +181,44 @@ class Slack:
         if user_id and to_slack.is_user_id(user_id):
             return to_slack.mention(user_id)  # the one mention: a person we mapped ourselves
         return to_slack.bold(str(person.get("name") or person.get("summary") or "someone"))
+
+    async def is_member(self, channel: str, user: str) -> bool:
+        """Whether `user` is a member of `channel` (conversations.members, every page; a channel
+        the bot cannot see has no members it could name). Read at most once a minute."""
+        cached = self.members.get(channel)
+        if cached is not None and time.monotonic() - cached[0] < MEMBERS_TTL_SECONDS:
+            return user in cached[1]
+        found: set[str] = set()
+        cursor = None
+        try:
+            while True:
+                page = await self.call(self.client.conversations_members, channel=channel, limit=200, cursor=cursor)
+                found.update(str(m) for m in page.get("members") or ())
+                cursor = (page.get("response_metadata") or {}).get("next_cursor")
+                if not cursor:
+                    break
+        except (PermanentError, ThreadGone) as exc:  # gone, or a private channel without the bot
+            log.info("members of %s unknown: %s", channel, exc)
+        self.members.put(channel, (time.monotonic(), found))
+        return user in found
+
+    async def dm_channel(self, user: str) -> str:
+        """The bot's direct message channel with `user` (conversations.open: the same one each time)."""
+        if user not in self.dm_channels:
+            opened = await self.call(self.client.conversations_open, users=user)
+            self.dm_channels.put(user, str(opened["channel"]["id"]))
+        channel: str = self.dm_channels[user]
+        return channel
+
+    async def direct_message(
+        self, command_id: str, user: str, text: str, blocks: list[dict[str, Any]] | None, *, since: float
+    ) -> tuple[str, bool]:
+        """A DM from the bot, looked for in the DM by its command id before it is posted."""
+        channel = await self.dm_channel(user)
+        extra: dict[str, Any] = {"blocks": blocks} if blocks else {}
+        return await self.post_once(
+            command_id, channel, None, text, slack_posts.post_metadata(command_id), since=since, **extra
+        )
 
     # --- messages -------------------------------------------------------------------------------
 

@@ -265,6 +265,11 @@ class Zendesk:
         found = await self.call(lambda: [u.to_dict() for u in self.zen.users.search(query=f"email:{email}")])
         return next((u for u in found if people.same_user(u, email, "") and people.is_agent(u)), None)
 
+    async def user_by_email(self, email: str) -> dict[str, Any] | None:
+        """The Zendesk user (of any role) with this email, if there is one."""
+        found = await self.call(lambda: [u.to_dict() for u in self.zen.users.search(query=f"email:{email}")])
+        return next((u for u in found if people.same_user(u, email, "")), None)
+
     async def photo(self, user_id: int | None) -> str | None:
         if not user_id:
             return None

@@ -131,6 +131,8 @@ def describe_choices(choices: FollowChoices, sees_thread: bool = True) -> str:
              "status_changes": "status changes"}  # fmt: skip
     listed = [names[w] for w in EVERYTHING if w in choices.what]
     what = listed[0] if len(listed) == 1 else ", ".join(listed[:-1]) + " and " + listed[-1]
+    if choices.what == ["status_changes"]:
+        return what  # no comment text to choose the length of
     if choices.detail == "summary" or not sees_thread:
         how = "as summaries (who, when and the link; no text)"
     elif choices.detail == "first":

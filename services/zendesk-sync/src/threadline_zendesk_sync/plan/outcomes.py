@@ -1,11 +1,13 @@
-"""What performing a command did, and the threadline.sync.results v2 records it reports."""
+"""What performing a command did, and the threadline.sync.results records it reports (v2; v3 for
+follower_checked)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Literal, TypeAlias
 
-from threadline_common.models import CommandV3, SyncResultV2
+from threadline_common.models import CommandV3, SyncResultV3
+from threadline_common.models.generated.sync_results_v3 import Follower
 
 
 @dataclass
@@ -14,12 +16,12 @@ class Outcome:
     it; `skipped` when there was nothing to do (our own comment coming back)."""
 
     effect: str
-    results: list[SyncResultV2] = field(default_factory=list)
+    results: list[SyncResultV3] = field(default_factory=list)
     detail: str = ""
 
 
-# The kinds zendesk-sync reports (mypy holds them to SyncResultV2.kind, the contract's).
-ResultKind: TypeAlias = Literal["ticket_created", "thread_opened", "failed", "thread_gone"]
+# The kinds zendesk-sync reports (mypy holds them to SyncResultV3.kind, the contract's).
+ResultKind: TypeAlias = Literal["ticket_created", "thread_opened", "failed", "thread_gone", "follower_checked"]
 REASON_LIMIT = 1000  # sync.results v2 bounds the reason
 
 
@@ -52,13 +54,14 @@ def result(
     thread_ts: str | None = None,
     moved_from: str | None = None,
     reason: str | None = None,
-) -> SyncResultV2:
+    follower: Follower | None = None,
+) -> SyncResultV3:
     """A threadline.sync.results v2 record; thread fields default to the command's conversation.
     It names its command by id and type, never by content, so a chain of results cannot grow."""
     conversation_id = conversation_id or command.conversation_id
     team, channel, ts = thread_of(conversation_id)
-    return SyncResultV2(
-        schema_version=2,
+    return SyncResultV3(
+        schema_version=3 if follower is not None else 2,
         kind=kind,
         conversation_id=conversation_id,
         command_id=command.command_id,
@@ -70,4 +73,5 @@ def result(
         thread_ts=thread_ts or ts,
         moved_from=moved_from,
         reason=reason[:REASON_LIMIT] if reason else None,
+        **({"follower": follower} if follower is not None else {}),
     )

@@ -146,6 +146,16 @@ def on_call_text(command: OnCallNotify, people: list[str]) -> str:
     return text + "."
 
 
+def on_call_answer_text(channel: str, people: list[str]) -> str:
+    """`/support oncall`'s answer; `channel` as Slack shows it (`<#C…>`), `people` as named in Slack."""
+    if not people:
+        return f":pager: Nobody is on call in PagerDuty for {channel} right now."
+    text = f":pager: On call for {channel} now: {people[0]} (primary)"
+    if len(people) > 1:
+        text += f", {people[1]} (secondary)"
+    return text + "."
+
+
 def priority_text(ticket_id: int, priority: str) -> str:
     icon = ":rotating_light:" if priority == "urgent" else ":label:"
     return f"{icon} Ticket #{ticket_id} is now {priority}."
