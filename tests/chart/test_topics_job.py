@@ -30,6 +30,15 @@ def test_plan_creates_only_missing_topics_with_the_contracts_settings() -> None:
 
 
 @pytest.mark.unit
+def test_the_router_s_follows_table_is_compacted_and_co_partitioned_with_its_inbound_topic() -> None:
+    todo = plan(load_topics(), {})
+    by_name = {t.name: t for t in todo.create}
+    follows, inbound = by_name["threadline.follows"], by_name["threadline.router.inbound"]
+    assert follows.config["cleanup.policy"] == "compact"
+    assert follows.partitions == inbound.partitions == by_name["threadline.links"].partitions
+
+
+@pytest.mark.unit
 def test_plan_with_a_partition_count_for_every_topic() -> None:
     specs = load_topics()
     todo = plan(specs, {"t.threadline.links": 2, "t.threadline.commands": 6}, prefix="t.", partitions=2)
