@@ -76,13 +76,10 @@ def test_help_in_a_channel_that_opens_by_emoji_and_in_an_unserved_one(router):
     assert "/support follow" in elsewhere
 
 
-@pytest.mark.parametrize("text", ["frobnicate", "STATUSES now", "report daily"])
+@pytest.mark.parametrize("text", ["frobnicate", "STATUSES now"])
 def test_an_unknown_subcommand_gets_one_line_and_the_short_help(router, text):
     answer = only_answer(router.send(slash(text)))
-    if text.startswith("report"):
-        assert "/support follow" in answer  # not in this version: the help
-    else:
-        assert answer.startswith("`") and "is not a /support command" in answer and "/support help" in answer
+    assert answer.startswith("`") and "is not a /support command" in answer and "/support help" in answer
 
 
 def test_a_subcommand_the_person_types_with_slack_markup_cannot_ping_anyone(router):
@@ -140,3 +137,26 @@ def test_the_same_command_delivered_twice_is_the_same_answer(router):
 
 def test_open_is_left_to_the_modals(router):
     assert router.send(slash("open my laptop is slow")) == []  # forms.open_from_command's stub
+
+
+def test_report_asks_for_the_latest_full_period_of_this_channel_or_another(router):
+    [daily] = router.send(slash("report daily"))
+    assert command_type(daily) == "report.answer"
+    assert (daily.kind, daily.channel_id, daily.date, daily.report_channel_id) == ("daily", "C1", "2026-11-22", "C1")
+    [weekly] = router.send(slash("report weekly <#C2|infra>"))
+    assert (weekly.kind, weekly.channel_id, weekly.date) == ("weekly", "C2", "2026-11-16")
+    [by_name] = router.send(slash("report Weekly #infra", event_id="by-name"))
+    assert by_name.channel_id == "C2"
+
+
+@pytest.mark.parametrize(
+    ("text", "said"),
+    [
+        ("report", "Use `/support report daily|weekly [#channel]`"),
+        ("report monthly", "Use `/support report daily|weekly [#channel]`"),
+        ("report daily #nowhere", "`#nowhere` is not a channel Threadline serves."),
+        ("report daily <#C9|random>", "Threadline does not serve <#C9>, so it has no reports."),
+    ],
+)
+def test_a_report_of_nothing_gets_one_line(router, text, said):
+    assert only_answer(router.send(slash(text))).startswith(said)

@@ -10,11 +10,16 @@ from typing import Any
 import msgspec
 import pytest
 from pydantic import SecretStr
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
 
 from threadline_common.channels import parse_channels
 from threadline_common.models import CommandV3
-from threadline_router.rules.commands import check_follower, describe_ticket, oncall_answer
+from threadline_router.rules.commands import check_follower, describe_ticket, oncall_answer, report_answer
 from threadline_router.rules.follows import DEFAULT_CHOICES, parse_choices
+from threadline_sandbox.common import BackgroundServer
 from threadline_sandbox.pagerduty import PagerDutySandbox
 from threadline_zendesk_sync.app import decode_command
 from threadline_zendesk_sync.effects import Effects
@@ -179,3 +184,55 @@ async def test_oncall_names_who_is_on_call_for_the_channel(slack, settings, page
                             rules.channels["C0SUPPORT"])  # fmt: skip
     await effects.perform(as_sent(command))
     assert said == [":pager: On call for <#C0SUPPORT> now: *Agent Ann* (primary), <@U0SRE> (secondary)."]
+
+
+@pytest.fixture
+def reporter() -> Iterator[tuple[str, list[dict[str, Any]]]]:
+    """The reporter's API as zendesk-sync reads it (GET /reports/{kind}, bearer token, 404 for a
+    channel it does not report on): what it was asked, and its address."""
+    asked: list[dict[str, Any]] = []
+
+    async def report(request: Request) -> JSONResponse:
+        if request.headers.get("authorization") != "Bearer reporter-token":
+            return JSONResponse({"detail": "unauthorized"}, status_code=401)
+        asked.append({"kind": request.path_params["kind"], **request.query_params})
+        if request.query_params["channel"] != "C0SUPPORT":
+            return JSONResponse({"detail": "not a monitored channel"}, status_code=404)
+        text = f"Daily report of #support for {request.query_params['date']}: 3 tickets"
+        return JSONResponse({"text": text, "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": text}}]})
+
+    server = BackgroundServer(Starlette(routes=[Route("/reports/{kind}", report)]))
+    server.start()
+    yield server.url, asked
+    server.stop()
+
+
+async def test_report_answers_agents_and_the_report_channel_s_members(settings, reporter, router, monkeypatch):
+    url, asked = reporter
+    effects = Effects(
+        settings.model_copy(update={"reporter_api_url": url, "reporter_api_token": SecretStr("reporter-token")})
+    )
+    said: list[dict[str, Any]] = []
+
+    async def respond(response_url: str, **message: Any) -> bool:
+        said.append(message)
+        return True
+
+    monkeypatch.setattr(effects.slack, "respond", respond)
+
+    def ask(who: str, channel: str = "C0SUPPORT", report_channel: str | None = None) -> CommandV3:
+        return as_sent(report_answer(f"T0SANDBOX:{channel}:command:{who}", f"report:{who}:{channel}", who, URL,
+                                     "daily", channel, "2026-11-22", report_channel or channel))  # fmt: skip
+
+    await effects.perform(ask("U0BOB"))  # a member of #support
+    assert said[-1]["text"] == "Daily report of #support for 2026-11-22: 3 tickets" and said[-1]["blocks"]
+    assert asked == [{"kind": "daily", "channel": "C0SUPPORT", "date": "2026-11-22", "format": "slack"}]
+    await effects.perform(ask("U0BOB", report_channel="C0INFRA"))  # the reports go to #infra-help: not Bob's
+    assert said[-1]["text"].startswith("The reports of <#C0SUPPORT> are for Zendesk agents and members of <#C0INFRA>")
+    await effects.perform(ask("U0SRE", channel="C0INFRA"))
+    assert said[-1]["text"] == "Threadline has no daily report for <#C0INFRA>."
+    unconfigured = Effects(settings)  # no reporter API: one line, not silence
+    monkeypatch.setattr(unconfigured.slack, "respond", respond)
+    await unconfigured.perform(ask("U0BOB"))
+    assert said[-1]["text"].startswith("Reports are not available from Slack here")
+    assert len(asked) == 2

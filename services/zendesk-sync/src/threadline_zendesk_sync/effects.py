@@ -19,6 +19,7 @@ from threadline_common.models import CommandV3
 from threadline_common.models.generated.commands_v3 import (
     OnCallAnswer,
     OnCallNotify,
+    ReportAnswer,
     SlackAddReaction,
     SlackDirectMessage,
     SlackOpenThread,
@@ -102,4 +103,6 @@ class Effects:
                 return await self.follows.direct_message(command)
             case OnCallAnswer():
                 return await self.on_call.answer(command)
+            case ReportAnswer():
+                return await self.follows.report(command)
         raise PermanentError(f"unknown command {type(command).__name__}")

@@ -14,6 +14,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from threadline_common.models.generated.commands_v3 import (
+    ReportAnswer,
     SlackDirectMessage,
     ZendeskCheckFollower,
     ZendeskDescribeTicket,
@@ -23,6 +24,7 @@ from threadline_zendesk_sync.plan import outcomes, people, slack_posts, ticket_a
 from threadline_zendesk_sync.plan.failures import NotFound
 from threadline_zendesk_sync.plan.outcomes import Outcome
 from threadline_zendesk_sync.plan.ticket_answers import Access
+from threadline_zendesk_sync.reporter_client import Reporter, UnknownReportChannel
 from threadline_zendesk_sync.settings import ZendeskSyncSettings
 from threadline_zendesk_sync.slack_poster import Slack
 from threadline_zendesk_sync.zendesk_client import Zendesk
@@ -35,6 +37,12 @@ class FollowCommands:
         self.settings = settings
         self.zendesk = zendesk
         self.slack = slack
+        token = settings.reporter_api_token
+        self.reporter = (
+            Reporter(settings.reporter_api_url, token.get_secret_value())
+            if settings.reporter_api_url and token is not None
+            else None
+        )
 
     # --- who may see a ticket --------------------------------------------------------------------
 
@@ -138,3 +146,32 @@ class FollowCommands:
             since=slack_posts.look_back_from(command),
         )
         return Outcome("done" if posted else "already_done", detail=command.purpose)
+
+    async def report(self, command: ReportAnswer) -> Outcome:
+        """`/support report`: the channel's report, to a Zendesk agent or a member of the channel
+        its reports go to; anyone else hears why not."""
+        where = command.report_channel_id or command.channel_id
+        person = await self.slack.person(command.user)
+        zendesk_user = await self.zendesk.user_by_email(person.email) if person.email else None
+        allowed = bool(zendesk_user and people.is_agent(zendesk_user)) or await self.slack.is_member(
+            where, command.user
+        )
+        if not allowed:
+            text = ticket_answers.report_refused_text(command.channel_id, where)
+            await self.slack.respond(command.response_url, text=text, response_type="ephemeral")
+            return Outcome("done", detail=f"{command.user} may not see the reports of {command.channel_id}")
+        if self.reporter is None:
+            text = "Reports are not available from Slack here (Threadline's reporter API is not configured)."
+            await self.slack.respond(command.response_url, text=text, response_type="ephemeral")
+            return Outcome("done", detail="no reporter API")
+        try:
+            found = await self.reporter.report(command.kind, command.channel_id, command.date)
+        except UnknownReportChannel:
+            text = f"Threadline has no {command.kind} report for <#{command.channel_id}>."
+            await self.slack.respond(command.response_url, text=text, response_type="ephemeral")
+            return Outcome("done", detail="not a reported channel")
+        text = str(found.get("text") or f"The {command.kind} report of <#{command.channel_id}>")
+        blocks = found.get("blocks") if isinstance(found.get("blocks"), list) else None
+        answered = await self.slack.respond(command.response_url, text=text[:3000], blocks=blocks,
+                                            response_type="ephemeral")  # fmt: skip
+        return Outcome("done" if answered else "skipped", detail=f"{command.kind} report of {command.channel_id}")

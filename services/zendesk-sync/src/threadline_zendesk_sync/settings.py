@@ -45,6 +45,9 @@ class ZendeskSyncSettings(ServiceSettings):
     # PagerDuty (on call named in threads); without a token, channels with on_call get a failure notice.
     pagerduty_api_token: SecretStr | None = None
     pagerduty_api_url: str = "https://api.pagerduty.com"
+    # The reporter's API (`/support report`); without both, people hear that reports are not available here.
+    reporter_api_url: str | None = None
+    reporter_api_token: SecretStr | None = None
     # The operator's kill switch: commands wait in Kafka (nothing is read or committed) until it is off.
     disable_message_processing: bool = Field(
         default=False,
@@ -58,7 +61,9 @@ class ZendeskSyncSettings(ServiceSettings):
     web_port: int = 6067
     session_timeout_seconds: float = 10.0
 
-    @field_validator("zendesk_api_token", "zendesk_oauth_token", "slack_bot_token", "pagerduty_api_token")
+    @field_validator(
+        "zendesk_api_token", "zendesk_oauth_token", "slack_bot_token", "pagerduty_api_token", "reporter_api_token"
+    )
     @classmethod
     def _no_placeholder(cls, value: SecretStr | None) -> SecretStr | None:
         return reject_placeholder(value, "a token")

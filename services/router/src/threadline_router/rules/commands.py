@@ -14,6 +14,7 @@ from threadline_common.models.generated.commands_v3 import (
     CustomField,
     OnCallAnswer,
     OnCallNotify,
+    ReportAnswer,
     SlackDirectMessage,
     SlackFile,
     SlackMessageMetadata,
@@ -307,4 +308,30 @@ def oncall_answer(
         channel_id=channel_id,
         escalation_policy_id=rules.on_call.escalation_policy_id,
         schedule_id=rules.on_call.schedule_id,
+    )
+
+
+def report_answer(
+    key: str,
+    command_id: str,
+    user: str,
+    response_url: str,
+    kind: Literal["daily", "weekly"],
+    channel_id: str,
+    date: str,
+    report_channel_id: str | None,
+) -> ReportAnswer:
+    """zendesk-sync asks the reporter for a channel's report and answers the person, if they may see it."""
+    return ReportAnswer(
+        schema_version=3,
+        command_id=command_id,
+        conversation_id=key,
+        issued_at=UNSTAMPED,
+        cause=NO_CAUSE,
+        response_url=response_url,
+        user=user,
+        kind=kind,
+        channel_id=channel_id,
+        date=date,
+        report_channel_id=report_channel_id,
     )

@@ -13,11 +13,24 @@ that thread's conversation (here); of a ticket number, the ticket's follows row 
 
 from __future__ import annotations
 
+import datetime as dt
+import re
+from typing import Literal, cast
+from zoneinfo import ZoneInfo
+
 from threadline_common import to_slack
 from threadline_common.channels import ChannelRules
+from threadline_common.times import parse_time
 from threadline_router.conversation import Conversation
 from threadline_router.inbound import FollowNote, SlashCommand, conversation_of
-from threadline_router.rules.commands import AnswerPurpose, answer, check_follower, describe_ticket, oncall_answer
+from threadline_router.rules.commands import (
+    AnswerPurpose,
+    answer,
+    check_follower,
+    describe_ticket,
+    oncall_answer,
+    report_answer,
+)
 from threadline_router.rules.decision import Context, Decision
 from threadline_router.rules.follows import FOLLOW_SYNTAX, parse_choices
 from threadline_router.rules.forms import open_from_command
@@ -35,6 +48,8 @@ COMMANDS_HELP = "\n".join(
         " `first 200` the first 200 characters, `summary` no text).",
         "• `/support unfollow <ticket number | thread link>`, `/support following`: stop following; what you follow.",
         "• `/support oncall`: who is on call for this channel now.",
+        "• `/support report daily|weekly [#channel]`: yesterday's or the last seven days' figures of this"
+        " channel (or another), for Zendesk agents and the people its reports go to.",
     ]
 )
 SHORT_HELP = (
@@ -61,8 +76,7 @@ def on_slash_command(event: SlashCommand, state: Conversation | None, ctx: Conte
         case "open":
             return open_from_command(event, state, ctx)
         case "report":
-            # Not in this version: the reporter posts the figures; the person hears what there is.
-            return _say(event, state, key, help_text(event, ctx), "help")
+            return _report(event, state, key, ctx)
     verb = to_slack.escape(event.verb[:40])
     return _say(event, state, key, f"`{verb}` is not a /support command. {SHORT_HELP}", "error")
 
@@ -118,6 +132,46 @@ def _on_call(event: SlashCommand, state: Conversation | None, key: str, ctx: Con
         return Decision(state, reason="a slash command without a response_url")
     command = oncall_answer(key, f"oncall-answer:{event.event_id}", event.user, event.response_url,
                             event.channel_id, rules)  # fmt: skip
+    return Decision(state, [command])
+
+
+REPORT_SYNTAX = "`/support report daily|weekly [#channel]`"
+# How Slack writes a channel in a command's text: <#C123|name> (with escaping on), or as typed.
+_CHANNEL_REF = re.compile(r"^<#([CG][A-Z0-9]+)(?:\|[^>]*)?>$")
+
+
+def channel_ref(word: str, ctx: Context) -> str | None:
+    """The channel a word names: `<#C123|name>`, a channel id, or `#name` of a served channel."""
+    found = _CHANNEL_REF.match(word)
+    if found:
+        return found.group(1)
+    if re.fullmatch(r"[CG][A-Z0-9]{2,}", word):
+        return word
+    name = word.removeprefix("#").lower()
+    return next((cid for cid, rules in ctx.channels.channels.items() if rules.name.lower() == name), None)
+
+
+def _report(event: SlashCommand, state: Conversation | None, key: str, ctx: Context) -> Decision:
+    """`report daily|weekly [#channel]`: the latest full period's figures, in the channel's time zone."""
+    kind = event.args[0].lower() if event.args else ""
+    if kind not in ("daily", "weekly") or len(event.args) > 2:
+        return _say(event, state, key, f"Use {REPORT_SYNTAX}: `daily` is yesterday, `weekly` the last seven days.",
+                    "error")  # fmt: skip
+    channel = channel_ref(event.args[1], ctx) if len(event.args) > 1 else event.channel_id
+    if channel is None:
+        shown = to_slack.escape(event.args[1][:60])
+        return _say(event, state, key, f"`{shown}` is not a channel Threadline serves. Use {REPORT_SYNTAX}.", "error")
+    rules = ctx.channels.rules_for(channel)
+    if rules is None:
+        return _say(event, state, key, f"Threadline does not serve <#{channel}>, so it has no reports.", "refusal")
+    if not event.response_url:
+        return Decision(state, reason="a slash command without a response_url")
+    today = parse_time(ctx.now).astimezone(ZoneInfo(rules.timezone)).date() if ctx.now else dt.date.today()
+    day = today - dt.timedelta(days=1 if kind == "daily" else 7)
+    command = report_answer(
+        key, f"report-answer:{event.event_id}", event.user, event.response_url, cast(Literal["daily", "weekly"], kind),
+        channel, day.isoformat(), rules.report_channel or channel,
+    )  # fmt: skip
     return Decision(state, [command])
 
 

@@ -209,3 +209,9 @@ def describe_choices(what: Sequence[str], detail: str, chars: int | None, sees_t
     if detail == "first" and chars:
         return f"{said}, with the first {chars} characters of each comment"
     return f"{said}, with each comment in full"
+
+
+def report_refused_text(channel: str, report_channel: str) -> str:
+    if report_channel == channel:
+        return f"The reports of <#{channel}> are for Zendesk agents and members of <#{channel}>."
+    return f"The reports of <#{channel}> are for Zendesk agents and members of <#{report_channel}>, where they go."

@@ -624,10 +624,37 @@ class OnCallAnswer(CommandEnvelope, tag_field='type', tag='oncall.answer'):
     schedule_id: str | None | UnsetType = UNSET
 
 
+class ReportAnswer(CommandEnvelope, tag_field='type', tag='report.answer'):
+    """
+    Answer a person (through response_url) with a channel's daily or weekly report, from the reporter's API, if they may see it: a Zendesk agent (by their Slack email) or a member of the channel the channel's reports go to. Read-only: a redelivery answers again.
+    """
+
+    response_url: Annotated[str, Meta(min_length=1)]
+    user: Annotated[str, Meta(min_length=1)]
+    kind: Literal['daily', 'weekly']
+    channel_id: Annotated[
+        str, Meta(description='The channel the figures are about.', min_length=1)
+    ]
+    date: Annotated[
+        str,
+        Meta(
+            description="The day (daily) or the first day of the seven (weekly), in the channel's timezone."
+        ),
+    ]
+    report_channel_id: (
+        Annotated[
+            str,
+            Meta(description="Where the channel's reports go: its members may see them (the channel itself when null)."),
+        ]
+        | None
+        | UnsetType
+    ) = UNSET
+
+
 Command: TypeAlias = Annotated[
-    ZendeskCreateTicket | ZendeskCreateFollowup | ZendeskAddComment | ZendeskSetStatus | SlackPostMessage | SlackAddReaction | SlackOpenThread | ZendeskSetPriority | SlackPostEphemeral | OnCallNotify | SlackRespond | SlackUpdateMessage | SlackOpenView | SlackPublishHome | SlackDirectMessage | ZendeskDescribeTicket | ZendeskCheckFollower | OnCallAnswer,
+    ZendeskCreateTicket | ZendeskCreateFollowup | ZendeskAddComment | ZendeskSetStatus | SlackPostMessage | SlackAddReaction | SlackOpenThread | ZendeskSetPriority | SlackPostEphemeral | OnCallNotify | SlackRespond | SlackUpdateMessage | SlackOpenView | SlackPublishHome | SlackDirectMessage | ZendeskDescribeTicket | ZendeskCheckFollower | OnCallAnswer | ReportAnswer,
     Meta(
-        description="Version 3 reads every v1 and v2 command and adds what Slack's interactive surface needs: slack.respond (a response_url reply), slack.update_message, slack.open_view, slack.publish_home and slack.direct_message; and for slash commands and following tickets zendesk.describe_ticket, zendesk.check_follower and oncall.answer. (Version 2 added zendesk.set_priority, slack.post_ephemeral and oncall.notify.) An effect the router decided, for zendesk-sync. One variant per `type`; a later version may add variants. command_id derives from the causing event, so a redelivered event yields the same id and zendesk-sync performs each id once.",
+        description="Version 3 reads every v1 and v2 command and adds what Slack's interactive surface needs: slack.respond (a response_url reply), slack.update_message, slack.open_view, slack.publish_home and slack.direct_message; and for slash commands and following tickets zendesk.describe_ticket, zendesk.check_follower, oncall.answer and report.answer. (Version 2 added zendesk.set_priority, slack.post_ephemeral and oncall.notify.) An effect the router decided, for zendesk-sync. One variant per `type`; a later version may add variants. command_id derives from the causing event, so a redelivered event yields the same id and zendesk-sync performs each id once.",
         title='Command',
     ),
 ]
