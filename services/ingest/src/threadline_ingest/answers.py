@@ -73,7 +73,6 @@ UNSERVED = "Threadline does not serve this workspace."
 class CommandAck(BaseModel):
     """The body of a slash command's acknowledgement when it has one (an unserved workspace)."""
 
-
     response_type: Literal["ephemeral"] = "ephemeral"
     text: str
 
