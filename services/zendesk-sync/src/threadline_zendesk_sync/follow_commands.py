@@ -60,11 +60,16 @@ class FollowCommands:
             return None
         return found
 
-    async def _tell(self, response_url: str | None, user: str, command_id: str, text: str) -> bool:
-        """Answer the person: through response_url, or by DM when the interaction had none."""
-        if response_url:
-            return await self.slack.respond(response_url, text=text, response_type="ephemeral", replace_original=False)
-        await self.slack.direct_message(command_id, user, text, None, since=0.0)
+    async def _tell(self, command: ZendeskDescribeTicket | ZendeskCheckFollower, text: str) -> bool:
+        """Answer the person: through response_url, or by DM when the interaction had none (a
+        button in the App Home), looked for by the command's id before it is posted."""
+        if command.response_url:
+            return await self.slack.respond(
+                command.response_url, text=text, response_type="ephemeral", replace_original=False
+            )
+        await self.slack.direct_message(
+            command.command_id, command.user, text, None, since=slack_posts.look_back_from(command)
+        )
         return True
 
     async def _names(self, comments: Sequence[Mapping[str, Any]]) -> tuple[dict[int, str], set[int]]:
@@ -85,12 +90,12 @@ class FollowCommands:
         ticket = await self._ticket(ticket_id)
         if ticket is None:
             text = ticket_answers.not_found_text(ticket_id)
-            await self._tell(command.response_url, command.user, command.command_id, text)
+            await self._tell(command, text)
             return Outcome("done", detail=f"no ticket {ticket_id}")
         seen = await self.access(ticket, command.user, command.thread_channel_id or None)
         if not seen.allowed:
             text = ticket_answers.refused_text(ticket_id)
-            await self._tell(command.response_url, command.user, command.command_id, text)
+            await self._tell(command, text)
             return Outcome("done", detail=f"ticket {ticket_id} refused: {seen.why}")
         comments = ticket_answers.public_comments(await self.zendesk.comments(ticket_id, refresh=True))
         names, staff = await self._names(comments[-20:])
@@ -105,26 +110,24 @@ class FollowCommands:
             assignee = await self.zendesk.user(int(assignee_id)) if assignee_id else None
             name = str(assignee.get("name")) if assignee else None
             text = ticket_answers.status_text(ticket, url, name, comments, names, staff, now, seen.sees_thread)
-        answered = await self._tell(command.response_url, command.user, command.command_id, text)
+        answered = await self._tell(command, text)
         return Outcome("done" if answered else "skipped", detail=f"{command.show} of ticket {ticket_id}")
 
     async def check_follower(self, command: ZendeskCheckFollower) -> Outcome:
         ticket_id = command.ticket_id
         ticket = await self._ticket(ticket_id)
-        tell = command.response_url or None
         if ticket is None:
-            await self._tell(tell, command.user, command.command_id, ticket_answers.not_found_text(ticket_id))
+            await self._tell(command, ticket_answers.not_found_text(ticket_id))
             return Outcome("done", detail=f"no ticket {ticket_id}")
         seen = await self.access(ticket, command.user, command.thread_channel_id or None)
         if not seen.allowed:
-            await self._tell(tell, command.user, command.command_id, ticket_answers.refused_text(ticket_id))
+            await self._tell(command, ticket_answers.refused_text(ticket_id))
             return Outcome("done", detail=f"{command.user} may not follow ticket {ticket_id}: {seen.why}")
         choices = command.choices
         chars = choices.chars if isinstance(choices.chars, int) else None
         what = ticket_answers.describe_choices(choices.what, choices.detail, chars, seen.sees_thread)
         url = self.settings.ticket_url(ticket_id)
-        await self._tell(tell, command.user, command.command_id,
-                         ticket_answers.followed_text(ticket_id, url, what, seen.sees_thread))  # fmt: skip
+        await self._tell(command, ticket_answers.followed_text(ticket_id, url, what, seen.sees_thread))
         follower = Follower(
             team_id=command.team_id,
             user=command.user,
