@@ -147,7 +147,8 @@ class Interactive:
         response = CommandResponse(answer.status, answer.body, answer.json, shown, hook_url, trigger)
         if shown is not None:
             with s._lock:
-                _show(s, _hook(s, hook_url), shown, "command_response")
+                hook = _hook(s, hook_url)
+                hook.original = _show(s, hook, shown, "command_response")
         return response
 
     def press_button(self, user_name: str, channel_id: str, message_ts: str, action_id: str) -> AppResponse:
@@ -478,12 +479,14 @@ def _use_hook(s: SlackSandbox, hook_id: str, body: Any) -> tuple[int, str]:
     if _flag(body.get("replace_original")) and hook.original is not None:
         _replace_original(s, hook, body)
         return 200, "ok"
-    hook.original = hook.original or _show(s, hook, body, "response_url")
+    shown = _show(s, hook, body, "response_url")
+    if hook.kind == "commands" or hook.original is None:  # a command's replies replace its latest
+        hook.original = shown
     return 200, "ok"
 
 
 def _flag(value: Any) -> bool:
-    return value is True or str(value).lower() == "true"
+    return value is True or str(value).lower() in ("1", "true")
 
 
 def _replace_original(s: SlackSandbox, hook: Hook, body: dict[str, Any]) -> None:
@@ -687,10 +690,12 @@ def _fill_view(view: dict[str, Any], raw: dict[str, Any]) -> None:
 
 
 def _replace_view(view: dict[str, Any], raw: dict[str, Any]) -> None:
-    """The view's new content, same id: entered values stay for inputs kept (same block_id and
-    action_id), as Slack preserves them; errors shown are gone."""
+    """The view's new content, same id and external_id: entered values stay for inputs kept
+    (same block_id and action_id), as Slack preserves them; errors shown are gone."""
     old_values = view.get("state", {}).get("values", {})
+    external_id = view.get("external_id", "")
     _fill_view(view, raw)
+    view["external_id"] = view["external_id"] or external_id  # a view keeps its external_id
     kept = {(b, e["action_id"]) for b, e in _elements(view["blocks"])}
     view["state"] = {
         "values": {
