@@ -771,6 +771,8 @@ def events(world: World) -> list[dict[str, Any]]:
         "files.completeUploadExternal", "alice", {"files": files, "channel_id": support, "initial_comment": "Hi"}
     )["ok"]
     assert w.call("conversations.join", "bot", {"channel": w.channel("random")})["ok"]
+    w.slack.dm("alice", "Thanks for the help")  # a message event with channel_type im
+    w.slack.open_home("alice")  # app_home_opened
     w.slack.wait_for_deliveries()
     return w.receiver.bodies[start:]
 
@@ -790,6 +792,8 @@ def test_every_kind_of_event_has_the_keys_and_types_of_a_real_one(events):
     for body in events:
         seen.setdefault(event_kind(body["event"]), body)
     assert set(REAL_EVENTS) <= set(seen), f"no {set(REAL_EVENTS) - set(seen)} event was sent"
+    assert {"app_home_opened"} <= set(seen)
+    assert any(b["event"].get("channel_type") == "im" for b in events)
     for kind, name in REAL_EVENTS.items():
         real = json.loads((REAL / "slack" / name).read_text())
         differences = shape_differences(real, seen[kind], ignore=NOT_MODELLED | IMAGE_PREVIEWS)

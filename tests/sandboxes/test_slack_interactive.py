@@ -173,6 +173,7 @@ def test_a_slash_command_is_slacks_signed_form_and_its_answer_is_shown_ephemeral
     app.on_command = lambda form: (200, {"text": f"Looking into {form['text']!r}"})
     answer = slack.slash_command("alice", "C0SUPPORT", "/ticket", "printer on fire")
     path, headers, body = app.requests[-1]
+    assert path == "/slack/commands"
     assert headers["content-type"] == "application/x-www-form-urlencoded"
     form = dict(urllib.parse.parse_qsl(body.decode(), keep_blank_values=True))
     real = dict(urllib.parse.parse_qsl((REAL / "slash_command_form_body.txt").read_text().strip()))
@@ -280,7 +281,12 @@ def test_a_button_opens_a_modal_whose_submission_shows_errors_then_closes(slack,
     assert submitted["view"]["private_metadata"] == "C0SUPPORT" and submitted["view"]["id"] == view["id"]
     assert submitted["view"]["state"]["values"] == {
         "summary": {"text": {"type": "plain_text_input", "value": "fire"}},
-        "priority": {"pick": {"type": "static_select", "selected_option": "high"}},
+        "priority": {
+            "pick": {
+                "type": "static_select",
+                "selected_option": {"text": {"type": "plain_text", "text": "High"}, "value": "high"},
+            }
+        },
     }
     errored = slack.open_view("alice")
     assert errored is not None and errored["errors"] == {"summary": "Say a little more"}

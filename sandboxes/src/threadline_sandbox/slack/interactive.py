@@ -26,8 +26,6 @@ import httpx
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 
-from threadline_sandbox.slack import server as core
-
 if TYPE_CHECKING:
     from threadline_sandbox.slack.server import SlackSandbox
 
@@ -87,6 +85,7 @@ class Hook:
     user: str
     channel: str
     created: float
+    secret: str = ""
     uses: int = 0
     original: tuple[str, str] | None = None  # ("message"|"ephemeral", ts)
 
@@ -343,7 +342,7 @@ class Interactive:
         except ValueError:
             body = None
         with s._lock:
-            status, answer = _use_hook(s, request.path_params["hook_id"], body)
+            status, answer = _use_hook(s, request.path_params["hook_id"], request.path_params["secret"], body)
             self.ui.hook_posts.append({"url": url, "body": body, "status": status, "answer": answer})
         return PlainTextResponse(answer, status_code=status)
 
@@ -383,9 +382,9 @@ def _exchange_trigger(s: SlackSandbox, trigger_id: str) -> str:
 
 
 def _new_hook(s: SlackSandbox, kind: str, user: str, channel: str, original: tuple[str, str] | None) -> str:
-    hook_id = str(secrets.randbelow(10**12))
-    s.ui.hooks[hook_id] = Hook(kind, user, channel, time.monotonic(), original=original)
-    return f"{s.base_url}/hooks/{kind}/{s.ws.team_id}/{hook_id}/{secrets.token_urlsafe(18)}"
+    hook_id, secret = str(secrets.randbelow(10**12)), secrets.token_urlsafe(18)
+    s.ui.hooks[hook_id] = Hook(kind, user, channel, time.monotonic(), secret, original=original)
+    return f"{s.base_url}/hooks/{kind}/{s.ws.team_id}/{hook_id}/{secret}"
 
 
 def _hook(s: SlackSandbox, url: str) -> Hook:
@@ -453,11 +452,11 @@ def _add_ephemeral(s: SlackSandbox, user: str, channel: str, text: str, blocks: 
     return ts
 
 
-def _use_hook(s: SlackSandbox, hook_id: str, body: Any) -> tuple[int, str]:
+def _use_hook(s: SlackSandbox, hook_id: str, secret: str, body: Any) -> tuple[int, str]:
     """A POST to a response_url, as Slack answers it: `ok`, or why not (404 for an unknown,
     expired or used-up URL, 400 for a body that is not a message)."""
     hook = s.ui.hooks.get(hook_id)
-    if hook is None:
+    if hook is None or not secrets.compare_digest(hook.secret, secret):
         return 404, "invalid_url"
     if time.monotonic() - hook.created > s.knobs.response_url_ttl_seconds:
         return 404, "expired_url"
@@ -499,7 +498,8 @@ def _replace_original(s: SlackSandbox, hook: Hook, body: dict[str, Any]) -> None
                 entry.update(text=text, blocks=blocks)
         return
     message = s._message(hook.channel, ts)
-    params: dict[str, Any] = {"channel": hook.channel, "ts": ts, "text": text, "blocks": blocks}
+    # The whole message is replaced: no blocks in the reply, none in the message ([] clears them).
+    params: dict[str, Any] = {"channel": hook.channel, "ts": ts, "text": text, "blocks": blocks or []}
     core.chat_update(s, str(message.get("user") or s.bot_user_id), params)
 
 
@@ -557,23 +557,45 @@ def _action(s: SlackSandbox, block_id: str, element: dict[str, Any]) -> dict[str
 
 
 def _state_values(view: dict[str, Any], values: dict[str, dict[str, Any]]) -> dict[str, Any]:
-    """view.state.values for what the person entered, shaped by each element's type."""
-    types = {(b, e["action_id"]): e["type"] for b, e in _elements(view["blocks"])}
+    """view.state.values for what the person entered, shaped by each element's type: a text
+    input's `value`; for a select, radio buttons or checkboxes the chosen option objects (given
+    by their value); for a user, conversation, channel, date or time picker the id or date."""
+    elements = {(b, e["action_id"]): e for b, e in _elements(view["blocks"])}
     state: dict[str, Any] = {}
     for block_id, actions in values.items():
         for action_id, value in actions.items():
-            kind = types.get((block_id, action_id))
-            if kind is None:
+            element = elements.get((block_id, action_id))
+            if element is None:
                 raise LookupError(f"the open view has no input {block_id}/{action_id}")
+            kind = str(element["type"])
             entry: dict[str, Any] = {"type": kind}
-            if isinstance(value, dict) and kind not in SELECTED:
+            if kind in SELECTED:
+                key = SELECTED[kind]
+                chosen = value if "option" not in key else _options(element, value, key.endswith("s"))
+                entry[key] = chosen
+            elif isinstance(value, dict):
                 entry.update(value)
-            elif kind in SELECTED:
-                entry[SELECTED[kind]] = value
             else:
                 entry["value"] = value
             state.setdefault(block_id, {})[action_id] = entry
     return state
+
+
+def _options(element: dict[str, Any], value: Any, many: bool) -> Any:
+    """The element's option objects whose value is `value` (or each of a list of values)."""
+    offered = [o for group in element.get("option_groups", []) for o in group.get("options", [])]
+    offered += element.get("options", [])
+    wanted = value if isinstance(value, list) else [value]
+    chosen = []
+    for v in wanted:
+        if isinstance(v, dict):
+            chosen.append(v)
+            continue
+        option = next((o for o in offered if o.get("value") == v), None)
+        if option is None:
+            raise LookupError(f"{element['action_id']} offers no option {v!r}")
+        chosen.append(option)
+    return chosen if many else chosen[0]
 
 
 def _apply_response_action(s: SlackSandbox, user: str, view: dict[str, Any], answer: AppResponse) -> None:
@@ -846,3 +868,8 @@ REQUIRED: dict[str, tuple[tuple[str, str], ...]] = {
     "views.update": (("view", "invalid_arguments"),),
     "views.publish": (("user_id", "invalid_arguments"), ("view", "invalid_arguments")),
 }
+
+
+# Last: server.py builds SlackSandbox on the Interactive above, and this module calls into
+# server.py's rules (errors, posting, signing) only when a request comes, whichever is imported first.
+from threadline_sandbox.slack import server as core  # noqa: E402

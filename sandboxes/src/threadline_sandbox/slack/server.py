@@ -650,6 +650,8 @@ def chat_update(s: SlackSandbox, user: str, p: dict[str, Any]) -> dict[str, Any]
     message["text"] = text
     if blocks:
         message["blocks"] = blocks
+    elif blocks is not None:  # `blocks=[]` removes them; leaving blocks out keeps them
+        message.pop("blocks", None)
     message["edited"] = {"user": user, "ts": s._next_ts()}
     event_ts = s._next_ts()
     s._emit(
