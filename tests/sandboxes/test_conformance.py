@@ -28,7 +28,7 @@ import jsonschema
 import pytest
 import requests
 
-from threadline_sandbox.slack import SlackSandbox, interactive
+from threadline_sandbox.slack import SlackSandbox, views
 from threadline_sandbox.slack.server import METHODS, SEED
 from threadline_sandbox.zendesk import ZendeskSandbox
 
@@ -359,7 +359,7 @@ def _reacted(w: World, name: str) -> dict[str, Any]:
 def _trigger(w: World, who: str, age: float = 0.0) -> str:
     """A trigger_id as a person's click hands one to the app, made `age` seconds ago."""
     with w.slack._lock:
-        trigger = interactive._new_trigger(w.slack, w.user(who))
+        trigger = views.new_trigger(w.slack, w.user(who))
         w.slack.ui.triggers[trigger].created -= age
     return trigger
 

@@ -6,14 +6,14 @@ app hears at its Request URLs, and the Web API methods that answer it.
 - Interactivity: signed `payload=<JSON>` form POSTs to the interactivity URL (`block_actions`,
   `message_action`, `view_submission`), with `view_submission`'s synchronous response_action.
 - response_url: an incoming webhook per slash command or action, usable 5 times in 30 minutes.
-- trigger_id: valid 3 seconds and exchangeable once (views.open, views.push).
-- Views: modals (a stack of up to 3 per person) and each person's Home tab (views.publish), with
-  Slack's validation of a view object.
+- Views (views.py): modals (a stack of up to 3 per person) and each person's Home tab, with
+  Slack's validation of a view object; what a submission's answer does to the modal on screen.
 - DMs: conversations.open, and a person writing to the bot (`message` events with channel_type im).
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import secrets
 import time
@@ -26,14 +26,25 @@ import httpx
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 
+from threadline_sandbox.slack.views import (
+    PUSH_LIMIT,
+    Trigger,
+    block_elements,
+    find_element,
+    new_trigger,
+    public_view,
+    replace_view,
+    store_view,
+    validated,
+    views_open,
+    views_publish,
+    views_push,
+    views_update,
+)
+
 if TYPE_CHECKING:
     from threadline_sandbox.slack.server import SlackSandbox
 
-VIEW_TEXT_MAX = 24  # a modal's title, submit and close
-VIEW_BLOCKS_MAX = 100
-PRIVATE_METADATA_MAX = 3000
-CALLBACK_ID_MAX = 255
-PUSH_LIMIT = 3
 # What a value given to `submit_view` becomes in view.state.values, by the element's type.
 SELECTED = {
     "static_select": "selected_option",
@@ -68,13 +79,6 @@ class CommandResponse(AppResponse):
     message: dict[str, Any] | None = None
     response_url: str = ""
     trigger_id: str = ""
-
-
-@dataclass
-class Trigger:
-    user: str
-    created: float
-    used: bool = False
 
 
 @dataclass
@@ -125,7 +129,7 @@ class Interactive:
         with s._lock:
             channel = s.ws.channels[channel_id]
             hook_url = _new_hook(s, "commands", user, channel_id, None)
-            trigger = _new_trigger(s, user)
+            trigger = new_trigger(s, user)
         form = {
             "token": core.VERIFICATION_TOKEN,
             "team_id": s.ws.team_id,
@@ -161,7 +165,7 @@ class Interactive:
                 None,
             )
             message = ephemeral or s._message(channel_id, message_ts)
-            block_id, element = _find_element(message.get("blocks") or [], action_id)
+            block_id, element = find_element(message.get("blocks") or [], action_id)
             hook_url = _new_hook(s, "actions", user, channel_id, ("ephemeral" if ephemeral else "message", message_ts))
             payload = _action_base(s, user, user_name)
             payload["container"] = {
@@ -202,10 +206,10 @@ class Interactive:
         user = _user_id(s, user_name)
         with s._lock:
             view = self.ui.views[view_id]
-            block_id, element = _find_element(view["blocks"], action_id)
+            block_id, element = find_element(view["blocks"], action_id)
             payload = _action_base(s, user, user_name)
             payload["container"] = {"type": "view", "view_id": view_id}
-            payload["view"] = _public_view(view)
+            payload["view"] = public_view(view)
             payload["actions"] = [_action(s, block_id, element)]
         return _interact(s, payload)
 
@@ -226,7 +230,7 @@ class Interactive:
                 "is_enterprise_install": False,
                 "enterprise": None,
                 "callback_id": callback_id,
-                "trigger_id": _new_trigger(s, user),
+                "trigger_id": new_trigger(s, user),
                 "response_url": hook_url,
                 "message_ts": message_ts,
                 "message": s._public(message),
@@ -252,15 +256,16 @@ class Interactive:
                 "user": {"id": user, "username": user_name, "name": user_name, "team_id": s.ws.team_id},
                 "api_app_id": s.ws.app_id,
                 "token": core.VERIFICATION_TOKEN,
-                "trigger_id": _new_trigger(s, user),
-                "view": _public_view(view),
+                "trigger_id": new_trigger(s, user),
+                "view": public_view(view),
                 "response_urls": [],
                 "is_enterprise_install": False,
                 "enterprise": None,
             }
         answer = _interact(s, payload)
         if answer.status == 200:
-            with s._lock:
+            # An invalid view in the answer: Slack leaves the modal as it was.
+            with s._lock, contextlib.suppress(core.SlackError):
                 _apply_response_action(s, user, view, answer)
         return answer
 
@@ -280,7 +285,7 @@ class Interactive:
             }
             view_id = self.ui.homes.get(user)
             if view_id:
-                event["view"] = _public_view(self.ui.views[view_id])
+                event["view"] = public_view(self.ui.views[view_id])
             s._emit(event, dm["id"])
 
     def dm(self, user_name: str, text: str) -> str:
@@ -317,14 +322,14 @@ class Interactive:
             if not stack:
                 return None
             view = self.ui.views[stack[-1]]
-            return {**_public_view(view), "errors": dict(view.get("_errors", {}))}
+            return {**public_view(view), "errors": dict(view.get("_errors", {}))}
 
     def home(self, user_name: str) -> dict[str, Any] | None:
         """The Home view published for `user_name`, or None."""
         s = self._sandbox()
         with s._lock:
             view_id = self.ui.homes.get(_user_id(s, user_name))
-            return _public_view(self.ui.views[view_id]) if view_id else None
+            return public_view(self.ui.views[view_id]) if view_id else None
 
     def response_url_posts(self) -> list[dict[str, Any]]:
         """Every POST an app made to a response_url: url, body (JSON), status and answer."""
@@ -359,26 +364,6 @@ def _user_id(s: SlackSandbox, name: str) -> str:
 
 def _channel_name(channel: dict[str, Any]) -> str:
     return "directmessage" if channel.get("type") == "im" else str(channel["name"])
-
-
-def _new_trigger(s: SlackSandbox, user: str) -> str:
-    trigger = f"{int(time.time() * 1000)}.{secrets.randbelow(10**11)}.{secrets.token_hex(16)}"
-    s.ui.triggers[trigger] = Trigger(user, time.monotonic())
-    return trigger
-
-
-def _exchange_trigger(s: SlackSandbox, trigger_id: str) -> str:
-    """The person a trigger_id is for; it is spent. Slack's errors for an unknown, a spent and
-    an expired (older than 3 seconds) trigger."""
-    trigger = s.ui.triggers.get(trigger_id)
-    if trigger is None:
-        raise core.SlackError("invalid_trigger_id")
-    if trigger.used:
-        raise core.SlackError("exchanged_trigger_id")
-    if time.monotonic() - trigger.created > s.knobs.trigger_ttl_seconds:
-        raise core.SlackError("expired_trigger_id")
-    trigger.used = True
-    return trigger.user
 
 
 def _new_hook(s: SlackSandbox, kind: str, user: str, channel: str, original: tuple[str, str] | None) -> str:
@@ -521,28 +506,11 @@ def _action_base(s: SlackSandbox, user: str, user_name: str) -> dict[str, Any]:
         "user": {"id": user, "username": user_name, "name": user_name, "team_id": s.ws.team_id},
         "api_app_id": s.ws.app_id,
         "token": core.VERIFICATION_TOKEN,
-        "trigger_id": _new_trigger(s, user),
+        "trigger_id": new_trigger(s, user),
         "team": {"id": s.ws.team_id, "domain": s.ws.domain},
         "enterprise": None,
         "is_enterprise_install": False,
     }
-
-
-def _elements(blocks: list[dict[str, Any]]) -> list[tuple[str, dict[str, Any]]]:
-    found: list[tuple[str, dict[str, Any]]] = []
-    for block in blocks:
-        block_id = str(block.get("block_id", ""))
-        for element in [block.get("accessory"), block.get("element"), *block.get("elements", [])]:
-            if isinstance(element, dict) and element.get("action_id"):
-                found.append((block_id, element))
-    return found
-
-
-def _find_element(blocks: list[dict[str, Any]], action_id: str) -> tuple[str, dict[str, Any]]:
-    for block_id, element in _elements(blocks):
-        if element["action_id"] == action_id:
-            return block_id, element
-    raise LookupError(f"no element with action_id {action_id!r}")
 
 
 def _action(s: SlackSandbox, block_id: str, element: dict[str, Any]) -> dict[str, Any]:
@@ -560,7 +528,7 @@ def _state_values(view: dict[str, Any], values: dict[str, dict[str, Any]]) -> di
     """view.state.values for what the person entered, shaped by each element's type: a text
     input's `value`; for a select, radio buttons or checkboxes the chosen option objects (given
     by their value); for a user, conversation, channel, date or time picker the id or date."""
-    elements = {(b, e["action_id"]): e for b, e in _elements(view["blocks"])}
+    elements = {(b, e["action_id"]): e for b, e in block_elements(view["blocks"])}
     state: dict[str, Any] = {}
     for block_id, actions in values.items():
         for action_id, value in actions.items():
@@ -604,182 +572,16 @@ def _apply_response_action(s: SlackSandbox, user: str, view: dict[str, Any], ans
     if action == "errors":
         view["_errors"] = dict((answer.json or {}).get("errors") or {})
     elif action == "update":
-        new = _validated(s, (answer.json or {}).get("view"), "modal")
-        _replace_view(view, new)
+        new = validated((answer.json or {}).get("view"), "modal")
+        replace_view(view, new)
     elif action == "push":
-        new = _validated(s, (answer.json or {}).get("view"), "modal")
+        new = validated((answer.json or {}).get("view"), "modal")
         if len(stack) < PUSH_LIMIT:
-            stack.append(_store_view(s, user, new, root=stack[0] if stack else None, previous=view["id"])["id"])
+            stack.append(store_view(s, user, new, root=stack[0] if stack else None, previous=view["id"])["id"])
     elif action == "clear":
         stack.clear()
     elif stack:
         stack.pop()  # an empty (or unrecognised) answer closes the submitted view
-
-
-# --- views -----------------------------------------------------------------------------------------
-
-
-def _view_hash() -> str:
-    return f"{int(time.time())}.{secrets.token_hex(4)}"
-
-
-def _public_view(view: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in view.items() if not k.startswith("_")}
-
-
-def _validated(s: SlackSandbox, raw: Any, kind: str) -> dict[str, Any]:
-    """The view object, checked as Slack checks one; invalid_arguments with Slack's messages."""
-    if isinstance(raw, str):
-        try:
-            raw = json.loads(raw)
-        except ValueError:
-            raise core.SlackError("invalid_arguments", messages=["[ERROR] invalid json [json-pointer:/view]"]) from None
-    if not isinstance(raw, dict):
-        raise core.SlackError("invalid_arguments", messages=["[ERROR] missing required field: view"])
-    problems: list[str] = []
-    if raw.get("type") != kind:
-        problems.append(f"[ERROR] must be {kind} [json-pointer:/view/type]")
-    blocks = raw.get("blocks")
-    if not isinstance(blocks, list):
-        problems.append("[ERROR] missing required field: blocks [json-pointer:/view]")
-        blocks = []
-    elif len(blocks) > VIEW_BLOCKS_MAX:
-        problems.append(f"[ERROR] no more than {VIEW_BLOCKS_MAX} items allowed [json-pointer:/view/blocks]")
-    if kind == "modal":
-        if not isinstance(raw.get("title"), dict):
-            problems.append("[ERROR] missing required field: title [json-pointer:/view]")
-        for name in ("title", "submit", "close"):
-            obj = raw.get(name)
-            if obj is None:
-                continue
-            if not isinstance(obj, dict) or obj.get("type") != "plain_text":
-                problems.append(f"[ERROR] must be a plain_text text object [json-pointer:/view/{name}]")
-            elif len(str(obj.get("text", ""))) > VIEW_TEXT_MAX:
-                problems.append(
-                    f"[ERROR] must be less than {VIEW_TEXT_MAX + 1} characters [json-pointer:/view/{name}/text]"
-                )
-        if any(b.get("type") == "input" for b in blocks if isinstance(b, dict)) and not raw.get("submit"):
-            problems.append("[ERROR] must provide a submit property when using input blocks [json-pointer:/view]")
-    if len(str(raw.get("private_metadata", ""))) > PRIVATE_METADATA_MAX:
-        problems.append(
-            f"[ERROR] must be less than {PRIVATE_METADATA_MAX + 1} characters [json-pointer:/view/private_metadata]"
-        )
-    for name in ("callback_id", "external_id"):
-        if len(str(raw.get(name, ""))) > CALLBACK_ID_MAX:
-            problems.append(f"[ERROR] must be less than {CALLBACK_ID_MAX + 1} characters [json-pointer:/view/{name}]")
-    if problems:
-        raise core.SlackError("invalid_arguments", messages=problems)
-    return raw
-
-
-def _store_view(
-    s: SlackSandbox, user: str, raw: dict[str, Any], root: str | None = None, previous: str | None = None
-) -> dict[str, Any]:
-    """A new view, as Slack answers it (with id, hash and state), kept for `user`."""
-    external_id = str(raw.get("external_id") or "")
-    if external_id and any(v["external_id"] == external_id for v in s.ui.views.values()):
-        raise core.SlackError("duplicate_external_id")
-    view_id = f"V{uuid.uuid4().hex[:10].upper()}"
-    view: dict[str, Any] = {"id": view_id, "team_id": s.ws.team_id}
-    _fill_view(view, raw)
-    view.update(
-        previous_view_id=previous,
-        root_view_id=root or view_id,
-        app_id=s.ws.app_id,
-        app_installed_team_id=s.ws.team_id,
-        bot_id=s.bot_id,
-        _user=user,
-    )
-    s.ui.views[view_id] = view
-    return view
-
-
-def _fill_view(view: dict[str, Any], raw: dict[str, Any]) -> None:
-    view.update(
-        type=raw["type"],
-        title=raw.get("title"),
-        close=raw.get("close"),
-        submit=raw.get("submit"),
-        blocks=raw.get("blocks", []),
-        private_metadata=str(raw.get("private_metadata") or ""),
-        callback_id=str(raw.get("callback_id") or ""),
-        external_id=str(raw.get("external_id") or ""),
-        state={"values": {}},
-        hash=_view_hash(),
-        clear_on_close=bool(raw.get("clear_on_close", False)),
-        notify_on_close=bool(raw.get("notify_on_close", False)),
-    )
-
-
-def _replace_view(view: dict[str, Any], raw: dict[str, Any]) -> None:
-    """The view's new content, same id and external_id: entered values stay for inputs kept
-    (same block_id and action_id), as Slack preserves them; errors shown are gone."""
-    old_values = view.get("state", {}).get("values", {})
-    external_id = view.get("external_id", "")
-    _fill_view(view, raw)
-    view["external_id"] = view["external_id"] or external_id  # a view keeps its external_id
-    kept = {(b, e["action_id"]) for b, e in _elements(view["blocks"])}
-    view["state"] = {
-        "values": {
-            b: {a: v for a, v in actions.items() if (b, a) in kept}
-            for b, actions in old_values.items()
-            if any((b, a) in kept for a in actions)
-        }
-    }
-    view.pop("_errors", None)
-
-
-def views_open(s: SlackSandbox, user: str, p: dict[str, Any]) -> dict[str, Any]:
-    raw = _validated(s, p.get("view"), "modal")
-    person = _exchange_trigger(s, str(p.get("trigger_id")))
-    view = _store_view(s, person, raw)
-    s.ui.modals[person] = [view["id"]]
-    return {"view": _public_view(view)}
-
-
-def views_push(s: SlackSandbox, user: str, p: dict[str, Any]) -> dict[str, Any]:
-    raw = _validated(s, p.get("view"), "modal")
-    person = _exchange_trigger(s, str(p.get("trigger_id")))
-    stack = s.ui.modals.setdefault(person, [])
-    if len(stack) >= PUSH_LIMIT:
-        raise core.SlackError("push_limit_reached")
-    view = _store_view(s, person, raw, root=stack[0] if stack else None, previous=stack[-1] if stack else None)
-    stack.append(view["id"])
-    return {"view": _public_view(view)}
-
-
-def views_update(s: SlackSandbox, user: str, p: dict[str, Any]) -> dict[str, Any]:
-    view_id, external_id = p.get("view_id"), p.get("external_id")
-    if bool(view_id) == bool(external_id):
-        raise core.SlackError("invalid_arguments", messages=["[ERROR] exactly one of view_id or external_id"])
-    if view_id:
-        view = s.ui.views.get(str(view_id))
-    else:
-        view = next((v for v in s.ui.views.values() if v["external_id"] == external_id), None)
-    if view is None:
-        raise core.SlackError("not_found")
-    raw = _validated(s, p.get("view"), str(view["type"]))
-    if p.get("hash") and p["hash"] != view["hash"]:
-        raise core.SlackError("hash_conflict")
-    _replace_view(view, raw)
-    return {"view": _public_view(view)}
-
-
-def views_publish(s: SlackSandbox, user: str, p: dict[str, Any]) -> dict[str, Any]:
-    person = str(p.get("user_id", ""))
-    if person not in s.ws.users or s.ws.users[person].get("is_bot"):
-        raise core.SlackError("invalid_arguments", messages=["invalid `user_id`"])
-    raw = _validated(s, p.get("view"), "home")
-    current = s.ui.homes.get(person)
-    if current is None:
-        view = _store_view(s, person, raw)
-        s.ui.homes[person] = view["id"]
-        return {"view": _public_view(view)}
-    view = s.ui.views[current]
-    if p.get("hash") and p["hash"] != view["hash"]:
-        raise core.SlackError("hash_conflict")
-    _replace_view(view, raw)
-    return {"view": _public_view(view)}
 
 
 # --- DMs -------------------------------------------------------------------------------------------

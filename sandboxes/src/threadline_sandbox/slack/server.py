@@ -36,6 +36,7 @@ from starlette.routing import Route
 
 from threadline_sandbox.common import BackgroundServer
 from threadline_sandbox.slack import interactive
+from threadline_sandbox.slack.errors import SlackError
 from threadline_sandbox.slack.interactive import Interactive, InteractiveState
 
 SEED = Path(__file__).resolve().parent.parent / "fixtures" / "slack_workspace.yaml"
@@ -73,20 +74,6 @@ REQUIRED: dict[str, tuple[tuple[str, str], ...]] = {
     "files.info": (("file", "file_not_found"),),
     **interactive.REQUIRED,
 }
-
-
-class SlackError(Exception):
-    def __init__(
-        self, error: str, status: int = 200, headers: dict[str, str] | None = None, messages: list[str] | None = None
-    ) -> None:
-        super().__init__(error)
-        self.error, self.status, self.headers, self.messages = error, status, headers or {}, messages or []
-
-    def body(self) -> dict[str, Any]:
-        body: dict[str, Any] = {"ok": False, "error": self.error}
-        if self.messages:  # Slack details invalid_arguments in response_metadata.messages
-            body["response_metadata"] = {"messages": self.messages}
-        return body
 
 
 def missing_argument(method: str, params: dict[str, Any]) -> SlackError | None:
