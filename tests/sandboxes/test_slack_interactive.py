@@ -58,12 +58,15 @@ class App:
                     form = dict(urllib.parse.parse_qsl(body.decode()))
                     status, answer = app.on_interaction(json.loads(form["payload"]))
                 raw = json.dumps(answer).encode() if isinstance(answer, dict) else str(answer).encode()
-                self.send_response(status)
-                if isinstance(answer, dict):
-                    self.send_header("content-type", "application/json")
-                self.send_header("content-length", str(len(raw)))
-                self.end_headers()
-                self.wfile.write(raw)
+                try:
+                    self.send_response(status)
+                    if isinstance(answer, dict):
+                        self.send_header("content-type", "application/json")
+                    self.send_header("content-length", str(len(raw)))
+                    self.end_headers()
+                    self.wfile.write(raw)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass  # the sandbox stopped waiting (an app too slow to answer)
 
             def log_message(self, *args: object) -> None:
                 pass
@@ -486,3 +489,65 @@ def test_ephemerals_and_chat_update_keep_blocks(slack, app):
     updated = web.chat_update(channel="C0SUPPORT", ts=ts, text="v2", blocks=BUTTONS)
     assert updated["message"]["blocks"] == BUTTONS
     assert web.conversations_history(channel="C0SUPPORT")["messages"][0]["blocks"] == BUTTONS
+
+
+def test_a_button_in_a_modal_pushes_a_view_up_to_slacks_limit(slack, app):
+    web = bot(slack)
+    errors: list[str] = []
+    step = {
+        **modal("Details"),
+        "blocks": [
+            {
+                "type": "actions",
+                "block_id": "more",
+                "elements": [{"type": "button", "action_id": "more", "text": {"type": "plain_text", "text": "More"}}],
+            }
+        ],
+    }
+
+    def interaction(payload: dict[str, Any]) -> Answer:
+        if payload["container"]["type"] == "message":
+            web.views_open(trigger_id=payload["trigger_id"], view=step)
+        else:
+            assert payload["view"]["id"] == payload["container"]["view_id"]
+            try:
+                web.views_push(trigger_id=payload["trigger_id"], view=step)
+            except SlackApiError as e:
+                errors.append(e.response["error"])
+        return 200, ""
+
+    app.on_interaction = interaction
+    ts = web.chat_postMessage(channel="C0SUPPORT", text="q", blocks=BUTTONS)["ts"]
+    slack.press_button("alice", "C0SUPPORT", ts, "escalate")
+    root = slack.open_view("alice")
+    assert root is not None
+    slack.press_modal_button("alice", "more")
+    slack.press_modal_button("alice", "more")
+    top = slack.open_view("alice")
+    assert top is not None and top["root_view_id"] == root["id"] and top["id"] != root["id"]
+    slack.press_modal_button("alice", "more")  # a fourth view: over the limit of 3
+    assert errors == ["push_limit_reached"]
+
+
+def test_an_in_channel_answer_and_an_app_too_slow_to_answer(slack, app):
+    app.on_command = lambda form: (200, {"response_type": "in_channel", "text": "Ticket #8 opened"})
+    slack.slash_command("alice", "C0SUPPORT", "/ticket", "new")
+    [message] = slack.channel_messages("C0SUPPORT")
+    assert (message["text"], message["bot_id"]) == ("Ticket #8 opened", slack.bot_id)
+    assert slack.ephemerals("alice") == []
+
+    def slow(form: dict[str, str]) -> Answer:
+        time.sleep(0.5)
+        return 200, {"text": "too late"}
+
+    app.on_command = slow
+    slack.knobs.interactive_timeout = 0.1  # Slack waits 3 seconds
+    late = slack.slash_command("alice", "C0SUPPORT", "/ticket", "again")
+    assert late.status is None and late.message is None and slack.ephemerals("alice") == []
+
+
+def test_opening_the_messages_tab(slack, app):
+    bot(slack).views_publish(user_id="U0BOB", view={"type": "home", "blocks": []})
+    slack.open_home("bob", tab="messages")
+    event = app.wait_event("app_home_opened")
+    assert event["tab"] == "messages" and "view" not in event

@@ -269,9 +269,9 @@ class Interactive:
                 _apply_response_action(s, user, view, answer)
         return answer
 
-    def open_home(self, user_name: str) -> None:
-        """`user_name` opens the app's Home tab: the app_home_opened event (with the view
-        published for them, if any)."""
+    def open_home(self, user_name: str, tab: str = "home") -> None:
+        """`user_name` opens the app's Home tab (or, with tab="messages", its Messages tab): the
+        app_home_opened event, with the view published for them if any (on the Home tab)."""
         s = self._sandbox()
         user = _user_id(s, user_name)
         with s._lock:
@@ -280,11 +280,11 @@ class Interactive:
                 "type": "app_home_opened",
                 "user": user,
                 "channel": dm["id"],
-                "tab": "home",
+                "tab": tab,
                 "event_ts": s._next_ts(),
             }
             view_id = self.ui.homes.get(user)
-            if view_id:
+            if view_id and tab == "home":
                 event["view"] = public_view(self.ui.views[view_id])
             s._emit(event, dm["id"])
 
