@@ -393,6 +393,15 @@ def _opened(w: World, who: str = "alice") -> dict[str, Any]:
     return answer
 
 
+def _dm(w: World, who: str) -> str:
+    """The bot's DM with `who` (conversations.open), with a message from each side in it."""
+    answer = w.call("conversations.open", "bot", {"users": w.user(who)})
+    assert answer["ok"], answer
+    w.slack.dm(who, "Is my ticket solved?")
+    assert w.call("chat.postMessage", "bot", {"channel": answer["channel"]["id"], "text": "It is"})["ok"]
+    return str(answer["channel"]["id"])
+
+
 def _spent_trigger(w: World) -> dict[str, Any]:
     params = {"trigger_id": _trigger(w, "alice"), "view": _modal()}
     assert w.call("views.open", "bot", params)["ok"]
@@ -590,6 +599,11 @@ CASES: list[tuple[str, str | None, Params, str]] = [
     ("files.info", "bot", lambda w: {"file": "F0NOSUCHFILE"}, "file_not_found"),
     ("files.info", "bot", lambda w: {}, "file_not_found"),
     ("conversations.open", "bot", lambda w: {"users": w.user("alice")}, "ok"),
+    ("chat.postMessage", "bot", lambda w: {"channel": w.user("sam"), "text": "Your ticket is solved"}, "ok"),
+    ("conversations.info", "bot", lambda w: {"channel": _dm(w, "alice")}, "ok"),
+    ("conversations.history", "bot", lambda w: {"channel": _dm(w, "bob")}, "ok"),
+    ("conversations.history", "alice", lambda w: {"channel": _dm(w, "bob")}, "channel_not_found"),
+    ("conversations.join", "bot", lambda w: {"channel": _dm(w, "sam")}, "method_not_supported_for_channel_type"),
     ("conversations.open", "bot", lambda w: {"users": w.user("bob"), "return_im": "true"}, "ok"),
     ("conversations.open", "bot", lambda w: {"users": w.user("alice")}, "ok"),  # already open: no_op
     ("conversations.open", "bot", lambda w: {"users": "U0NOSUCHUSER"}, "user_not_found"),

@@ -724,6 +724,8 @@ def conversations_rename(s: SlackSandbox, user: str, p: dict[str, Any]) -> dict[
     channel = s._visible(user, channel_id)
     if user not in channel["members"]:
         raise SlackError("not_in_channel")
+    if channel.get("type") == "im":  # a DM has no name to change
+        raise SlackError("method_not_supported_for_channel_type")
     old, new = channel["name"], str(p.get("name") or "")
     if not new:
         raise SlackError("invalid_name_required")
@@ -846,7 +848,7 @@ def _conversation_object(s: SlackSandbox, user: str, channel: dict[str, Any]) ->
 def conversations_join(s: SlackSandbox, user: str, p: dict[str, Any]) -> dict[str, Any]:
     channel_id = str(p.get("channel", ""))
     channel = s._visible(user, channel_id)
-    if channel.get("is_private"):
+    if channel.get("is_private") or channel.get("type") == "im":
         raise SlackError("method_not_supported_for_channel_type")
     if user in channel["members"]:  # Slack answers ok, and warns
         warning = "already_in_channel"
