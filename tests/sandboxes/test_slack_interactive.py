@@ -403,6 +403,16 @@ def test_an_invalid_view_is_refused_with_slacks_messages(slack, app):
     with pytest.raises(SlackApiError) as metadata:
         web.views_open(trigger_id=triggers[0], view=modal(private_metadata="x" * 3001))
     assert "[json-pointer:/view/private_metadata]" in metadata.value.response["response_metadata"]["messages"][0]
+    section = {"type": "section", "text": {"type": "mrkdwn", "text": "x"}}
+    with pytest.raises(SlackApiError) as blocks:
+        web.views_open(trigger_id=triggers[0], view={**modal(), "blocks": [section] * 101})
+    assert blocks.value.response["response_metadata"]["messages"] == [
+        "[ERROR] no more than 100 items allowed [json-pointer:/view/blocks]"
+    ]
+    long = {"type": "section", "text": {"type": "mrkdwn", "text": "x" * 3000}}
+    with pytest.raises(SlackApiError) as large:  # over 250 kB
+        web.views_open(trigger_id=triggers[0], view={**modal(), "blocks": [long] * 90})
+    assert large.value.response["error"] == "view_too_large"
     assert web.views_open(trigger_id=triggers[0], view=modal())["ok"]  # the refusals did not spend it
 
 

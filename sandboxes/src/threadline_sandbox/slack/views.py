@@ -22,6 +22,7 @@ VIEW_BLOCKS_MAX = 100
 PRIVATE_METADATA_MAX = 3000
 CALLBACK_ID_MAX = 255
 PUSH_LIMIT = 3
+VIEW_SIZE_MAX = 250_000  # bytes of the view's JSON
 
 
 @dataclass
@@ -89,6 +90,8 @@ def validated(raw: Any, kind: str) -> dict[str, Any]:
             raise SlackError("invalid_arguments", messages=["[ERROR] invalid json [json-pointer:/view]"]) from None
     if not isinstance(raw, dict):
         raise SlackError("invalid_arguments", messages=["[ERROR] missing required field: view"])
+    if len(json.dumps(raw)) > VIEW_SIZE_MAX:
+        raise SlackError("view_too_large")
     problems: list[str] = []
     if raw.get("type") != kind:
         problems.append(f"[ERROR] must be {kind} [json-pointer:/view/type]")
