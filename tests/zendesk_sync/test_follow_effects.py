@@ -17,8 +17,14 @@ from starlette.routing import Route
 
 from threadline_common.channels import parse_channels
 from threadline_common.models import CommandV3
-from threadline_router.rules.commands import check_follower, describe_ticket, oncall_answer, report_answer
-from threadline_router.rules.follows import DEFAULT_CHOICES, parse_choices
+from threadline_router.rules.commands import (
+    check_follower,
+    describe_ticket,
+    direct_message,
+    oncall_answer,
+    report_answer,
+)
+from threadline_router.rules.follows import DEFAULT_CHOICES, parse_choices, update_blocks
 from threadline_sandbox.common import BackgroundServer
 from threadline_sandbox.pagerduty import PagerDutySandbox
 from threadline_zendesk_sync.app import decode_command
@@ -236,3 +242,18 @@ async def test_report_answers_agents_and_the_report_channel_s_members(settings, 
     await unconfigured.perform(ask("U0BOB"))
     assert said[-1]["text"].startswith("Reports are not available from Slack here")
     assert len(asked) == 2
+
+
+async def test_a_follower_s_dm_is_posted_once_with_its_buttons(slack, settings, effects):
+    text = ":speech_balloon: *Agent Ann* replied on ticket #42:\n>Try turning it off"
+    dm = as_sent(direct_message("ticket:42", "follow-dm:42:U0BOB:evt-1", "U0BOB", text, "follow_update",
+                                update_blocks(text, 42, "https://acme.zendesk.com/agent/tickets/42", "ticket:42")))  # fmt: skip
+    first = await effects.perform(dm)
+    again = await Effects(settings).perform(dm)  # a redelivery, after a restart: found, not posted again
+    assert (first.effect, again.effect) == ("done", "already_done")
+    [message] = slack.dms("bob")
+    assert message["text"] == text
+    buttons = [e for b in message["blocks"] if b["type"] == "actions" for e in b["elements"]]
+    assert [b.get("url") or b.get("value") for b in buttons] == [
+        "https://acme.zendesk.com/agent/tickets/42", "ticket:42", "ticket:42",
+    ]  # fmt: skip
