@@ -103,6 +103,11 @@ def test_status_of_a_ticket_number_is_looked_up_by_zendesk_sync(router):
         assert command.response_url == "https://hooks.slack.com/commands/T1/1/U0CAROL"
 
 
+def test_ticket_number_zero_is_no_ticket(router):
+    assert only_answer(router.send(slash("status 0"))) == "`0` is not a ticket number."
+    assert only_answer(router.send(slash("follow #0"))) == "`0` is not a ticket number."
+
+
 def test_status_of_a_thread_link_answers_from_the_thread_s_ticket(router, ctx):
     link = "<https://acme.slack.com/archives/C1/p1700000000000100|thread>"
     no_ticket = only_answer(router.send(slash(f"status {link}")))

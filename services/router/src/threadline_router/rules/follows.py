@@ -157,6 +157,10 @@ def on_follow_row(event: Inbound, row: FollowRow | None, key: str, ctx: Context)
     kind, _, rest = key.partition(":")
     if kind == "ticket":
         if not rest.isdigit() or int(rest) < 1:
+            if isinstance(event, SlashCommand | BlockAction):  # `/support status 0`: said, not dropped
+                text = f"`{to_slack.escape(rest[:20])}` is not a ticket number."
+                return FollowDecision(None, [answer(key, f"respond:{event.event_id}", event.user,
+                                                    event.response_url, text, "error")])  # fmt: skip
             return nothing(None, f"not a ticket row: {key[:80]!r}")
         ticket_row = row if isinstance(row, TicketFollowers) else None
         return _on_ticket(event, ticket_row, int(rest), key, ctx)
