@@ -29,6 +29,7 @@ from threadline_sandbox.common import BackgroundServer
 from threadline_sandbox.pagerduty import PagerDutySandbox
 from threadline_zendesk_sync.app import decode_command
 from threadline_zendesk_sync.effects import Effects
+from threadline_zendesk_sync.plan.failures import PermanentError
 
 from .conftest import NOW, Router, user
 
@@ -106,6 +107,18 @@ async def test_a_ticket_that_does_not_exist_gets_one_line(slack, router, effects
     assert outcome.results == []
     await effects.perform(follow(999999, "U0ALICE"))
     assert answers[-1]["text"] == "There is no ticket #999999 (or Threadline cannot see it)."
+
+
+async def test_a_failure_for_good_is_told_in_one_line_then_reported(slack, effects, answers, monkeypatch):
+    async def forbidden(ticket_id: int) -> Any:
+        raise PermanentError("Zendesk answered 403: Forbidden")
+
+    monkeypatch.setattr(effects.zendesk, "ticket", forbidden)
+    with pytest.raises(PermanentError):
+        await effects.perform(status(42))
+    assert [a["text"] for a in answers] == [
+        "Threadline could not get ticket #42 just now: Zendesk answered 403: Forbidden"
+    ]
 
 
 async def test_someone_who_may_not_see_a_ticket_is_refused(slack, zendesk, router, effects, answers):

@@ -8,11 +8,13 @@ command id in the DM's message metadata before it is posted, so a retry posts it
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from typing import Any
 
+from threadline_common import to_slack
 from threadline_common.models.generated.commands_v3 import (
     ReportAnswer,
     SlackDirectMessage,
@@ -21,7 +23,7 @@ from threadline_common.models.generated.commands_v3 import (
 )
 from threadline_common.models.generated.sync_results_v3 import Choices, Follower
 from threadline_zendesk_sync.plan import outcomes, people, slack_posts, ticket_answers
-from threadline_zendesk_sync.plan.failures import NotFound
+from threadline_zendesk_sync.plan.failures import NotFound, PermanentError
 from threadline_zendesk_sync.plan.outcomes import Outcome
 from threadline_zendesk_sync.plan.ticket_answers import Access
 from threadline_zendesk_sync.reporter_client import Reporter, UnknownReportChannel
@@ -86,6 +88,35 @@ class FollowCommands:
     # --- the commands ------------------------------------------------------------------------------
 
     async def describe_ticket(self, command: ZendeskDescribeTicket) -> Outcome:
+        async with self._or_say_why(command, f"ticket #{command.ticket_id}"):
+            return await self._describe_ticket(command)
+
+    async def check_follower(self, command: ZendeskCheckFollower) -> Outcome:
+        async with self._or_say_why(command, f"ticket #{command.ticket_id}"):
+            return await self._check_follower(command)
+
+    async def report(self, command: ReportAnswer) -> Outcome:
+        async with self._or_say_why(command, f"the {command.kind} report"):
+            return await self._report(command)
+
+    @contextlib.asynccontextmanager
+    async def _or_say_why(
+        self, command: ZendeskDescribeTicket | ZendeskCheckFollower | ReportAnswer, what: str
+    ) -> AsyncIterator[None]:
+        """A command that fails for good tells the person so, in one line, before it is
+        dead-lettered (a transient failure is retried: the answer waits for it)."""
+        try:
+            yield
+        except PermanentError as exc:
+            text = f"Threadline could not get {what} just now: {to_slack.escape(str(exc)[:300])}"
+            with contextlib.suppress(Exception):  # the failure is reported anyway
+                if isinstance(command, ReportAnswer):
+                    await self.slack.respond(command.response_url, text=text, response_type="ephemeral")
+                else:
+                    await self._tell(command, text)
+            raise
+
+    async def _describe_ticket(self, command: ZendeskDescribeTicket) -> Outcome:
         ticket_id = command.ticket_id
         ticket = await self._ticket(ticket_id)
         if ticket is None:
@@ -113,7 +144,7 @@ class FollowCommands:
         answered = await self._tell(command, text)
         return Outcome("done" if answered else "skipped", detail=f"{command.show} of ticket {ticket_id}")
 
-    async def check_follower(self, command: ZendeskCheckFollower) -> Outcome:
+    async def _check_follower(self, command: ZendeskCheckFollower) -> Outcome:
         ticket_id = command.ticket_id
         ticket = await self._ticket(ticket_id)
         if ticket is None:
@@ -150,7 +181,7 @@ class FollowCommands:
         )
         return Outcome("done" if posted else "already_done", detail=command.purpose)
 
-    async def report(self, command: ReportAnswer) -> Outcome:
+    async def _report(self, command: ReportAnswer) -> Outcome:
         """`/support report`: the channel's report, to a Zendesk agent or a member of the channel
         its reports go to; anyone else hears why not."""
         where = command.report_channel_id or command.channel_id

@@ -12,6 +12,7 @@ from typing import Any
 
 import requests
 
+from threadline_common import to_slack
 from threadline_common.models.generated.commands_v3 import OnCallAnswer, OnCallNotify
 from threadline_common.retry import TransientError
 from threadline_zendesk_sync.plan import failures, slack_posts, zendesk_requests
@@ -107,7 +108,12 @@ class OnCall:
             text = "Threadline cannot ask PagerDuty who is on call here (it is not configured)."
             await self.slack.respond(command.response_url, text=text, response_type="ephemeral")
             return Outcome("done", detail="PagerDuty not configured")
-        people = await self.pagerduty.on_call(command.escalation_policy_id or None, command.schedule_id or None)
+        try:
+            people = await self.pagerduty.on_call(command.escalation_policy_id or None, command.schedule_id or None)
+        except PermanentError as exc:  # told in one line, then dead-lettered like any failure
+            text = f"Threadline could not ask PagerDuty who is on call: {to_slack.escape(str(exc)[:300])}"
+            await self.slack.respond(command.response_url, text=text, response_type="ephemeral")
+            raise
         names = [await self.slack.mention(p) for p in people[:2]]
         text = slack_posts.on_call_answer_text(f"<#{command.channel_id}>", names)
         answered = await self.slack.respond(command.response_url, text=text, response_type="ephemeral")
