@@ -462,16 +462,27 @@ def test_the_reporter_api_takes_its_token_from_the_secret_and_only_named_peers_r
         assert env["THREADLINE_REPORTER_WEB_HOST"]["value"] == "0.0.0.0"  # explicit: its default is loopback
         assert env["THREADLINE_REPORTER_API_ENABLED"]["value"] == "true"
     default = rendered["default"].named("NetworkPolicy", "-reporter")["spec"]["ingress"]
-    # Only the metrics scrapers (any namespace by default) and `helm test`'s readiness Job.
+    # Only the metrics scrapers (any namespace by default), zendesk-sync (`/support report`) and
+    # `helm test`'s readiness Job.
     helm_test = {"podSelector": {"matchLabels": {**SELECTOR, "app.kubernetes.io/component": "test-readiness"}}}
-    assert [rule["from"] for rule in default] == [[{"namespaceSelector": {}}], [helm_test]]
+    sync = {"podSelector": {"matchLabels": {**SELECTOR, "app.kubernetes.io/component": "zendesk-sync"}}}
+    assert [rule["from"] for rule in default] == [[{"namespaceSelector": {}}], [sync], [helm_test]]
     everything = rendered["everything"].named("NetworkPolicy", "-reporter")["spec"]["ingress"]
     peers = [peer for rule in everything for peer in rule["from"]]
     assert peers == [
         {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "monitoring"}}},
+        sync,
         {"podSelector": {"matchLabels": {"app.kubernetes.io/name": "weekly-digest"}}},
         helm_test,
     ]
+    # zendesk-sync reaches the API in-cluster, with the same token, and may leave for its port.
+    for name in ("default", "everything", "prod"):
+        env = env_of(rendered[name].named("Deployment", "-zendesk-sync"))
+        assert env["THREADLINE_ZENDESK_SYNC_REPORTER_API_URL"]["value"].endswith("-reporter:8080"), name
+        ref = env["THREADLINE_ZENDESK_SYNC_REPORTER_API_TOKEN"]["valueFrom"]["secretKeyRef"]
+        assert ref["key"] == "reporter-api-token", name
+    egress = rendered["default"].named("NetworkPolicy", "-zendesk-sync")["spec"]["egress"]
+    assert 8080 in [p["port"] for rule in egress for p in rule.get("ports", [])]
     # The chart-made Secret carries the token (evaluation only).
     made = [d for d in rendered["everything"].kind("Secret") if "slack-bot-token" in d.get("stringData", {})]
     assert len(made) == 1 and "reporter-api-token" in made[0]["stringData"]
