@@ -526,6 +526,10 @@ CASES: list[tuple[str, str | None, Params, str]] = [
     ("conversations.info", "bot", lambda w: {"channel": w.channel("random")}, "ok"),
     ("conversations.info", "bob", lambda w: {"channel": w.channel("secret-ops")}, "channel_not_found"),
     ("conversations.info", "bot", lambda w: {"channel": "C0NOSUCHCHANNEL"}, "channel_not_found"),
+    ("conversations.members", "bot", lambda w: {"channel": w.channel("support")}, "ok"),
+    ("conversations.members", "bot", lambda w: {"channel": w.channel("support"), "limit": 2}, "ok"),
+    ("conversations.members", "bob", lambda w: {"channel": w.channel("secret-ops")}, "channel_not_found"),
+    ("conversations.members", "bot", lambda w: {"channel": "C0NOSUCHCHANNEL"}, "channel_not_found"),
     ("conversations.join", "bob", lambda w: {"channel": w.channel("infra-help")}, "ok"),
     ("conversations.join", "bot", lambda w: {"channel": w.channel("support")}, "ok"),  # already in: a warning
     (
