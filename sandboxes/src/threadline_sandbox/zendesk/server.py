@@ -33,7 +33,8 @@ from threadline_sandbox.zendesk.events import event_body
 from threadline_sandbox.zendesk.knobs import Knobs
 from threadline_sandbox.zendesk.model import Account, Actor, ZendeskError
 from threadline_sandbox.zendesk.seed import DEFAULT_SEED, load_seed
-from threadline_sandbox.zendesk.webhooks import Delivery, WebhookDispatcher
+from threadline_sandbox.zendesk.webhooks import Delivery, Target, WebhookDispatcher
+from threadline_sandbox.zendesk.webhooks_api import WebhookRegistry
 
 if TYPE_CHECKING:
     from zenpy import Zenpy
@@ -65,10 +66,11 @@ class ZendeskSandbox:
         self.account = Account(self.seed, f"http://127.0.0.1:{self.port}")
         self.events: list[dict[str, Any]] = []  # every event webhook body, delivered or not
         self._lock = threading.RLock()
-        self._dispatcher = WebhookDispatcher(
-            lambda: list(self.webhook_urls), lambda: self.webhook_secret, self.webhook_id, self.account_id, self.knobs
-        )
-        self._api = ZendeskApi(self.account, self.knobs, self._lock, self._flush_events)
+        # Webhooks created through the API (GET/POST /api/v2/webhooks) receive the event types they
+        # subscribe to, with their own secret; the webhook_urls given here receive every event.
+        self.webhooks = WebhookRegistry()
+        self._dispatcher = WebhookDispatcher(self._targets, self.account_id, self.knobs)
+        self._api = ZendeskApi(self.account, self.knobs, self._lock, self._flush_events, self.webhooks)
         self._server = BackgroundServer(self._api.app(self._admin_routes()), self.port)
         self._stopping = threading.Event()
         self._automations = threading.Thread(target=self._run_automations, name="zendesk-automations", daemon=True)
@@ -303,8 +305,14 @@ class ZendeskSandbox:
         for event in self.account.drain_events():
             body = event_body(self.account_id, event, str(uuid.uuid4()))
             self.events.append(body)
-            if self.webhook_urls:
+            if self.webhook_urls or self.webhooks.webhooks:
                 self._dispatcher.submit(body)
+
+    def _targets(self, body: dict[str, Any]) -> list[Target]:
+        """Where an event goes when it is sent: the constructor's URLs, then the API's webhooks."""
+        with self._lock:
+            fixed = [Target(url, self.webhook_secret, self.webhook_id) for url in self.webhook_urls]
+            return fixed + self.webhooks.targets(str(body["type"]))
 
     def _run_automations(self) -> None:
         while not self._stopping.wait(0.2):

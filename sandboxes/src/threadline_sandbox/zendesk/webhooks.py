@@ -32,6 +32,17 @@ class DeliveryKnobs(Protocol):
 
 
 @dataclass(frozen=True)
+class Target:
+    """Where one event goes: a URL, the secret that signs it, the id in X-Zendesk-Webhook-Id,
+    and the headers the webhook's authentication and custom headers add."""
+
+    url: str
+    secret: str
+    webhook_id: str
+    headers: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True)
 class Delivery:
     event_id: str
     type: str
@@ -62,15 +73,11 @@ def retry_delay(attempt: int, base: float, retry_after: str | None) -> float:
 
 class WebhookDispatcher:
     def __init__(
-        self,
-        targets: Callable[[], list[str]],
-        secret: Callable[[], str],
-        webhook_id: str,
-        account_id: int,
-        knobs: DeliveryKnobs,
+        self, targets: Callable[[dict[str, Any]], list[Target]], account_id: int, knobs: DeliveryKnobs
     ) -> None:
-        self._targets, self._secret = targets, secret
-        self.webhook_id, self.account_id, self.knobs = webhook_id, account_id, knobs
+        """`targets` says, when an event is sent, where it goes (each target with its own secret)."""
+        self._targets = targets
+        self.account_id, self.knobs = account_id, knobs
         self.deliveries: list[Delivery] = []
         self._queue: queue.Queue[dict[str, Any] | None] = queue.Queue()
         self._pending = 0
@@ -106,8 +113,8 @@ class WebhookDispatcher:
                 if body is None:
                     return
                 try:
-                    for url in [] if self._stopping.is_set() else self._targets():
-                        self._deliver(client, url, body)
+                    for target in [] if self._stopping.is_set() else self._targets(body):
+                        self._deliver(client, target, body)
                 except Exception:  # the worker must outlive any one bad delivery
                     log.exception("webhook delivery failed")
                 finally:
@@ -115,19 +122,21 @@ class WebhookDispatcher:
                         self._pending -= 1
                         self._idle.notify_all()
 
-    def _deliver(self, client: httpx.Client, url: str, body: dict[str, Any]) -> None:
+    def _deliver(self, client: httpx.Client, target: Target, body: dict[str, Any]) -> None:
+        url = target.url
         raw = json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
         invocation_id = str(random.randrange(10**9, 10**10))
         ticket_id = (body.get("detail") or {}).get("id")
         for attempt in range(1, self.knobs.webhook_max_retries + 2):
             timestamp = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
             headers = {
+                **dict(target.headers),
                 "content-type": "application/json; charset=utf-8",
                 "user-agent": "Zendesk Webhook",
                 "x-zendesk-account-id": str(self.account_id),
-                "x-zendesk-webhook-id": self.webhook_id,
+                "x-zendesk-webhook-id": target.webhook_id,
                 "x-zendesk-webhook-invocation-id": invocation_id,
-                "x-zendesk-webhook-signature": signature(self._secret(), timestamp, raw),
+                "x-zendesk-webhook-signature": signature(target.secret, timestamp, raw),
                 "x-zendesk-webhook-signature-timestamp": timestamp,
             }
             status, error, retry_after = None, None, None
