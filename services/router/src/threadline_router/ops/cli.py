@@ -24,6 +24,7 @@ from typing import Any, NoReturn, TextIO
 from threadline_common.contracts import ContractError, load_topics
 from threadline_router.ops import parse
 from threadline_router.ops.backfill import run_backfill
+from threadline_router.ops.doctor import run_doctor
 from threadline_router.ops.env import Env, UsageError
 from threadline_router.ops.kafka_io import OpsError
 from threadline_router.ops.relink import run_relink, run_unlink
@@ -157,6 +158,12 @@ def build_parser() -> Parser:
         "--secret-file", type=Path, help="write the signing secret to this file (mode 600) instead of stdout"
     )
     setup_zendesk.set_defaults(run=run_setup_zendesk)
+
+    doctor = commands.add_parser(
+        "doctor", help="check the deployment's Kafka topics, Slack token and scopes, Zendesk and channel file"
+    )
+    doctor.add_argument("--url", help="ingest's public address: also check Zendesk's webhook to it")
+    doctor.set_defaults(run=run_doctor)
     return parser
 
 
