@@ -3,7 +3,9 @@
 The REST API v2 subset Threadline uses (api.py) with Zendesk's JSON shapes and rules (model.py):
 closed tickets refuse updates with 422, solved tickets close after a delay, follow-ups,
 `via.channel` on every comment, `Idempotency-Key` on ticket creation, a per-minute rate limit
-with Zendesk's headers. Event webhooks are signed and retried as Zendesk does (webhooks.py).
+with Zendesk's headers. Event webhooks are signed and retried as Zendesk does (webhooks.py):
+to the `webhook_urls` given here (every event, `webhook_secret`), and to the webhooks created
+through the Webhooks API (webhooks_api.py: their subscribed event types, their own secret).
 What happens outside the API (an agent answering in the agent UI, an email arriving) has a
 Python method and an unauthenticated admin endpoint under /_sandbox.
 
