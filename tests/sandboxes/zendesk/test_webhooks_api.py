@@ -231,3 +231,22 @@ def test_a_sandbox_without_webhook_urls_delivers_only_to_created_webhooks(second
         open_ticket(zen, zendesk)
         assert zendesk.wait_for_deliveries()
         assert [b["type"] for b in second.bodies()] == [CREATED]
+
+
+def test_invocations_tell_what_became_of_each_event(zen, zendesk, second):
+    zendesk.set_knobs(webhook_max_retries=2)
+    hook = zen.webhooks.create(webhook(second.url, CREATED))
+    second.statuses = [500, 500, 500]  # the first event fails every attempt; the next one succeeds
+    open_ticket(zen, zendesk)
+    assert zendesk.wait_for_deliveries()
+    open_ticket(zen, zendesk)
+    assert zendesk.wait_for_deliveries()
+    invocations = list(zen.webhooks.invocations(hook))
+    assert [(i.status, i.status_code) for i in invocations] == [("success", 200), ("server error", 500)]  # newest first
+    failed = invocations[1]
+    attempts = list(zen.webhooks.invocation_attempts(hook.id, failed.id))
+    assert [(a.status, a.status_code) for a in attempts] == [("server error", 500)] * 3
+    api = httpx.Client(base_url=zendesk.api_url, auth=(f"{zendesk.api_email}/token", zendesk.api_token))
+    only_failed = api.get(f"webhooks/{hook.id}/invocations", params={"filter[status]": "server error"}).json()
+    assert [i["id"] for i in only_failed["invocations"]] == [failed.id]
+    assert only_failed["invocations"][0]["attempts_count"] == 3

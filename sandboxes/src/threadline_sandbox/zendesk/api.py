@@ -270,6 +270,8 @@ class ZendeskApi:
             ("/webhooks", self.webhook_list, ["GET", "POST"]),
             ("/webhooks/{id}", self.webhook, ["GET", "PUT", "PATCH", "DELETE"]),
             ("/webhooks/{id}/signing_secret", self.webhook_secret, ["GET", "POST"]),
+            ("/webhooks/{id}/invocations", self.webhook_invocations, ["GET"]),
+            ("/webhooks/{id}/invocations/{invocation}/attempts", self.webhook_attempts, ["GET"]),
         ]
         routes: list[BaseRoute] = [
             Route(f"/api/v2{path}", self._endpoint(handler), methods=methods) for path, handler, methods in api
@@ -676,6 +678,16 @@ class ZendeskApi:
         self._admin_only(call)
         reset = call.request.method == "POST"
         return (201 if reset else 200), self.webhooks.signing_secret(call.request.path_params["id"], reset), {}
+
+    def webhook_invocations(self, call: Call) -> Result:
+        self._admin_only(call)
+        webhook_id = call.request.path_params["id"]
+        return 200, self.webhooks.invocations(webhook_id, dict(call.request.query_params), call.base), {}
+
+    def webhook_attempts(self, call: Call) -> Result:
+        self._admin_only(call)
+        params = call.request.path_params
+        return 200, self.webhooks.attempts(params["id"], params["invocation"]), {}
 
     def unknown(self, call: Call) -> Result:
         raise ZendeskError(404, {"error": "InvalidEndpoint", "description": "Not found"})

@@ -70,7 +70,7 @@ class ZendeskSandbox:
         self._lock = threading.RLock()
         # Webhooks created through the API (GET/POST /api/v2/webhooks) receive the event types they
         # subscribe to, with their own secret; the webhook_urls given here receive every event.
-        self.webhooks = WebhookRegistry()
+        self.webhooks = WebhookRegistry(lambda: list(self.deliveries))
         self._dispatcher = WebhookDispatcher(self._targets, self.account_id, self.knobs)
         self._api = ZendeskApi(self.account, self.knobs, self._lock, self._flush_events, self.webhooks)
         self._server = BackgroundServer(self._api.app(self._admin_routes()), self.port)

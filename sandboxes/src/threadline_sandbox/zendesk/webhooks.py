@@ -13,6 +13,7 @@ import logging
 import queue
 import random
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -54,6 +55,8 @@ class Delivery:
     error: str | None
     headers: dict[str, str]
     body: dict[str, Any]
+    webhook_id: str = ""  # X-Zendesk-Webhook-Id it was sent with
+    at: float = 0.0  # when the attempt completed (time.time())
 
     @property
     def ok(self) -> bool:
@@ -146,7 +149,20 @@ class WebhookDispatcher:
             except httpx.HTTPError as exc:
                 error = type(exc).__name__
             self.deliveries.append(
-                Delivery(body["id"], body["type"], ticket_id, url, attempt, invocation_id, status, error, headers, body)
+                Delivery(
+                    body["id"],
+                    body["type"],
+                    ticket_id,
+                    url,
+                    attempt,
+                    invocation_id,
+                    status,
+                    error,
+                    headers,
+                    body,
+                    target.webhook_id,
+                    time.time(),
+                )
             )
             log.info("webhook %s (ticket %s) to %s, attempt %d: %s", body["type"], ticket_id, url, attempt, status)
             if not worth_retrying(status) or self._stopping.is_set():

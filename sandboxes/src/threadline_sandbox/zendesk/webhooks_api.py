@@ -2,7 +2,8 @@
 https://developer.zendesk.com/api-reference/webhooks/webhooks-api/webhooks/ documents it.
 
 List (cursor pagination only, `filter[name_contains]`, `filter[status]`, `sort`), create (201),
-show, update (PUT, 204), patch (PATCH, 204), delete (204), show and reset the signing secret.
+show, update (PUT, 204), patch (PATCH, 204), delete (204), show and reset the signing secret,
+and the invocations (each event sent, its retries as attempts) with their outcome.
 Only admins may use it (agents get 403). Webhook ids are ULIDs, as Zendesk's are; the signing
 secret is never part of the webhook object as the API returns it (it has its own endpoint), and
 basic authentication shows only its username. Errors use the newer APIs' format
@@ -22,12 +23,13 @@ import os
 import re
 import secrets
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
 from threadline_sandbox.zendesk.model import ZendeskError, iso
-from threadline_sandbox.zendesk.webhooks import Target
+from threadline_sandbox.zendesk.webhooks import Delivery, Target
 
 HTTP_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 REQUEST_FORMATS = ("json", "xml", "form_encoded")
@@ -159,6 +161,85 @@ def merge_patch(target: dict[str, Any], patch: dict[str, Any]) -> dict[str, Any]
     return merged
 
 
+def cursor_page(items: list[dict[str, Any]], key: str, params: dict[str, str], url: str) -> dict[str, Any]:
+    """Cursor pagination as the newer APIs do it (page[size], page[after], page[before]; meta and
+    links), the cursor naming the id of the item it points after or before."""
+    try:
+        size = max(1, min(int(params.get("page[size]") or MAX_PAGE), MAX_PAGE))
+    except ValueError as exc:
+        raise problem(400, "InvalidValue", "Invalid page size", "page[size] must be an integer") from exc
+    ids = [str(i["id"]) for i in items]
+
+    def position(cursor: str) -> int:
+        try:
+            return ids.index(base64.urlsafe_b64decode(cursor.encode()).decode())
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise problem(400, "InvalidPaginationParameter", "Invalid cursor", "invalid cursor") from exc
+
+    after, before = params.get("page[after]"), params.get("page[before]")
+    if after and before:
+        raise problem(
+            400, "InvalidPaginationParameter", "Invalid cursor", "page[after] and page[before] exclude each other"
+        )
+    if after:
+        start = position(after) + 1
+        stop = min(len(items), start + size)
+    elif before:
+        stop = position(before)
+        start = max(0, stop - size)
+    else:
+        start, stop = 0, min(len(items), size)
+    chunk = items[start:stop]
+
+    def cursor(index: int) -> str:
+        return base64.urlsafe_b64encode(ids[index].encode()).decode()
+
+    first, last = (cursor(start), cursor(stop - 1)) if chunk else (None, None)
+    kept = {k: v for k, v in params.items() if not k.startswith("page[")}
+
+    def link(name: str, value: str | None, more: bool) -> str | None:
+        return f"{url}?{urlencode({**kept, name: value, 'page[size]': size})}" if value and more else None
+
+    return {
+        key: copy.deepcopy(chunk),
+        "meta": {"has_more": stop < len(items), "after_cursor": last, "before_cursor": first},
+        "links": {"next": link("page[after]", last, stop < len(items)), "prev": link("page[before]", first, start > 0)},
+    }
+
+
+def attempt_status(delivery: Delivery) -> str:
+    """An attempt's outcome in the words of Zendesk's invocation statuses."""
+    if delivery.ok:
+        return "success"
+    if delivery.status is None:
+        return "timeout" if "Timeout" in (delivery.error or "") else "failed"
+    if delivery.status == 429:
+        return "throttled"
+    return "client error" if delivery.status < 500 else "server error"
+
+
+def attempt_json(delivery: Delivery) -> dict[str, Any]:
+    return {
+        "id": f"{delivery.invocation_id}-{delivery.attempt}",
+        "invocation_id": delivery.invocation_id,
+        "completed_at": iso(delivery.at),
+        "status": attempt_status(delivery),
+        "status_code": delivery.status,
+    }
+
+
+def invocation_json(attempts: list[Delivery]) -> dict[str, Any]:
+    last = attempts[-1]
+    return {
+        "id": last.invocation_id,
+        "latest_completed_at": iso(last.at),
+        "status": attempt_status(last),
+        "status_code": last.status,
+        "event_type": last.type,
+        "attempts_count": len(attempts),
+    }
+
+
 @dataclass
 class StoredWebhook:
     data: dict[str, Any]  # the webhook as the API returns it (no secret)
@@ -169,8 +250,9 @@ class StoredWebhook:
 class WebhookRegistry:
     """The account's webhooks. Every method runs under the sandbox's lock."""
 
-    def __init__(self) -> None:
+    def __init__(self, deliveries: Callable[[], list[Delivery]] = list) -> None:
         self.webhooks: dict[str, StoredWebhook] = {}
+        self._deliveries = deliveries  # every attempt the sandbox made, for the invocations
 
     # --- the API ---------------------------------------------------------------------------------
 
@@ -189,52 +271,31 @@ class WebhookRegistry:
             if sort.lstrip("-") not in ("name", "status"):
                 raise problem(400, "InvalidValue", "Invalid sort", "sort supports only name and status")
             items.sort(key=lambda w: str(w[sort.lstrip("-")]), reverse=sort.startswith("-"))
-        try:
-            size = max(1, min(int(params.get("page[size]") or MAX_PAGE), MAX_PAGE))
-        except ValueError as exc:
-            raise problem(400, "InvalidValue", "Invalid page size", "page[size] must be an integer") from exc
-        ids = [w["id"] for w in items]
+        return cursor_page(items, "webhooks", params, f"{base}/api/v2/webhooks")
 
-        def position(cursor: str) -> int:
-            try:
-                return ids.index(base64.urlsafe_b64decode(cursor.encode()).decode())
-            except (ValueError, UnicodeDecodeError) as exc:
-                raise problem(400, "InvalidPaginationParameter", "Invalid cursor", "invalid cursor") from exc
+    def invocations(self, webhook_id: str, params: dict[str, str], base: str) -> dict[str, Any]:
+        """The webhook's invocations (an event sent, with its retries), newest first by default."""
+        self._get(webhook_id)
+        attempts: dict[str, list[Delivery]] = {}
+        for delivery in self._deliveries():
+            if delivery.webhook_id == webhook_id:
+                attempts.setdefault(delivery.invocation_id, []).append(delivery)
+        sort = params.get("sort") or "-latest_completed_at"
+        if sort.lstrip("-") != "latest_completed_at":
+            raise problem(400, "InvalidValue", "Invalid sort", "sort supports only latest_completed_at")
+        ordered = sorted(attempts.values(), key=lambda tries: tries[-1].at, reverse=sort.startswith("-"))
+        items = [invocation_json(tries) for tries in ordered]
+        status = params.get("filter[status]")
+        if status:
+            items = [i for i in items if i["status"] == status]
+        return cursor_page(items, "invocations", params, f"{base}/api/v2/webhooks/{webhook_id}/invocations")
 
-        after, before = params.get("page[after]"), params.get("page[before]")
-        if after and before:
-            raise problem(
-                400, "InvalidPaginationParameter", "Invalid cursor", "page[after] and page[before] exclude each other"
-            )
-        if after:
-            start = position(after) + 1
-            stop = min(len(items), start + size)
-        elif before:
-            stop = position(before)
-            start = max(0, stop - size)
-        else:
-            start, stop = 0, min(len(items), size)
-        chunk = items[start:stop]
-
-        def cursor(index: int) -> str:
-            return base64.urlsafe_b64encode(ids[index].encode()).decode()
-
-        first, last = (cursor(start), cursor(stop - 1)) if chunk else (None, None)
-        kept = {k: v for k, v in params.items() if not k.startswith("page[")}
-
-        def link(name: str, value: str | None, more: bool) -> str | None:
-            if value is None or not more:
-                return None
-            return f"{base}/api/v2/webhooks?{urlencode({**kept, name: value, 'page[size]': size})}"
-
-        return {
-            "webhooks": copy.deepcopy(chunk),
-            "meta": {"has_more": stop < len(items), "after_cursor": last, "before_cursor": first},
-            "links": {
-                "next": link("page[after]", last, stop < len(items)),
-                "prev": link("page[before]", first, start > 0),
-            },
-        }
+    def attempts(self, webhook_id: str, invocation_id: str) -> dict[str, Any]:
+        self._get(webhook_id)
+        tries = [d for d in self._deliveries() if d.webhook_id == webhook_id and d.invocation_id == invocation_id]
+        if not tries:
+            raise problem(404, "InvocationNotFound", "Invocation not found", f"No invocation with id {invocation_id}")
+        return {"attempts": [attempt_json(d) for d in tries]}
 
     def create(self, body: dict[str, Any], user_id: int, now: float) -> dict[str, Any]:
         data = body.get("webhook")
