@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 import yaml
-from zenpy.lib.api_objects import Webhook
+from sandboxes.zendesk.conftest import Listener
+from zenpy.lib.api_objects import Comment, Ticket, User, Webhook
 
 from threadline_common.kafka import admin_config
 from threadline_common.settings import KafkaSettings
@@ -112,6 +113,7 @@ def test_a_healthy_deployment_passes_with_a_line_per_check(ops):
         "ok      Zendesk: the credentials are valid (threadline@sandbox-corp.example, admin, sandbox)",
         f"sends ticket.created, ticket.comment_added, ticket.status_changed to {INGEST}/zendesk/webhook, active",
         "ok      Zendesk: every group and brand",
+        "ok      note: Zendesk has no recent deliveries of webhook",
     ):
         assert wanted in passed
     assert lines[-1] == "everything checked is as Threadline needs it"
@@ -239,3 +241,32 @@ def test_groups_and_brands_the_channel_file_names_must_exist(ops, channels_file,
     assert code == 1
     (line,) = problems(lines)
     assert line.startswith("PROBLEM the channel file does not load:") and "channels must be a mapping" in line
+
+
+def test_a_failing_latest_delivery_to_ingest_is_a_problem(ops, zendesk):
+    ingest = Listener()  # stands for ingest: answers 401 as it does to a secret that is not the webhook's
+    try:
+        url = ingest.url.removesuffix("/zendesk/webhook")
+        assert ops("setup-zendesk", "--url", url)[0] == 0
+        ingest.statuses = [401]
+        zen = zendesk.zenpy()
+        ticket = zen.tickets.create(
+            Ticket(
+                subject="VPN", comment=Comment(body="down"), requester=User(name="A", email="a@sandbox-corp.example")
+            )
+        ).ticket
+        assert zendesk.wait_for_deliveries()
+        code, lines = ops("doctor", "--url", url)
+        assert code == 1
+        (line,) = problems(lines)
+        assert line.startswith("PROBLEM Zendesk's latest delivery to ingest failed (client error 401 at ")
+        assert "1 of the last 1 failed" in line and "zendesk-webhook-secret" in line
+
+        zen.tickets.update(Ticket(id=ticket.id, status="pending"))  # the secret is fixed: this one gets through
+        assert zendesk.wait_for_deliveries()
+        code, lines = ops("doctor", "--url", url)
+        assert code == 0, problems(lines)
+        assert "ok      Zendesk: the latest delivery to ingest succeeded (1 of the last 2 failed)" in lines
+    finally:
+        ingest.server.shutdown()
+        ingest.server.server_close()

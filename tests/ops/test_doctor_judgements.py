@@ -4,11 +4,17 @@ each reads."""
 from __future__ import annotations
 
 import pytest
-from zenpy.lib.api_objects import Webhook
+from zenpy.lib.api_objects import Invocation, Webhook
 
 from threadline_common.channels import parse_channels
 from threadline_common.contracts import load_topics
-from threadline_router.ops.doctor import routing_findings, scope_findings, topic_findings, webhook_findings
+from threadline_router.ops.doctor import (
+    delivery_findings,
+    routing_findings,
+    scope_findings,
+    topic_findings,
+    webhook_findings,
+)
 from threadline_router.ops.env import UsageError
 from threadline_router.ops.slack_manifest import BOT_SCOPES
 from threadline_router.ops.zendesk_webhook import NEEDED_EVENTS, endpoint_for, shortfalls
@@ -115,3 +121,18 @@ def test_the_endpoint_is_ingest_s_route_under_its_address(url, endpoint):
 def test_anything_but_https_is_refused(url):
     with pytest.raises(UsageError, match="--url"):
         endpoint_for(url)
+
+
+def invocation(status: str, code: int | None = 200) -> Invocation:
+    return Invocation(id="1", status=status, status_code=code, latest_completed_at="2026-12-01T10:00:00Z")
+
+
+def test_only_a_failing_latest_delivery_is_a_problem():
+    assert delivery_findings("W", [])[0].ok
+    assert texts(delivery_findings("W", [invocation("success")] * 3)) == [
+        "ok Zendesk: the last 3 deliveries to ingest succeeded"
+    ]
+    recovered = delivery_findings("W", [invocation("success"), invocation("timeout", None)])
+    assert texts(recovered) == ["ok Zendesk: the latest delivery to ingest succeeded (1 of the last 2 failed)"]
+    (failing,) = delivery_findings("W", [invocation("server error", 503), invocation("success")])
+    assert not failing.ok and "(server error 503 at 2026-12-01T10:00:00Z; 1 of the last 2 failed)" in failing.text

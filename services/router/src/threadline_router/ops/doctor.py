@@ -7,7 +7,7 @@ passed (`ok`) and one per problem (`PROBLEM`, with how to fix it); exit 1 if the
   the `x-oauth-scopes` header of every Web API answer) include every one the manifest asks for;
   the bot is a member of every channel of the channel file.
 - Zendesk: the credentials are valid (users/me); with --url, a webhook sends to ingest, active
-  and subscribed to the event types the router handles.
+  and subscribed to the event types the router handles, and its latest delivery did not fail.
 - The channel file parses, and the Zendesk groups and brands it names exist.
 
 The judgements are pure functions of what was read (`topic_findings`, `scope_findings`, ...);
@@ -17,6 +17,7 @@ The judgements are pure functions of what was read (`topic_findings`, `scope_fin
 from __future__ import annotations
 
 import argparse
+import itertools
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -125,6 +126,31 @@ def webhook_findings(endpoint: str, hooks: list[Any], url: str) -> list[Finding]
             return [ok(f"Zendesk: webhook {hook.id} sends {events} to {endpoint}, active")]
     hook = hooks[0]
     return [problem(f"the Zendesk webhook {hook.id} to {endpoint} will not do: {'; '.join(shortfalls(hook))}: {fix}")]
+
+
+FAILED = ("failed", "timeout", "circuit broken", "throttled", "client error", "server error")
+RECENT = 100  # invocations looked at, newest first
+
+
+def delivery_findings(hook_id: str, invocations: list[Any]) -> list[Finding]:
+    """The webhook's recent invocations (newest first, Zendesk keeps 7 days): a failing latest one
+    is a problem (ingest down, or a secret that does not match: ingest answers 401)."""
+    if not invocations:
+        return [ok(f"note: Zendesk has no recent deliveries of webhook {hook_id} (nothing happened in 7 days?)")]
+    failed = [i for i in invocations if i.status in FAILED]
+    latest = invocations[0]
+    counts = f"{len(failed)} of the last {len(invocations)} failed"
+    if latest.status in FAILED:
+        return [
+            problem(
+                f"Zendesk's latest delivery to ingest failed ({latest.status} {latest.status_code or ''} at "
+                f"{latest.latest_completed_at}; {counts}): check that ingest is up and that its "
+                "zendesk-webhook-secret is the webhook's (a wrong one is answered 401)"
+            )
+        ]
+    if failed:
+        return [ok(f"Zendesk: the latest delivery to ingest succeeded ({counts})")]
+    return [ok(f"Zendesk: the last {len(invocations)} deliveries to ingest succeeded")]
 
 
 def routing_findings(
@@ -236,8 +262,14 @@ def _zendesk(env: Env, url: str | None, channels: ChannelsConfig | None) -> list
         try:
             hooks, _triggers = event_webhooks_to(zendesk.zen, endpoint, subdomain)
             found += webhook_findings(endpoint, hooks, url)
+            working = next((h for h in hooks if not shortfalls(h)), None)
+            if working is not None:
+                invocations = list(itertools.islice(zendesk.zen.webhooks.invocations(working), RECENT))
+                found += delivery_findings(working.id, invocations)
         except OpsError as exc:
             found.append(problem(str(exc)))
+        except (APIException, ZenpyException, OSError) as exc:
+            found.append(problem(str(zendesk_error(exc, "list its webhook's invocations", subdomain))))
     if channels is not None:
         try:
             groups = _names(zendesk.zen.groups)
