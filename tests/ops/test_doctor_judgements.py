@@ -23,7 +23,7 @@ pytestmark = pytest.mark.unit
 
 
 def texts(findings) -> list[str]:
-    return [("ok " if f.ok else "PROBLEM ") + f.text for f in findings]
+    return [f"{f.label.strip()} {f.text}" for f in findings]
 
 
 def healthy_cluster(prefix: str = "p.") -> tuple[dict[str, int], dict[str, str | None]]:
@@ -57,7 +57,7 @@ def test_scopes():
     assert [f.ok for f in scope_findings(",".join(BOT_SCOPES))] == [True]
     granted = ",".join([*[s for s in BOT_SCOPES if s != "commands"], "admin"])
     assert texts(scope_findings(granted))[0].startswith("PROBLEM the Slack bot token lacks the scopes commands:")
-    assert texts(scope_findings(granted))[1] == "ok note: the bot token also has scopes Threadline does not use: admin"
+    assert texts(scope_findings(granted))[1] == "note the bot token also has scopes Threadline does not use: admin"
     assert not scope_findings(None)[0].ok
 
 

@@ -22,12 +22,14 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from pydantic import ValidationError
 from slack_sdk.errors import SlackApiError
 from zenpy.lib.exception import APIException, ZenpyException
 
 from threadline_common.channels import ChannelsConfig, load_channels
 from threadline_common.contracts import ContractError, TopicSpec, load_topics
 from threadline_common.kafka import admin_config
+from threadline_common.settings import KafkaSettings, describe_validation_error
 from threadline_common.topics import plan
 from threadline_router.ops.env import Env
 from threadline_router.ops.kafka_io import OpsError
@@ -50,6 +52,11 @@ CREATE_TOPICS = "python -m threadline_common.topics (what the chart's topics Job
 class Finding:
     ok: bool
     text: str
+    note: bool = False  # something worth knowing that is not a problem
+
+    @property
+    def label(self) -> str:
+        return "PROBLEM" if not self.ok else "note   " if self.note else "ok     "
 
 
 def ok(text: str) -> Finding:
@@ -58,6 +65,10 @@ def ok(text: str) -> Finding:
 
 def problem(text: str) -> Finding:
     return Finding(False, text)
+
+
+def note(text: str) -> Finding:
+    return Finding(True, text, note=True)
 
 
 # --- the judgements (pure) ------------------------------------------------------------------------
@@ -111,7 +122,7 @@ def scope_findings(granted_header: str | None) -> list[Finding]:
         found.append(ok(f"Slack: the bot token has all {len(BOT_SCOPES)} scopes Threadline needs"))
     extra = sorted(granted - set(BOT_SCOPES))
     if extra:  # not a failure, but a leaked token should not carry them
-        found.append(ok(f"note: the bot token also has scopes Threadline does not use: {', '.join(extra)}"))
+        found.append(note(f"the bot token also has scopes Threadline does not use: {', '.join(extra)}"))
     return found
 
 
@@ -136,7 +147,7 @@ def delivery_findings(hook_id: str, invocations: list[Any]) -> list[Finding]:
     """The webhook's recent invocations (newest first, Zendesk keeps 7 days): a failing latest one
     is a problem (ingest down, or a secret that does not match: ingest answers 401)."""
     if not invocations:
-        return [ok(f"note: Zendesk has no recent deliveries of webhook {hook_id} (nothing happened in 7 days?)")]
+        return [note(f"Zendesk has no recent deliveries of webhook {hook_id} (nothing happened in 7 days?)")]
     failed = [i for i in invocations if i.status in FAILED]
     latest = invocations[0]
     counts = f"{len(failed)} of the last {len(invocations)} failed"
@@ -197,9 +208,15 @@ def _kafka(env: Env) -> list[Finding]:
 
     try:
         specs = load_topics()
-        settings = env.kafka
-    except (ContractError, ValueError) as exc:
-        return [problem(f"cannot read the topic contracts or Kafka settings: {exc}")]
+    except ContractError as exc:
+        return [problem(f"cannot read the topic contracts: {exc}")]
+    try:
+        # Not env.kafka: a missing setting is a problem to list, not an exit. (pydantic-settings reads
+        # bootstrap_servers from KAFKA_BOOTSTRAP_SERVERS, which mypy cannot know.)
+        settings = KafkaSettings()  # type: ignore[call-arg]
+    except ValidationError as exc:
+        lines = describe_validation_error(KafkaSettings, exc).splitlines()
+        return [problem(f"{lines[0]} {'; '.join(line.strip(' -') for line in lines[1:])}")]
     timeout = env.ops.kafka_timeout_seconds
     admin = AdminClient(admin_config(settings, log_level=2))  # refused connections are said here, once
     try:
@@ -256,7 +273,7 @@ def _zendesk(env: Env, url: str | None, channels: ChannelsConfig | None) -> list
         return [problem(str(exc))]
     found = [ok(f"Zendesk: the credentials are valid ({me.email}, {me.role}, {subdomain})")]
     if url is None:
-        found.append(ok("note: Zendesk's webhook not checked (give --url https://<ingest> to check it)"))
+        found.append(note("Zendesk's webhook not checked (give --url https://<ingest> to check it)"))
     else:
         endpoint = endpoint_for(url)
         try:
@@ -287,7 +304,7 @@ def _names(endpoint: Callable[[], Iterable[Any]]) -> dict[int, str]:
 def _channels(env: Env) -> tuple[ChannelsConfig | None, list[Finding]]:
     path = env.ops.channels_file
     if path is None:
-        return None, [ok("note: no channel file checked (set THREADLINE_OPS_CHANNELS_FILE to the router's)")]
+        return None, [note("no channel file checked (set THREADLINE_OPS_CHANNELS_FILE to the router's)")]
     try:
         channels = load_channels(path)
     except Exception as exc:  # what the router would refuse to start on: say it as the router would
@@ -303,7 +320,7 @@ def run_doctor(args: argparse.Namespace, env: Env) -> int:
         findings += check()
     problems = [f for f in findings if not f.ok]
     for finding in findings:
-        env.say(f"{'ok     ' if finding.ok else 'PROBLEM'} {finding.text}")
+        env.say(f"{finding.label} {finding.text}")
     if problems:
         env.say(f"{len(problems)} problem{'s' if len(problems) > 1 else ''} found")
         return 1
