@@ -1,5 +1,6 @@
 """`threadline-ops doctor`: is this deployment set up as Threadline needs? One line per check
-passed (`ok`) and one per problem (`PROBLEM`, with how to fix it); exit 1 if there is any.
+passed (`ok`), per thing worth knowing (`note`) and per problem (`PROBLEM`, with how to fix it);
+exit 1 if there is any problem.
 
 - Kafka answers, and every topic of schemas/topics is there with its partitions and its
   cleanup.policy (compacted tables must be compacted, or they lose rows).
