@@ -208,3 +208,14 @@ def test_missing_credentials_and_an_unreachable_zendesk_are_one_line(ops, monkey
 
 def httpx_client(zendesk: ZendeskSandbox) -> httpx.Client:
     return httpx.Client(base_url=zendesk.api_url, auth=(f"{zendesk.api_email}/token", zendesk.api_token))
+
+
+def test_rotate_secret_resets_it_and_says_what_that_means(zendesk, ops):
+    code, first, _ = ops("setup-zendesk", "--url", INGEST)
+    assert code == 0
+    code, rotated, err = ops("setup-zendesk", "--url", INGEST, "--rotate-secret")
+    assert code == 0 and rotated != first
+    (hook,) = hooks(zendesk)
+    assert rotated.strip() == zendesk.zenpy().webhooks.show_secret(hook.id).secret
+    assert "ingest refuses its events (401) until zendesk-webhook-secret has it" in err
+    assert ops("setup-zendesk", "--url", INGEST)[1] == rotated  # without the flag: the secret as it is

@@ -157,6 +157,9 @@ def build_parser() -> Parser:
     setup_zendesk.add_argument(
         "--secret-file", type=Path, help="write the signing secret to this file (mode 600) instead of stdout"
     )
+    setup_zendesk.add_argument(
+        "--rotate-secret", action="store_true", help="reset the webhook's signing secret and print the new one"
+    )
     setup_zendesk.set_defaults(run=run_setup_zendesk)
 
     doctor = commands.add_parser(

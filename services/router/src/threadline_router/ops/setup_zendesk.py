@@ -86,7 +86,14 @@ def run_setup_zendesk(args: argparse.Namespace, env: Env) -> int:
                 f"note: webhook {trigger.id} {trigger.name!r} sends trigger bodies to the same endpoint: "
                 "remove its triggers once event webhooks arrive (the same change would come twice)"
             )
-        secret = zen.webhooks.show_secret(webhook.id).secret
+        if args.rotate_secret:
+            secret = zen.webhooks.reset_secret(webhook.id).secret
+            report(
+                "signing secret reset: Zendesk signs with the new one from now on, so ingest refuses its "
+                "events (401) until zendesk-webhook-secret has it and ingest restarted"
+            )
+        else:
+            secret = zen.webhooks.show_secret(webhook.id).secret
     except (APIException, ZenpyException, OSError) as exc:
         raise zendesk_error(exc, "create or update its webhook", subdomain) from exc
 
