@@ -7,6 +7,7 @@ start with errors that name the channel and field. Changing routing needs no cod
 from __future__ import annotations
 
 import datetime as dt
+import json
 import zoneinfo
 from pathlib import Path
 from typing import Annotated, Literal
@@ -32,6 +33,9 @@ class ChannelConfigError(ValueError):
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+FORM_METADATA_LIMIT = 2700
 
 
 class FormField(_Strict):
@@ -65,6 +69,15 @@ class ZendeskRouting(_Strict):
     # and type are always asked). E.g. `form: [{id: 360001, label: Region, kind: select,
     # options: [emea, amer], required: true}]`.
     form: tuple[FormField, ...] = Field(default=(), max_length=20)
+
+    @model_validator(mode="after")
+    def _form_fits_a_modal(self) -> ZendeskRouting:
+        # The modal carries the form in its private_metadata, which Slack caps at 3000 characters
+        # (with the conversation, channel, message and requester besides).
+        size = len(json.dumps([f.model_dump(mode="json") for f in self.form], separators=(",", ":")))
+        if size > FORM_METADATA_LIMIT:
+            raise ValueError(f"form is too large for a Slack modal ({size} > {FORM_METADATA_LIMIT} characters)")
+        return self
 
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")

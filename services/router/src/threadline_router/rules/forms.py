@@ -21,6 +21,7 @@ from __future__ import annotations
 import json
 from typing import Any, Literal
 
+from msgspec import UNSET
 from msgspec.structs import replace
 
 from threadline_common import from_slack, ticket_form, to_slack
@@ -155,11 +156,13 @@ def _ticket_form(event: ViewSubmission, state: Conversation | None, ctx: Context
     decision = open_ticket(event.conversation, event.team_id, channel, ts, requester, body, (), rules, ctx)
     for i, command in enumerate(decision.commands):
         if isinstance(command, ZendeskCreateTicket):
+            # ticket_type came with threadline.commands v3: the command says it is a v3 one.
             decision.commands[i] = replace(
                 command,
+                schema_version=3,
                 subject=form.subject,
                 priority=form.priority or command.priority,
-                ticket_type=form.ticket_type,
+                ticket_type=form.ticket_type or UNSET,
                 custom_fields=_fields(rules, form),
                 opened_by=event.user if event.user != requester else None,
             )
