@@ -84,13 +84,19 @@ def test_the_channels_form_setting_is_checked_at_start():
     ]
     with pytest.raises(ChannelConfigError, match="select without options"):
         parse_channels({"channels": {"C1": {"zendesk": {"form": [{"id": 1, "label": "R", "kind": "select"}]}}}})
-    with pytest.raises(ChannelConfigError, match="zendesk.form.0.kind"):
+    with pytest.raises(ChannelConfigError, match=r"zendesk\.form\.0\.kind"):
         parse_channels({"channels": {"C1": {"zendesk": {"form": [{"id": 1, "label": "R", "kind": "date"}]}}}})
 
 
 def test_the_modal_fits_in_slacks_private_metadata_with_a_full_form():
     form = [
-        {"id": 100 + i, "label": f"Field {i}", "kind": "select", "options": [f"opt{j}" for j in range(5)], "required": True}
+        {
+            "id": 100 + i,
+            "label": f"Field {i}",
+            "kind": "select",
+            "options": [f"opt{j}" for j in range(5)],
+            "required": True,
+        }
         for i in range(10)
     ]
     built = view(form)

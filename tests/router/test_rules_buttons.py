@@ -51,7 +51,9 @@ def decide(record, state, ctx):
 @pytest.fixture
 def ticket(ctx):
     """Alice's request in C1 with ticket #42; Bob replied in the thread."""
-    state = decide(slack_record(message_body("C1", "100.000100", "My printer is on fire", user="UALICE")), None, ctx).state
+    state = decide(
+        slack_record(message_body("C1", "100.000100", "My printer is on fire", user="UALICE")), None, ctx
+    ).state
     result = SyncResult(kind="ticket_created", conversation_id=CID, command_id="c", ticket_id=42, ticket_url=URL)
     state = route(result, state, ctx).state
     reply = message_body("C1", "100.000300", "same here", user="UBOB", thread_ts="100.000100")

@@ -129,7 +129,9 @@ def ticket_row(ctx):
 
 def test_add_as_internal_note_sends_a_private_comment_never_a_public_one(ctx):
     state = ticket_row(ctx)
-    used = shortcut("threadline.add_note", "UBOB", ts="100.000500", thread_ts="100.000100", author="UCAROL", text="db is down")
+    used = shortcut(
+        "threadline.add_note", "UBOB", ts="100.000500", thread_ts="100.000100", author="UCAROL", text="db is down"
+    )
     decision = decide(interaction_record(used, "EvN1"), state, ctx)
     note, answer = decision.commands
     assert command_type(note) == "zendesk.add_comment" and note.public is False

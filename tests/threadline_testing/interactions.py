@@ -103,7 +103,9 @@ def submission(view: dict[str, Any], user: str, values: dict[str, Any], view_id:
             chosen = given if given is not None else (element.get("initial_option") or {}).get("value")
             entry: dict[str, Any] = {
                 "type": "static_select",
-                "selected_option": {"text": {"type": "plain_text", "text": chosen}, "value": chosen} if chosen else None,
+                "selected_option": {"text": {"type": "plain_text", "text": chosen}, "value": chosen}
+                if chosen
+                else None,
             }
         else:
             text = given if given is not None else element.get("initial_value")
