@@ -23,6 +23,7 @@ from threadline_common.models.generated.commands_v3 import (
     SlackOpenView,
     SlackPostEphemeral,
     SlackPostMessage,
+    SlackRespond,
     SlackUpdateMessage,
     ZendeskAddComment,
     ZendeskAssignToSlackUser,
@@ -89,6 +90,8 @@ class Effects:
                 return await self.threads.open_thread(command)
             case SlackPostEphemeral():
                 return await self.threads.post_ephemeral(command)
+            case SlackRespond():
+                return await self.threads.respond(command)
             case OnCallNotify():
                 return await self.on_call.notify(command)
             # Buttons, shortcuts and modals

@@ -12,13 +12,10 @@ redelivered command may answer twice) or, without one, as an ephemeral message i
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
-import aiohttp
 from msgspec.structs import replace
 from slack_sdk.models.blocks import ActionsBlock, ButtonElement, MarkdownTextObject, SectionBlock
-from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from threadline_common.models.generated.commands_v3 import (
     SlackOpenView,
@@ -29,7 +26,6 @@ from threadline_common.models.generated.commands_v3 import (
     ZendeskCreateTicket,
     ZendeskOpenRequest,
 )
-from threadline_common.retry import TransientError
 from threadline_zendesk_sync.plan import outcomes, slack_posts, zendesk_requests
 from threadline_zendesk_sync.plan.failures import PermanentError, ThreadGone
 from threadline_zendesk_sync.plan.outcomes import Outcome
@@ -38,7 +34,6 @@ from threadline_zendesk_sync.slack_poster import Slack
 from threadline_zendesk_sync.ticket_commands import TicketCommands
 from threadline_zendesk_sync.zendesk_client import NotFound, Zendesk
 
-log = logging.getLogger(__name__)
 # views.open's answers for a trigger_id that is older than Slack's 3 seconds, or already used.
 EXPIRED_TRIGGER = ("expired_trigger_id", "invalid_trigger_id", "trigger_exchanged")
 
@@ -58,17 +53,10 @@ class InteractiveCommands:
     # --- answering the person who acted -------------------------------------------------------
 
     async def respond(self, response_url: str, text: str, blocks: list[dict[str, Any]] | None = None) -> None:
-        """One ephemeral answer through a response_url (slack_sdk's webhook client)."""
-        client = AsyncWebhookClient(response_url, timeout=int(self.settings.slack_timeout_seconds))
-        try:
-            response = await client.send(text=text, blocks=blocks, response_type="ephemeral", replace_original=False)
-        except (aiohttp.ClientError, TimeoutError, OSError) as exc:
-            raise TransientError(f"response_url unreachable: {type(exc).__name__}", service="slack") from exc
-        if response.status_code == 429 or response.status_code >= 500:
-            raise TransientError(f"response_url answered {response.status_code}", service="slack")
-        if response.status_code >= 400:
-            # expired (30 minutes) or used up (5 answers): nobody can be told any more
-            log.info("response_url refused the answer: %s %s", response.status_code, response.body[:200])
+        """One ephemeral answer through a response_url (an expired or used-up one is logged)."""
+        await self.slack.respond(
+            response_url, text=text, blocks=blocks, response_type="ephemeral", replace_original=False
+        )
 
     async def tell(self, response_url: str | None, channel: str | None, user: str, text: str) -> None:
         if response_url:
