@@ -45,24 +45,27 @@ def tell(
     conversation_id: str,
     text: str,
     purpose: Literal["answer", "refusal", "help", "error"] = "refusal",
-) -> CommandV3:
+) -> list[CommandV3]:
     """One line only the presser sees: through the press's response_url, else ephemeral in the
-    thread."""
+    channel of the message pressed (a press in a view without either has nowhere to answer)."""
     command_id = f"press-answer:{event.action_id}:{event.event_id}"
     if event.response_url:
-        return respond(conversation_id, command_id, event.response_url, event.user, text, purpose, event.channel_id)
-    return SlackPostEphemeral(
+        return [respond(conversation_id, command_id, event.response_url, event.user, text, purpose, event.channel_id)]
+    if not event.channel_id:
+        return []
+    ephemeral = SlackPostEphemeral(
         schema_version=2,
         command_id=command_id,
         conversation_id=conversation_id,
         issued_at=UNSTAMPED,
         cause=NO_CAUSE,
-        channel_id=event.channel_id or "",
+        channel_id=event.channel_id,
         user=event.user,
         thread_ts=event.thread_ts,
         text=text,
         purpose="notice",
     )
+    return [ephemeral]
 
 
 def _served(
@@ -71,13 +74,13 @@ def _served(
     """The conversation and its channel's rules, or the one line that says why not."""
     key = event.value.split("|", 1)[0]
     if state is None:
-        return Decision(None, [tell(event, key, "Threadline no longer knows this conversation.", "error")])
+        return Decision(None, tell(event, key, "Threadline no longer knows this conversation.", "error"))
     rules = ctx.channels.rules_for(state.channel_id)
     if rules is None:
-        return Decision(state, [tell(event, key, "Threadline no longer serves this channel.", "error")])
+        return Decision(state, tell(event, key, "Threadline no longer serves this channel.", "error"))
     if state.ticket_id is None:
         text = "The ticket is still being created; try again in a moment."
-        return Decision(state, [tell(event, key, text, "error")])
+        return Decision(state, tell(event, key, text, "error"))
     return state, rules
 
 
@@ -117,7 +120,7 @@ def _resolve_or_urgent(verb: ticket_actions.Verb) -> Callable[[BlockAction, Conv
             return ignore(state, "already applied")  # Slack delivered the same press again
         if not ticket_actions.allowed(rules, verb, event.user, state):
             deny = tell(event, state.conversation_id, ticket_actions.refusal(rules, verb))
-            return Decision(state, [deny], reason=f"not allowed to {verb}")
+            return Decision(state, deny, reason=f"not allowed to {verb}")
         state = _pressed(event, state, ctx)
         commands: list[CommandV3] = []
         if verb == "resolve" and not ticket_actions.is_solved(state):

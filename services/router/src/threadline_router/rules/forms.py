@@ -109,12 +109,12 @@ def reopen_form(event: BlockAction, state: Conversation | None, ctx: Context) ->
         form = json.loads(carried)
         channel = str(form["c"])
     except (ValueError, KeyError, TypeError):
-        return Decision(state, [tell(event, cid, "That button no longer works: use the shortcut again.", "error")])
+        return Decision(state, tell(event, cid, "That button no longer works: use the shortcut again.", "error"))
     rules = ctx.channels.rules_for(channel)
     if rules is None:
-        return Decision(state, [tell(event, cid, "Threadline no longer serves this channel.", "error")])
+        return Decision(state, tell(event, cid, "Threadline no longer serves this channel.", "error"))
     if state is not None and state.ticket_id is not None:
-        return Decision(state, [tell(event, cid, "This thread has a ticket now.", "answer")])
+        return Decision(state, tell(event, cid, "This thread has a ticket now.", "answer"))
     origin: Origin = "command" if form.get("o") == "command" else "shortcut"
     view = ticket_form_view(rules, cid, channel, form.get("ts"), form.get("r"), origin, str(form.get("t") or ""))
     command = open_view(

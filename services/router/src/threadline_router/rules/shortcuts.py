@@ -16,7 +16,7 @@ from typing import Literal
 
 from threadline_common import ticket_form, to_slack
 from threadline_common.models import CommandV3
-from threadline_common.models.generated.commands_v3 import ZendeskAddComment
+from threadline_common.models.generated.commands_v3 import SlackPostEphemeral, ZendeskAddComment
 from threadline_router.conversation import Conversation, conversation_key, external_id
 from threadline_router.inbound import MessageShortcut, command_key
 from threadline_router.rules.commands import NO_CAUSE, UNSTAMPED, open_view, person, respond
@@ -47,15 +47,23 @@ def _note_head(event: MessageShortcut) -> str:
 
 
 def answer(event: MessageShortcut, text: str, purpose: Literal["answer", "error"] = "answer") -> CommandV3:
+    """One line only who used the shortcut sees: through its response_url (Slack always sends
+    one with a message shortcut), else ephemeral in the channel."""
     cid = conversation_key(event.team_id, event.channel_id, event.root_ts)
-    return respond(
-        cid,
-        f"shortcut-answer:{event.callback_id}:{event.event_id}",
-        event.response_url,
-        event.user,
-        text,
-        purpose,
-        event.channel_id,
+    command_id = f"shortcut-answer:{event.callback_id}:{event.event_id}"
+    if event.response_url:
+        return respond(cid, command_id, event.response_url, event.user, text, purpose, event.channel_id)
+    return SlackPostEphemeral(
+        schema_version=2,
+        command_id=command_id,
+        conversation_id=cid,
+        issued_at=UNSTAMPED,
+        cause=NO_CAUSE,
+        channel_id=event.channel_id,
+        user=event.user,
+        thread_ts=event.thread_ts,
+        text=text,
+        purpose="notice",
     )
 
 
@@ -102,7 +110,7 @@ def _add_to_ticket(event: MessageShortcut, state: Conversation | None, ctx: Cont
         event.trigger_id,
         event.user,
         view,
-        event.response_url,
+        event.response_url or None,
         None,
     )
     return Decision(state, [command])
