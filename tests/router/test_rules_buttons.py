@@ -172,3 +172,18 @@ def test_the_first_post_and_the_update_render_the_same_message(ticket, ctx):
         CID,
         None,  # the link button
     }
+
+
+def test_a_press_from_a_view_without_a_response_url_is_not_answered_with_a_broken_command(ctx):
+    payload = press(confirmation.RESOLVE, CID, "UALICE")
+    payload.pop("response_url")
+    payload["container"] = {"type": "view", "view_id": "V1"}
+    payload.pop("channel")
+    payload.pop("message")
+    decision = decide(interaction_record(payload, "Ev1"), None, ctx)
+    assert decision.commands == []
+
+
+def test_follow_is_left_to_the_following_rules(ticket, ctx):
+    decision = pressed(confirmation.FOLLOW, "UBOB", ticket, ctx, "Ev1")
+    assert decision.commands == [] and decision.state == ticket
