@@ -1,7 +1,8 @@
 """The ticket confirmation's buttons, the message shortcuts and the ticket form, driven through the
 Slack sandbox as people use them, with ingest, router and zendesk-sync as processes on the real
 broker: who may press, the confirmation rewritten in place, a double press doing one thing, the
-form kept open on an invalid field and opening the ticket when valid, and a private note."""
+form kept open on an invalid field and opening the ticket when valid, a private note, and the
+form offered again when its trigger expired on the way."""
 
 from __future__ import annotations
 
@@ -145,3 +146,23 @@ def test_add_as_internal_note_arrives_as_a_private_comment(pipeline: Pipeline):
     p.settle()
     notes = p.zendesk.comments_of(ticket["id"])[before:]
     assert [(c["public"], c["body"].splitlines()[-1]) for c in notes] == [(False, "it was the audit logs")]
+
+
+def test_a_form_whose_trigger_expired_on_the_way_is_offered_again_with_a_button(pipeline: Pipeline):
+    p = pipeline
+    asked = p.user("alice").chat_postMessage(channel="C0INFRA", text="Printer jammed")["ts"]
+    p.slack.knobs.trigger_ttl_seconds = 0.0  # as when the way through Kafka took over Slack's 3 seconds
+    try:
+        p.slack.message_shortcut("bob", "C0INFRA", asked, "threadline.open_ticket")
+        offer = wait_until(
+            "the button that opens the form again",
+            lambda: [e for e in p.slack.ephemerals("bob") if "took too long" in (e.get("text") or "")],
+            timeout=60,
+        )
+    finally:
+        p.slack.knobs.trigger_ttl_seconds = 60.0
+    assert p.slack.open_view("bob") is None
+    p.slack.press_button("bob", offer[0]["channel"], offer[0]["ts"], "threadline.open_form")
+    modal = wait_until("the ticket form", lambda: p.slack.open_view("bob"), timeout=60)
+    assert modal["callback_id"] == "threadline.open_ticket"
+    assert {b["block_id"]: b for b in modal["blocks"]}["description"]["element"]["initial_value"] == "Printer jammed"
