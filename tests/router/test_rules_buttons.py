@@ -184,6 +184,9 @@ def test_a_press_from_a_view_without_a_response_url_is_not_answered_with_a_broke
     assert decision.commands == []
 
 
-def test_follow_is_left_to_the_following_rules(ticket, ctx):
+def test_follow_asks_zendesk_sync_whether_the_presser_may_see_the_ticket(ticket, ctx):
     decision = pressed(confirmation.FOLLOW, "UBOB", ticket, ctx, "Ev1")
-    assert decision.commands == [] and decision.state == ticket
+    [check] = decision.commands
+    assert command_type(check) == "zendesk.check_follower" and decision.state == ticket
+    assert (check.user, check.ticket_id, check.thread_channel_id) == ("UBOB", ticket.ticket_id, ticket.channel_id)
+    assert check.conversation_id == f"ticket:{ticket.ticket_id}"  # its result is stored by the ticket's row

@@ -140,8 +140,9 @@ def test_the_same_command_delivered_twice_is_the_same_answer(router):
     assert router.send(slash("help", event_id="e2"))[0].command_id != first[0].command_id
 
 
-def test_open_is_left_to_the_modals(router):
-    assert router.send(slash("open my laptop is slow")) == []  # forms.open_from_command's stub
+def test_open_is_the_ticket_form(router):
+    [command] = router.send(slash("open my laptop is slow"))  # rules.forms.open_from_command
+    assert command_type(command) == "slack.open_view"
 
 
 def test_report_asks_for_the_latest_full_period_of_this_channel_or_another(router):
