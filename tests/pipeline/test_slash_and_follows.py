@@ -1,6 +1,6 @@
 """`/support` and following tickets, through the Slack and Zendesk sandboxes as people use them,
 with ingest, router and zendesk-sync as processes on the real broker: every subcommand is
-answered; a ticket born in Slack and an emailed one are followed, and their followers get a DM
+answered; a ticket born in Slack (by command and by its confirmation's Follow button) and an emailed one are followed, and their followers get a DM
 on an agent's public answer, never on an internal note; unfollowing stops it; a ticket that does
 not exist, or that the person may not see, gets one line; a router restart keeps the follows."""
 
@@ -30,6 +30,15 @@ def answered(pipeline: Pipeline, who: str, text: str, channel: str = "C0SUPPORT"
 
 def dms(pipeline: Pipeline, who: str) -> list[dict[str, Any]]:
     return [m for m in pipeline.slack.dms(who) if m.get("bot_id")]
+
+
+def follow_button(pipeline: Pipeline, root: str) -> str | None:
+    """The ts of the bot's confirmation in the thread, once it carries its Follow button."""
+    for message in pipeline.slack.thread("C0SUPPORT", root):
+        for block in message.get("blocks") or ():
+            if any(e.get("action_id") == "threadline.follow" for e in block.get("elements") or ()):
+                return str(message["ts"])
+    return None
 
 
 def ticket_of_thread(pipeline: Pipeline, channel: str, ts: str) -> int:
@@ -65,6 +74,12 @@ def test_support_subcommands_and_following(pipeline: Pipeline) -> None:
     # Bob follows the Slack-born ticket (he is in #support); Alice the one she emailed.
     assert answered(pipeline, "bob", f"follow {slack_born} replies").startswith("You now follow ticket <")
     assert answered(pipeline, "alice", f"follow {emailed}").startswith("You now follow ticket <")
+    # Sam presses Follow on the ticket's confirmation in its thread.
+    wait_until("the confirmation's Follow button", lambda: follow_button(pipeline, root) is not None)
+    before = len(slack.ephemerals("sam"))
+    slack.press_button("sam", "C0SUPPORT", follow_button(pipeline, root), "threadline.follow")
+    wait_until("Sam's follow answer", lambda: len(slack.ephemerals("sam")) > before, timeout=60)
+    assert slack.ephemerals("sam")[-1]["text"].startswith("You now follow ticket <")
     pipeline.settle()
     assert answered(pipeline, "alice", "following") == (
         f"You follow 1 ticket: #{emailed}. `/support unfollow <number>` stops one."
@@ -79,6 +94,7 @@ def test_support_subcommands_and_following(pipeline: Pipeline) -> None:
     zendesk.agent_comment(emailed, "Resent it to your inbox.")
     wait_until("Bob's DM", lambda: len(dms(pipeline, "bob")) == 1, timeout=60)
     wait_until("Alice's DM", lambda: len(dms(pipeline, "alice")) == 1, timeout=60)
+    wait_until("Sam's DM", lambda: len(dms(pipeline, "sam")) == 1, timeout=60)
     pipeline.settle()
     [bobs] = dms(pipeline, "bob")
     assert f"|#{slack_born}>" in bobs["text"] and "We are sending a technician." in bobs["text"]
@@ -100,3 +116,6 @@ def test_support_subcommands_and_following(pipeline: Pipeline) -> None:
     zendesk.agent_comment(emailed, "Anything else?")
     pipeline.settle()
     assert len(dms(pipeline, "bob")) == 1 and len(dms(pipeline, "alice")) == 1
+    assert [m["text"].rsplit(">", 1)[-1] for m in dms(pipeline, "sam")] == [
+        "We are sending a technician.", "Technician is on the way.",
+    ]  # fmt: skip  # Sam still follows
