@@ -1,8 +1,9 @@
 """`/support` and following tickets, through the Slack and Zendesk sandboxes as people use them,
 with ingest, router and zendesk-sync as processes on the real broker: every subcommand is
-answered; a ticket born in Slack (by command and by its confirmation's Follow button) and an emailed one are followed, and their followers get a DM
-on an agent's public answer, never on an internal note; unfollowing stops it; a ticket that does
-not exist, or that the person may not see, gets one line; a router restart keeps the follows."""
+answered; a ticket born in Slack (by command, and by its confirmation's Follow button) and an
+emailed one are followed, and their followers get a DM on an agent's public answer, never on an
+internal note; unfollowing stops it; a ticket that does not exist, or that the person may not
+see, gets one line; a router restart keeps the follows."""
 
 from __future__ import annotations
 
