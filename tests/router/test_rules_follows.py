@@ -132,6 +132,7 @@ def test_unfollow_by_command_and_by_button_stops_the_messages(router):
     [bye] = router.send(press("threadline.unfollow", "ticket:42", user="U0DAVE"))
     assert command_type(bye) == "slack.respond" and bye.text.startswith("You no longer follow ticket #42.")
     assert router.send(comment(42, 501, "anyone there?")) == []
+    assert router.send(press("threadline.unfollow", "ticket:42", user="U0DAVE")) == []  # Slack's retry
     [again] = router.send(slash("unfollow 42", user="U0CAROL", event_id="other"))
     assert again.text == "You do not follow ticket #42."
     [mine] = router.send(slash("following", user="U0CAROL"))

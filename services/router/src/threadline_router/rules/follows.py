@@ -257,12 +257,12 @@ def _unfollow(
     ctx: Context,
 ) -> FollowDecision:
     answer_id = f"respond:{seen_key}"
+    if row is not None and seen_key in row.seen:
+        return nothing(row, "already applied")  # a redelivered unfollow: answered the first time
     known = _find(row, team_id, user)
     if row is None or known is None:
         text = f"You do not follow ticket #{ticket_id}."
         return FollowDecision(row, [answer(key, answer_id, user, response_url, text)])
-    if seen_key in row.seen:
-        return nothing(row, "already applied")
     row = _seen(replace(row, followers=[f for f in row.followers if f is not known]), seen_key)
     text = f"You no longer follow ticket #{ticket_id}. `/support follow {ticket_id}` follows it again."
     note = FollowNote("unfollowed", f"unfollowed:{seen_key}", team_id, user, ticket_id, ctx.now)
