@@ -21,6 +21,7 @@ from threadline_common.models.generated.commands_v3 import (
     SlackOpenThread,
     SlackPostEphemeral,
     SlackPostMessage,
+    SlackRespond,
     ZendeskAddComment,
     ZendeskCreateFollowup,
     ZendeskCreateTicket,
@@ -81,6 +82,8 @@ class Effects:
                 return await self.threads.open_thread(command)
             case SlackPostEphemeral():
                 return await self.threads.post_ephemeral(command)
+            case SlackRespond():
+                return await self.threads.respond(command)
             case OnCallNotify():
                 return await self.on_call.notify(command)
         raise PermanentError(f"unknown command {type(command).__name__}")

@@ -19,6 +19,7 @@ import aiohttp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.web.async_slack_response import AsyncSlackResponse
+from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from threadline_common import to_slack
 from threadline_common.retry import TransientError
@@ -110,6 +111,29 @@ class Slack:
         log.info("joining channel %s, which Threadline serves but was not invited to", kwargs["channel"])
         await self.call(self.client.conversations_join, channel=kwargs["channel"])
         return await self.call(method, **kwargs)
+
+    async def respond(self, response_url: str, **message: Any) -> bool:
+        """Answer an interaction through its response_url (text, blocks, response_type,
+        replace_original). False when Slack refuses it for good (the URL expired after 30 minutes
+        or was used 5 times): there is nothing else to answer through."""
+        self._session()
+        webhook = AsyncWebhookClient(
+            response_url,
+            timeout=int(self.settings.slack_timeout_seconds),
+            session=self.client.session,
+            retry_handlers=[],
+        )
+        try:
+            answer = await webhook.send(**message)
+        except (aiohttp.ClientError, TimeoutError, OSError) as exc:
+            raise TransientError(f"Slack response_url unreachable: {type(exc).__name__}", service="slack") from exc
+        if answer.status_code == 429 or answer.status_code >= 500:
+            retry_after = failures.seconds(answer.headers or {})
+            raise TransientError(f"response_url answered {answer.status_code}", retry_after, service="slack")
+        if answer.status_code >= 400:
+            log.warning("response_url refused the answer: %s %s", answer.status_code, answer.body[:100])
+            return False
+        return True
 
     async def team(self) -> str:
         if self.team_id is None:

@@ -1,5 +1,5 @@
 """The commands that write in Slack: posts (agents' comments, notices, help), reactions, ephemeral
-messages, and the thread an emailed ticket opens.
+messages, answers to interactions (response_url), and the thread an emailed ticket opens.
 
 A post is looked for by its command id before it is made; a reaction already there is done. An
 ephemeral message leaves nothing to look for, so a redelivered one may show twice.
@@ -15,6 +15,7 @@ from threadline_common.models.generated.commands_v3 import (
     SlackOpenThread,
     SlackPostEphemeral,
     SlackPostMessage,
+    SlackRespond,
 )
 from threadline_zendesk_sync.plan import attachments, outcomes, slack_posts, zendesk_requests
 from threadline_zendesk_sync.plan.failures import PermanentError, ThreadGone
@@ -118,4 +119,18 @@ class ThreadCommands:
             if command.purpose == "notice" and "user_not_in_channel" in str(exc):
                 return Outcome("skipped", detail=f"{command.user} is not in the channel")
             raise
+        return Outcome("done", detail=command.purpose)
+
+    async def respond(self, command: SlackRespond) -> Outcome:
+        """The answer to a slash command, a button or a shortcut. Like an ephemeral message it
+        leaves nothing to look for, so a redelivery may answer twice."""
+        answered = await self.slack.respond(
+            command.response_url,
+            text=command.text,
+            blocks=command.blocks or None,
+            response_type=command.response_type or "ephemeral",
+            replace_original=command.replace_original or False,
+        )
+        if not answered:
+            return Outcome("skipped", detail="response_url refused")
         return Outcome("done", detail=command.purpose)

@@ -28,6 +28,7 @@ from threadline_router.ops.kafka_io import OpsError
 from threadline_router.ops.relink import run_relink, run_unlink
 from threadline_router.ops.replay import run_replay
 from threadline_router.ops.show import run_show
+from threadline_router.ops.slack_manifest import run_slack_manifest
 
 
 class Parser(argparse.ArgumentParser):
@@ -128,6 +129,17 @@ def build_parser() -> Parser:
         help="with --channel: up to this date/time (a bare date means its end; default: now)",
     )
     backfill.set_defaults(run=run_backfill)
+
+    manifest = commands.add_parser(
+        "slack-manifest", help="the Slack app configuration (scopes, events, URLs) as an app manifest"
+    )
+    manifest.add_argument("--url", help="ingest's public address, e.g. https://threadline.acme.example")
+    manifest.add_argument(
+        "--command", dest="slash_command", default="/support", help="the slash command's name (default /support)"
+    )
+    manifest.add_argument("--name", default="Threadline", help="the app's and bot's name")
+    manifest.add_argument("--socket-mode", action="store_true", help="Socket Mode: no request URLs")
+    manifest.set_defaults(run=run_slack_manifest)
     return parser
 
 
