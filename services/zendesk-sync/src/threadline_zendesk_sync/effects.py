@@ -21,6 +21,7 @@ from threadline_common.models.generated.commands_v3 import (
     SlackOpenThread,
     SlackPostEphemeral,
     SlackPostMessage,
+    SlackPublishHome,
     SlackRespond,
     ZendeskAddComment,
     ZendeskCreateFollowup,
@@ -84,6 +85,8 @@ class Effects:
                 return await self.threads.post_ephemeral(command)
             case SlackRespond():
                 return await self.threads.respond(command)
+            case SlackPublishHome():
+                return await self.threads.publish_home(command)
             case OnCallNotify():
                 return await self.on_call.notify(command)
         raise PermanentError(f"unknown command {type(command).__name__}")
