@@ -286,14 +286,15 @@ def _direct_message_rules(defaults: dict[str, object], data: dict[str, object]) 
     if not isinstance(rules, dict):
         return rules  # the model says what it must be
     inherited = {k: v for k, v in defaults.items() if k not in NOT_FOR_DIRECT_MESSAGES and k != "name"}
-    default_zendesk = defaults.get("zendesk") or {}
-    dm_zendesk = rules.get("zendesk") or {}
-    if not isinstance(default_zendesk, dict) or not isinstance(dm_zendesk, dict):
-        return {**inherited, **rules}
+    default_zendesk, dm_zendesk = defaults.get("zendesk") or {}, rules.get("zendesk") or {}
+    default_emoji, dm_emoji = defaults.get("emoji") or {}, rules.get("emoji") or {}
+    if not all(isinstance(part, dict) for part in (default_zendesk, dm_zendesk, default_emoji, dm_emoji)):
+        return {**inherited, **rules}  # the model says what each must be
+    assert isinstance(default_zendesk, dict) and isinstance(dm_zendesk, dict)
+    assert isinstance(default_emoji, dict) and isinstance(dm_emoji, dict)
     zendesk = {**default_zendesk, "tags": list(DM_TAGS), **dm_zendesk}
-    emoji = defaults.get("emoji") or {}
-    emoji = {k: v for k, v in emoji.items() if k != "open"} if isinstance(emoji, dict) else emoji
-    return {**inherited, **rules, "zendesk": zendesk, "emoji": {**emoji, **(rules.get("emoji") or {})}}
+    emoji = {**{k: v for k, v in default_emoji.items() if k != "open"}, **dm_emoji}
+    return {**inherited, **rules, "zendesk": zendesk, "emoji": emoji}
 
 
 def _path(loc: tuple[int | str, ...]) -> str:

@@ -36,6 +36,7 @@ from threadline_common.models.generated.commands_v1 import (
 from threadline_common.models.generated.commands_v2 import Command as CommandV2
 from threadline_common.models.generated.commands_v2 import OnCallNotify, SlackPostEphemeral, ZendeskSetPriority
 from threadline_common.models.generated.commands_v3 import Command as CommandV3
+from threadline_common.models.generated.homes_v1 import ChannelQueue, HomeItem, HomeRow, PersonHome
 from threadline_common.models.generated.links_v1 import Conversation
 from threadline_common.models.generated.links_v2 import Conversation as ConversationV2
 from threadline_common.models.generated.links_v3 import Conversation as ConversationV3
@@ -59,6 +60,7 @@ TOPIC_MODELS: dict[tuple[str, int], Any] = {
     ("threadline.links", 3): ConversationV3,
     ("threadline.links", 4): ConversationV4,
     ("threadline.sync.results", 2): SyncResultV2,
+    ("threadline.homes", 1): HomeRow,
 }
 
 __all__ = [
@@ -66,6 +68,7 @@ __all__ = [
     "Activity",
     "Actor",
     "Cause",
+    "ChannelQueue",
     "Command",
     "CommandEnvelope",
     "CommandV2",
@@ -77,7 +80,10 @@ __all__ = [
     "CustomField",
     "EventWebhookBody",
     "EventsApiEnvelope",
+    "HomeItem",
+    "HomeRow",
     "OnCallNotify",
+    "PersonHome",
     "SlackAddReaction",
     "SlackEventRecord",
     "SlackFile",

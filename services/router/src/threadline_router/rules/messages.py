@@ -213,6 +213,7 @@ def _follow_up(
     )
     if is_direct_message(msg.channel_id):
         create.private = True
+        create.schema_version = 3  # `private` is a v3 field: no longer the command as v1 wrote it
     return Decision(state, [create], [reply])
 
 

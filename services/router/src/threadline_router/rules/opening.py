@@ -58,6 +58,7 @@ def open_ticket(
     )
     if is_direct_message(channel_id):
         create.private = True  # a direct message: the ticket names no channel and links nowhere
+        create.schema_version = 3  # `private` is a v3 field: no longer the command as v1 wrote it
     message = activity(
         "message",
         f"slack:{channel_id}:{ts}",

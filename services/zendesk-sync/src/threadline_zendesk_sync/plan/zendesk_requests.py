@@ -32,7 +32,9 @@ COMMAND_KEY = "threadline_command_id"
 
 
 # How a private request (a direct message to the app) introduces itself to the agent.
-PRIVATE_NOTE = "Private request, sent to Threadline in a direct message in Slack. Public replies reach the person there."
+PRIVATE_NOTE = (
+    "Private request, sent to Threadline in a direct message in Slack. Public replies reach the person there."
+)
 
 
 def private_request(command: NewTicketCommand) -> bool:
