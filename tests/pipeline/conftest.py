@@ -115,7 +115,12 @@ def running_pipeline(
 ) -> Iterator[Pipeline]:
     ports = {name: free_port() for name in ("ingest", "router", "zendesk-sync")}
     ingest_url = f"http://127.0.0.1:{ports['ingest']}"
-    slack = SlackSandbox(SLACK_SECRET, [f"{ingest_url}/slack/events"]).start()
+    slack = SlackSandbox(
+        SLACK_SECRET,
+        [f"{ingest_url}/slack/events"],
+        commands_url=f"{ingest_url}/slack/commands",
+        interactivity_url=f"{ingest_url}/slack/interactions",
+    ).start()
     zendesk = ZendeskSandbox(webhook_urls=[f"{ingest_url}/zendesk/webhook"], webhook_secret=ZENDESK_SECRET).start()
     monkeypatch = pytest.MonkeyPatch()
     for key, value in zendesk.zenpy_env().items():

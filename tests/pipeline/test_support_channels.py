@@ -59,7 +59,12 @@ channels:
 def stack(kafka_bootstrap, kafka_topics, tmp_path: Path, monkeypatch) -> Iterator[tuple[Pipeline, PagerDutySandbox]]:
     ports = {name: free_port() for name in ("ingest", "router", "zendesk-sync")}
     ingest_url = f"http://127.0.0.1:{ports['ingest']}"
-    slack = SlackSandbox(SLACK_SECRET, [f"{ingest_url}/slack/events"]).start()
+    slack = SlackSandbox(
+        SLACK_SECRET,
+        [f"{ingest_url}/slack/events"],
+        commands_url=f"{ingest_url}/slack/commands",
+        interactivity_url=f"{ingest_url}/slack/interactions",
+    ).start()
     zendesk = ZendeskSandbox(webhook_urls=[f"{ingest_url}/zendesk/webhook"], webhook_secret=ZENDESK_SECRET).start()
     pagerduty = PagerDutySandbox().start()
     for key, value in zendesk.zenpy_env().items():

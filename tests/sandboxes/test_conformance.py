@@ -6,8 +6,8 @@ specification allows (tests/fixtures/slack_api_specs); the events it sends fit t
 wrapper schema and have the keys and types of real payloads (tests/fixtures/real_payloads).
 Zendesk: its answers have the keys and types of real recorded Zendesk responses.
 
-Slack's specification is from October 2020. What Slack documented later (two methods, a few
-fields, some error codes) is added below, each with the documentation page it comes from.
+Slack's specification is from October 2020. What Slack documented later (methods, the views
+methods' answers, a few fields, some error codes) is added below, each with the documentation page it comes from.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ import jsonschema
 import pytest
 import requests
 
-from threadline_sandbox.slack import SlackSandbox
+from threadline_sandbox.slack import SlackSandbox, views
 from threadline_sandbox.slack.server import METHODS, SEED
 from threadline_sandbox.zendesk import ZendeskSandbox
 
@@ -92,6 +92,85 @@ NEWER_METHODS: dict[str, dict[str, Any]] = {
         "errors": {"invalid_arguments", "file_not_found", "channel_not_found", "not_in_channel"},
     },
 }
+# A view object as views.open / .push / .update / .publish answer it: the fields of their pages'
+# example responses ("Reference: view objects", docs.slack.dev/reference/views, and
+# docs.slack.dev/reference/methods/views.open), a `type` of modal or home.
+PLAIN_TEXT = {
+    "type": "object",
+    "required": ["type", "text"],
+    "properties": {"type": {"const": "plain_text"}, "text": {"type": "string", "maxLength": 24}},
+}
+VIEW = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": [
+        "id",
+        "team_id",
+        "type",
+        "blocks",
+        "private_metadata",
+        "callback_id",
+        "state",
+        "hash",
+        "clear_on_close",
+        "notify_on_close",
+        "root_view_id",
+        "previous_view_id",
+        "app_id",
+        "external_id",
+        "bot_id",
+    ],
+    "properties": {
+        "id": {"type": "string", "pattern": "^V[A-Z0-9]{8,}$"},
+        "team_id": {"$ref": "#/definitions/defs_team"},
+        "type": {"enum": ["modal", "home"]},
+        "title": {"anyOf": [PLAIN_TEXT, {"type": "null"}]},
+        "close": {"anyOf": [PLAIN_TEXT, {"type": "null"}]},
+        "submit": {"anyOf": [PLAIN_TEXT, {"type": "null"}]},
+        "blocks": {"type": "array", "maxItems": 100},
+        "private_metadata": {"type": "string", "maxLength": 3000},
+        "callback_id": {"type": "string", "maxLength": 255},
+        "external_id": {"type": "string", "maxLength": 255},
+        "state": {"type": "object", "required": ["values"], "properties": {"values": {"type": "object"}}},
+        "hash": {"type": "string", "pattern": r"^\d+\.[0-9a-z]+$"},
+        "clear_on_close": {"type": "boolean"},
+        "notify_on_close": {"type": "boolean"},
+        "root_view_id": {"type": ["string", "null"]},
+        "previous_view_id": {"type": ["string", "null"]},
+        "app_id": {"$ref": "#/definitions/defs_app_id"},
+        "app_installed_team_id": {"$ref": "#/definitions/defs_team"},
+        "bot_id": {"$ref": "#/definitions/defs_bot_id"},
+    },
+}
+VIEW_ANSWER = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["ok", "view"],
+    "properties": {"ok": {"$ref": "#/definitions/defs_ok_true"}, "view": VIEW},
+}
+# The 2020 specification has the views methods with only its "Default success template" (any
+# object with ok): their pages' responses and errors instead (docs.slack.dev/reference/methods/views.*).
+TRIGGER_ERRORS = {"expired_trigger_id", "exchanged_trigger_id", "invalid_trigger_id"}
+NEWER_METHODS.update(
+    {
+        "views.open": {
+            "success": VIEW_ANSWER,
+            "errors": {"duplicate_external_id", "view_too_large", "invalid_arguments", *TRIGGER_ERRORS},
+        },
+        "views.push": {
+            "success": VIEW_ANSWER,
+            "errors": {"duplicate_external_id", "view_too_large", "push_limit_reached", *TRIGGER_ERRORS},
+        },
+        "views.update": {
+            "success": VIEW_ANSWER,
+            "errors": {"duplicate_external_id", "view_too_large", "hash_conflict", "not_found"},
+        },
+        "views.publish": {
+            "success": VIEW_ANSWER,
+            "errors": {"duplicate_external_id", "view_too_large", "hash_conflict", "not_enabled"},
+        },
+    }
+)
 
 
 def _alternatives(node: Any) -> Any:
@@ -277,6 +356,71 @@ def _reacted(w: World, name: str) -> dict[str, Any]:
     return {"channel": w.channel("support"), "timestamp": ts, "name": name}
 
 
+def _trigger(w: World, who: str, age: float = 0.0) -> str:
+    """A trigger_id as a person's click hands one to the app, made `age` seconds ago."""
+    with w.slack._lock:
+        trigger = views.new_trigger(w.slack, w.user(who))
+        w.slack.ui.triggers[trigger].created -= age
+    return trigger
+
+
+def _modal(title: str = "Report a problem", **extra: Any) -> str:
+    view = {
+        "type": "modal",
+        "callback_id": "report",
+        "title": {"type": "plain_text", "text": title},
+        "submit": {"type": "plain_text", "text": "Send"},
+        "blocks": [
+            {
+                "type": "input",
+                "block_id": "summary",
+                "label": {"type": "plain_text", "text": "Summary"},
+                "element": {"type": "plain_text_input", "action_id": "text"},
+            }
+        ],
+        **extra,
+    }
+    return json.dumps(view)
+
+
+HOME = json.dumps({"type": "home", "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": "Hi"}}]})
+
+
+def _opened(w: World, who: str = "alice") -> dict[str, Any]:
+    """A modal open on `who`'s screen: views.open's answer."""
+    answer = w.call("views.open", "bot", {"trigger_id": _trigger(w, who), "view": _modal()})
+    assert answer["ok"], answer
+    return answer
+
+
+def _dm(w: World, who: str) -> str:
+    """The bot's DM with `who` (conversations.open), with a message from each side in it."""
+    answer = w.call("conversations.open", "bot", {"users": w.user(who)})
+    assert answer["ok"], answer
+    w.slack.dm(who, "Is my ticket solved?")
+    assert w.call("chat.postMessage", "bot", {"channel": answer["channel"]["id"], "text": "It is"})["ok"]
+    return str(answer["channel"]["id"])
+
+
+def _spent_trigger(w: World) -> dict[str, Any]:
+    params = {"trigger_id": _trigger(w, "alice"), "view": _modal()}
+    assert w.call("views.open", "bot", params)["ok"]
+    return params
+
+
+def _stale_update(w: World) -> dict[str, Any]:
+    """views.update with the hash the view had before an update since: a race lost."""
+    view = _opened(w)["view"]
+    assert w.call("views.update", "bot", {"view_id": view["id"], "view": _modal("First"), "hash": view["hash"]})["ok"]
+    return {"view_id": view["id"], "view": _modal("Second"), "hash": view["hash"]}
+
+
+def _published(w: World, who: str) -> dict[str, Any]:
+    answer = w.call("views.publish", "bot", {"user_id": w.user(who), "view": HOME})
+    assert answer["ok"], answer
+    return answer
+
+
 def _completed_upload(w: World) -> dict[str, Any]:
     file_id = w.upload("bob", "notes.txt", b"notes")
     return {"files": json.dumps([{"id": file_id, "title": "Notes"}]), "channel_id": w.channel("support")}
@@ -454,6 +598,51 @@ CASES: list[tuple[str, str | None, Params, str]] = [
     ("files.info", "bot", lambda w: {"file": w.file_id}, "ok"),
     ("files.info", "bot", lambda w: {"file": "F0NOSUCHFILE"}, "file_not_found"),
     ("files.info", "bot", lambda w: {}, "file_not_found"),
+    ("conversations.open", "bot", lambda w: {"users": w.user("alice")}, "ok"),
+    ("chat.postMessage", "bot", lambda w: {"channel": w.user("sam"), "text": "Your ticket is solved"}, "ok"),
+    ("conversations.info", "bot", lambda w: {"channel": _dm(w, "alice")}, "ok"),
+    ("conversations.history", "bot", lambda w: {"channel": _dm(w, "bob")}, "ok"),
+    ("conversations.history", "alice", lambda w: {"channel": _dm(w, "bob")}, "channel_not_found"),
+    ("conversations.join", "bot", lambda w: {"channel": _dm(w, "sam")}, "method_not_supported_for_channel_type"),
+    ("conversations.open", "bot", lambda w: {"users": w.user("bob"), "return_im": "true"}, "ok"),
+    ("conversations.open", "bot", lambda w: {"users": w.user("alice")}, "ok"),  # already open: no_op
+    ("conversations.open", "bot", lambda w: {"users": "U0NOSUCHUSER"}, "user_not_found"),
+    ("conversations.open", "bot", lambda w: {}, "users_list_not_supplied"),
+    ("views.open", "bot", lambda w: {"trigger_id": _trigger(w, "alice"), "view": _modal()}, "ok"),
+    (
+        "views.open",
+        "bot",
+        lambda w: {"trigger_id": _trigger(w, "alice"), "view": _modal("A title longer than 24 chars")},
+        "invalid_arguments",
+    ),
+    ("views.open", "bot", _spent_trigger, "exchanged_trigger_id"),
+    ("views.open", "bot", lambda w: {"trigger_id": _trigger(w, "alice", 3.5), "view": _modal()}, "expired_trigger_id"),
+    ("views.open", "bot", lambda w: {"trigger_id": "1.2.nosuchtrigger", "view": _modal()}, "invalid_trigger_id"),
+    ("views.open", "bot", lambda w: {"view": _modal()}, "invalid_arguments"),
+    ("views.push", "bot", lambda w: (_opened(w), {"trigger_id": _trigger(w, "alice"), "view": _modal()})[1], "ok"),
+    ("views.push", "bot", lambda w: {"trigger_id": _trigger(w, "bob", 3.5), "view": _modal()}, "expired_trigger_id"),
+    (
+        "views.update",
+        "bot",
+        _stale_update,
+        "hash_conflict",
+    ),
+    ("views.update", "bot", lambda w: {"view_id": _opened(w)["view"]["id"], "view": _modal("Updated")}, "ok"),
+    ("views.update", "bot", lambda w: {"view_id": "V0NOSUCHVIEW", "view": _modal()}, "not_found"),
+    ("views.publish", "bot", lambda w: {"user_id": w.user("alice"), "view": HOME}, "ok"),
+    (
+        "views.publish",
+        "bot",
+        lambda w: {"user_id": w.user("bob"), "view": HOME, "hash": _published(w, "bob")["view"]["hash"]},
+        "ok",
+    ),
+    (
+        "views.publish",
+        "bot",
+        lambda w: {"user_id": w.user("sam"), "view": HOME, "hash": (_published(w, "sam"), "1500000000.stale")[1]},
+        "hash_conflict",
+    ),
+    ("views.publish", "bot", lambda w: {"user_id": w.user("alice"), "view": _modal()}, "invalid_arguments"),
 ]
 
 
@@ -596,6 +785,8 @@ def events(world: World) -> list[dict[str, Any]]:
         "files.completeUploadExternal", "alice", {"files": files, "channel_id": support, "initial_comment": "Hi"}
     )["ok"]
     assert w.call("conversations.join", "bot", {"channel": w.channel("random")})["ok"]
+    w.slack.dm("alice", "Thanks for the help")  # a message event with channel_type im
+    w.slack.open_home("alice")  # app_home_opened
     w.slack.wait_for_deliveries()
     return w.receiver.bodies[start:]
 
@@ -615,6 +806,8 @@ def test_every_kind_of_event_has_the_keys_and_types_of_a_real_one(events):
     for body in events:
         seen.setdefault(event_kind(body["event"]), body)
     assert set(REAL_EVENTS) <= set(seen), f"no {set(REAL_EVENTS) - set(seen)} event was sent"
+    assert {"app_home_opened"} <= set(seen)
+    assert any(b["event"].get("channel_type") == "im" for b in events)
     for kind, name in REAL_EVENTS.items():
         real = json.loads((REAL / "slack" / name).read_text())
         differences = shape_differences(real, seen[kind], ignore=NOT_MODELLED | IMAGE_PREVIEWS)

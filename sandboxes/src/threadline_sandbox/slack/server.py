@@ -6,7 +6,8 @@ seeded from YAML, and Events API callbacks signed with the v0 scheme and retried
 retries them. Membership rules as in Slack: the app hears only conversations its bot is in, a
 bot reads only those, and a private channel does not exist for a non-member. What a human
 does with a user token (post, reply, edit, delete, react, join, share a file) becomes the event
-Slack would send; so do the bot's own posts, with `bot_id`, as in Slack.
+Slack would send; so do the bot's own posts, with `bot_id`, as in Slack. The interactive surface
+(slash commands, buttons, shortcuts, modals, the Home tab, DMs, response_url) is in interactive.py.
 tests/sandboxes/test_conformance.py holds every method to Slack's published specification.
 """
 
@@ -34,9 +35,13 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from threadline_sandbox.common import BackgroundServer
+from threadline_sandbox.slack import interactive
+from threadline_sandbox.slack.errors import SlackError
+from threadline_sandbox.slack.interactive import Interactive, InteractiveState
 
 SEED = Path(__file__).resolve().parent.parent / "fixtures" / "slack_workspace.yaml"
 MAX_TEXT = 40000
+VERIFICATION_TOKEN = "sandbox-verification-token"
 TS = re.compile(r"\d+\.\d+")
 
 
@@ -67,21 +72,8 @@ REQUIRED: dict[str, tuple[tuple[str, str], ...]] = {
     "files.getUploadURLExternal": (("filename", "invalid_arguments"), ("length", "invalid_arguments")),
     "files.completeUploadExternal": (("files", "invalid_arguments"),),
     "files.info": (("file", "file_not_found"),),
+    **interactive.REQUIRED,
 }
-
-
-class SlackError(Exception):
-    def __init__(
-        self, error: str, status: int = 200, headers: dict[str, str] | None = None, messages: list[str] | None = None
-    ) -> None:
-        super().__init__(error)
-        self.error, self.status, self.headers, self.messages = error, status, headers or {}, messages or []
-
-    def body(self) -> dict[str, Any]:
-        body: dict[str, Any] = {"ok": False, "error": self.error}
-        if self.messages:  # Slack details invalid_arguments in response_metadata.messages
-            body["response_metadata"] = {"messages": self.messages}
-        return body
 
 
 def missing_argument(method: str, params: dict[str, Any]) -> SlackError | None:
@@ -111,6 +103,12 @@ class Knobs:
     channel_posts_per_minute: dict[str, int] = field(default_factory=dict)
     # The window those limits count in (Slack's is a minute; a drill may shorten it).
     channel_posts_window_seconds: float = 60.0
+    # The interactive surface: how long Slack waits for the app's answer to a slash command or an
+    # interaction, how long a trigger_id lasts, and a response_url's uses and lifetime.
+    interactive_timeout: float = 3.0
+    trigger_ttl_seconds: float = 3.0
+    response_url_uses: int = 5
+    response_url_ttl_seconds: float = 1800.0
 
 
 @dataclass
@@ -168,8 +166,10 @@ def sign(secret: str, timestamp: str, body: bytes) -> str:
     return f"v0={digest}"
 
 
-class SlackSandbox:
-    """The sandbox as an object: `start()` serves it on a free port in a background thread."""
+class SlackSandbox(Interactive):
+    """The sandbox as an object: `start()` serves it on a free port in a background thread.
+    `commands_url` and `interactivity_url` are the app's Request URLs for slash commands and
+    for interactivity (see interactive.py for what a person does there)."""
 
     def __init__(
         self,
@@ -177,9 +177,14 @@ class SlackSandbox:
         events_urls: list[str] | None = None,
         seed: Path = SEED,
         port: int = 0,
+        commands_url: str | None = None,
+        interactivity_url: str | None = None,
     ) -> None:
         self.signing_secret = signing_secret
         self.events_urls = list(events_urls or [])
+        self.commands_url = commands_url
+        self.interactivity_url = interactivity_url
+        self.ui = InteractiveState()
         self.ws = load_workspace(seed)
         self.knobs = Knobs()
         self.deliveries: list[Delivery] = []
@@ -262,6 +267,7 @@ class SlackSandbox:
                 Route("/api/{method}", self._api, methods=["GET", "POST"]),
                 Route("/upload/{file_id}", self._upload, methods=["POST"]),
                 Route("/files/{file_id}/{name}", self._download, methods=["GET"]),
+                Route("/hooks/{kind}/{team}/{hook_id}/{secret}", self._response_url, methods=["POST"]),
                 Route("/_sandbox/state", self._state, methods=["GET"]),
                 Route("/_sandbox/knobs", self._set_knobs, methods=["POST"]),
             ]
@@ -378,10 +384,10 @@ class SlackSandbox:
         return channel
 
     def _visible(self, user: str, channel_id: Any) -> dict[str, Any]:
-        """The channel as `user` may see it: to a non-member a private channel does not exist,
+        """The channel as `user` may see it: to a non-member a private channel (or a DM) does not exist,
         so every method answers `channel_not_found` for it, as Slack does."""
         channel = self._channel(channel_id)
-        if channel.get("is_private") and user not in channel["members"]:
+        if (channel.get("is_private") or channel.get("type") == "im") and user not in channel["members"]:
             raise SlackError("channel_not_found")
         return channel
 
@@ -420,7 +426,7 @@ class SlackSandbox:
         if not self.events_urls or not self._app_receives(event, channel):
             return
         body = {
-            "token": "sandbox-verification-token",
+            "token": VERIFICATION_TOKEN,
             "team_id": self.ws.team_id,
             "context_team_id": self.ws.team_id,
             "context_enterprise_id": None,
@@ -517,7 +523,8 @@ def _blocks_text(p: dict[str, Any]) -> tuple[str, list[Any] | None]:
 
 
 def chat_post_message(s: SlackSandbox, user: str, p: dict[str, Any]) -> dict[str, Any]:
-    return _post(s, user, p, *_blocks_text(p))
+    text, blocks = _blocks_text(p)
+    return _post(s, user, {**p, "channel": interactive.dm_channel_for(s, user, str(p["channel"]))}, text, blocks)
 
 
 def _post(
@@ -527,11 +534,13 @@ def _post(
     text: str,
     blocks: list[Any] | None,
     files: list[dict[str, Any]] | None = None,
+    member_check: bool = True,
 ) -> dict[str, Any]:
-    """A message by `user` (chat.postMessage, or a file share with `files`), and its event."""
+    """A message by `user` (chat.postMessage, or a file share with `files`), and its event.
+    Without `member_check`: the app answering a slash command in a channel it is not in."""
     channel_id = str(p.get("channel", ""))
     channel = s._visible(user, channel_id)
-    if user not in channel["members"]:
+    if member_check and user not in channel["members"]:
         raise SlackError("not_in_channel")
     ts = s._next_ts()
     message: dict[str, Any] = {"type": "message", "user": user, "text": text, "ts": ts, "team": s.ws.team_id}
@@ -609,9 +618,12 @@ def chat_post_ephemeral(s: SlackSandbox, user: str, p: dict[str, Any]) -> dict[s
     # An unknown recipient is, as for Slack's documented errors, not in the channel either.
     if p["user"] not in channel["members"]:
         raise SlackError("user_not_in_channel")
-    _blocks_text(p)
+    text, blocks = _blocks_text(p)
     channel.setdefault("_ephemeral", []).append({"user": p["user"], "text": p.get("text")})
-    return {"message_ts": s._next_ts()}
+    ts = interactive._add_ephemeral(
+        s, str(p["user"]), channel["id"], text, blocks, p.get("thread_ts"), "chat.postEphemeral"
+    )
+    return {"message_ts": ts}
 
 
 def chat_update(s: SlackSandbox, user: str, p: dict[str, Any]) -> dict[str, Any]:
@@ -625,6 +637,8 @@ def chat_update(s: SlackSandbox, user: str, p: dict[str, Any]) -> dict[str, Any]
     message["text"] = text
     if blocks:
         message["blocks"] = blocks
+    elif blocks is not None:  # `blocks=[]` removes them; leaving blocks out keeps them
+        message.pop("blocks", None)
     message["edited"] = {"user": user, "ts": s._next_ts()}
     event_ts = s._next_ts()
     s._emit(
@@ -710,6 +724,8 @@ def conversations_rename(s: SlackSandbox, user: str, p: dict[str, Any]) -> dict[
     channel = s._visible(user, channel_id)
     if user not in channel["members"]:
         raise SlackError("not_in_channel")
+    if channel.get("type") == "im":  # a DM has no name to change
+        raise SlackError("method_not_supported_for_channel_type")
     old, new = channel["name"], str(p.get("name") or "")
     if not new:
         raise SlackError("invalid_name_required")
@@ -787,7 +803,10 @@ def conversations_replies(s: SlackSandbox, user: str, p: dict[str, Any]) -> dict
 
 
 def conversations_info(s: SlackSandbox, user: str, p: dict[str, Any]) -> dict[str, Any]:
-    return {"channel": _conversation_object(s, user, s._visible(user, p.get("channel")))}
+    channel = s._visible(user, p.get("channel"))
+    if channel.get("type") == "im":
+        return {"channel": interactive.im_object(s, user, channel)}
+    return {"channel": _conversation_object(s, user, channel)}
 
 
 def _conversation_object(s: SlackSandbox, user: str, channel: dict[str, Any]) -> dict[str, Any]:
@@ -829,7 +848,7 @@ def _conversation_object(s: SlackSandbox, user: str, channel: dict[str, Any]) ->
 def conversations_join(s: SlackSandbox, user: str, p: dict[str, Any]) -> dict[str, Any]:
     channel_id = str(p.get("channel", ""))
     channel = s._visible(user, channel_id)
-    if channel.get("is_private"):
+    if channel.get("is_private") or channel.get("type") == "im":
         raise SlackError("method_not_supported_for_channel_type")
     if user in channel["members"]:  # Slack answers ok, and warns
         warning = "already_in_channel"
@@ -1076,4 +1095,5 @@ METHODS = {
     "files.getUploadURLExternal": files_get_upload_url_external,
     "files.completeUploadExternal": files_complete_upload_external,
     "files.info": files_info,
+    **interactive.METHODS,
 }
