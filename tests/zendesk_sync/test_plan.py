@@ -11,7 +11,7 @@ import pytest
 from msgspec.structs import replace
 from threadline_testing.hostile import HOSTILE, links, pings_nobody
 
-from threadline_common import from_slack
+from threadline_common import confirmation, from_slack
 from threadline_common.dlq import PoisonMessage
 from threadline_common.models import Command as CommandV1
 from threadline_common.models.generated.commands_v3 import SlackFile, SlackMessageMetadata
@@ -225,7 +225,7 @@ def test_a_new_ticket_carries_routing_link_requester_files_and_the_command_id():
 
 def test_a_private_request_names_no_channel_and_links_nowhere():
     cmd = decode_command(
-        (EXAMPLES / "threadline.commands" / "3" / "06_zendesk_create_ticket_private_dm.json").read_bytes()
+        (EXAMPLES / "threadline.commands" / "3" / "09_zendesk_create_ticket_private_dm.json").read_bytes()
     )
     body = zendesk_requests.ticket_request(
         cmd,
@@ -385,8 +385,9 @@ def test_the_ticket_link_says_which_ticket_and_whether_it_follows_a_closed_one()
     assert slack_posts.ticket_link_text(7, "https://z/7", None).startswith(":ticket: I opened ticket <https://z/7|#7>.")
     followup = slack_posts.ticket_link_text(8, "https://z/8", 7)
     assert followup.startswith(":ticket: Ticket #7 is closed, so I opened follow-up ticket <https://z/8|#8>.")
-    [section, actions] = slack_posts.ticket_link_blocks("hi", "https://z/7")
-    assert section["text"]["text"] == "hi" and actions["elements"][0]["url"] == "https://z/7"
+    [section, actions] = confirmation.blocks(confirmation.Confirmation("T1:C1:1.2", 7, "https://z/7"))
+    assert section["text"]["text"] == slack_posts.ticket_link_text(7, "https://z/7", None)
+    assert actions["elements"][-1]["url"] == "https://z/7"
 
 
 def test_an_emailed_ticket_opens_with_subject_sender_link_and_a_quoted_excerpt():

@@ -7,6 +7,7 @@ start with errors that name the channel and field. Changing routing needs no cod
 from __future__ import annotations
 
 import datetime as dt
+import json
 import zoneinfo
 from pathlib import Path
 from typing import Annotated, Literal
@@ -34,6 +35,29 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+FORM_METADATA_LIMIT = 2700
+
+
+class FormField(_Strict):
+    """One custom field of the channel's ticket form modal (shortcut "Open a support ticket",
+    `/support open`): the Zendesk custom field `id`, the `label` people read, what it holds
+    (`text`, a `number`, or one of `options` for `select`), and whether it must be filled in."""
+
+    id: int = Field(gt=0)
+    label: str = Field(min_length=1, max_length=48)  # a Slack input label is at most 2000; keep it short
+    kind: Literal["text", "number", "select"] = "text"
+    options: tuple[Annotated[str, StringConstraints(min_length=1, max_length=75)], ...] = ()
+    required: bool = False
+
+    @model_validator(mode="after")
+    def _options_for_select(self) -> FormField:
+        if self.kind == "select" and not self.options:
+            raise ValueError(f"form field {self.id} is a select without options")
+        if self.kind != "select" and self.options:
+            raise ValueError(f"form field {self.id} has options but is a {self.kind}")
+        return self
+
+
 class ZendeskRouting(_Strict):
     group_id: int | None = None
     brand_id: int | None = None
@@ -41,6 +65,19 @@ class ZendeskRouting(_Strict):
     tags: tuple[str, ...] = ("slack",)
     priority: Literal["low", "normal", "high", "urgent"] | None = None
     custom_fields: dict[int, str] = Field(default_factory=dict)
+    # The custom fields the ticket form modal asks for, in order (subject, description, priority
+    # and type are always asked). E.g. `form: [{id: 360001, label: Region, kind: select,
+    # options: [emea, amer], required: true}]`.
+    form: tuple[FormField, ...] = Field(default=(), max_length=20)
+
+    @model_validator(mode="after")
+    def _form_fits_a_modal(self) -> ZendeskRouting:
+        # The modal carries the form in its private_metadata, which Slack caps at 3000 characters
+        # (with the conversation, channel, message and requester besides).
+        size = len(json.dumps([f.model_dump(mode="json") for f in self.form], separators=(",", ":")))
+        if size > FORM_METADATA_LIMIT:
+            raise ValueError(f"form is too large for a Slack modal ({size} > {FORM_METADATA_LIMIT} characters)")
+        return self
 
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")

@@ -129,6 +129,7 @@ class Workspace:
     bot: dict[str, Any]
     app_id: str
     tokens: dict[str, str]  # token -> user id
+    scopes: dict[str, list[str]] = field(default_factory=dict)  # token -> scopes granted (x-oauth-scopes)
     messages: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # channel -> messages
     files: dict[str, dict[str, Any]] = field(default_factory=dict)
     pending_uploads: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -157,6 +158,7 @@ def load_workspace(path: Path = SEED) -> Workspace:
         bot=bot,
         app_id=seed["app_id"],
         tokens=tokens,
+        scopes={u["token"]: list(u["scopes"]) for u in [*seed["users"], bot] if u.get("scopes")},
         messages={cid: [] for cid in channels},
     )
 
@@ -285,9 +287,12 @@ class SlackSandbox(Interactive):
             params.update({k: v for k, v in form.items() if isinstance(v, str)})
         return params
 
-    def _auth(self, request: Request, params: dict[str, Any]) -> str:
+    def _token(self, request: Request, params: dict[str, Any]) -> str | None:
         header = request.headers.get("authorization", "")
-        token = header[7:] if header.lower().startswith("bearer ") else params.get("token")
+        return header[7:] if header.lower().startswith("bearer ") else params.get("token")
+
+    def _auth(self, request: Request, params: dict[str, Any]) -> str:
+        token = self._token(request, params)
         if not token:
             raise SlackError("not_authed")
         user = self.ws.tokens.get(str(token))
@@ -339,7 +344,8 @@ class SlackSandbox(Interactive):
                 self._channel_faults(method, params)
             with self._lock:
                 result = handler(self, actor, params)
-            return JSONResponse({"ok": True, **result})
+            granted = ",".join(self.ws.scopes.get(str(self._token(request, params)), []))
+            return JSONResponse({"ok": True, **result}, headers={"x-oauth-scopes": granted})
         except SlackError as exc:
             return JSONResponse(exc.body(), status_code=exc.status, headers=exc.headers)
 

@@ -41,6 +41,7 @@ from threadline_sandbox.zendesk.model import (
     encode_cursor,
     not_found,
 )
+from threadline_sandbox.zendesk.webhooks_api import WebhookRegistry, forbidden
 
 UNAUTHENTICATED = {"error": "Couldn't authenticate you"}
 # Over the account's limit Zendesk answers 429 with this sentence as a text/plain body (not JSON).
@@ -231,8 +232,10 @@ class ZendeskApi:
         knobs: Knobs,
         lock: threading.RLock,
         after_change: Callable[[], None],
+        webhooks: WebhookRegistry | None = None,
     ) -> None:
         self.account, self.knobs, self.lock, self.after_change = account, knobs, lock, after_change
+        self.webhooks = webhooks or WebhookRegistry()
         self.limiter = RateLimiter()
         self.incremental_limiter = RateLimiter()
         self.idempotency: dict[str, Remembered] = {}
@@ -264,6 +267,11 @@ class ZendeskApi:
             ("/brands/{id:int}.json", self.brand, ["GET"]),
             ("/incremental/tickets.json", self.incremental_tickets, ["GET"]),
             ("/incremental/tickets/cursor.json", self.incremental_cursor, ["GET"]),
+            ("/webhooks", self.webhook_list, ["GET", "POST"]),
+            ("/webhooks/{id}", self.webhook, ["GET", "PUT", "PATCH", "DELETE"]),
+            ("/webhooks/{id}/signing_secret", self.webhook_secret, ["GET", "POST"]),
+            ("/webhooks/{id}/invocations", self.webhook_invocations, ["GET"]),
+            ("/webhooks/{id}/invocations/{invocation}/attempts", self.webhook_attempts, ["GET"]),
         ]
         routes: list[BaseRoute] = [
             Route(f"/api/v2{path}", self._endpoint(handler), methods=methods) for path, handler, methods in api
@@ -639,6 +647,47 @@ class ZendeskApi:
             },
             {},
         )
+
+    # --- webhooks (webhooks_api.py) --------------------------------------------------------------
+
+    def _admin_only(self, call: Call) -> None:
+        if call.user.get("role") != "admin":
+            raise forbidden()
+
+    def webhook_list(self, call: Call) -> Result:
+        self._admin_only(call)
+        if call.request.method == "POST":
+            created = self.webhooks.create(call.json(), int(call.user["id"]), self.account.now())
+            return 201, created, {"location": f"{call.base}/api/v2/webhooks/{created['webhook']['id']}"}
+        return 200, self.webhooks.page(dict(call.request.query_params), call.base), {}
+
+    def webhook(self, call: Call) -> Result:
+        self._admin_only(call)
+        webhook_id, method = call.request.path_params["id"], call.request.method
+        if method == "GET":
+            return 200, self.webhooks.show(webhook_id), {}
+        if method == "DELETE":
+            self.webhooks.delete(webhook_id)
+        elif method == "PUT":
+            self.webhooks.update(webhook_id, call.json(), int(call.user["id"]), self.account.now())
+        else:
+            self.webhooks.patch(webhook_id, call.json(), int(call.user["id"]), self.account.now())
+        return 204, None, {}
+
+    def webhook_secret(self, call: Call) -> Result:
+        self._admin_only(call)
+        reset = call.request.method == "POST"
+        return (201 if reset else 200), self.webhooks.signing_secret(call.request.path_params["id"], reset), {}
+
+    def webhook_invocations(self, call: Call) -> Result:
+        self._admin_only(call)
+        webhook_id = call.request.path_params["id"]
+        return 200, self.webhooks.invocations(webhook_id, dict(call.request.query_params), call.base), {}
+
+    def webhook_attempts(self, call: Call) -> Result:
+        self._admin_only(call)
+        params = call.request.path_params
+        return 200, self.webhooks.attempts(params["id"], params["invocation"]), {}
 
     def unknown(self, call: Call) -> Result:
         raise ZendeskError(404, {"error": "InvalidEndpoint", "description": "Not found"})

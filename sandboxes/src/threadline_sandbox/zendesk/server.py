@@ -3,7 +3,9 @@
 The REST API v2 subset Threadline uses (api.py) with Zendesk's JSON shapes and rules (model.py):
 closed tickets refuse updates with 422, solved tickets close after a delay, follow-ups,
 `via.channel` on every comment, `Idempotency-Key` on ticket creation, a per-minute rate limit
-with Zendesk's headers. Event webhooks are signed and retried as Zendesk does (webhooks.py).
+with Zendesk's headers. Event webhooks are signed and retried as Zendesk does (webhooks.py):
+to the `webhook_urls` given here (every event, `webhook_secret`), and to the webhooks created
+through the Webhooks API (webhooks_api.py: their subscribed event types, their own secret).
 What happens outside the API (an agent answering in the agent UI, an email arriving) has a
 Python method and an unauthenticated admin endpoint under /_sandbox.
 
@@ -33,7 +35,8 @@ from threadline_sandbox.zendesk.events import event_body
 from threadline_sandbox.zendesk.knobs import Knobs
 from threadline_sandbox.zendesk.model import Account, Actor, ZendeskError
 from threadline_sandbox.zendesk.seed import DEFAULT_SEED, load_seed
-from threadline_sandbox.zendesk.webhooks import Delivery, WebhookDispatcher
+from threadline_sandbox.zendesk.webhooks import Delivery, Target, WebhookDispatcher
+from threadline_sandbox.zendesk.webhooks_api import WebhookRegistry
 
 if TYPE_CHECKING:
     from zenpy import Zenpy
@@ -65,10 +68,11 @@ class ZendeskSandbox:
         self.account = Account(self.seed, f"http://127.0.0.1:{self.port}")
         self.events: list[dict[str, Any]] = []  # every event webhook body, delivered or not
         self._lock = threading.RLock()
-        self._dispatcher = WebhookDispatcher(
-            lambda: list(self.webhook_urls), lambda: self.webhook_secret, self.webhook_id, self.account_id, self.knobs
-        )
-        self._api = ZendeskApi(self.account, self.knobs, self._lock, self._flush_events)
+        # Webhooks created through the API (GET/POST /api/v2/webhooks) receive the event types they
+        # subscribe to, with their own secret; the webhook_urls given here receive every event.
+        self.webhooks = WebhookRegistry(lambda: list(self.deliveries))
+        self._dispatcher = WebhookDispatcher(self._targets, self.account_id, self.knobs)
+        self._api = ZendeskApi(self.account, self.knobs, self._lock, self._flush_events, self.webhooks)
         self._server = BackgroundServer(self._api.app(self._admin_routes()), self.port)
         self._stopping = threading.Event()
         self._automations = threading.Thread(target=self._run_automations, name="zendesk-automations", daemon=True)
@@ -303,8 +307,14 @@ class ZendeskSandbox:
         for event in self.account.drain_events():
             body = event_body(self.account_id, event, str(uuid.uuid4()))
             self.events.append(body)
-            if self.webhook_urls:
+            if self.webhook_urls or self.webhooks.webhooks:
                 self._dispatcher.submit(body)
+
+    def _targets(self, body: dict[str, Any]) -> list[Target]:
+        """Where an event goes when it is sent: the constructor's URLs, then the API's webhooks."""
+        with self._lock:
+            fixed = [Target(url, self.webhook_secret, self.webhook_id) for url in self.webhook_urls]
+            return fixed + self.webhooks.targets(str(body["type"]))
 
     def _run_automations(self) -> None:
         while not self._stopping.wait(0.2):

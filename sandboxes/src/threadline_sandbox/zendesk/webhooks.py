@@ -13,6 +13,7 @@ import logging
 import queue
 import random
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -32,6 +33,17 @@ class DeliveryKnobs(Protocol):
 
 
 @dataclass(frozen=True)
+class Target:
+    """Where one event goes: a URL, the secret that signs it, the id in X-Zendesk-Webhook-Id,
+    and the headers the webhook's authentication and custom headers add."""
+
+    url: str
+    secret: str
+    webhook_id: str
+    headers: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True)
 class Delivery:
     event_id: str
     type: str
@@ -43,6 +55,8 @@ class Delivery:
     error: str | None
     headers: dict[str, str]
     body: dict[str, Any]
+    webhook_id: str = ""  # X-Zendesk-Webhook-Id it was sent with
+    at: float = 0.0  # when the attempt completed (time.time())
 
     @property
     def ok(self) -> bool:
@@ -62,15 +76,11 @@ def retry_delay(attempt: int, base: float, retry_after: str | None) -> float:
 
 class WebhookDispatcher:
     def __init__(
-        self,
-        targets: Callable[[], list[str]],
-        secret: Callable[[], str],
-        webhook_id: str,
-        account_id: int,
-        knobs: DeliveryKnobs,
+        self, targets: Callable[[dict[str, Any]], list[Target]], account_id: int, knobs: DeliveryKnobs
     ) -> None:
-        self._targets, self._secret = targets, secret
-        self.webhook_id, self.account_id, self.knobs = webhook_id, account_id, knobs
+        """`targets` says, when an event is sent, where it goes (each target with its own secret)."""
+        self._targets = targets
+        self.account_id, self.knobs = account_id, knobs
         self.deliveries: list[Delivery] = []
         self._queue: queue.Queue[dict[str, Any] | None] = queue.Queue()
         self._pending = 0
@@ -106,8 +116,8 @@ class WebhookDispatcher:
                 if body is None:
                     return
                 try:
-                    for url in [] if self._stopping.is_set() else self._targets():
-                        self._deliver(client, url, body)
+                    for target in [] if self._stopping.is_set() else self._targets(body):
+                        self._deliver(client, target, body)
                 except Exception:  # the worker must outlive any one bad delivery
                     log.exception("webhook delivery failed")
                 finally:
@@ -115,19 +125,21 @@ class WebhookDispatcher:
                         self._pending -= 1
                         self._idle.notify_all()
 
-    def _deliver(self, client: httpx.Client, url: str, body: dict[str, Any]) -> None:
+    def _deliver(self, client: httpx.Client, target: Target, body: dict[str, Any]) -> None:
+        url = target.url
         raw = json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
         invocation_id = str(random.randrange(10**9, 10**10))
         ticket_id = (body.get("detail") or {}).get("id")
         for attempt in range(1, self.knobs.webhook_max_retries + 2):
             timestamp = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
             headers = {
+                **dict(target.headers),
                 "content-type": "application/json; charset=utf-8",
                 "user-agent": "Zendesk Webhook",
                 "x-zendesk-account-id": str(self.account_id),
-                "x-zendesk-webhook-id": self.webhook_id,
+                "x-zendesk-webhook-id": target.webhook_id,
                 "x-zendesk-webhook-invocation-id": invocation_id,
-                "x-zendesk-webhook-signature": signature(self._secret(), timestamp, raw),
+                "x-zendesk-webhook-signature": signature(target.secret, timestamp, raw),
                 "x-zendesk-webhook-signature-timestamp": timestamp,
             }
             status, error, retry_after = None, None, None
@@ -137,7 +149,20 @@ class WebhookDispatcher:
             except httpx.HTTPError as exc:
                 error = type(exc).__name__
             self.deliveries.append(
-                Delivery(body["id"], body["type"], ticket_id, url, attempt, invocation_id, status, error, headers, body)
+                Delivery(
+                    body["id"],
+                    body["type"],
+                    ticket_id,
+                    url,
+                    attempt,
+                    invocation_id,
+                    status,
+                    error,
+                    headers,
+                    body,
+                    target.webhook_id,
+                    time.time(),
+                )
             )
             log.info("webhook %s (ticket %s) to %s, attempt %d: %s", body["type"], ticket_id, url, attempt, status)
             if not worth_retrying(status) or self._stopping.is_set():

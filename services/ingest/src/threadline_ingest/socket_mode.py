@@ -19,6 +19,7 @@ from slack_sdk.socket_mode.request import SocketModeRequest
 from slack_sdk.socket_mode.response import SocketModeResponse
 from slack_sdk.web.async_client import AsyncWebClient
 
+from threadline_common import ticket_form
 from threadline_ingest.bodies import BadRequest
 from threadline_ingest.publisher import PublishError
 from threadline_ingest.service import Ingest
@@ -47,6 +48,10 @@ async def handle_envelope(ingest: Ingest, request: SocketModeRequest) -> dict[st
     if kind is None or (kind == "event_callback" and payload.get("type") != "event_callback"):
         ingest.metrics.dropped.labels("type").inc()
         return {}
+    if kind == "interaction":
+        refused = ticket_form.submission_answer(payload)
+        if refused is not None:
+            return refused  # a modal field in error: the modal stays open, nothing is stored
     body = command_fields(payload) if kind == "slash_command" else payload
     retry = retry_number(str(request.retry_attempt)) if request.retry_attempt is not None else None
     try:

@@ -9,7 +9,8 @@ The clients' caches only spare API calls and are dropped on every rebalance.
 - `slack_poster.Slack`: posts, reactions, ephemeral messages, permalinks, joins, people;
 - `file_transfer.FileTransfer`: Slack files carried to Zendesk;
 - `on_call`: PagerDuty, and the on-call notice;
-- `ticket_commands`, `thread_commands`: what each command does with them.
+- `ticket_commands`, `thread_commands`, `interactive_commands` (buttons, shortcuts, modals):
+  what each command does with them.
 """
 
 from __future__ import annotations
@@ -19,18 +20,24 @@ from threadline_common.models.generated.commands_v3 import (
     OnCallNotify,
     SlackAddReaction,
     SlackOpenThread,
+    SlackOpenView,
     SlackPostEphemeral,
     SlackPostMessage,
     SlackPublishHome,
     SlackRespond,
+    SlackUpdateMessage,
     ZendeskAddComment,
+    ZendeskAssignToSlackUser,
+    ZendeskCopyMessage,
     ZendeskCreateFollowup,
     ZendeskCreateTicket,
+    ZendeskOpenRequest,
     ZendeskSetPriority,
     ZendeskSetStatus,
 )
 from threadline_zendesk_sync.budgets import Budgets
 from threadline_zendesk_sync.file_transfer import FileTransfer
+from threadline_zendesk_sync.interactive_commands import InteractiveCommands
 from threadline_zendesk_sync.on_call import OnCall, PagerDuty
 from threadline_zendesk_sync.plan.failures import PermanentError
 from threadline_zendesk_sync.plan.outcomes import Outcome
@@ -56,6 +63,7 @@ class Effects:
         self.tickets = TicketCommands(settings, self.zendesk, self.slack, self.files)
         self.threads = ThreadCommands(settings, self.zendesk, self.slack)
         self.on_call = OnCall(pagerduty, self.zendesk, self.slack)
+        self.interactive = InteractiveCommands(settings, self.zendesk, self.slack, self.tickets)
 
     def reset_caches(self) -> None:
         self.zendesk.reset_caches()
@@ -89,4 +97,15 @@ class Effects:
                 return await self.threads.publish_home(command)
             case OnCallNotify():
                 return await self.on_call.notify(command)
+            # Buttons, shortcuts and modals
+            case SlackUpdateMessage():
+                return await self.interactive.update_message(command)
+            case SlackOpenView():
+                return await self.interactive.open_view(command)
+            case ZendeskAssignToSlackUser():
+                return await self.interactive.assign_to_slack_user(command)
+            case ZendeskCopyMessage():
+                return await self.interactive.copy_message(command)
+            case ZendeskOpenRequest():
+                return await self.interactive.open_request(command)
         raise PermanentError(f"unknown command {type(command).__name__}")

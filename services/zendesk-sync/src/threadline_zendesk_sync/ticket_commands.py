@@ -11,7 +11,7 @@ import logging
 
 import msgspec
 
-from threadline_common import from_slack
+from threadline_common import confirmation, from_slack
 from threadline_common.models.generated.commands_v3 import (
     SlackPerson,
     ZendeskAddComment,
@@ -65,7 +65,9 @@ class TicketCommands:
         url = self.settings.ticket_url(ticket_id)
         results = [outcomes.result("ticket_created", command, ticket_id=ticket_id, ticket_url=url)]
         followup_of = command.via_followup_source_id if isinstance(command, ZendeskCreateFollowup) else None
-        text = slack_posts.ticket_link_text(ticket_id, url, followup_of)
+        # The confirmation with its buttons, rendered as the router renders it after a press.
+        shown = confirmation.Confirmation(command.conversation_id, ticket_id, url, followup_of)
+        text = confirmation.text(shown)
         announce = f"announce:{command.command_id}"
         try:
             _, posted = await self.slack.post_once(
@@ -75,7 +77,7 @@ class TicketCommands:
                 text,
                 slack_posts.post_metadata(announce, ticket_id=ticket_id),
                 since=slack_posts.look_back_from(command),
-                blocks=slack_posts.ticket_link_blocks(text, url),
+                blocks=confirmation.blocks(shown),
             )
             await self.files_left(command, command.slack_channel_id, command.slack_thread_ts, left)
         except ThreadGone as exc:

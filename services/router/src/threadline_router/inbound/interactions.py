@@ -20,6 +20,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlparse
 
 from threadline_common.dlq import PoisonMessage
+from threadline_common.ticket_form import view_values  # shared with ingest's validator
 from threadline_router.conversation import conversation_key
 
 # Threadline's own action ids, callback ids and view callback ids start with this.
@@ -276,31 +277,6 @@ def _block_action(payload: dict[str, Any], event_id: str, team: str, user: str, 
         view_id=str((payload.get("view") or {}).get("id") or "") or None,
         message=message,
     )
-
-
-def view_values(view: dict[str, Any]) -> dict[str, Any]:
-    """A submitted view's inputs, block_id -> value: text for text inputs, the option value for a
-    select, a list for multi-selects, the date for a date picker; None when left empty."""
-    values: dict[str, Any] = {}
-    for block_id, actions in ((view.get("state") or {}).get("values") or {}).items():
-        for element in (actions or {}).values():
-            values[block_id] = element_value(element or {})
-            break  # Threadline's input blocks hold one element each
-    return values
-
-
-def element_value(element: dict[str, Any]) -> Any:
-    if "selected_option" in element:
-        return (element["selected_option"] or {}).get("value")
-    if "selected_options" in element:
-        return [o.get("value") for o in element["selected_options"] or ()]
-    for name in ("selected_user", "selected_channel", "selected_conversation", "selected_date"):
-        if name in element:
-            return element[name]
-    for name in ("selected_users", "selected_channels", "selected_conversations"):
-        if name in element:
-            return list(element[name] or ())
-    return element.get("value")
 
 
 def decode_home_opened(event: dict[str, Any], event_id: str, team_id: str) -> HomeOpened | None:

@@ -18,15 +18,18 @@ import logging
 import os
 import sys
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any, NoReturn, TextIO
 
 from threadline_common.contracts import ContractError, load_topics
 from threadline_router.ops import parse
 from threadline_router.ops.backfill import run_backfill
+from threadline_router.ops.doctor import run_doctor
 from threadline_router.ops.env import Env, UsageError
 from threadline_router.ops.kafka_io import OpsError
 from threadline_router.ops.relink import run_relink, run_unlink
 from threadline_router.ops.replay import run_replay
+from threadline_router.ops.setup_zendesk import run_setup_zendesk
 from threadline_router.ops.show import run_show
 from threadline_router.ops.slack_manifest import run_slack_manifest
 
@@ -140,6 +143,30 @@ def build_parser() -> Parser:
     manifest.add_argument("--name", default="Threadline", help="the app's and bot's name")
     manifest.add_argument("--socket-mode", action="store_true", help="Socket Mode: no request URLs")
     manifest.set_defaults(run=run_slack_manifest)
+
+    setup_zendesk = commands.add_parser(
+        "setup-zendesk",
+        help="create or update Zendesk's webhook to ingest, and print its signing secret",
+        description="Create (or bring back to what Threadline needs) the Zendesk webhook that sends ticket "
+        "events to ingest; the signing secret goes to stdout or --secret-file, what was done to stderr.",
+    )
+    setup_zendesk.add_argument(
+        "--url", required=True, help="ingest's public address, e.g. https://threadline.acme.example"
+    )
+    setup_zendesk.add_argument("--name", default="Threadline", help="the webhook's name when it is created")
+    setup_zendesk.add_argument(
+        "--secret-file", type=Path, help="write the signing secret to this file (mode 600) instead of stdout"
+    )
+    setup_zendesk.add_argument(
+        "--rotate-secret", action="store_true", help="reset the webhook's signing secret and print the new one"
+    )
+    setup_zendesk.set_defaults(run=run_setup_zendesk)
+
+    doctor = commands.add_parser(
+        "doctor", help="check the deployment's Kafka topics, Slack token and scopes, Zendesk and channel file"
+    )
+    doctor.add_argument("--url", help="ingest's public address: also check Zendesk's webhook to it")
+    doctor.set_defaults(run=run_doctor)
     return parser
 
 

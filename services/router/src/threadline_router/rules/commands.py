@@ -15,8 +15,11 @@ from threadline_common.models.generated.commands_v3 import (
     OnCallNotify,
     SlackFile,
     SlackMessageMetadata,
+    SlackOpenView,
     SlackPerson,
     SlackPostMessage,
+    SlackRespond,
+    SlackUpdateMessage,
     ZendeskAddComment,
     ZendeskSetStatus,
 )
@@ -169,4 +172,71 @@ def on_call(
         assign=on_call.assign and reason == "ticket_opened",
         reason=reason,
         waited_minutes=waited,
+    )
+
+
+# --- buttons, shortcuts and modals ------------------------------------------------------------
+
+
+def respond(
+    conversation_id: str,
+    command_id: str,
+    response_url: str,
+    user: str,
+    text: str,
+    purpose: Literal["answer", "refusal", "help", "error"] = "answer",
+    channel_id: str | None = None,
+) -> SlackRespond:
+    """One line for the person who acted, through the interaction's response_url (ephemeral)."""
+    return SlackRespond(
+        schema_version=3,
+        command_id=command_id,
+        conversation_id=conversation_id,
+        issued_at=UNSTAMPED,
+        cause=NO_CAUSE,
+        response_url=response_url,
+        user=user,
+        channel_id=channel_id,
+        text=text,
+        response_type="ephemeral",
+        purpose=purpose,
+    )
+
+
+def update_message(
+    conversation_id: str, command_id: str, channel_id: str, ts: str, text: str, blocks: list[dict[str, Any]]
+) -> SlackUpdateMessage:
+    return SlackUpdateMessage(
+        schema_version=3,
+        command_id=command_id,
+        conversation_id=conversation_id,
+        issued_at=UNSTAMPED,
+        cause=NO_CAUSE,
+        channel_id=channel_id,
+        ts=ts,
+        text=text,
+        blocks=blocks,
+    )
+
+
+def open_view(
+    conversation_id: str,
+    command_id: str,
+    trigger_id: str,
+    user: str,
+    view: dict[str, Any],
+    response_url: str | None,
+    retry_action: dict[str, Any] | None,
+) -> SlackOpenView:
+    return SlackOpenView(
+        schema_version=3,
+        command_id=command_id,
+        conversation_id=conversation_id,
+        issued_at=UNSTAMPED,
+        cause=NO_CAUSE,
+        trigger_id=trigger_id,
+        user=user,
+        view=view,
+        response_url=response_url,
+        retry_action=retry_action,
     )

@@ -7,17 +7,13 @@ from __future__ import annotations
 from msgspec.structs import replace
 
 from threadline_common.channels import ChannelRules, Who
-from threadline_common.models.generated.commands_v3 import (
-    SlackPerson,
-    SlackPostEphemeral,
-    ZendeskCreateTicket,
-    ZendeskSetPriority,
-)
+from threadline_common.models.generated.commands_v3 import SlackPostEphemeral, ZendeskCreateTicket
 from threadline_common.tickets import DONE_STATUSES
-from threadline_router.conversation import Conversation, external_id
+from threadline_router.conversation import Conversation
 from threadline_router.inbound import SlackReaction, conversation_of
+from threadline_router.rules import ticket_actions
 from threadline_router.rules.activity import activity
-from threadline_router.rules.commands import NO_CAUSE, UNSTAMPED, solve
+from threadline_router.rules.commands import NO_CAUSE, UNSTAMPED
 from threadline_router.rules.decision import Context, Decision, ignore, mark_seen, role
 from threadline_router.rules.opening import open_ticket, out_of_hours
 from threadline_router.rules.who import describe_who, may_use
@@ -52,16 +48,19 @@ def on_reaction(event: SlackReaction, state: Conversation | None, ctx: Context) 
         return Decision(state, [], [reacted])
     urgent, resolve = rules.emoji.urgent, rules.resolve_emoji
     if urgent is not None and event.reaction in urgent.names:
-        if not may_use(urgent.who, event.user, state.requester_slack_id, state.responders):
+        if not ticket_actions.allowed(rules, "urgent", event.user, state):
             deny = deny_reaction(state.conversation_id, event, urgent.who, "mark this ticket urgent")
             return Decision(state, [deny], [reacted], reason="not allowed to mark urgent")
-        return Decision(state, [_urgent(state, event)], [reacted])
+        state, command = ticket_actions.mark_urgent(state, event.user, ctx.now, f":{event.reaction}:")
+        return Decision(state, [command], [reacted])
     if event.reaction not in resolve.names:
         return Decision(state, [], [reacted])
-    if not may_use(resolve.who, event.user, state.requester_slack_id, state.responders):
+    if not ticket_actions.allowed(rules, "resolve", event.user, state):
         deny = deny_reaction(state.conversation_id, event, resolve.who, "solve this ticket")
         return Decision(state, [deny], [reacted], reason="not allowed to resolve")
-    return Decision(state, [solve(state, f"solve-reaction:{event.channel_id}:{event.item_ts}", event.user)], [reacted])
+    command_id = f"solve-reaction:{event.channel_id}:{event.item_ts}"
+    state, solved = ticket_actions.solve_ticket(state, command_id, event.user, ctx.now)
+    return Decision(state, [solved], [reacted])
 
 
 def _open_on_reaction(event: SlackReaction, rules: ChannelRules, ctx: Context) -> Decision:
@@ -100,21 +99,4 @@ def deny_reaction(
         thread_ts=event.item_ts,
         text=text,
         purpose="notice",
-    )
-
-
-def _urgent(state: Conversation, event: SlackReaction) -> ZendeskSetPriority:
-    return ZendeskSetPriority(
-        schema_version=2,
-        command_id=f"urgent:{event.channel_id}:{event.item_ts}",
-        conversation_id=state.conversation_id,
-        issued_at=UNSTAMPED,
-        cause=NO_CAUSE,
-        external_id=external_id(state),
-        ticket_id=state.ticket_id,
-        priority="urgent",
-        comment=f"Marked urgent from Slack by {event.user} (:{event.reaction}:).",
-        author=SlackPerson(slack_user_id=event.user),
-        slack_channel_id=state.channel_id,
-        slack_thread_ts=state.thread_ts,
     )

@@ -12,6 +12,7 @@ from msgspec.structs import replace
 
 from threadline_common import to_slack
 from threadline_common.models import SyncResultV2
+from threadline_common.times import slack_ts_time
 from threadline_router.conversation import Conversation, external_id, new_conversation, thread_conversation_id
 from threadline_router.rules.activity import activity
 from threadline_router.rules.commands import agent_comment, notice, on_call, ticket_note
@@ -41,7 +42,38 @@ def on_result(result: SyncResultV2, state: Conversation | None, ctx: Context) ->
     return ignore(state, f"unknown result {result.kind}")
 
 
+def requested_by(moved_from: str | None) -> str | None:
+    """Who asked with `/support open`: the person of the command key the request came from
+    (`<team>:<channel>:command:<user>`, threadline_router.inbound.interactions.command_key)."""
+    parts = (moved_from or "").split(":")
+    return parts[3] if len(parts) == 4 and parts[2] == "command" and parts[3] else None
+
+
+def _requested(result: SyncResultV2, ctx: Context) -> Conversation | None:
+    """The thread `/support open` posted: its conversation starts with its ticket."""
+    requester = requested_by(_opt(result.moved_from))
+    thread_ts = _opt(result.thread_ts)
+    if requester is None or not (result.team_id and result.channel_id and thread_ts):
+        return None
+    at = slack_ts_time(thread_ts)
+    return new_conversation(
+        conversation_id=result.conversation_id,
+        team_id=result.team_id,
+        channel_id=result.channel_id,
+        thread_ts=thread_ts,
+        origin="slack",
+        status="creating",
+        created_at=at,
+        updated_at=ctx.now or at,
+        requester_slack_id=requester,
+        seen=[f"msg:{thread_ts}"],
+        waiting_since=at,
+    )
+
+
 def _ticket_created(result: SyncResultV2, state: Conversation | None, ctx: Context) -> Decision:
+    if state is None:
+        state = _requested(result, ctx)
     if state is None:
         return ignore(state, "result for an unknown conversation")
     ticket_id = _opt(result.ticket_id)

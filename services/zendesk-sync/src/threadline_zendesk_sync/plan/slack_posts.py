@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from threadline_common import to_slack
+from threadline_common import confirmation, to_slack
 from threadline_common.models import CommandV3
 from threadline_common.models.generated.commands_v3 import (
     OnCallNotify,
@@ -56,22 +56,8 @@ def look_back_from(command: CommandV3) -> float:
 
 
 def ticket_link_text(ticket_id: int, url: str, followup_of: int | None) -> str:
-    ticket = to_slack.link(url, f"#{ticket_id}")
-    if followup_of:
-        return (
-            f":ticket: Ticket #{followup_of} is closed, so I opened follow-up ticket {ticket}. Replies here go to it."
-        )
-    return f":ticket: I opened ticket {ticket}. Replies in this thread are added to it; type `help` for more."
-
-
-def ticket_link_blocks(text: str, url: str) -> list[dict[str, Any]]:
-    return [
-        {"type": "section", "text": {"type": "mrkdwn", "text": text}},
-        {
-            "type": "actions",
-            "elements": [{"type": "button", "text": {"type": "plain_text", "text": "Open in Zendesk"}, "url": url}],
-        },
-    ]
+    """The confirmation's first line (threadline_common.confirmation renders the whole message)."""
+    return confirmation.opening_text(ticket_id, url, followup_of)
 
 
 def event_payload(command: SlackPostMessage) -> dict[str, Any]:

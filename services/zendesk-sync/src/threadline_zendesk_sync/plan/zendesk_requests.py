@@ -84,6 +84,7 @@ def ticket_request(
         "brand_id": command.brand_id,
         "ticket_form_id": command.ticket_form_id,
         "priority": command.priority,
+        "type": command.ticket_type,  # question, incident, problem or task (the ticket form modal)
     }
     if isinstance(command, ZendeskCreateFollowup):
         routing["via_followup_source_id"] = command.via_followup_source_id

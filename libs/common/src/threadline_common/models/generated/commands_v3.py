@@ -113,6 +113,14 @@ class NewTicket(Struct):
         ]
         | UnsetType
     ) = UNSET
+    ticket_type: (
+        Annotated[
+            Literal['question', 'incident', 'problem', 'task'],
+            Meta(description="The ticket's Zendesk type, when the person chose one (the ticket form modal)."),
+        ]
+        | None
+        | UnsetType
+    ) = UNSET
 
 
 class SlackMessageMetadata(Struct):
@@ -233,6 +241,14 @@ class ZendeskCreateTicket(Struct, tag_field='type', tag='zendesk.create_ticket')
         ]
         | UnsetType
     ) = UNSET
+    ticket_type: (
+        Annotated[
+            Literal['question', 'incident', 'problem', 'task'],
+            Meta(description="The ticket's Zendesk type, when the person chose one (the ticket form modal)."),
+        ]
+        | None
+        | UnsetType
+    ) = UNSET
 
 
 class ZendeskCreateFollowup(Struct, tag_field='type', tag='zendesk.create_followup'):
@@ -314,6 +330,14 @@ class ZendeskCreateFollowup(Struct, tag_field='type', tag='zendesk.create_follow
                 description='A private request (a direct message to the app, v3): the description says so and names no Slack channel or link.'
             ),
         ]
+        | UnsetType
+    ) = UNSET
+    ticket_type: (
+        Annotated[
+            Literal['question', 'incident', 'problem', 'task'],
+            Meta(description="The ticket's Zendesk type, when the person chose one (the ticket form modal)."),
+        ]
+        | None
         | UnsetType
     ) = UNSET
 
@@ -562,8 +586,83 @@ class SlackDirectMessage(CommandEnvelope, tag_field='type', tag='slack.direct_me
     ) = UNSET
 
 
+class ZendeskAssignToSlackUser(CommandEnvelope, tag_field='type', tag='zendesk.assign_to_slack_user'):
+    """
+    Assign the ticket to the Zendesk agent whose email is the Slack user's (the Assign to me button). Already assigned to them: said, nothing written. No agent with that email: one line through response_url.
+    """
+
+    external_id: Annotated[str, Meta(min_length=1)]
+    ticket_id: int | None
+    slack_user_id: Annotated[
+        str,
+        Meta(
+            description='Who pressed: their Slack email names the agent.', min_length=1
+        ),
+    ]
+    response_url: (
+        Annotated[
+            str,
+            Meta(description="The interaction's response_url: the person who acted hears the outcome there (one line)."),
+        ]
+        | None
+        | UnsetType
+    ) = UNSET
+
+
+class ZendeskCopyMessage(CommandEnvelope, tag_field='type', tag='zendesk.copy_message'):
+    """
+    Copy a Slack message into an existing ticket as a public comment with the message's permalink, written as the message's author (the Add to ticket shortcut). Found again by its command id in the audit metadata.
+    """
+
+    ticket_id: Annotated[int, Meta(ge=1)]
+    slack_channel_id: Annotated[str, Meta(min_length=1)]
+    slack_ts: Annotated[str, Meta(min_length=1)]
+    author: SlackPerson
+    body: str
+    user: Annotated[
+        str,
+        Meta(description='Who used the shortcut (hears the outcome).', min_length=1),
+    ]
+    response_url: (
+        Annotated[
+            str,
+            Meta(description="The interaction's response_url: the person who acted hears the outcome there (one line)."),
+        ]
+        | None
+        | UnsetType
+    ) = UNSET
+
+
+class ZendeskOpenRequest(CommandEnvelope, tag_field='type', tag='zendesk.open_request'):
+    """
+    A request made with `/support open`: post it at the top of the channel as Threadline on the person's behalf (once: found again by the command id in its metadata), then open the ticket on that new thread, whose ts names the conversation (external_id <team>:<channel>:<ts>). The sync result ticket_created names the new thread's conversation, moved_from this command's.
+    """
+
+    channel_id: Annotated[str, Meta(min_length=1)]
+    request_text: Annotated[
+        str,
+        Meta(
+            description='What the channel reads (mrkdwn), e.g. <@U> asks: ...',
+            max_length=40000,
+            min_length=1,
+        ),
+    ]
+    requester: SlackPerson
+    subject: str
+    body: str
+    group_id: int | None | UnsetType = UNSET
+    brand_id: int | None | UnsetType = UNSET
+    ticket_form_id: int | None | UnsetType = UNSET
+    priority: Literal['low', 'normal', 'high', 'urgent'] | None | UnsetType = UNSET
+    ticket_type: Literal['question', 'incident', 'problem', 'task'] | None | UnsetType = (
+        UNSET
+    )
+    tags: list[str] | UnsetType = UNSET
+    custom_fields: list[CustomField] | UnsetType = UNSET
+
+
 Command: TypeAlias = Annotated[
-    ZendeskCreateTicket | ZendeskCreateFollowup | ZendeskAddComment | ZendeskSetStatus | SlackPostMessage | SlackAddReaction | SlackOpenThread | ZendeskSetPriority | SlackPostEphemeral | OnCallNotify | SlackRespond | SlackUpdateMessage | SlackOpenView | SlackPublishHome | SlackDirectMessage,
+    ZendeskCreateTicket | ZendeskCreateFollowup | ZendeskAddComment | ZendeskSetStatus | SlackPostMessage | SlackAddReaction | SlackOpenThread | ZendeskSetPriority | SlackPostEphemeral | OnCallNotify | SlackRespond | SlackUpdateMessage | SlackOpenView | SlackPublishHome | SlackDirectMessage | ZendeskAssignToSlackUser | ZendeskCopyMessage | ZendeskOpenRequest,
     Meta(
         description="Version 3 reads every v1 and v2 command and adds what Slack's interactive surface needs: slack.respond (a response_url reply), slack.update_message, slack.open_view, slack.publish_home and slack.direct_message. (Version 2 added zendesk.set_priority, slack.post_ephemeral and oncall.notify.) An effect the router decided, for zendesk-sync. One variant per `type`; a later version may add variants. command_id derives from the causing event, so a redelivered event yields the same id and zendesk-sync performs each id once.",
         title='Command',

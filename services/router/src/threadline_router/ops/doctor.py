@@ -1,0 +1,329 @@
+"""`threadline-ops doctor`: is this deployment set up as Threadline needs? One line per check
+passed (`ok`), per thing worth knowing (`note`) and per problem (`PROBLEM`, with how to fix it);
+exit 1 if there is any problem.
+
+- Kafka answers, and every topic of schemas/topics is there with its partitions and its
+  cleanup.policy (compacted tables must be compacted, or they lose rows).
+- Slack: the bot token is valid (auth.test), and the scopes granted to it (Slack says them in
+  the `x-oauth-scopes` header of every Web API answer) include every one the manifest asks for;
+  the bot is a member of every channel of the channel file.
+- Zendesk: the credentials are valid (users/me); with --url, a webhook sends to ingest, active
+  and subscribed to the event types the router handles, and its latest delivery did not fail.
+- The channel file parses, and the Zendesk groups and brands it names exist.
+
+The judgements are pure functions of what was read (`topic_findings`, `scope_findings`, ...);
+`run_doctor` reads, and says what they found. One check failing does not stop the others.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import ValidationError
+from slack_sdk.errors import SlackApiError
+from zenpy.lib.exception import APIException, ZenpyException
+
+from threadline_common.channels import ChannelsConfig, load_channels
+from threadline_common.contracts import ContractError, TopicSpec, load_topics
+from threadline_common.kafka import admin_config
+from threadline_common.settings import KafkaSettings, describe_validation_error
+from threadline_common.topics import plan
+from threadline_router.ops.env import Env
+from threadline_router.ops.kafka_io import OpsError
+from threadline_router.ops.saas import Slack, Zendesk
+from threadline_router.ops.slack_manifest import BOT_SCOPES
+from threadline_router.ops.zendesk_webhook import (
+    NEEDED_EVENTS,
+    endpoint_for,
+    event_webhooks_to,
+    short,
+    shortfalls,
+    whoami,
+    zendesk_error,
+)
+
+CREATE_TOPICS = "python -m threadline_common.topics (what the chart's topics Job runs)"
+
+
+@dataclass(frozen=True)
+class Finding:
+    ok: bool
+    text: str
+    note: bool = False  # something worth knowing that is not a problem
+
+    @property
+    def label(self) -> str:
+        return "PROBLEM" if not self.ok else "note   " if self.note else "ok     "
+
+
+def ok(text: str) -> Finding:
+    return Finding(True, text)
+
+
+def problem(text: str) -> Finding:
+    return Finding(False, text)
+
+
+def note(text: str) -> Finding:
+    return Finding(True, text, note=True)
+
+
+# --- the judgements (pure) ------------------------------------------------------------------------
+
+
+def topic_findings(
+    specs: Iterable[TopicSpec], partitions: Mapping[str, int], policies: Mapping[str, str | None], prefix: str
+) -> list[Finding]:
+    """Every contract topic against what the cluster has (name -> partitions, cleanup.policy)."""
+    specs = list(specs)
+    wanted = plan(specs, partitions, prefix)
+    found = [problem(f"topic {t.name} is missing: create it with {CREATE_TOPICS}") for t in wanted.create]
+    for name, (have, want) in sorted(wanted.partition_mismatch.items()):
+        found.append(
+            problem(
+                f"topic {name} has {have} partitions, its contract says {want}: the router's co-partitioned "
+                "topics (router.inbound, links) must agree; recreate it empty or repartition on purpose"
+            )
+        )
+    for spec in specs:
+        name, policy = prefix + spec.name, spec.config.get("cleanup.policy")
+        have_policy = policies.get(name)
+        if policy and name in partitions and have_policy is not None and have_policy != policy:
+            found.append(
+                problem(
+                    f"topic {name} has cleanup.policy={have_policy}, its contract says {policy}: "
+                    f"kafka-configs --alter --entity-type topics --entity-name {name} "
+                    f"--add-config cleanup.policy={policy}"
+                )
+            )
+    if not found:
+        found.append(ok(f"Kafka: all {len(specs)} contract topics exist with their partitions and cleanup policies"))
+    return found
+
+
+def scope_findings(granted_header: str | None) -> list[Finding]:
+    """The bot token's granted scopes (the x-oauth-scopes header) against the manifest's."""
+    if granted_header is None:
+        return [problem("Slack did not say the bot token's scopes (no x-oauth-scopes header): cannot check them")]
+    granted = {s.strip() for s in granted_header.split(",") if s.strip()}
+    missing = [s for s in BOT_SCOPES if s not in granted]
+    found = []
+    if missing:
+        found.append(
+            problem(
+                f"the Slack bot token lacks the scopes {', '.join(missing)}: add them under OAuth & Permissions "
+                "(or update the app from `threadline-ops slack-manifest`) and reinstall the app"
+            )
+        )
+    else:
+        found.append(ok(f"Slack: the bot token has all {len(BOT_SCOPES)} scopes Threadline needs"))
+    extra = sorted(granted - set(BOT_SCOPES))
+    if extra:  # not a failure, but a leaked token should not carry them
+        found.append(note(f"the bot token also has scopes Threadline does not use: {', '.join(extra)}"))
+    return found
+
+
+def webhook_findings(endpoint: str, hooks: list[Any], url: str) -> list[Finding]:
+    """The event webhooks found sending to ingest's endpoint."""
+    fix = f"run `threadline-ops setup-zendesk --url {url}`"
+    if not hooks:
+        return [problem(f"no Zendesk webhook sends ticket events to {endpoint}: {fix}")]
+    for hook in hooks:
+        if not shortfalls(hook):
+            events = ", ".join(short(e) for e in NEEDED_EVENTS)
+            return [ok(f"Zendesk: webhook {hook.id} sends {events} to {endpoint}, active")]
+    hook = hooks[0]
+    return [problem(f"the Zendesk webhook {hook.id} to {endpoint} will not do: {'; '.join(shortfalls(hook))}: {fix}")]
+
+
+FAILED = ("failed", "timeout", "circuit broken", "throttled", "client error", "server error")
+RECENT = 100  # invocations looked at, newest first
+
+
+def delivery_findings(hook_id: str, invocations: list[Any]) -> list[Finding]:
+    """The webhook's recent invocations (newest first, Zendesk keeps 7 days): a failing latest one
+    is a problem (ingest down, or a secret that does not match: ingest answers 401)."""
+    if not invocations:
+        return [note(f"Zendesk has no recent deliveries of webhook {hook_id} (nothing happened in 7 days?)")]
+    failed = [i for i in invocations if i.status in FAILED]
+    latest = invocations[0]
+    counts = f"{len(failed)} of the last {len(invocations)} failed"
+    if latest.status in FAILED:
+        return [
+            problem(
+                f"Zendesk's latest delivery to ingest failed ({latest.status} {latest.status_code or ''} at "
+                f"{latest.latest_completed_at}; {counts}): check that ingest is up and that its "
+                "zendesk-webhook-secret is the webhook's (a wrong one is answered 401)"
+            )
+        ]
+    if failed:
+        return [ok(f"Zendesk: the latest delivery to ingest succeeded ({counts})")]
+    return [ok(f"Zendesk: the last {len(invocations)} deliveries to ingest succeeded")]
+
+
+def routing_findings(
+    channels: ChannelsConfig, groups: Mapping[int, str], brands: Mapping[int, str], source: str
+) -> list[Finding]:
+    """Every group and brand the channel file names, against those Zendesk has (id -> name)."""
+    found = []
+
+    def known(have: Mapping[int, str]) -> str:
+        return ", ".join(f"{i} {n}" for i, n in sorted(have.items())) or "none"
+
+    for channel_id, rules in channels.channels.items():
+        label = f"channel {channel_id}" + (f" (#{rules.name})" if rules.name else "")
+        group, brand = rules.zendesk.group_id, rules.zendesk.brand_id
+        if group is not None and group not in groups:
+            found.append(problem(f"{label} in {source}: Zendesk has no group {group} (groups: {known(groups)})"))
+        if brand is not None and brand not in brands:
+            found.append(problem(f"{label} in {source}: Zendesk has no brand {brand} (brands: {known(brands)})"))
+    for group in channels.email_groups:
+        if group not in groups:
+            found.append(
+                problem(f"email_groups.{group} in {source}: Zendesk has no group {group} (groups: {known(groups)})")
+            )
+    if not found:
+        found.append(ok(f"Zendesk: every group and brand {source} names exists"))
+    return found
+
+
+def membership_findings(channel_id: str, name: str, info: dict[str, Any] | None, error: str | None) -> list[Finding]:
+    label = f"#{name} ({channel_id})" if name else channel_id
+    if error is not None:
+        return [problem(f"Slack answered {error} for {label}: check the channel id, and invite the app if private")]
+    if not (info or {}).get("is_member"):
+        return [problem(f"the Threadline bot is not in {label}: /invite @Threadline there")]
+    return [ok(f"Slack: the bot is in {label}")]
+
+
+# --- reading the deployment -----------------------------------------------------------------------
+
+
+def _kafka(env: Env) -> list[Finding]:
+    from confluent_kafka import KafkaException
+    from confluent_kafka.admin import AdminClient, ConfigResource
+
+    try:
+        specs = load_topics()
+    except ContractError as exc:
+        return [problem(f"cannot read the topic contracts: {exc}")]
+    try:
+        # Not env.kafka: a missing setting is a problem to list, not an exit. (pydantic-settings reads
+        # bootstrap_servers from KAFKA_BOOTSTRAP_SERVERS, which mypy cannot know.)
+        settings = KafkaSettings()  # type: ignore[call-arg]
+    except ValidationError as exc:
+        lines = describe_validation_error(KafkaSettings, exc).splitlines()
+        return [problem(f"{lines[0]} {'; '.join(line.strip(' -') for line in lines[1:])}")]
+    timeout = env.ops.kafka_timeout_seconds
+    admin = AdminClient(admin_config(settings, log_level=2))  # refused connections are said here, once
+    try:
+        metadata = admin.list_topics(timeout=timeout)
+    except KafkaException as exc:
+        return [problem(f"Kafka at {settings.bootstrap_servers} did not answer within {timeout:.0f}s: {exc}")]
+    partitions = {name: len(t.partitions) for name, t in metadata.topics.items() if t.error is None}
+    names = [settings.topic_prefix + s.name for s in specs if settings.topic_prefix + s.name in partitions]
+    policies: dict[str, str | None] = {}
+    if names:
+        futures = admin.describe_configs([ConfigResource(ConfigResource.Type.TOPIC, n) for n in names])
+        for resource, future in futures.items():
+            try:
+                entry = future.result(timeout=timeout).get("cleanup.policy")
+                policies[resource.name] = entry.value if entry is not None else None
+            except (KafkaException, TimeoutError) as exc:
+                return [problem(f"Kafka at {settings.bootstrap_servers} did not describe {resource.name}: {exc}")]
+    return topic_findings(specs, partitions, policies, settings.topic_prefix)
+
+
+def _slack(env: Env, channels: ChannelsConfig | None) -> list[Finding]:
+    try:
+        slack = Slack(env.ops)
+    except OpsError as exc:
+        return [problem(str(exc))]
+    try:
+        answer = slack.client.auth_test()
+    except SlackApiError as exc:
+        error = exc.response.get("error") if exc.response is not None else str(exc)
+        return [problem(f"Slack refused the bot token ({error}): check THREADLINE_OPS_SLACK_BOT_TOKEN (xoxb-...)")]
+    except OSError as exc:
+        return [problem(f"cannot reach Slack: {exc}")]
+    who = f"@{answer.get('user')} in {answer.get('team')} ({answer.get('team_id')})"
+    found = [ok(f"Slack: the bot token is valid ({who})")]
+    headers = {k.lower(): v for k, v in answer.headers.items()}
+    granted = headers.get("x-oauth-scopes")
+    found += scope_findings(", ".join(granted) if isinstance(granted, list) else granted)
+    for channel_id, rules in (channels.channels if channels else {}).items():
+        try:
+            info = slack.client.conversations_info(channel=channel_id)["channel"]
+            found += membership_findings(channel_id, rules.name, info, None)
+        except SlackApiError as exc:
+            error = exc.response.get("error") if exc.response is not None else str(exc)
+            found += membership_findings(channel_id, rules.name, None, str(error))
+    return found
+
+
+def _zendesk(env: Env, url: str | None, channels: ChannelsConfig | None) -> list[Finding]:
+    try:
+        zendesk = Zendesk(env.ops)
+        subdomain = str(env.ops.zendesk_subdomain)
+        me = whoami(zendesk.zen, subdomain)
+    except OpsError as exc:
+        return [problem(str(exc))]
+    found = [ok(f"Zendesk: the credentials are valid ({me.email}, {me.role}, {subdomain})")]
+    if url is None:
+        found.append(note("Zendesk's webhook not checked (give --url https://<ingest> to check it)"))
+    else:
+        endpoint = endpoint_for(url)
+        try:
+            hooks, _triggers = event_webhooks_to(zendesk.zen, endpoint, subdomain)
+            found += webhook_findings(endpoint, hooks, url)
+            working = next((h for h in hooks if not shortfalls(h)), None)
+            if working is not None:
+                invocations = list(itertools.islice(zendesk.zen.webhooks.invocations(working), RECENT))
+                found += delivery_findings(working.id, invocations)
+        except OpsError as exc:
+            found.append(problem(str(exc)))
+        except (APIException, ZenpyException, OSError) as exc:
+            found.append(problem(str(zendesk_error(exc, "list its webhook's invocations", subdomain))))
+    if channels is not None:
+        try:
+            groups = _names(zendesk.zen.groups)
+            brands = _names(zendesk.zen.brands)
+        except (APIException, ZenpyException, OSError) as exc:
+            return [*found, problem(str(zendesk_error(exc, "list its groups and brands", subdomain)))]
+        found += routing_findings(channels, groups, brands, str(env.ops.channels_file))
+    return found
+
+
+def _names(endpoint: Callable[[], Iterable[Any]]) -> dict[int, str]:
+    return {int(item.id): str(item.name) for item in endpoint()}
+
+
+def _channels(env: Env) -> tuple[ChannelsConfig | None, list[Finding]]:
+    path = env.ops.channels_file
+    if path is None:
+        return None, [note("no channel file checked (set THREADLINE_OPS_CHANNELS_FILE to the router's)")]
+    try:
+        channels = load_channels(path)
+    except Exception as exc:  # what the router would refuse to start on: say it as the router would
+        return None, [problem(f"the channel file does not load: {exc}")]
+    return channels, [ok(f"channel file {path}: {len(channels.channels)} channels")]
+
+
+def run_doctor(args: argparse.Namespace, env: Env) -> int:
+    if args.url is not None:
+        endpoint_for(args.url)  # a wrong --url is a usage error (exit 2), before anything is read
+    channels, findings = _channels(env)
+    for check in (lambda: _kafka(env), lambda: _slack(env, channels), lambda: _zendesk(env, args.url, channels)):
+        findings += check()
+    problems = [f for f in findings if not f.ok]
+    for finding in findings:
+        env.say(f"{finding.label} {finding.text}")
+    if problems:
+        env.say(f"{len(problems)} problem{'s' if len(problems) > 1 else ''} found")
+        return 1
+    env.say("everything checked is as Threadline needs it")
+    return 0

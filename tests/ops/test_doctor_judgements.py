@@ -1,0 +1,138 @@
+"""The doctor's judgements as pure functions of what it read: what counts as a problem, and how
+each reads."""
+
+from __future__ import annotations
+
+import pytest
+from zenpy.lib.api_objects import Invocation, Webhook
+
+from threadline_common.channels import parse_channels
+from threadline_common.contracts import load_topics
+from threadline_router.ops.doctor import (
+    delivery_findings,
+    routing_findings,
+    scope_findings,
+    topic_findings,
+    webhook_findings,
+)
+from threadline_router.ops.env import UsageError
+from threadline_router.ops.slack_manifest import BOT_SCOPES
+from threadline_router.ops.zendesk_webhook import NEEDED_EVENTS, endpoint_for, shortfalls
+
+pytestmark = pytest.mark.unit
+
+
+def texts(findings) -> list[str]:
+    return [f"{f.label.strip()} {f.text}" for f in findings]
+
+
+def healthy_cluster(prefix: str = "p.") -> tuple[dict[str, int], dict[str, str | None]]:
+    specs = load_topics()
+    partitions = {prefix + s.name: s.partitions for s in specs}
+    policies = {prefix + s.name: s.config.get("cleanup.policy") for s in specs}
+    return partitions, policies
+
+
+def test_topics_as_their_contracts_say_are_one_ok_line():
+    partitions, policies = healthy_cluster()
+    (finding,) = topic_findings(load_topics(), partitions, policies, "p.")
+    assert finding.ok and "all 13 contract topics" in finding.text
+
+
+def test_a_partition_count_other_than_the_contract_is_a_problem_naming_both():
+    partitions, policies = healthy_cluster()
+    partitions["p.threadline.router.inbound"] = 3
+    (finding,) = topic_findings(load_topics(), partitions, policies, "p.")
+    assert not finding.ok
+    assert finding.text.startswith("topic p.threadline.router.inbound has 3 partitions, its contract says 6")
+
+
+def test_a_policy_kafka_did_not_say_is_not_guessed_at():
+    partitions, policies = healthy_cluster()
+    policies["p.threadline.links"] = None
+    assert all(f.ok for f in topic_findings(load_topics(), partitions, policies, "p."))
+
+
+def test_scopes():
+    assert [f.ok for f in scope_findings(",".join(BOT_SCOPES))] == [True]
+    granted = ",".join([*[s for s in BOT_SCOPES if s != "commands"], "admin"])
+    assert texts(scope_findings(granted))[0].startswith("PROBLEM the Slack bot token lacks the scopes commands:")
+    assert texts(scope_findings(granted))[1] == "note the bot token also has scopes Threadline does not use: admin"
+    assert not scope_findings(None)[0].ok
+
+
+def hook(**changes) -> Webhook:
+    fields = {
+        "id": "01H0000000000000000000000A",
+        "endpoint": "https://t.example/zendesk/webhook",
+        "status": "active",
+        "http_method": "POST",
+        "request_format": "json",
+        "subscriptions": list(NEEDED_EVENTS),
+        **changes,
+    }
+    return Webhook(**fields)
+
+
+def test_a_webhook_will_do_when_one_of_those_to_ingest_does():
+    good, bad = hook(), hook(id="01H0000000000000000000000B", status="inactive")
+    assert shortfalls(good) == []
+    assert shortfalls(hook(http_method="PUT", subscriptions=[])) == [
+        "it is not subscribed to ticket.created, ticket.comment_added, ticket.status_changed",
+        "it sends PUT json, not POST json",
+    ]
+    assert [f.ok for f in webhook_findings("https://t.example/zendesk/webhook", [bad, good], "https://t.example")] == [
+        True
+    ]
+    (finding,) = webhook_findings("https://t.example/zendesk/webhook", [bad], "https://t.example")
+    assert not finding.ok and "it is inactive" in finding.text
+
+
+def test_groups_and_brands_of_defaults_and_email_groups_are_checked():
+    channels = parse_channels(
+        {
+            "defaults": {"zendesk": {"brand_id": 7}},
+            "channels": {"C1": {"name": "support", "zendesk": {"group_id": 1}}},
+            "email_groups": {2: "C1"},
+        }
+    )
+    found = texts(routing_findings(channels, {1: "Support"}, {}, "channels.yaml"))
+    assert found == [
+        "PROBLEM channel C1 (#support) in channels.yaml: Zendesk has no brand 7 (brands: none)",
+        "PROBLEM email_groups.2 in channels.yaml: Zendesk has no group 2 (groups: 1 Support)",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("url", "endpoint"),
+    [
+        ("https://t.example", "https://t.example/zendesk/webhook"),
+        ("https://t.example/", "https://t.example/zendesk/webhook"),
+        ("https://t.example/zendesk/webhook", "https://t.example/zendesk/webhook"),
+        ("https://t.example/prefix", "https://t.example/prefix/zendesk/webhook"),
+        ("http://127.0.0.1:8080", "http://127.0.0.1:8080/zendesk/webhook"),
+    ],
+)
+def test_the_endpoint_is_ingest_s_route_under_its_address(url, endpoint):
+    assert endpoint_for(url) == endpoint
+
+
+@pytest.mark.parametrize("url", ["http://t.example", "ftp://t.example", "t.example", "", "https://"])
+def test_anything_but_https_is_refused(url):
+    with pytest.raises(UsageError, match="--url"):
+        endpoint_for(url)
+
+
+def invocation(status: str, code: int | None = 200) -> Invocation:
+    return Invocation(id="1", status=status, status_code=code, latest_completed_at="2026-12-01T10:00:00Z")
+
+
+def test_only_a_failing_latest_delivery_is_a_problem():
+    assert delivery_findings("W", [])[0].ok
+    assert texts(delivery_findings("W", [invocation("success")] * 3)) == [
+        "ok Zendesk: the last 3 deliveries to ingest succeeded"
+    ]
+    recovered = delivery_findings("W", [invocation("success"), invocation("timeout", None)])
+    assert texts(recovered) == ["ok Zendesk: the latest delivery to ingest succeeded (1 of the last 2 failed)"]
+    (failing,) = delivery_findings("W", [invocation("server error", 503), invocation("success")])
+    assert not failing.ok and "(server error 503 at 2026-12-01T10:00:00Z; 1 of the last 2 failed)" in failing.text
