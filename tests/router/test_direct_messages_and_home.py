@@ -184,6 +184,8 @@ def test_a_conversation_tells_its_requesters_home_when_it_opens_and_changes_and_
     [linked] = told_by_conversation(creating, new, dm_ctx)
     assert linked.item.ticket_id == 42 and linked.item.status == "new"
     assert told_by_conversation(new, new, dm_ctx) == []  # nothing shown changed: nothing told
+    [gone] = told_by_conversation(new, None, dc_replace(dm_ctx, now=at(50)))  # an operator unlinked it
+    assert gone.item.status == "closed" and gone.item.updated_at == at(50)
     # A private request is no channel's queue; a channel's conversation is its channel's.
     channel = route(slack(message_body("C1", "100.000200", "Printer", "U0BOB")), None, dm_ctx).state
     home, queue = told_by_conversation(None, channel, dm_ctx)

@@ -304,7 +304,7 @@ def create_app(settings: RouterSettings, kafka: KafkaSettings, channels: Channel
             ]
             pending += [await activity.send(key=key.encode(), value=ENCODER.encode(a)) for a in decision.activity]
             # The Homes and the queue this change concerns are told before the row moves on.
-            told = [] if decision.unlink else told_by_conversation(state, decision.state, ctx)
+            told = told_by_conversation(state, None if decision.unlink else (decision.state or state), ctx)
             pending += [await send_home_record(r, command_headers) for r in told]
             for fut in pending:
                 await fut  # acknowledged by Kafka before the state moves on

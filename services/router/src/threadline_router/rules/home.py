@@ -108,9 +108,15 @@ def named_responders(rules: ChannelRules) -> tuple[str, ...]:
 
 
 def told_by_conversation(before: Conversation | None, after: Conversation | None, ctx: Context) -> list[HomeRecord]:
-    """The Homes and the queue a conversation's change concerns, told what it now is."""
+    """The Homes and the queue a conversation's change concerns, told what it now is. Unlinked
+    (`after` None): told it is gone, as a closed one is."""
+    if after is None and before is not None:
+        after, before = (
+            replace(before, status="closed", waiting_since=None, updated_at=ctx.now or before.updated_at),
+            None,
+        )
     if after is None or after.thread_ts is None or not after.team_id:
-        return []  # unlinked, or an emailed ticket with no Slack thread (and no Slack person) yet
+        return []  # an emailed ticket with no Slack thread (and no Slack person) yet
     if before is not None and _shown(before) == _shown(after):
         return []
     rules = ctx.channels.rules_for(after.channel_id)
