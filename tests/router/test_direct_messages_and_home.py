@@ -15,7 +15,7 @@ import pytest
 from threadline_testing.records import message_body, slack_record, zendesk_record
 
 from threadline_common.channels import ChannelConfigError, parse_channels
-from threadline_common.models import ChannelQueue, PersonHome
+from threadline_common.models import ChannelQueue, HomeItem, PersonHome
 from threadline_common.schemas import validate
 from threadline_router.inbound import HomeOpened, SyncResult, decode_slack
 from threadline_router.inbound.homes import (
@@ -277,10 +277,37 @@ def test_a_channel_queue_tells_its_responders_homes_what_waits_longest(dm_ctx):
     assert after.state.queue == [] and "Waiting longest" not in str(after.commands[0].view)
 
 
-def test_the_home_view_is_block_kit_slack_accepts():
+def test_the_home_view_is_block_kit_slack_accepts_however_much_there_is():
     view = home_view((), (), ())
-    assert view["type"] == "home" and len(view["blocks"]) <= 100
-    assert [b["type"] for b in view["blocks"]][:2] == ["header", "context"]
+    assert view["type"] == "home" and [b["type"] for b in view["blocks"]][:2] == ["header", "context"]
+
+    def item(n: int, channel: str) -> HomeItem:
+        return HomeItem(
+            conversation_id=f"T1:{channel}:{n}.0",
+            channel_id=channel,
+            channel_name=None,
+            thread_ts=f"{n}.0",
+            ticket_id=n,
+            ticket_url=f"https://acme.zendesk.com/agent/tickets/{n}",
+            status="open",
+            requester="U0BOB",
+            private=False,
+            opened_at=at(n),
+            waiting_since=at(n),
+            updated_at=at(n),
+        )
+
+    many = [item(n, f"C{n % 30}") for n in range(200)]
+    view = home_view(many, many, many, {f"C{c}": 7 for c in range(30)})
+    assert len(view["blocks"]) <= 100
+    text = str(view)
+    assert "and 190 more" in text and "and 22 more channels" in text and "7 waiting" in text
+    # The newest request first; in the queues, the channel whose oldest waits longest first, and
+    # in each channel the oldest first.
+    sections = [b["text"]["text"] for b in view["blocks"] if b["type"] == "section"]
+    assert "|#199>" in sections[0]
+    queue = sections[sections.index("*<#C0>*: 7 waiting") :]
+    assert "|#0>" in queue[1] and "|#30>" in queue[2]
 
 
 def test_home_records_of_another_shape_are_poison():

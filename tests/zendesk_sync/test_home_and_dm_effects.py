@@ -7,6 +7,7 @@ from __future__ import annotations
 import msgspec
 import pytest
 
+from threadline_common.models import HomeItem
 from threadline_common.models.generated.commands_v3 import Cause, SlackPublishHome
 from threadline_router.inbound import ZendeskTicketEvent
 from threadline_router.rules.home_view import home_view
@@ -49,6 +50,28 @@ async def test_a_published_home_is_what_the_person_sees_and_a_redelivery_publish
     newer = {**view, "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": "Ticket *#42* · open"}}]}
     assert (await effects.perform(publish("home:person:T0SANDBOX:U0ALICE:2", newer))).effect == "done"
     assert "#42" in str(slack.home("alice")["blocks"])
+
+
+async def test_the_fullest_home_is_one_slack_accepts(slack, effects):
+    def item(n: int) -> HomeItem:
+        return HomeItem(
+            conversation_id=f"T0SANDBOX:C{n % 30}:{n}.0",
+            channel_id=f"C{n % 30}",
+            channel_name=None,
+            thread_ts=f"{n}.0",
+            ticket_id=n,
+            ticket_url=f"https://acme.zendesk.com/agent/tickets/{n}",
+            status="open",
+            requester="U0BOB",
+            private=n % 2 == 0,
+            opened_at="2026-12-01T10:00:00Z",
+            waiting_since="2026-12-01T10:00:00Z",
+            updated_at="2026-12-01T10:00:00Z",
+        )
+
+    many = [item(n) for n in range(200)]
+    outcome = await effects.perform(publish("home:person:T0SANDBOX:U0ALICE:1", home_view(many, many, many)))
+    assert outcome.effect == "done" and "more channels" in str(slack.home("alice"))
 
 
 async def test_a_view_slack_refuses_is_a_failure_not_a_retry(effects):

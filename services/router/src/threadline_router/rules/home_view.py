@@ -26,8 +26,10 @@ from threadline_common.times import parse_time
 
 # Per list: more than this is "and N more" (a Home holds 100 blocks at most).
 SHOWN = 10
-# Per channel queue: the ones waiting longest.
+# Per channel queue: the ones waiting longest; and at most this many channels (a Home holds 100
+# blocks: 2 + 11 requests, 2 + 11 follows, 1 + 8 x 6 queues, and the "more" lines, stay under it).
 QUEUE_SHOWN = 5
+CHANNELS_SHOWN = 8
 STATUS_LABELS = {
     "creating": "being created",
     "new": "new",
@@ -61,11 +63,15 @@ def home_view(
     blocks += _items(follows, "You follow no tickets. `/support follow <ticket>` follows one.", requester=True)
     if queues:
         blocks += [DividerBlock(), HeaderBlock(text="Waiting longest in your channels")]
-        for channel_id, waiting in _by_channel(queues):
+        channels = _by_channel(queues)
+        for channel_id, waiting in channels[:CHANNELS_SHOWN]:
             oldest = sorted(waiting, key=lambda i: i.waiting_since or i.updated_at)
             count = max(sizes.get(channel_id, 0), len(waiting))
             blocks.append(SectionBlock(text=MarkdownTextObject(text=f"*<#{channel_id}>*: {count} waiting")))
             blocks += _items(oldest, "", requester=True, limit=QUEUE_SHOWN, waiting=True)
+        if len(channels) > CHANNELS_SHOWN:
+            more = f"and {len(channels) - CHANNELS_SHOWN} more channels with requests waiting"
+            blocks.append(ContextBlock(elements=[MarkdownTextObject(text=more)]))
     return View(type="home", blocks=blocks).to_dict()
 
 
