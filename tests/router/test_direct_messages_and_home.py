@@ -320,3 +320,16 @@ def test_home_records_of_another_shape_are_poison():
     ):
         with pytest.raises(PoisonMessage):
             decode_home(bad)
+
+
+def test_a_homes_row_that_does_not_decode_costs_only_itself():
+
+    from threadline_common.schemas import examples
+    from threadline_router.table import BadRow, decode_home_row
+
+    for example in examples("threadline.homes", 1):
+        row = decode_home_row(example.path.read_bytes())
+        assert isinstance(row, PersonHome | ChannelQueue)
+    for bad in (b"", b"[]", b'{"kind": "person"}', b'{"kind": "robot", "schema_version": 1}'):
+        with pytest.raises(BadRow):
+            decode_home_row(bad)

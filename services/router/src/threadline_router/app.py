@@ -64,6 +64,8 @@ DECODERS = {
         OPS_SOURCE: decode_ops,  # threadline-ops: backfilled messages, relink, unlink
     }.items()
 }
+# The homes timer reads the whole homes table once every this many runs, else only the Homes held back.
+HOME_FULL_SCAN_EVERY = 30
 # Keys of bad rows already logged: each is logged once (bounded; counted every time regardless).
 LOGGED_BAD_ROWS_MAX = 10_000
 
@@ -362,6 +364,10 @@ def create_app(settings: RouterSettings, kafka: KafkaSettings, channels: Channel
         changed = decision.state is not None and decision.state != state
         if changed:
             homes[key.encode()] = ENCODER.encode(decision.state)
+        if isinstance(decision.state, PersonHome) and decision.state.dirty:
+            held_homes.add(key.encode())
+        else:
+            held_homes.discard(key.encode())
         metrics.record(kind, "commands" if decision.commands else "recorded" if changed else "no_effect")
         for c in decision.commands:
             metrics.commands.labels(command_type(c)).inc()
@@ -370,13 +376,22 @@ def create_app(settings: RouterSettings, kafka: KafkaSettings, channels: Channel
         elif decision.reason:
             log.debug("home %s: %s", key, decision.reason)
 
+    # Homes this worker held back (debounce): the timer looks at these, and at the whole table
+    # only every HOME_FULL_SCAN_EVERY runs (after a restart or a rebalance, what another worker
+    # held back is found there).
+    held_homes: set[bytes] = set()
+    home_runs = [0]
+
     async def find_due_homes() -> None:
         """Ask each Home whose publish was held back (debounce) and whose period is over to
         publish: within its own stream, in order, like any home event."""
         now = now_iso()
-        for key, raw in list(homes.items()):
-            if not raw or not bytes(key).startswith(b"person:"):
-                continue
+        home_runs[0] += 1
+        if home_runs[0] % HOME_FULL_SCAN_EVERY == 1:
+            rows = [(k, v) for k, v in list(homes.items()) if v and bytes(k).startswith(b"person:")]
+        else:
+            rows = [(k, v) for k in list(held_homes) if (v := homes.get(k))]
+        for key, raw in rows:
             try:
                 home = decode_home_row(raw)
             except BadRow as exc:
@@ -385,6 +400,8 @@ def create_app(settings: RouterSettings, kafka: KafkaSettings, channels: Channel
             if isinstance(home, PersonHome) and home_due(home, now):
                 fut = await send_home_record(HomeTick(home.person, home.team_id, home.user, now), [])
                 await fut
+            elif not (isinstance(home, PersonHome) and home.dirty):
+                held_homes.discard(bytes(key))
 
     if not settings.disable_message_processing:
         app.timer(interval=settings.home_interval_seconds, name="homes")(fatal("timer homes")(find_due_homes))
