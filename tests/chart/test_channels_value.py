@@ -181,3 +181,13 @@ def test_direct_messages_reach_ingest_only_when_enabled(helm: Helm, tmp_path: Pa
     assert ingest_env({"channels": {"C0SUPPORT": SUPPORT}})["THREADLINE_INGEST_DIRECT_MESSAGES"] == "false"
     enabled = {"channels": {"C0SUPPORT": SUPPORT}, "direct_messages": {"enabled": True}}
     assert ingest_env(enabled)["THREADLINE_INGEST_DIRECT_MESSAGES"] == "true"
+
+
+def test_the_home_tab_can_be_switched_off(helm: Helm, tmp_path: Path) -> None:
+    def router_env(values: dict[str, Any]) -> dict[str, Any]:
+        docs = [d for d in yaml.safe_load_all(render(helm, tmp_path, yaml.safe_dump(values)).stdout) if d]
+        [router] = [d for d in docs if d["kind"] == "StatefulSet" and d["metadata"]["name"].endswith("-router")]
+        return {e["name"]: e.get("value") for e in router["spec"]["template"]["spec"]["containers"][0]["env"]}
+
+    assert router_env({})["THREADLINE_ROUTER_APP_HOME"] == "true"
+    assert router_env({"slack": {"appHome": False}})["THREADLINE_ROUTER_APP_HOME"] == "false"

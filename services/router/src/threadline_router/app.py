@@ -272,6 +272,9 @@ def create_app(settings: RouterSettings, kafka: KafkaSettings, channels: Channel
                 metrics.record(source, "ignored")
                 return
             if isinstance(decoded, HomeOpened):
+                if not settings.app_home:
+                    metrics.record(source, "ignored")
+                    return
                 await converse_home(event, key, decoded)
                 return
             raw_state = links.get(key.encode())
@@ -306,7 +309,8 @@ def create_app(settings: RouterSettings, kafka: KafkaSettings, channels: Channel
             ]
             pending += [await activity.send(key=key.encode(), value=ENCODER.encode(a)) for a in decision.activity]
             # The Homes and the queue this change concerns are told before the row moves on.
-            told = told_by_conversation(state, None if decision.unlink else (decision.state or state), ctx)
+            after = None if decision.unlink else (decision.state or state)
+            told = told_by_conversation(state, after, ctx) if settings.app_home else []
             pending += [await send_home_record(r, command_headers) for r in told]
             for fut in pending:
                 await fut  # acknowledged by Kafka before the state moves on
@@ -403,7 +407,7 @@ def create_app(settings: RouterSettings, kafka: KafkaSettings, channels: Channel
             elif not (isinstance(home, PersonHome) and home.dirty):
                 held_homes.discard(bytes(key))
 
-    if not settings.disable_message_processing:
+    if settings.app_home and not settings.disable_message_processing:
         app.timer(interval=settings.home_interval_seconds, name="homes")(fatal("timer homes")(find_due_homes))
 
     async def find_due_reminders() -> None:
