@@ -222,6 +222,11 @@ def test_home_shows_the_open_request_and_solving_it_takes_it_off(dm_ctx):
     # The same word again (a replay) publishes nothing; an older word changes nothing.
     assert not decide_home(told, decision.state, dc_replace(dm_ctx, now=at(40))).commands
     assert not decide_home(linked, decision.state, dc_replace(dm_ctx, now=at(40))).commands
+    # Reopened by a reply: open again, on the Home again.
+    reopened = msgspec.structs.replace(solved, status="open", updated_at=at(60))
+    [told] = told_by_conversation(solved, reopened, dm_ctx)
+    [publish] = decide_home(told, decision.state, dc_replace(dm_ctx, now=at(60))).commands
+    assert "|#42> · open" in str(publish.view)
 
 
 def test_a_burst_of_changes_is_published_once_then_once_more_when_the_period_is_over(dm_ctx):

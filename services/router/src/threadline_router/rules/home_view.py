@@ -34,7 +34,7 @@ STATUS_LABELS = {
     "creating": "being created",
     "new": "new",
     "open": "open",
-    "pending": "waiting for you",
+    "pending": "waiting for your reply",
     "hold": "on hold",
     "solved": "solved",
     "closed": "closed",
@@ -100,7 +100,12 @@ def line(item: HomeItem, requester: bool = False, waiting: bool = False) -> str:
     """One conversation: its ticket (a link), its status, where it is, and since when."""
     ticket = f"#{item.ticket_id}" if item.ticket_id is not None else "New request"
     name = f"<{item.ticket_url}|{ticket}>" if item.ticket_url else f"*{ticket}*"
-    parts = [f"{name} · {STATUS_LABELS.get(item.status, item.status)}", _channel(item)]
+    status = STATUS_LABELS.get(item.status, item.status)
+    if requester and item.status == "pending":
+        status = "waiting on the requester"  # someone else's request: the reply awaited is not theirs
+    parts = [f"{name} · {status}"]
+    if not waiting:
+        parts.append(_channel(item))  # a queue's lines are under their channel's name
     if requester and item.requester and to_slack.is_user_id(item.requester):
         parts.append(f"asked by {to_slack.mention(item.requester)}")
     since = item.waiting_since if waiting else item.opened_at
