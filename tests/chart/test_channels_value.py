@@ -101,6 +101,22 @@ WRONG = {
         with_channel(business_hours={"start": "18:00", "end": "09:00"}),
         "channels.channels.C0SUPPORT.business_hours: start (18:00) must be before end (09:00)",
     ),
+    "misspelt key in direct_messages": (
+        {"direct_messages": {"enabeld": True}},
+        "at '/channels/direct_messages': additional properties 'enabeld'",
+    ),
+    "a welcome in direct messages": (
+        {"direct_messages": {"enabled": True, "welcome_message": "Hi {user}"}},
+        "at '/channels/direct_messages': additional properties 'welcome_message'",
+    ),
+    "emoji.open in direct messages": (
+        {"direct_messages": {"enabled": True, "emoji": {"open": {"names": ["ticket"]}}}},
+        "at '/channels/direct_messages/emoji': additional properties 'open'",
+    ),
+    "direct messages' hours backwards": (
+        {"direct_messages": {"enabled": True, "business_hours": {"start": "18:00", "end": "09:00"}}},
+        "channels.direct_messages.business_hours: start (18:00) must be before end (09:00)",
+    ),
     "email group of no channel": (
         {"channels": {"C0SUPPORT": SUPPORT}, "email_groups": {1003: "C0OTHER"}},
         "channels.email_groups.1003 points at C0OTHER, which is not under channels.channels",
@@ -129,6 +145,16 @@ RIGHT = {
         "defaults": {"auto_open": False, "emoji": {"open": {"names": ["ticket"], "who": "anyone"}}},
         "channels": {"C0SUPPORT": {"emoji": {"urgent": {"names": ["fire"]}}}},
     },
+    "private requests by direct message": {
+        "defaults": {"zendesk": {"tags": ["slack"]}, "welcome_message": "Hi {user}", "auto_open": True},
+        "channels": {"C0SUPPORT": SUPPORT},
+        "direct_messages": {
+            "enabled": True,
+            "zendesk": {"group_id": 1007, "tags": ["slack-dm", "private"], "priority": "high"},
+            "business_hours": {"start": "08:00", "end": "18:00"},
+            "reminders": {"after_minutes": 60},
+        },
+    },
     "empty channel, nulls and {}": {
         "channels": {"C0SUPPORT": None, "C0INFRA": {"out_of_hours": {}, "on_call": None, "report_channel": ""}},
     },
@@ -142,3 +168,26 @@ def test_a_channels_value_the_services_accept_renders(helm: Helm, tmp_path: Path
     docs = [d for d in yaml.safe_load_all(render(helm, tmp_path, yaml.safe_dump({"channels": channels})).stdout) if d]
     [configmap] = [d for d in docs if d["kind"] == "ConfigMap"]
     assert parse_channels(yaml.safe_load(configmap["data"]["channels.yaml"])) == expected
+
+
+def test_direct_messages_reach_ingest_only_when_enabled(helm: Helm, tmp_path: Path) -> None:
+    def ingest_env(channels: dict[str, Any]) -> dict[str, Any]:
+        docs = [
+            d for d in yaml.safe_load_all(render(helm, tmp_path, yaml.safe_dump({"channels": channels})).stdout) if d
+        ]
+        [ingest] = [d for d in docs if d["kind"] == "Deployment" and d["metadata"]["name"].endswith("-ingest")]
+        return {e["name"]: e.get("value") for e in ingest["spec"]["template"]["spec"]["containers"][0]["env"]}
+
+    assert ingest_env({"channels": {"C0SUPPORT": SUPPORT}})["THREADLINE_INGEST_DIRECT_MESSAGES"] == "false"
+    enabled = {"channels": {"C0SUPPORT": SUPPORT}, "direct_messages": {"enabled": True}}
+    assert ingest_env(enabled)["THREADLINE_INGEST_DIRECT_MESSAGES"] == "true"
+
+
+def test_the_home_tab_can_be_switched_off(helm: Helm, tmp_path: Path) -> None:
+    def router_env(values: dict[str, Any]) -> dict[str, Any]:
+        docs = [d for d in yaml.safe_load_all(render(helm, tmp_path, yaml.safe_dump(values)).stdout) if d]
+        [router] = [d for d in docs if d["kind"] == "StatefulSet" and d["metadata"]["name"].endswith("-router")]
+        return {e["name"]: e.get("value") for e in router["spec"]["template"]["spec"]["containers"][0]["env"]}
+
+    assert router_env({})["THREADLINE_ROUTER_APP_HOME"] == "true"
+    assert router_env({"slack": {"appHome": False}})["THREADLINE_ROUTER_APP_HOME"] == "false"

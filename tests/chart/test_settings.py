@@ -191,6 +191,7 @@ def test_values_reach_the_services_as_the_settings_they_name(
     assert settings.reminder_interval_seconds == 30
     assert settings.disable_message_processing is False
     assert settings.allowed_bot_ids == ["B0PAGER"]
+    assert settings.app_home is True  # slack.appHome's default
     reporter = env_of(r.named("Deployment", "-reporter"))
     values = {k: v["value"] for k, v in reporter.items() if k.startswith("THREADLINE_REPORTER_") and "value" in v}
     assert values["THREADLINE_REPORTER_TEXT_MODE"] == "redact"

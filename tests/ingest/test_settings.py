@@ -59,3 +59,16 @@ def test_mistakes_stop_the_service_at_start_with_a_message_naming_the_variable(m
     with pytest.raises(SettingsError):
         load_settings(IngestSettings)
     assert named in capsys.readouterr().err
+
+
+def test_direct_messages_are_off_unless_switched_on(monkeypatch):
+    from threadline_common.contracts import Topics
+    from threadline_ingest.metrics import Metrics
+    from threadline_ingest.service import Ingest
+
+    monkeypatch.setenv("THREADLINE_INGEST_SLACK_SIGNING_SECRET", "8f742231b10e8888abcd99yyyzzz85a5")
+    assert load_settings(IngestSettings).direct_messages is False
+    monkeypatch.setenv("THREADLINE_INGEST_DIRECT_MESSAGES", "true")
+    settings = load_settings(IngestSettings)
+    assert settings.direct_messages is True
+    assert Ingest(settings, Topics(), Metrics()).policy.direct_messages is True

@@ -383,3 +383,20 @@ def test_any_signed_interaction_is_refused_or_becomes_a_record_of_the_contract(p
         )
     )
     validate("threadline.slack.events", 1, record)
+
+
+def test_direct_messages_are_taken_only_when_they_are_served():
+    """A DM to the app (channel_type im, a D... channel) is a private request once
+    direct_messages is enabled, however the channel filter reads; off, it is dropped like any
+    unmonitored channel."""
+    body = load("message_channel_top_level_with_blocks.json")
+    dm = {**body, "event": {**body["event"], "channel": "D0ALICE", "channel_type": "im"}}
+    reaction = load("reaction_added_dm_message_item.json")
+    off = SlackPolicy(channels=frozenset({"C_SUPPORT"}))
+    assert route_event(dm, off) == Drop("channel")
+    on = SlackPolicy(channels=frozenset({"C_SUPPORT"}), direct_messages=True)
+    accepted = route_event(dm, on)
+    assert isinstance(accepted, Accept) and accepted.key == f"{body['team_id']}:D0ALICE:{body['event']['ts']}"
+    assert isinstance(route_event(reaction, on), Accept)
+    # Other channels are still filtered.
+    assert route_event(body, on) == Drop("channel")

@@ -61,7 +61,12 @@ def test_router_metrics_count_records_decisions_commands_and_conversations(
         return samples if sum(records.values()) >= 5 else None
 
     after = wait_until("five records counted", settled)
-    assert by_label(after, "threadline_router_inbound_records_total", "kind", "decision") == {
+    records = by_label(after, "threadline_router_inbound_records_total", "kind", "decision")
+    # What the conversation told Alice's Home and #support's queue (rules.home) is counted under
+    # home_* kinds; how many of those publish depends on the debounce, so they are looked at apart.
+    homes = {k: v for k, v in records.items() if k[0].startswith("home_")}
+    assert homes[("home_homeupdate", "commands")] >= 1 and ("home_queueupdate", "recorded") in homes
+    assert {k: v for k, v in records.items() if k not in homes} == {
         # Alice's question: a ticket to open.
         ("slack_message", "commands"): 1,
         # Zendesk's webhook about the new ticket and zendesk-sync's result: the row learns the ticket.
@@ -71,5 +76,6 @@ def test_router_metrics_count_records_decisions_commands_and_conversations(
         ("slack_message", "no_effect"): 1,
         ("slack", "dead_lettered"): 1,
     }
-    assert by_label(after, "threadline_router_commands_total", "type") == {("zendesk.create_ticket",): 1}
+    commands = by_label(after, "threadline_router_commands_total", "type")
+    assert {k: v for k, v in commands.items() if k != ("slack.publish_home",)} == {("zendesk.create_ticket",): 1}
     assert after[("threadline_router_links_rows", ())] == 1

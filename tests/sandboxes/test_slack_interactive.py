@@ -82,10 +82,15 @@ class App:
             if path == "/slack/interactivity"
         ]
 
-    def wait_event(self, kind: str) -> dict[str, Any]:
+    def wait_event(self, kind: str, **fields: Any) -> dict[str, Any]:
+        """The latest event of `kind` (with these field values), once it has arrived."""
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
-            found = [e["event"] for e in self.events if e["event"]["type"] == kind]
+            found = [
+                e["event"]
+                for e in self.events
+                if e["event"]["type"] == kind and all(e["event"].get(k) == v for k, v in fields.items())
+            ]
             if found:
                 return found[-1]
             time.sleep(0.02)
@@ -480,7 +485,7 @@ def test_dms_with_the_bot(slack, app):
     posted = web.chat_postMessage(channel="U0ALICE", text="Your ticket #7 was solved")  # a user id: the DM
     assert posted["channel"] == dm
     slack.dm("alice", "thanks!")
-    event = app.wait_event("message")
+    event = app.wait_event("message", user="U0ALICE")  # the bot's own post above is an event too
     assert (event["channel"], event["channel_type"], event["user"], event["text"]) == (dm, "im", "U0ALICE", "thanks!")
     assert [m["text"] for m in slack.dms("alice")] == ["Your ticket #7 was solved", "thanks!"]
     assert web.conversations_history(channel=dm)["messages"][0]["text"] == "thanks!"

@@ -121,9 +121,11 @@ def router_for(
     zendesk: ZendeskSandbox,
     channels_extra: dict[str, Any] | None = None,
     email_groups: dict[int, str] | None = None,
+    direct_messages: dict[str, Any] | None = None,
 ) -> Router:
     """The router with the test channels, plus `channels_extra`; emails of `email_groups`
-    (group id -> channel) open threads there (default: the main group in #support)."""
+    (group id -> channel) open threads there (default: the main group in #support);
+    `direct_messages`: the channels file's section (private requests; default off)."""
     channels = parse_channels(
         {
             "defaults": {"zendesk": {"tags": ["slack"]}},
@@ -138,6 +140,7 @@ def router_for(
                 **(channels_extra or {}),
             },
             "email_groups": email_groups or {zendesk.group_id: "C0SUPPORT"},
+            "direct_messages": direct_messages or {},
         }
     )
     ctx = Context(

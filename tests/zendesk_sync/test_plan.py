@@ -223,6 +223,24 @@ def test_a_new_ticket_carries_routing_link_requester_files_and_the_command_id():
     }
 
 
+def test_a_private_request_names_no_channel_and_links_nowhere():
+    cmd = decode_command(
+        (EXAMPLES / "threadline.commands" / "3" / "09_zendesk_create_ticket_private_dm.json").read_bytes()
+    )
+    body = zendesk_requests.ticket_request(
+        cmd,
+        body=cmd.body,
+        requester_id=42,
+        requester=ALICE,
+        permalink="https://example.slack.com/archives/D0ALICE/p1764583200000100",  # never used
+        uploads=[],
+        file_notes=[],
+    )
+    assert body["comment"]["body"] == f"My payslip shows the wrong tax code\n\n—\n{zendesk_requests.PRIVATE_NOTE}"
+    assert "slack.com" not in json.dumps(body) and "D0ALICE" not in body["comment"]["body"]
+    assert body["tags"] == ["slack", "slack-dm", "private"] and body["group_id"] == 20 and body["priority"] == "high"
+
+
 def test_a_follow_up_links_the_closed_ticket():
     cmd = command("07_zendesk_create_followup.json")
     body = zendesk_requests.ticket_request(

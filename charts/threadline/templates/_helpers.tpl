@@ -309,6 +309,9 @@ does, so that a channel routing the chart accepts is one the services accept. */
 {{- $_ := set $merged "emoji" (dict "open" (ternary $emoji.open ($defaults.emoji | default dict).open (hasKey $emoji "open"))) -}}
 {{- $_ := set $all (printf "channels.channels.%s" $id) $merged -}}
 {{- end -}}
+{{- with .Values.channels.direct_messages -}}
+{{- $_ := set $all "channels.direct_messages" (dict "business_hours" (ternary .business_hours $defaults.business_hours (hasKey . "business_hours"))) -}}
+{{- end -}}
 {{- range $where, $rules := $all -}}
 {{- $opener := or ($rules.emoji | default dict).open $rules.ticket_reaction -}}
 {{- if and (kindIs "bool" $rules.auto_open) (not $rules.auto_open) (not $opener) -}}

@@ -236,11 +236,44 @@ class ChannelRules(_Strict):
         return value
 
 
+# What a direct message does not have: nobody joins a DM, a DM's request is its first message
+# (there is no one else to put an emoji on it), and no report is posted about private requests.
+NOT_FOR_DIRECT_MESSAGES = ("welcome_message", "ticket_reaction", "auto_open", "report_channel")
+DM_TAGS = ("slack", "slack-dm", "private")
+
+
+class DirectMessages(ChannelRules):
+    """Private requests: a direct message to the app (a `D...` channel) opens a ticket, as a
+    top-level message in a channel does; replies in its thread are comments. Off unless
+    `enabled`. Every rule of a channel applies (Zendesk routing, business hours, reminders,
+    resolve words and emoji), taken from `defaults` unless set here; what a DM has no use for
+    (NOT_FOR_DIRECT_MESSAGES, emoji.open) is refused."""
+
+    name: str = "direct message"
+    enabled: bool = False
+
+    @model_validator(mode="after")
+    def _something_opens_tickets(self) -> DirectMessages:  # replaces the channel check: a DM always opens
+        for name in NOT_FOR_DIRECT_MESSAGES:
+            if name in self.model_fields_set:  # never inherited from defaults: set here
+                raise ValueError(f"{name} does not apply to direct messages")
+        if self.emoji.open is not None:
+            raise ValueError("emoji.open does not apply to direct messages: every direct message is a request")
+        return self
+
+
+def is_direct_message(channel_id: str) -> bool:
+    """A Slack direct message between one person and the app: Slack's `im` ids start with D."""
+    return channel_id.startswith("D")
+
+
 class ChannelsConfig(_Strict):
     defaults: ChannelRules = ChannelRules()
     channels: dict[str, ChannelRules] = Field(default_factory=dict)
     # Inbound email tickets in these Zendesk groups open a thread in the given channel.
     email_groups: dict[int, str] = Field(default_factory=dict)
+    # Private requests by direct message to the app (off by default).
+    direct_messages: DirectMessages = DirectMessages()
 
     @model_validator(mode="before")
     @classmethod
@@ -259,7 +292,7 @@ class ChannelsConfig(_Strict):
             zendesk = {**(defaults.get("zendesk") or {}), **(rules.get("zendesk") or {})}
             emoji = {**(defaults.get("emoji") or {}), **(rules.get("emoji") or {})}
             merged[channel_id] = {**defaults, **rules, "zendesk": zendesk, "emoji": emoji}
-        return {**data, "channels": merged}
+        return {**data, "channels": merged, "direct_messages": _direct_message_rules(defaults, data)}
 
     @model_validator(mode="after")
     def _email_targets_are_channels(self) -> ChannelsConfig:
@@ -269,7 +302,36 @@ class ChannelsConfig(_Strict):
         return self
 
     def rules_for(self, channel_id: str) -> ChannelRules | None:
-        return self.channels.get(channel_id)
+        """The rules of a served channel; for a direct message (D...), the direct_messages rules
+        when they are enabled; None for anything Threadline does not serve."""
+        rules = self.channels.get(channel_id)
+        if rules is None and self.direct_messages.enabled and is_direct_message(channel_id):
+            return self.direct_messages
+        return rules
+
+    def all_rules(self) -> list[ChannelRules]:
+        """Every set of rules in use: each channel's, and the direct messages' when enabled."""
+        return [*self.channels.values(), *([self.direct_messages] if self.direct_messages.enabled else [])]
+
+
+def _direct_message_rules(defaults: dict[str, object], data: dict[str, object]) -> object:
+    """`direct_messages` over `defaults`, less what a DM has no use for (never inherited; an
+    error when set in `direct_messages` itself, see DirectMessages). Tags default to DM_TAGS, not the defaults' tags."""
+    rules = data.get("direct_messages")
+    if rules is None:
+        rules = {}
+    if not isinstance(rules, dict):
+        return rules  # the model says what it must be
+    inherited = {k: v for k, v in defaults.items() if k not in NOT_FOR_DIRECT_MESSAGES and k != "name"}
+    default_zendesk, dm_zendesk = defaults.get("zendesk") or {}, rules.get("zendesk") or {}
+    default_emoji, dm_emoji = defaults.get("emoji") or {}, rules.get("emoji") or {}
+    if not all(isinstance(part, dict) for part in (default_zendesk, dm_zendesk, default_emoji, dm_emoji)):
+        return {**inherited, **rules}  # the model says what each must be
+    assert isinstance(default_zendesk, dict) and isinstance(dm_zendesk, dict)
+    assert isinstance(default_emoji, dict) and isinstance(dm_emoji, dict)
+    zendesk = {**default_zendesk, "tags": list(DM_TAGS), **dm_zendesk}
+    emoji = {**{k: v for k, v in default_emoji.items() if k != "open"}, **dm_emoji}
+    return {**inherited, **rules, "zendesk": zendesk, "emoji": emoji}
 
 
 def _path(loc: tuple[int | str, ...]) -> str:

@@ -113,6 +113,7 @@ class Topics:
     ACTIVITY = "threadline.activity"
     RESULTS = "threadline.sync.results"
     ROUTER_INBOUND = "threadline.router.inbound"
+    HOMES = "threadline.homes"
 
     def __init__(self, prefix: str = "") -> None:
         self.prefix = prefix
@@ -154,3 +155,7 @@ class Topics:
     @property
     def router_inbound(self) -> str:
         return self.name(self.ROUTER_INBOUND)
+
+    @property
+    def homes(self) -> str:
+        return self.name(self.HOMES)

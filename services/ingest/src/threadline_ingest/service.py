@@ -73,6 +73,7 @@ class Ingest:
             team_ids=frozenset(settings.slack_team_ids),
             app_ids=frozenset(settings.slack_app_ids),
             channels=frozenset(settings.monitored_channels),
+            direct_messages=settings.direct_messages,
         )
         self.publisher: Publisher | None = None
         self._recent = RecentIds(settings.dedup_cache_size)

@@ -27,6 +27,9 @@ class IngestSettings(ServiceSettings):
     slack_app_ids: CommaList = Field(default_factory=list)
     # Channels Threadline serves; events from other channels are dropped at the edge. Empty: all.
     monitored_channels: CommaList = Field(default_factory=list)
+    # Direct messages to the app (D... channels) are private requests: published when true
+    # (the channels file's direct_messages.enabled; the chart sets both from one value).
+    direct_messages: bool = False
     # Zendesk webhook signing secret (X-Zendesk-Webhook-Signature).
     zendesk_webhook_secret: SecretStr | None = None
     # Legacy trigger/target bodies carrying {"token": ...}; unset refuses them.

@@ -48,6 +48,8 @@ class SlackPolicy:
     team_ids: frozenset[str] = frozenset()
     app_ids: frozenset[str] = frozenset()
     channels: frozenset[str] = frozenset()
+    # Direct messages to the app (private requests): taken whatever `channels` says.
+    direct_messages: bool = False
 
 
 @dataclass(frozen=True)
@@ -162,6 +164,8 @@ def route_event(body: dict[str, Any], policy: SlackPolicy) -> Accept | Drop:
         return Drop("workspace")
     channel, root = event_thread(event)
     monitored = not policy.channels or channel is None or channel in policy.channels
+    if policy.direct_messages and (event.get("channel_type") == "im" or (channel or "").startswith("D")):
+        monitored = True  # a direct message to the app: a private request
     if not always and etype not in NOT_CHANNEL_EVENTS and not monitored:
         return Drop("channel")
     team = installing_team(body, policy.team_ids)

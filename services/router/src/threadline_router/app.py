@@ -27,6 +27,7 @@ from threadline_common.health import Heartbeat
 from threadline_common.kafka import faust_broker_options
 from threadline_common.logs import log_context
 from threadline_common.metrics import add_metrics_page
+from threadline_common.models import PersonHome
 from threadline_common.settings import KafkaSettings
 from threadline_common.times import now_iso
 from threadline_router.conversation import Conversation
@@ -35,6 +36,7 @@ from threadline_router.inbound import (
     FOLLOWS_SOURCE,
     OPS_SOURCE,
     FollowNote,
+    HomeOpened,
     Inbound,
     also_for,
     conversation_of,
@@ -48,6 +50,7 @@ from threadline_router.inbound import (
     note_record,
     tick_record,
 )
+from threadline_router.inbound.homes import HOME_SOURCE, HomeRecord, HomeTick, decode_home, home_record, record_key
 from threadline_router.metrics import Metrics, kind_of, outcome_of
 from threadline_router.rules import (
     Context,
@@ -58,8 +61,9 @@ from threadline_router.rules import (
     route,
     route_follow_row,
 )
+from threadline_router.rules.home import HomeEvent, HomeState, decide_home, home_due, told_by_conversation
 from threadline_router.settings import RouterSettings
-from threadline_router.table import ENCODER, MALFORMED, BadRow, decode_row, encode_row
+from threadline_router.table import ENCODER, MALFORMED, BadRow, decode_home_row, decode_row, encode_row
 
 log = logging.getLogger(__name__)
 
@@ -75,6 +79,8 @@ DECODERS = {
         FOLLOWS_SOURCE: decode_follow_note,  # the router's notes to its own follows rows
     }.items()
 }
+# The homes timer reads the whole homes table once every this many runs, else only the Homes held back.
+HOME_FULL_SCAN_EVERY = 30
 # Keys of bad rows already logged: each is logged once (bounded; counted every time regardless).
 LOGGED_BAD_ROWS_MAX = 10_000
 
@@ -169,6 +175,18 @@ def create_app(settings: RouterSettings, kafka: KafkaSettings, channels: Channel
         value_type=bytes,
         changelog_topic=app.topic(
             topics.follows, partitions=settings.partitions, key_type=bytes, value_type=bytes, compacting=True
+        ),
+    )
+
+    # Each person's App Home and each channel's queue (rules.home), keyed person:/queue:.
+    homes = app.Table(
+        "homes",
+        default=None,
+        partitions=settings.partitions,
+        key_type=bytes,
+        value_type=bytes,
+        changelog_topic=app.topic(
+            topics.homes, partitions=settings.partitions, key_type=bytes, value_type=bytes, compacting=True
         ),
     )
 
@@ -271,6 +289,15 @@ def create_app(settings: RouterSettings, kafka: KafkaSettings, channels: Channel
                 await send_dead_letter(event, "inbound record without a UTF-8 conversation key", None)
                 metrics.record(source if source in DECODERS else "unknown", "dead_lettered")
                 return
+            if source == HOME_SOURCE:  # the router's own record about a Home or a channel queue
+                try:
+                    record = decode_home(event.value)
+                except PoisonMessage as exc:
+                    await send_dead_letter(event, exc.reason, exc)
+                    metrics.record(HOME_SOURCE, "dead_lettered")
+                    return
+                await converse_home(event, key, record)
+                return
             try:
                 decoded: Inbound | None = DECODERS[source](event.value)
             except (PoisonMessage, KeyError) as exc:
@@ -279,6 +306,12 @@ def create_app(settings: RouterSettings, kafka: KafkaSettings, channels: Channel
                 return
             if decoded is None:
                 metrics.record(source, "ignored")
+                return
+            if isinstance(decoded, HomeOpened):
+                if not settings.app_home:
+                    metrics.record(source, "ignored")
+                    return
+                await converse_home(event, key, decoded)
                 return
             ctx = Context(**{**base_context.__dict__, "now": now_iso()})
             follow_row: FollowRow | None = None
@@ -325,6 +358,11 @@ def create_app(settings: RouterSettings, kafka: KafkaSettings, channels: Channel
             ]
             pending += [await activity.send(key=key.encode(), value=ENCODER.encode(a)) for a in decision.activity]
             pending += [await send_note(note, depth) for note in decision.notes]
+            # The Homes and the queue this change concerns are told before the row moves on.
+            told = []
+            if settings.app_home and not isinstance(decision, FollowDecision):
+                told = told_by_conversation(state, None if decision.unlink else (decision.state or state), ctx)
+            pending += [await send_home_record(r, command_headers) for r in told]
             for fut in pending:
                 await fut  # acknowledged by Kafka before the state moves on
             changed = False
@@ -350,6 +388,83 @@ def create_app(settings: RouterSettings, kafka: KafkaSettings, channels: Channel
             elif decision.reason:
                 log.debug("no effect: %s", decision.reason)
 
+    async def send_home_record(record: HomeRecord, headers: list[tuple[str, bytes]]) -> Any:
+        return await inbound.send(
+            key=record_key(record).encode(),
+            value=home_record(record),
+            headers=[(SOURCE_HEADER, HOME_SOURCE.encode()), *headers],
+        )
+
+    async def converse_home(event: faust.EventT, key: str, decoded: HomeEvent) -> None:
+        """A Home visit or a home record, decided on its homes row (rules.home)."""
+        kind = f"home_{type(decoded).__name__}".lower()
+        raw_state = homes.get(key.encode())
+        state: HomeState | None = None
+        if raw_state:
+            try:
+                state = decode_home_row(raw_state)
+            except BadRow as exc:
+                bad_row("homes", key.encode(), exc)  # a good row replaces it
+        ctx = Context(**{**base_context.__dict__, "now": now_iso()})
+        try:
+            decision = decide_home(decoded, state, ctx)
+        except Exception as exc:  # a bug in one rule must not stop every Home
+            log.exception("home rule failed")
+            await send_dead_letter(event, f"home rule failed: {exc!r}", exc)
+            metrics.record(kind, "dead_lettered")
+            return
+        headers = [depth_header(depth_of(event.message.headers))]
+        pending = [
+            await commands.send(key=key.encode(), value=ENCODER.encode(c), headers=headers) for c in decision.commands
+        ]
+        pending += [await send_home_record(r, headers) for r in decision.records]
+        for fut in pending:
+            await fut
+        changed = decision.state is not None and decision.state != state
+        if changed:
+            homes[key.encode()] = ENCODER.encode(decision.state)
+        if isinstance(decision.state, PersonHome) and decision.state.dirty:
+            held_homes.add(key.encode())
+        else:
+            held_homes.discard(key.encode())
+        metrics.record(kind, "commands" if decision.commands else "recorded" if changed else "no_effect")
+        for c in decision.commands:
+            metrics.commands.labels(command_type(c)).inc()
+        if decision.commands:
+            log.info("home %s: published", key)
+        elif decision.reason:
+            log.debug("home %s: %s", key, decision.reason)
+
+    # Homes this worker held back (debounce): the timer looks at these, and at the whole table
+    # only every HOME_FULL_SCAN_EVERY runs (after a restart or a rebalance, what another worker
+    # held back is found there).
+    held_homes: set[bytes] = set()
+    home_runs = [0]
+
+    async def find_due_homes() -> None:
+        """Ask each Home whose publish was held back (debounce) and whose period is over to
+        publish: within its own stream, in order, like any home event."""
+        now = now_iso()
+        home_runs[0] += 1
+        if home_runs[0] % HOME_FULL_SCAN_EVERY == 1:
+            rows = [(k, v) for k, v in list(homes.items()) if v and bytes(k).startswith(b"person:")]
+        else:
+            rows = [(k, v) for k in list(held_homes) if (v := homes.get(k))]
+        for key, raw in rows:
+            try:
+                home = decode_home_row(raw)
+            except BadRow as exc:
+                bad_row("homes", key if isinstance(key, bytes) else str(key).encode(), exc)
+                continue
+            if isinstance(home, PersonHome) and home_due(home, now):
+                fut = await send_home_record(HomeTick(home.person, home.team_id, home.user, now), [])
+                await fut
+            elif not (isinstance(home, PersonHome) and home.dirty):
+                held_homes.discard(bytes(key))
+
+    if settings.app_home and not settings.disable_message_processing:
+        app.timer(interval=settings.home_interval_seconds, name="homes")(fatal("timer homes")(find_due_homes))
+
     async def find_due_reminders() -> None:
         """Ask the conversations agent to look at every conversation that seems due a reminder:
         it decides and writes the table within the conversation's own stream, in order."""
@@ -369,7 +484,7 @@ def create_app(settings: RouterSettings, kafka: KafkaSettings, channels: Channel
                 )
                 await fut
 
-    if any(rules.reminders for rules in channels.channels.values()) and not settings.disable_message_processing:
+    if any(rules.reminders for rules in channels.all_rules()) and not settings.disable_message_processing:
         app.timer(interval=settings.reminder_interval_seconds, name="reminders")(
             fatal("timer reminders")(find_due_reminders)
         )

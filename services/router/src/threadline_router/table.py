@@ -17,7 +17,7 @@ from __future__ import annotations
 import msgspec
 
 from threadline_common.dlq import PoisonMessage
-from threadline_common.models import ConversationV3
+from threadline_common.models import ConversationV3, HomeRow
 from threadline_router.conversation import LINKS_VERSION, Conversation, upgrade
 
 LINKS_TOPIC = "threadline.links"
@@ -39,6 +39,7 @@ class _Version(msgspec.Struct):
 
 
 _CURRENT = msgspec.json.Decoder(Conversation)
+_HOME = msgspec.json.Decoder(HomeRow)
 _OLDER = msgspec.json.Decoder(ConversationV3)
 _VERSION = msgspec.json.Decoder(_Version)
 ENCODER = msgspec.json.Encoder()
@@ -66,3 +67,12 @@ def decode_row(raw: bytes | str) -> Conversation:
 
 def encode_row(state: Conversation) -> bytes:
     return ENCODER.encode(state)
+
+
+def decode_home_row(raw: bytes | str) -> HomeRow:
+    """A row of the homes table (threadline.homes v1): a person's Home or a channel's queue."""
+    try:
+        row: HomeRow = _HOME.decode(raw)
+    except UNREADABLE as exc:
+        raise BadRow(f"not a home row: {str(exc)[:200]}") from exc
+    return row

@@ -28,6 +28,7 @@ from threadline_common.models.generated.commands_v3 import (
     SlackOpenView,
     SlackPostEphemeral,
     SlackPostMessage,
+    SlackPublishHome,
     SlackRespond,
     SlackUpdateMessage,
     ZendeskAddComment,
@@ -101,6 +102,8 @@ class Effects:
                 return await self.threads.post_ephemeral(command)
             case SlackRespond():
                 return await self.threads.respond(command)
+            case SlackPublishHome():
+                return await self.threads.publish_home(command)
             case OnCallNotify():
                 return await self.on_call.notify(command)
             # Slash commands and following tickets (follow_commands).

@@ -64,6 +64,7 @@ class Slack:
         self.by_email = LRU()  # email -> Slack user id or None
         self.dm_channels = LRU()  # slack user id -> the bot's DM channel with them
         self.members = LRU(200)  # channel -> (when read, monotonic seconds; its member ids)
+        self.homes = LRU()  # slack user id -> the command id of the Home tab last published
 
     # --- calls ----------------------------------------------------------------------------------
 
@@ -138,6 +139,17 @@ class Slack:
             log.warning("response_url refused the answer: %s %s", answer.status_code, answer.body[:100])
             return False
         return True
+
+    def home_published(self, user: str) -> str | None:
+        """The command whose view is the person's Home tab, as far as this worker knows."""
+        found: str | None = self.homes.get(user)
+        return found
+
+    async def publish_home(self, user: str, view: dict[str, Any], command_id: str) -> None:
+        """views.publish: the person's Home tab becomes `view` (Slack keeps only the latest)."""
+        self.homes.pop(user, None)  # whatever happens now, the last one known is no longer sure
+        await self.call(self.client.views_publish, user_id=user, view=view)
+        self.homes.put(user, command_id)
 
     async def team(self) -> str:
         if self.team_id is None:

@@ -15,6 +15,7 @@ from threadline_common.models.generated.commands_v3 import (
     SlackOpenThread,
     SlackPostEphemeral,
     SlackPostMessage,
+    SlackPublishHome,
     SlackRespond,
 )
 from threadline_zendesk_sync.plan import attachments, outcomes, slack_posts, zendesk_requests
@@ -134,3 +135,12 @@ class ThreadCommands:
         if not answered:
             return Outcome("skipped", detail="response_url refused")
         return Outcome("done", detail=command.purpose)
+
+    async def publish_home(self, command: SlackPublishHome) -> Outcome:
+        """A person's Home tab (views.publish). The latest publish wins and commands of one person
+        come in order (their lane), so a redelivery publishes the same view again at worst; one
+        this worker has already published for this command is not published twice."""
+        if self.slack.home_published(command.user) == command.command_id:
+            return Outcome("already_done", detail="home")
+        await self.slack.publish_home(command.user, command.view, command.command_id)
+        return Outcome("done", detail="home")

@@ -121,8 +121,9 @@ class TicketCommands:
             body=await self.plain(command.body),
             requester_id=requester_id,
             requester=requester,
-            permalink=command.permalink
-            or await self.slack.permalink(command.slack_channel_id, command.slack_thread_ts),
+            permalink=None
+            if zendesk_requests.private_request(command)
+            else command.permalink or await self.slack.permalink(command.slack_channel_id, command.slack_thread_ts),
             uploads=uploads,
             file_notes=notes + failed,
             opened_by=opened_by,

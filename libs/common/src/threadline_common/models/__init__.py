@@ -37,6 +37,7 @@ from threadline_common.models.generated.commands_v2 import Command as CommandV2
 from threadline_common.models.generated.commands_v2 import OnCallNotify, SlackPostEphemeral, ZendeskSetPriority
 from threadline_common.models.generated.commands_v3 import Command as CommandV3
 from threadline_common.models.generated.follows_v1 import FollowRow, PersonFollows, TicketFollowers
+from threadline_common.models.generated.homes_v1 import ChannelQueue, HomeItem, HomeRow, PersonHome
 from threadline_common.models.generated.links_v1 import Conversation
 from threadline_common.models.generated.links_v2 import Conversation as ConversationV2
 from threadline_common.models.generated.links_v3 import Conversation as ConversationV3
@@ -63,6 +64,7 @@ TOPIC_MODELS: dict[tuple[str, int], Any] = {
     ("threadline.sync.results", 2): SyncResultV2,
     ("threadline.sync.results", 3): SyncResultV3,
     ("threadline.follows", 1): FollowRow,
+    ("threadline.homes", 1): HomeRow,
 }
 
 __all__ = [
@@ -70,6 +72,7 @@ __all__ = [
     "Activity",
     "Actor",
     "Cause",
+    "ChannelQueue",
     "Command",
     "CommandEnvelope",
     "CommandV2",
@@ -82,8 +85,11 @@ __all__ = [
     "EventWebhookBody",
     "EventsApiEnvelope",
     "FollowRow",
+    "HomeItem",
+    "HomeRow",
     "OnCallNotify",
     "PersonFollows",
+    "PersonHome",
     "SlackAddReaction",
     "SlackEventRecord",
     "SlackFile",

@@ -16,7 +16,7 @@ import re
 from msgspec.structs import replace
 
 from threadline_common import from_slack
-from threadline_common.channels import ChannelRules
+from threadline_common.channels import ChannelRules, is_direct_message
 from threadline_common.models import Activity
 from threadline_common.models.generated.commands_v3 import ZendeskAddComment, ZendeskCreateFollowup
 from threadline_common.tickets import DONE_STATUSES
@@ -60,6 +60,9 @@ def on_message(msg: SlackMessage, state: Conversation | None, ctx: Context) -> D
         return ignore(state, "bot message")
     if msg.user is not None and msg.user == ctx.bot_user_id:
         return ignore(state, "our own message")
+    if is_direct_message(msg.channel_id) and (msg.bot_id or not msg.user):
+        # A private request is one person's: in their DM with the app only they speak for it.
+        return ignore(state, "a bot's message in a direct message")
     seen_key = f"msg:{msg.ts}"
     if state is not None and seen_key in state.seen:
         return ignore(state, "already applied")
@@ -208,6 +211,9 @@ def _follow_up(
         via_followup_source_id=previous,
         **ticket_fields(rules),
     )
+    if is_direct_message(msg.channel_id):
+        create.private = True
+        create.schema_version = 3  # `private` is a v3 field: no longer the command as v1 wrote it
     return Decision(state, [create], [reply])
 
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from threadline_common import from_slack
 from threadline_common.business_hours import describe_opening, is_open
-from threadline_common.channels import ChannelRules
+from threadline_common.channels import ChannelRules, is_direct_message
 from threadline_common.models.generated.commands_v3 import ZendeskCreateTicket
 from threadline_common.times import parse_time, slack_ts_time
 from threadline_router.conversation import external_id, new_conversation
@@ -56,6 +56,9 @@ def open_ticket(
         files=[file_ref(f) for f in files],
         **ticket_fields(rules),
     )
+    if is_direct_message(channel_id):
+        create.private = True  # a direct message: the ticket names no channel and links nowhere
+        create.schema_version = 3  # `private` is a v3 field: no longer the command as v1 wrote it
     message = activity(
         "message",
         f"slack:{channel_id}:{ts}",

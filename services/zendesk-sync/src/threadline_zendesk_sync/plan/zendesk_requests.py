@@ -31,6 +31,17 @@ NewTicketCommand: TypeAlias = ZendeskCreateTicket | ZendeskCreateFollowup
 COMMAND_KEY = "threadline_command_id"
 
 
+# How a private request (a direct message to the app) introduces itself to the agent.
+PRIVATE_NOTE = (
+    "Private request, sent to Threadline in a direct message in Slack. Public replies reach the person there."
+)
+
+
+def private_request(command: NewTicketCommand) -> bool:
+    """Opened from a direct message to the app: nothing in the ticket names a Slack channel."""
+    return command.private is True
+
+
 def ticket_request(
     command: NewTicketCommand,
     *,
@@ -52,7 +63,9 @@ def ticket_request(
     text += files_note(file_notes)
     if opened_by:
         text += f"\n\nTicket opened from Slack by {opened_by}."
-    if permalink:
+    if private_request(command):
+        text += f"\n\n—\n{PRIVATE_NOTE}"  # no channel, no link: the DM is the person's own
+    elif permalink:
         text += f"\n\n—\nSlack thread: {permalink}"
     comment: dict[str, Any] = {"body": text, "public": True}
     if uploads:

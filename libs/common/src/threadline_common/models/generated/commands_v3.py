@@ -104,6 +104,15 @@ class NewTicket(Struct):
     priority: Literal['low', 'normal', 'high', 'urgent'] | None | UnsetType = UNSET
     tags: list[str] | UnsetType = UNSET
     custom_fields: list[CustomField] | UnsetType = UNSET
+    private: (
+        Annotated[
+            bool,
+            Meta(
+                description='A private request (a direct message to the app, v3): the description says so and names no Slack channel or link.'
+            ),
+        ]
+        | UnsetType
+    ) = UNSET
     ticket_type: (
         Annotated[
             Literal['question', 'incident', 'problem', 'task'],
@@ -251,6 +260,15 @@ class ZendeskCreateTicket(Struct, tag_field='type', tag='zendesk.create_ticket')
     priority: Literal['low', 'normal', 'high', 'urgent'] | None | UnsetType = UNSET
     tags: list[str] | UnsetType = UNSET
     custom_fields: list[CustomField] | UnsetType = UNSET
+    private: (
+        Annotated[
+            bool,
+            Meta(
+                description='A private request (a direct message to the app, v3): the description says so and names no Slack channel or link.'
+            ),
+        ]
+        | UnsetType
+    ) = UNSET
     ticket_type: (
         Annotated[
             Literal['question', 'incident', 'problem', 'task'],
@@ -333,6 +351,15 @@ class ZendeskCreateFollowup(Struct, tag_field='type', tag='zendesk.create_follow
     priority: Literal['low', 'normal', 'high', 'urgent'] | None | UnsetType = UNSET
     tags: list[str] | UnsetType = UNSET
     custom_fields: list[CustomField] | UnsetType = UNSET
+    private: (
+        Annotated[
+            bool,
+            Meta(
+                description='A private request (a direct message to the app, v3): the description says so and names no Slack channel or link.'
+            ),
+        ]
+        | UnsetType
+    ) = UNSET
     ticket_type: (
         Annotated[
             Literal['question', 'incident', 'problem', 'task'],
