@@ -85,6 +85,9 @@ def test_support_subcommands_and_following(pipeline: Pipeline) -> None:
     assert answered(pipeline, "alice", "following") == (
         f"You follow 1 ticket: #{emailed}. `/support unfollow <number>` stops one."
     )
+    # Her Home tab lists it, with its link.
+    slack.open_home("alice")
+    wait_until("Alice's Home", lambda: f"|#{emailed}>" in str(slack.home("alice") or {}), timeout=60)
 
     # The router restarts: the follows are read back from threadline.follows.
     pipeline.restart("router")

@@ -16,9 +16,11 @@ from threadline_testing.records import message_body, slack_record, zendesk_recor
 
 from threadline_common.channels import ChannelConfigError, parse_channels
 from threadline_common.models import ChannelQueue, HomeItem, PersonHome
+from threadline_common.models.generated.follows_v1 import FollowedTicket
 from threadline_common.schemas import validate
 from threadline_router.inbound import HomeOpened, SyncResult, decode_slack
 from threadline_router.inbound.homes import (
+    FollowsChanged,
     HomeTick,
     HomeUpdate,
     QueueSnapshot,
@@ -256,6 +258,27 @@ def test_opening_the_home_tab_publishes_it_unless_it_is_fresh(dm_ctx):
     assert decide_home(opened, decision.state, dc_replace(dm_ctx, now=at(60))).commands
 
 
+def test_a_follow_or_unfollow_republishes_a_home_once_it_was_seen(dm_ctx):
+    followed = (FollowedTicket(ticket_id=42, since=at(0), ticket_url="https://acme.zendesk.com/agent/tickets/42"),)
+    changed = FollowsChanged("person:T1:U0DAN", "T1", "U0DAN", at(0))
+    # Never opened: nothing to republish (the first visit shows the follows).
+    assert not decide_home(changed, None, dm_ctx, followed).commands
+    seen = decide_home(HomeOpened(event_id="Ev1", team_id="T1", user="U0DAN"), None, dm_ctx).state
+    later = dc_replace(dm_ctx, now=at(60))
+    decision = decide_home(changed, seen, later, followed)
+    valid(decision)
+    [publish] = decision.commands
+    assert "<https://acme.zendesk.com/agent/tickets/42|#42>" in str(publish.view)
+    assert publish.cause.event_id == f"follows:person:T1:U0DAN@{at(0)}"
+    # And the unfollow: the list is empty again (held back while fresh, then published by the tick).
+    held = decide_home(changed, decision.state, dc_replace(later, now=at(61)), ())
+    assert not held.commands and held.state.dirty
+    [after] = decide_home(
+        HomeTick("person:T1:U0DAN", "T1", "U0DAN", at(99)), held.state, dc_replace(later, now=at(99)), ()
+    ).commands
+    assert "You follow no tickets" in str(after.view)
+
+
 def test_a_channel_queue_tells_its_responders_homes_what_waits_longest(dm_ctx):
     bob = route(slack(message_body("C1", "100.000200", "Printer", "U0BOB")), None, dm_ctx).state
     _, queue_update = told_by_conversation(None, bob, dm_ctx)
@@ -303,16 +326,32 @@ def test_the_home_view_is_block_kit_slack_accepts_however_much_there_is():
         )
 
     many = [item(n, f"C{n % 30}") for n in range(200)]
-    view = home_view(many, many, many, {f"C{c}": 7 for c in range(30)})
+    followed = [FollowedTicket(ticket_id=n + 1, since=f"2026-11-{n % 28 + 1:02d}T10:00:00Z") for n in range(300)]
+    view = home_view(many, followed, many, {f"C{c}": 7 for c in range(30)})
     assert len(view["blocks"]) <= 100
     text = str(view)
-    assert "and 190 more" in text and "and 22 more channels" in text and "7 waiting" in text
+    assert "and 190 more" in text and "and 290 more" in text and "and 22 more channels" in text and "7 waiting" in text
+
     # The newest request first; in the queues, the channel whose oldest waits longest first, and
     # in each channel the oldest first.
     sections = [b["text"]["text"] for b in view["blocks"] if b["type"] == "section"]
     assert "|#199>" in sections[0]
     queue = sections[sections.index("*<#C0>*: 7 waiting") :]
     assert "|#0>" in queue[1] and "|#30>" in queue[2]
+
+
+def test_the_home_lists_the_tickets_followed_latest_first_with_their_links():
+    followed = [
+        FollowedTicket(
+            ticket_id=7, since="2026-11-20T10:00:00Z", ticket_url="https://acme.zendesk.com/agent/tickets/7"
+        ),
+        FollowedTicket(ticket_id=9, since="2026-11-23T10:00:00Z"),  # followed before links were kept
+    ]
+    view = home_view((), followed, ())
+    texts = [b["text"]["text"] for b in view["blocks"] if b["type"] == "section"]
+    assert texts[0].startswith("*#9* · since <!date^")
+    assert texts[1].startswith("<https://acme.zendesk.com/agent/tickets/7|#7> · since <!date^")
+    assert "You follow no tickets" not in str(view)
 
 
 def test_home_records_of_another_shape_are_poison():

@@ -27,7 +27,8 @@ from threadline_common.health import Heartbeat
 from threadline_common.kafka import faust_broker_options
 from threadline_common.logs import log_context
 from threadline_common.metrics import add_metrics_page
-from threadline_common.models import PersonHome
+from threadline_common.models import PersonFollows, PersonHome
+from threadline_common.models.generated.follows_v1 import FollowedTicket
 from threadline_common.settings import KafkaSettings
 from threadline_common.times import now_iso
 from threadline_router.conversation import Conversation
@@ -50,7 +51,15 @@ from threadline_router.inbound import (
     note_record,
     tick_record,
 )
-from threadline_router.inbound.homes import HOME_SOURCE, HomeRecord, HomeTick, decode_home, home_record, record_key
+from threadline_router.inbound.homes import (
+    HOME_SOURCE,
+    FollowsChanged,
+    HomeRecord,
+    HomeTick,
+    decode_home,
+    home_record,
+    record_key,
+)
 from threadline_router.metrics import Metrics, kind_of, outcome_of
 from threadline_router.rules import (
     Context,
@@ -359,8 +368,13 @@ def create_app(settings: RouterSettings, kafka: KafkaSettings, channels: Channel
             pending += [await activity.send(key=key.encode(), value=ENCODER.encode(a)) for a in decision.activity]
             pending += [await send_note(note, depth) for note in decision.notes]
             # The Homes and the queue this change concerns are told before the row moves on.
-            told = []
-            if settings.app_home and not isinstance(decision, FollowDecision):
+            told: list[HomeRecord] = []
+            if settings.app_home and isinstance(decision, FollowDecision):
+                if isinstance(decision.row, PersonFollows) and decision.row != follow_row:
+                    # Their Home lists the tickets they follow. Decided after this record (one
+                    # stream), so it reads the row written below.
+                    told = [FollowsChanged(key, decision.row.team_id, decision.row.user, ctx.now)]
+            elif settings.app_home and isinstance(decision, Decision):
                 told = told_by_conversation(state, None if decision.unlink else (decision.state or state), ctx)
             pending += [await send_home_record(r, command_headers) for r in told]
             for fut in pending:
@@ -395,6 +409,19 @@ def create_app(settings: RouterSettings, kafka: KafkaSettings, channels: Channel
             headers=[(SOURCE_HEADER, HOME_SOURCE.encode()), *headers],
         )
 
+    def followed_by(key: str) -> tuple[FollowedTicket, ...]:
+        """The tickets a person follows: their follows row, kept under the same key as their Home
+        (so on this same partition)."""
+        raw = follows.get(key.encode()) if key.startswith("person:") else None
+        if not raw:
+            return ()
+        try:
+            row = decode_follow_row(raw)
+        except BadRow as exc:
+            bad_row("follows", key.encode(), exc)
+            return ()
+        return tuple(row.tickets) if isinstance(row, PersonFollows) else ()
+
     async def converse_home(event: faust.EventT, key: str, decoded: HomeEvent) -> None:
         """A Home visit or a home record, decided on its homes row (rules.home)."""
         kind = f"home_{type(decoded).__name__}".lower()
@@ -406,8 +433,9 @@ def create_app(settings: RouterSettings, kafka: KafkaSettings, channels: Channel
             except BadRow as exc:
                 bad_row("homes", key.encode(), exc)  # a good row replaces it
         ctx = Context(**{**base_context.__dict__, "now": now_iso()})
+        followed = followed_by(key)
         try:
-            decision = decide_home(decoded, state, ctx)
+            decision = decide_home(decoded, state, ctx, followed)
         except Exception as exc:  # a bug in one rule must not stop every Home
             log.exception("home rule failed")
             await send_dead_letter(event, f"home rule failed: {exc!r}", exc)

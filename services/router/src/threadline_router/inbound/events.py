@@ -160,6 +160,7 @@ class FollowNote:
     ticket_id: int
     at: str
     response_url: str | None = None
+    ticket_url: str | None = None  # followed: the ticket's link, for the person's Home
 
 
 Inbound: TypeAlias = (

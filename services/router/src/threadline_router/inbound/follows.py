@@ -36,4 +36,5 @@ def decode_follow_note(record: bytes | str | dict[str, Any]) -> FollowNote:
         ticket_id=ticket_id,
         at=str(data.get("at") or ""),
         response_url=str(data["response_url"]) if data.get("response_url") else None,
+        ticket_url=str(data["ticket_url"]) if data.get("ticket_url") else None,
     )

@@ -63,7 +63,16 @@ class HomeTick(msgspec.Struct, frozen=True, tag="home_tick", tag_field="kind"):
     at: str
 
 
-HomeRecord: TypeAlias = HomeUpdate | QueueUpdate | QueueSnapshot | HomeTick
+class FollowsChanged(msgspec.Struct, frozen=True, tag="follows_changed", tag_field="kind"):
+    """The tickets the person follows changed (their follows row): the Home shows them."""
+
+    person: str
+    team_id: str
+    user: str
+    at: str
+
+
+HomeRecord: TypeAlias = HomeUpdate | QueueUpdate | QueueSnapshot | HomeTick | FollowsChanged
 _DECODER = msgspec.json.Decoder(HomeRecord)
 _ENCODER = msgspec.json.Encoder()
 

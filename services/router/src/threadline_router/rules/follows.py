@@ -300,7 +300,10 @@ def _store_follower(result: SyncResult, row: TicketFollowers | None, ticket_id: 
     others = [f for f in row.followers if (f.team_id, f.user) != (follower.team_id, follower.user)]
     url = result.ticket_url if result.ticket_url not in (UNSET, None) else row.ticket_url
     row = _seen(replace(row, followers=[*others, follower], ticket_url=url), seen_key)
-    note = FollowNote("followed", f"followed:{result.command_id}", follower.team_id, follower.user, ticket_id, ctx.now)
+    note = FollowNote(
+        "followed", f"followed:{result.command_id}", follower.team_id, follower.user, ticket_id, ctx.now,
+        ticket_url=url if isinstance(url, str) else None,
+    )  # fmt: skip
     return FollowDecision(row, [], [note])
 
 
@@ -417,7 +420,9 @@ def _on_person(
             row = row or new_person_row(team, user)
             tickets = [t for t in row.tickets if t.ticket_id != event.ticket_id]
             if event.kind == "followed":
-                tickets.append(FollowedTicket(ticket_id=event.ticket_id, since=event.at or ctx.now))
+                tickets.append(
+                    FollowedTicket(ticket_id=event.ticket_id, since=event.at or ctx.now, ticket_url=event.ticket_url)
+                )
             return FollowDecision(_seen(replace(row, tickets=tickets[-500:]), seen_key))
     return None
 

@@ -23,7 +23,7 @@ publish count: a replayed event publishes under the same id.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TypeAlias
 
@@ -34,11 +34,20 @@ from threadline_common.channels import ChannelRules, is_direct_message
 from threadline_common.contracts import Topics
 from threadline_common.models import ChannelQueue, CommandV3, HomeItem, PersonHome
 from threadline_common.models.generated.commands_v3 import Cause, SlackPublishHome
+from threadline_common.models.generated.follows_v1 import FollowedTicket
 from threadline_common.tickets import DONE_STATUSES
 from threadline_common.times import parse_time
 from threadline_router.conversation import Conversation
 from threadline_router.inbound import HomeOpened, person_key
-from threadline_router.inbound.homes import HomeRecord, HomeTick, HomeUpdate, QueueSnapshot, QueueUpdate, queue_key
+from threadline_router.inbound.homes import (
+    FollowsChanged,
+    HomeRecord,
+    HomeTick,
+    HomeUpdate,
+    QueueSnapshot,
+    QueueUpdate,
+    queue_key,
+)
 from threadline_router.rules.commands import NO_CAUSE, UNSTAMPED
 from threadline_router.rules.decision import Context, Decision, ignore
 from threadline_router.rules.home_view import QUEUE_SHOWN, home_view
@@ -212,10 +221,10 @@ def home_due(home: PersonHome, now: str) -> bool:
     return home.dirty and not fresh(home, now)
 
 
-def publish(home: PersonHome, now: str, follows: tuple[HomeItem, ...] = ()) -> HomeDecision:
-    """Publish the Home now. `follows`: the tickets the person follows (the follows table's)."""
+def publish(home: PersonHome, now: str, followed: Sequence[FollowedTicket] = ()) -> HomeDecision:
+    """Publish the Home now. `followed`: the tickets the person follows (their follows row)."""
     number = home.published + 1
-    view = home_view([r for r in home.requests if is_open_request(r)], follows, home.queue, home.queue_sizes)
+    view = home_view([r for r in home.requests if is_open_request(r)], followed, home.queue, home.queue_sizes)
     command = SlackPublishHome(
         schema_version=3,
         command_id=f"home:{home.person}:{number}",
@@ -229,10 +238,10 @@ def publish(home: PersonHome, now: str, follows: tuple[HomeItem, ...] = ()) -> H
     return HomeDecision(state, [command])
 
 
-def _changed(home: PersonHome, now: str) -> HomeDecision:
+def _changed(home: PersonHome, now: str, followed: Sequence[FollowedTicket]) -> HomeDecision:
     if fresh(home, now):
         return HomeDecision(replace(home, dirty=True, updated_at=now), reason="published moments ago: held back")
-    return publish(home, now)
+    return publish(home, now, followed)
 
 
 def on_home_opened(event: HomeOpened, state: Conversation | None, ctx: Context) -> Decision:
@@ -244,8 +253,11 @@ def on_home_opened(event: HomeOpened, state: Conversation | None, ctx: Context) 
 # --- deciding --------------------------------------------------------------------------------------
 
 
-def on_home(event: HomeEvent, state: HomeState | None, ctx: Context) -> HomeDecision:
-    """A home event on its row (a person's Home, or a channel's queue)."""
+def on_home(
+    event: HomeEvent, state: HomeState | None, ctx: Context, followed: Sequence[FollowedTicket] = ()
+) -> HomeDecision:
+    """A home event on its row (a person's Home, or a channel's queue). `followed`: the tickets
+    the person follows, from their follows row (same key, same partition)."""
     now = ctx.now
     if isinstance(event, QueueUpdate):
         queue = (
@@ -259,23 +271,29 @@ def on_home(event: HomeEvent, state: HomeState | None, ctx: Context) -> HomeDeci
             home = state or new_home(person_key(event.team_id, event.user), event.team_id, event.user, now)
             if home.published and fresh(home, now) and not home.dirty:
                 return HomeDecision(home, reason="the Home is fresh")
-            return publish(home, now)
+            return publish(home, now, followed)
         case HomeTick():
             if state is None or not state.dirty:
                 return HomeDecision(state, reason="nothing held back")
-            return publish(state, now) if not fresh(state, now) else HomeDecision(state, reason="not yet")
+            return publish(state, now, followed) if not fresh(state, now) else HomeDecision(state, reason="not yet")
+        case FollowsChanged():
+            if state is None or not state.published:
+                return HomeDecision(state, reason="no Home published yet: the first visit shows them")
+            return _changed(state, now, followed)
         case HomeUpdate():
             home = state or new_home(event.person, event.team_id, event.user, now)
             requests = _upsert(home.requests, event.item)
             if requests is None:
                 return HomeDecision(state, reason="already told")
-            return _changed(replace(home, requests=_bounded(requests, is_open_request, MAX_REQUESTS)), now)
+            return _changed(replace(home, requests=_bounded(requests, is_open_request, MAX_REQUESTS)), now, followed)
         case QueueSnapshot():
-            return on_queue_snapshot(event, state, now)
+            return on_queue_snapshot(event, state, now, followed)
     raise TypeError(f"not a home event: {event!r}")
 
 
-def on_queue_snapshot(event: QueueSnapshot, state: PersonHome | None, now: str) -> HomeDecision:
+def on_queue_snapshot(
+    event: QueueSnapshot, state: PersonHome | None, now: str, followed: Sequence[FollowedTicket] = ()
+) -> HomeDecision:
     home = state or new_home(event.person, event.team_id, event.user, now)
     others = [i for i in home.queue if i.channel_id != event.channel_id]
     mine = [i for i in home.queue if i.channel_id == event.channel_id]
@@ -284,7 +302,7 @@ def on_queue_snapshot(event: QueueSnapshot, state: PersonHome | None, now: str) 
     sizes = {k: v for k, v in home.queue_sizes.items() if k != event.channel_id}
     if event.waiting:
         sizes[event.channel_id] = event.waiting
-    return _changed(replace(home, queue=[*others, *event.items], queue_sizes=sizes), now)
+    return _changed(replace(home, queue=[*others, *event.items], queue_sizes=sizes), now, followed)
 
 
 def waiting(queue: ChannelQueue) -> list[HomeItem]:
@@ -337,12 +355,16 @@ def home_cause(event: HomeEvent) -> Cause:
             return Cause(topic=Topics.ROUTER_INBOUND, event_id=f"queue:{event.team_id}:{event.channel_id}@{event.at}")
         case HomeTick():
             return Cause(topic=Topics.ROUTER_INBOUND, event_id=f"home-tick:{event.person}@{event.at}")
+        case FollowsChanged():
+            return Cause(topic=Topics.ROUTER_INBOUND, event_id=f"follows:{event.person}@{event.at}")
     raise TypeError(f"not a home event: {event!r}")
 
 
-def decide_home(event: HomeEvent, state: HomeState | None, ctx: Context) -> HomeDecision:
+def decide_home(
+    event: HomeEvent, state: HomeState | None, ctx: Context, followed: Sequence[FollowedTicket] = ()
+) -> HomeDecision:
     """`on_home`, its commands stamped with the time and their cause (as `route` does)."""
-    decision = on_home(event, state, ctx)
+    decision = on_home(event, state, ctx, followed)
     if decision.commands:
         cause = home_cause(event)
         for command in decision.commands:

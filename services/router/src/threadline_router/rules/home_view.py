@@ -22,6 +22,7 @@ from slack_sdk.models.views import View
 
 from threadline_common import to_slack
 from threadline_common.models import HomeItem
+from threadline_common.models.generated.follows_v1 import FollowedTicket
 from threadline_common.times import parse_time
 
 # Per list: more than this is "and N more" (a Home holds 100 blocks at most).
@@ -44,7 +45,7 @@ STATUS_LABELS = {
 
 def home_view(
     requests: Sequence[HomeItem],
-    follows: Sequence[HomeItem],
+    follows: Sequence[FollowedTicket],
     queues: Sequence[HomeItem],
     queue_sizes: Mapping[str, int] | None = None,
 ) -> dict[str, object]:
@@ -60,7 +61,7 @@ def home_view(
         requester=False,
     )
     blocks += [DividerBlock(), HeaderBlock(text="Tickets you follow")]
-    blocks += _items(follows, "You follow no tickets. `/support follow <ticket>` follows one.", requester=True)
+    blocks += _followed(follows)
     if queues:
         blocks += [DividerBlock(), HeaderBlock(text="Waiting longest in your channels")]
         channels = _by_channel(queues)
@@ -73,6 +74,22 @@ def home_view(
             more = f"and {len(channels) - CHANNELS_SHOWN} more channels with requests waiting"
             blocks.append(ContextBlock(elements=[MarkdownTextObject(text=more)]))
     return View(type="home", blocks=blocks).to_dict()
+
+
+def _followed(tickets: Sequence[FollowedTicket]) -> list[Block]:
+    """The tickets the person follows, the latest followed first: their link and since when."""
+    if not tickets:
+        empty = "You follow no tickets. `/support follow <ticket>` follows one: its updates come as direct messages."
+        return [ContextBlock(elements=[MarkdownTextObject(text=empty)])]
+    newest = sorted(tickets, key=lambda t: t.since, reverse=True)
+    lines = [
+        f"{f'<{t.ticket_url}|#{t.ticket_id}>' if t.ticket_url else f'*#{t.ticket_id}*'} · since {_date(t.since)}"
+        for t in newest[:SHOWN]
+    ]
+    blocks: list[Block] = [SectionBlock(text=MarkdownTextObject(text=text)) for text in lines]
+    if len(newest) > SHOWN:
+        blocks.append(ContextBlock(elements=[MarkdownTextObject(text=f"and {len(newest) - SHOWN} more")]))
+    return blocks
 
 
 def _by_channel(items: Iterable[HomeItem]) -> list[tuple[str, list[HomeItem]]]:

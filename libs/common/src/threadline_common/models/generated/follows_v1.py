@@ -53,6 +53,14 @@ class TicketFollowers(Struct, tag_field='kind', tag='ticket'):
 class FollowedTicket(Struct):
     ticket_id: Annotated[int, Meta(ge=1)]
     since: str
+    ticket_url: (
+        Annotated[
+            str,
+            Meta(description="The ticket's link, as the follow check found it (shown on the person's Home)."),
+        ]
+        | None
+        | UnsetType
+    ) = UNSET
 
 
 class PersonFollows(Struct, tag_field='kind', tag='person'):
