@@ -13,10 +13,12 @@ import json
 import time
 import urllib.request
 import uuid
+from collections import Counter
 from itertools import count
 
 import pytest
 from confluent_kafka import Producer
+from threadline_testing.kafka import read_topic
 
 from threadline_common.causality import depth_header
 from threadline_devstack.kafka_state import record_count
@@ -27,6 +29,17 @@ pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 TEAM, CHANNEL = "T0SANDBOX", "C0SUPPORT"
 GONE_NOTE = "can no longer post in Slack"
+
+
+def inbound_row(message) -> str:
+    """Which rows a threadline.router.inbound record is for: a conversation, a Home or queue (the
+    router's home records), or a ticket's followers and a person's follows."""
+    if dict(message.headers() or []).get("threadline-source") == b"home":
+        return "home"
+    key = message.key() or b""
+    return "follows" if key.startswith((b"ticket:", b"person:")) else "conversation"
+
+
 TOPICS = ("slack.events", "zendesk.events", "router.inbound", "commands", "sync.results", "activity")
 _ts = count(1)
 
@@ -159,6 +172,13 @@ def test_vanished_messages_never_feed_a_loop(pipeline: Pipeline, kafka_bootstrap
     counts = {t: record_count(kafka_bootstrap, f"{prefix}threadline.{t}") for t in TOPICS}
     counts["commands.dlq"] = record_count(kafka_bootstrap, f"{prefix}threadline.commands.dlq")
     counts["inbound.dlq"] = record_count(kafka_bootstrap, f"{prefix}threadline.router.inbound.dlq")
+    # The router's inbound topic also carries its own records about Homes (each change tells a
+    # requester's Home and a channel's queue) and a ticket's followers (each Zendesk update's copy
+    # under ticket:<id>): counted apart, each bounded like the rest.
+    rows = Counter(inbound_row(m) for m in read_topic(kafka_bootstrap, f"{prefix}threadline.router.inbound"))
+    assert sum(rows.values()) == counts["router.inbound"], rows
+    counts["router.inbound"] = rows["conversation"]
+    counts["inbound.home"], counts["inbound.follows"] = rows["home"], rows["follows"]
 
     # Bounded: a few records per thing people did, on every topic; one dead letter (the loop).
     for topic, n in counts.items():
