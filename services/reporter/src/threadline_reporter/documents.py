@@ -20,9 +20,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Literal
 
+import msgspec
+from jsonschema.exceptions import FormatError
+
 from threadline_common.business_hours import Calendar
 from threadline_common.dlq import PoisonMessage
-from threadline_common.schemas import SchemaViolation, validate
+from threadline_common.models.generated.activity_v1 import Activity, Actor
+from threadline_common.schemas import FORMATS, SchemaViolation, validate
 from threadline_common.tickets import DONE_STATUSES, OPEN_STATUSES
 from threadline_common.times import format_time, parse_time
 
@@ -58,8 +62,40 @@ class Privacy:
         return value
 
 
+_ACTIVITY_FIELDS = frozenset(Activity.__struct_fields__)
+_ACTOR_FIELDS = frozenset(Actor.__struct_fields__)
+
+
+def _plainly_valid(value: bytes) -> dict[str, Any] | None:
+    """The record, when the generated msgspec struct takes it as it is; else None (then the JSON
+    Schema decides). jsonschema's Draft 2020-12 validator costs ~0.3 ms a record, more than the
+    rest of indexing together; msgspec checks the same shape in microseconds. What it takes the
+    schema takes too (no unknown key, the same required fields, types, enums and lengths, and the
+    schema's own date-time check); what it refuses (e.g. a ticket id written 5.0, NaN, a 70-bit
+    integer) goes to `validate`, so the verdict on every record is the schema's."""
+    try:
+        record = msgspec.json.decode(value)
+        if not isinstance(record, dict) or not _ACTIVITY_FIELDS.issuperset(record):
+            return None
+        actor = record.get("actor")
+        if not isinstance(actor, dict) or not _ACTOR_FIELDS.issuperset(actor):
+            return None
+        msgspec.convert(record, Activity)
+        FORMATS.check(record["occurred_at"], "date-time")
+    except (msgspec.MsgspecError, FormatError, ValueError):
+        return None
+    return record
+
+
 def decode_activity(value: bytes | None) -> dict[str, Any]:
     """Raw record -> activity dict; anything that is not a valid v1 activity is a PoisonMessage."""
+    fast = _plainly_valid(value) if value else None
+    if fast is not None:
+        try:
+            parse_time(fast["occurred_at"])
+        except ValueError as exc:
+            raise PoisonMessage(f"occurred_at: {exc}") from exc
+        return fast
     try:
         record = json.loads(value or b"")
     except (ValueError, UnicodeDecodeError, RecursionError) as exc:  # RecursionError: nested too deep
