@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from confluent_kafka import Consumer, KafkaError, KafkaException, Message, TopicPartition
@@ -28,34 +28,23 @@ from threadline_reporter.documents import (
     Privacy,
     decode_activity,
     doc_id,
-    email_ticket,
     fold_conversation,
     index_actions,
     merge_conversations,
 )
+from threadline_reporter.folds import FOLD_FIELDS, FoldState, related_events
 from threadline_reporter.indices import Names
 from threadline_reporter.metrics import Metrics
 
 log = logging.getLogger(__name__)
 SERVICE = "reporter"
-# Rounds of reading related conversations: an emailed ticket and its thread need two.
-MERGE_ROUNDS = 4
+# One bulk request per flush at the default batch (500 records and their conversations).
+BULK_CHUNK = 2000
+BULK_CHUNK_BYTES = 20 * 1024 * 1024
 
 
 class TransientFailure(TransientError):
     """Elasticsearch (or the dead-letter topic) did not take the batch; try the same batch again."""
-
-
-def bulk_operations(actions: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """helpers-style actions -> the bulk API's alternating header/body lines."""
-    ops: list[dict[str, Any]] = []
-    for action in actions:
-        body = {k: v for k, v in action.items() if not k.startswith("_")}
-        op = action["_op_type"]
-        ops.append({op: {"_index": action["_index"], "_id": action["_id"]}})
-        if op != "delete":
-            ops.append(body)
-    return ops
 
 
 def item_problem(op: str, item: dict[str, Any]) -> str | None:
@@ -105,6 +94,8 @@ class Indexer:
         self.retry = RetryPolicy(max_backoff_seconds=max_backoff_seconds, initial_seconds=0.25)
         self.batch: list[Message] = []
         self.first_at = 0.0
+        self.folds = FoldState()
+        self._refresh_before_reading = True
         self.ready = threading.Event()
 
     # --- the loop -------------------------------------------------------------------------
@@ -157,6 +148,9 @@ class Indexer:
         self.batch.append(message)
 
     def _on_assign(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        # What another owner indexed meanwhile is not in the fold state: read it again on a miss.
+        self.folds.clear()
+        self._refresh_before_reading = True
         self.ready.set()
 
     def _on_revoke(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
@@ -164,6 +158,7 @@ class Indexer:
         # them again from the last committed offset (documents are overwritten, not duplicated).
         gone = {(p.topic, p.partition) for p in partitions}
         self.batch = [m for m in self.batch if (m.topic(), m.partition()) not in gone]
+        self.folds.clear()
 
     def _flush_until_done(self, consumer: Consumer, stop: threading.Event) -> None:
         """Flush what is waiting, batch by batch, retrying a batch Elasticsearch did not take (the
@@ -229,6 +224,11 @@ class Indexer:
     # --- one flush ------------------------------------------------------------------------
 
     def flush(self, batch: list[Message]) -> None:
+        """One bulk stream for the batch's events and the conversation documents they change, folded
+        from the fold state (folds.py) rather than read back: no refresh, no search of what was just
+        written. A record whose document Elasticsearch refuses goes to the dead-letter topic (its
+        conversations are folded again without it); anything Elasticsearch may take later (429, 5xx,
+        an outage) fails the whole flush, to be tried again with nothing committed."""
         records: list[tuple[Message, dict[str, Any]]] = []
         poison: list[tuple[Message, PoisonMessage]] = []
         for m in batch:
@@ -236,130 +236,131 @@ class Indexer:
                 records.append((m, decode_activity(m.value())))
             except PoisonMessage as bad:
                 poison.append((m, bad))
-        rejected = self._index_events(records)
-        poison += rejected
-        rejected_ids = {id(m) for m, _ in rejected}
-        good = [r for m, r in records if id(m) not in rejected_ids]
-        self._index_conversations(good)
-        for m, exc in poison:
-            self._dead_letter(m, exc)
-        self.metrics.records.labels("indexed").inc(len(good))
-        self.metrics.records.labels("dead_lettered").inc(len(poison))
-
-    def _index_events(self, records: list[tuple[Message, dict[str, Any]]]) -> list[tuple[Message, PoisonMessage]]:
         actions: list[dict[str, Any]] = []
         owners: list[Message] = []
-        untransformable: list[tuple[Message, PoisonMessage]] = []
+        touched: dict[str, dict[str, dict[str, Any]]] = {}
+        event_of: dict[int, tuple[str, str]] = {}  # id(message) -> (its conversation, its event's _id)
         for m, record in records:
             try:
                 built = list(index_actions(record, self.privacy, self.names.prefix))
             except Exception as exc:  # valid by the contract, yet the transform chokes: that record only
                 log.warning("an activity record cannot be indexed: %s", type(exc).__name__)
-                untransformable.append((m, PoisonMessage(f"cannot be indexed ({type(exc).__name__}: {exc})")))
+                poison.append((m, PoisonMessage(f"cannot be indexed ({type(exc).__name__}: {exc})")))
                 continue
             actions.extend(built)
             owners.extend([m] * len(built))
+            event = built[0]
+            if record["type"] != "join":
+                touched.setdefault(record["conversation_id"], {})[event["_id"]] = event
+                event_of[id(m)] = (record["conversation_id"], event["_id"])
+        conversations = self._conversation_actions(touched)
+        refused, unindexed = self._bulk(actions + conversations, owners)
+        if refused:
+            # An event Elasticsearch refused was never indexed: fold its conversation again without it
+            # (the documents are what a fold of the indexed events gives, as a rebuild would make them).
+            again: dict[str, dict[str, dict[str, Any]]] = {}
+            for m, _ in refused:
+                if id(m) in event_of and event_of[id(m)][1] in unindexed:
+                    conversation_id, _id = event_of[id(m)]
+                    self.folds.discard(conversation_id, [_id])
+                    again.setdefault(conversation_id, {})
+            if again:
+                self._bulk(self._conversation_actions(again), [])
+            poison += refused
+        for m, letter in poison:
+            self._dead_letter(m, letter)
+        self.metrics.records.labels("indexed").inc(len(batch) - len(poison))
+        self.metrics.records.labels("dead_lettered").inc(len(poison))
+
+    def _bulk(
+        self, actions: list[dict[str, Any]], owners: list[Message]
+    ) -> tuple[list[tuple[Message, PoisonMessage]], set[str]]:
+        """Stream the actions with the client's bulk helper; the records (`owners`, one per action;
+        actions past them are conversation documents) whose documents Elasticsearch refused, and the
+        _ids of the refused `index` actions."""
         if not actions:
-            return untransformable
+            return [], set()
+        refused: dict[int, tuple[Message, PoisonMessage]] = {}
+        unindexed: set[str] = set()
+        written = 0
+        results = helpers.streaming_bulk(
+            self.es,
+            actions,
+            chunk_size=BULK_CHUNK,
+            max_chunk_bytes=BULK_CHUNK_BYTES,
+            raise_on_error=False,  # each item's outcome is ours to map to its record
+            raise_on_exception=True,
+            max_retries=0,  # the loop retries the whole batch, with the partitions paused
+        )
         try:
-            response = self.es.bulk(operations=bulk_operations(actions))
+            for n, (_, entry) in enumerate(results):
+                action = actions[n]
+                op = action["_op_type"]
+                item = entry[op]
+                problem = item_problem(op, item)
+                if problem == "retry":
+                    raise TransientFailure(f"bulk item {item.get('status')}: {item.get('error')}")
+                if n >= len(owners):  # a conversation document
+                    if problem and not (op == "delete" and item.get("status") == 404):
+                        # Our own documents against our own mapping: a rejection is a bug, not bad
+                        # input; keep the offsets so that a fixed release indexes them.
+                        raise TransientFailure(f"conversation document rejected: {problem}")
+                    written += op == "index"
+                elif problem:
+                    owner = owners[n]
+                    refused[id(owner)] = (owner, PoisonMessage(f"rejected by Elasticsearch: {problem}"))
+                    if op == "index":
+                        unindexed.add(action["_id"])
         except (TransportError, ApiError) as exc:
             raise TransientFailure(f"bulk: {exc}") from exc
-        rejected: dict[int, tuple[Message, PoisonMessage]] = {}
-        for action, owner, item in zip(actions, owners, response["items"], strict=True):
-            op = action["_op_type"]
-            problem = item_problem(op, item[op])
-            if problem == "retry":
-                raise TransientFailure(f"bulk item {item[op].get('status')}: {item[op].get('error')}")
-            if problem:
-                rejected[id(owner)] = (owner, PoisonMessage(f"rejected by Elasticsearch: {problem}"))
-        try:
-            self.es.indices.refresh(index=self.names.events)  # the conversations below read these events
-        except (TransportError, ApiError) as exc:
-            raise TransientFailure(f"refresh: {exc}") from exc
-        return untransformable + list(rejected.values())
+        self.metrics.conversations.inc(written)
+        return list(refused.values()), unindexed
 
-    def _index_conversations(self, records: list[dict[str, Any]]) -> None:
-        tickets_of: dict[str, set[int]] = {}
-        for r in records:
-            if r["type"] != "join":
-                tickets_of.setdefault(r["conversation_id"], set()).update(
-                    [r["ticket_id"]] if r["ticket_id"] is not None else []
-                )
-        ids = sorted(tickets_of)
-        for start in range(0, len(ids), 200):
-            chunk = ids[start : start + 200]
-            events = self._related_events(set(chunk), {t for c in chunk for t in tickets_of[c]})
-            groups, merged = merge_conversations(events)
-            actions: list[dict[str, Any]] = []
-            for conversation_id, docs in sorted(groups.items()):
-                channel = docs[0]["channel_id"]
-                doc = fold_conversation(docs, self.calendar_for(channel), self.bridge_actor_ids, conversation_id)
-                if doc is not None:
-                    actions.append(
-                        {
-                            "_op_type": "index",
-                            "_index": self.names.conversations_index,
-                            "_id": doc_id(conversation_id),
-                            **doc,
-                        }
-                    )
-            # An emailed ticket indexed before its thread's activity arrived is now part of the thread's.
-            for conversation_id in sorted(merged):
-                actions.append(
-                    {"_op_type": "delete", "_index": self.names.conversations_index, "_id": doc_id(conversation_id)}
-                )
-            if not actions:
-                continue
+    def _conversation_actions(self, touched: dict[str, dict[str, dict[str, Any]]]) -> list[dict[str, Any]]:
+        """The conversation documents a batch changes (and the deletions of emailed tickets now part
+        of their thread's), folded from every event of each, kept or read (folds.related_events)."""
+        if not touched:
+            return []
+        events = related_events(self.folds, touched, self._read_events)
+        groups, merged = merge_conversations(events)
+        actions: list[dict[str, Any]] = []
+        for conversation_id, docs in sorted(groups.items()):
+            channel = docs[0]["channel_id"]
+            doc = fold_conversation(docs, self.calendar_for(channel), self.bridge_actor_ids, conversation_id)
+            if doc is not None:
+                index, _id = self.names.conversations_index, doc_id(conversation_id)
+                actions.append({"_op_type": "index", "_index": index, "_id": _id, **doc})
+        # An emailed ticket indexed before its thread's activity arrived is now part of the thread's.
+        for conversation_id in sorted(merged):
+            actions.append(
+                {"_op_type": "delete", "_index": self.names.conversations_index, "_id": doc_id(conversation_id)}
+            )
+        return actions
+
+    def _read_events(self, conversation_ids: set[str], ticket_ids: set[int]) -> Iterator[tuple[str, dict[str, Any]]]:
+        """Event documents of the given conversations, or with the given tickets, from the events
+        alias: what the fold state does not hold (a miss, or a conversation it does not own)."""
+        if self._refresh_before_reading:
+            # After a (re)assignment the previous owner's last writes may not be searchable yet:
+            # once, not per flush.
             try:
-                response = self.es.bulk(operations=bulk_operations(actions), refresh=True)
+                self.es.indices.refresh(index=self.names.events, ignore_unavailable=True, allow_no_indices=True)
             except (TransportError, ApiError) as exc:
-                raise TransientFailure(f"bulk conversations: {exc}") from exc
-            if response.get("errors"):
-                problems = [
-                    item
-                    for entry in response["items"]
-                    for op, item in entry.items()
-                    if item.get("status", 500) >= 300 and not (op == "delete" and item.get("status") == 404)
-                ]
-                if problems:
-                    # Our own documents against our own mapping: a rejection is a bug, not bad input;
-                    # keep the offsets so that a fixed release indexes them.
-                    raise TransientFailure(f"conversation documents rejected: {problems[:3]}")
-            self.metrics.conversations.inc(sum(1 for a in actions if a["_op_type"] == "index"))
-
-    def _related_events(self, conversation_ids: set[str], ticket_ids: set[int]) -> list[dict[str, Any]]:
-        """Every event of the given conversations and of those they merge with (an emailed ticket's
-        `zd:<ticket>` and the thread that carries the same ticket), read from the events alias."""
-        wanted_conversations, wanted_tickets = set(conversation_ids), set(ticket_ids)
-        read_conversations: set[str] = set()
-        read_tickets: set[int] = set()
-        found: dict[str, dict[str, Any]] = {}
-        for _ in range(MERGE_ROUNDS):
-            conversations = (wanted_conversations | {f"zd:{t}" for t in wanted_tickets}) - read_conversations
-            emailed = {email_ticket(c) for c in wanted_conversations | read_conversations}
-            tickets = {t for t in emailed if t is not None} - read_tickets
-            if not conversations and not tickets:
-                break
-            should: list[dict[str, Any]] = []
-            if conversations:
-                should.append({"terms": {"conversation_id": sorted(conversations)}})
-            if tickets:
-                should.append({"terms": {"ticket_id": sorted(tickets)}})
-            query = {"query": {"bool": {"should": should, "minimum_should_match": 1}}}
-            try:
-                for hit in helpers.scan(self.es, index=self.names.events, query=query, size=1000):
-                    found[hit["_id"]] = hit["_source"]
-            except (TransportError, ApiError, helpers.ScanError) as exc:
-                raise TransientFailure(f"reading events: {exc}") from exc
-            read_conversations |= conversations
-            read_tickets |= tickets
-            # A thread found through its ticket is read whole in the next round.
-            wanted_conversations |= {d["conversation_id"] for d in found.values() if d["type"] != "join"}
-            wanted_tickets |= {d["ticket_id"] for d in found.values() if d["ticket_id"] is not None}
-        # Only conversations read whole make documents (a longer chain than MERGE_ROUNDS is not one
-        # the router makes; the next flush touching it goes on from there).
-        return [d for d in found.values() if d["conversation_id"] in read_conversations]
+                raise TransientFailure(f"refresh: {exc}") from exc
+            self._refresh_before_reading = False
+        should: list[dict[str, Any]] = []
+        if conversation_ids:
+            should.append({"terms": {"conversation_id": sorted(conversation_ids)}})
+        if ticket_ids:
+            should.append({"terms": {"ticket_id": sorted(ticket_ids)}})
+        if not should:
+            return
+        query = {"query": {"bool": {"should": should, "minimum_should_match": 1}}, "_source": list(FOLD_FIELDS)}
+        try:
+            for hit in helpers.scan(self.es, index=self.names.events, query=query, size=1000, ignore_unavailable=True):
+                yield hit["_id"], hit["_source"]
+        except (TransportError, ApiError, helpers.ScanError) as exc:
+            raise TransientFailure(f"reading events: {exc}") from exc
 
     def _dead_letter(self, message: Message, exc: PoisonMessage) -> None:
         with log_context(topic=message.topic(), partition=message.partition(), offset=message.offset()):
