@@ -134,25 +134,14 @@ def related_events(state: FoldState, batch: dict[str, dict[str, Doc]], read: Rea
     the thread that carries the same ticket), from the state, or from Elasticsearch for what the
     state does not hold. The batch's conversations are owned: they are kept in the state, read
     whole on a miss."""
-    misses = {c for c in batch if c not in state}
-    fresh: dict[str, dict[str, Doc]] = {c: {} for c in misses}
-    if misses:
-        for _id, doc in read(misses, set()):
-            if doc["conversation_id"] in fresh:
-                fresh[doc["conversation_id"]][_id] = doc
     found: dict[str, dict[str, Doc]] = {}
-    for conversation_id, docs in batch.items():
-        if conversation_id in misses:
-            state.put(conversation_id, fresh[conversation_id])
-        state.add(conversation_id, docs)
-        found[conversation_id] = state.events(conversation_id)
 
-    def tickets_in(conversations: Iterable[str]) -> set[int]:
-        return {d["ticket_id"] for c in conversations for d in found[c].values() if d["ticket_id"] is not None}
+    def tickets_in(docs: Iterable[dict[str, Doc]]) -> set[int]:
+        return {d["ticket_id"] for kept in docs for d in kept.values() if d["ticket_id"] is not None}
 
-    wanted_tickets = tickets_in(found)
-    wanted_conversations = set(found)
-    read_conversations = set(found)
+    wanted_conversations = set(batch)
+    wanted_tickets = tickets_in(batch.values())
+    read_conversations: set[str] = set()
     read_tickets: set[int] = set()
     for _ in range(MERGE_ROUNDS):
         conversations = (wanted_conversations | {f"zd:{t}" for t in wanted_tickets}) - read_conversations
@@ -160,8 +149,9 @@ def related_events(state: FoldState, batch: dict[str, dict[str, Doc]], read: Rea
         tickets = {t for t in emailed if t is not None} - read_tickets
         if not conversations and not tickets:
             break
-        kept = {c for c in conversations if c in state}
-        missing = conversations - kept
+        # One search a round for all that the state does not hold: the batch's misses, and the
+        # conversations it does not own.
+        missing = {c for c in conversations if c not in state}
         new: dict[str, dict[str, Doc]] = {c: {} for c in missing}
         if missing or tickets:
             for _id, doc in read(missing, tickets):
@@ -170,14 +160,21 @@ def related_events(state: FoldState, batch: dict[str, dict[str, Doc]], read: Rea
                     new[conversation_id][_id] = doc
                 elif doc["type"] != "join":
                     wanted_conversations.add(conversation_id)  # through its ticket: read whole next round
-        for conversation_id in kept:
-            found[conversation_id] = state.events(conversation_id)
-        found.update(new)
+        for conversation_id in conversations:
+            if conversation_id in batch:  # owned: kept from now on, with the batch's events
+                if conversation_id in missing:
+                    state.put(conversation_id, new[conversation_id])
+                state.add(conversation_id, batch[conversation_id])
+                found[conversation_id] = state.events(conversation_id)
+            elif conversation_id in state:
+                found[conversation_id] = state.events(conversation_id)
+            else:
+                found[conversation_id] = new[conversation_id]
         for ticket in tickets:
             wanted_conversations |= state.with_ticket(ticket)
         read_conversations |= conversations
         read_tickets |= tickets
-        wanted_tickets |= tickets_in(conversations)
+        wanted_tickets |= tickets_in(found[c] for c in conversations)
     # Only conversations read whole make documents (a longer chain than MERGE_ROUNDS is not one
     # the router makes; the next flush touching it goes on from there).
     return [d for c in read_conversations for d in found[c].values()]
