@@ -14,6 +14,8 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
 from typing import Any
 
 from confluent_kafka import Consumer, KafkaError, KafkaException, Message, TopicPartition
@@ -45,6 +47,26 @@ BULK_CHUNK_BYTES = 20 * 1024 * 1024
 
 class TransientFailure(TransientError):
     """Elasticsearch (or the dead-letter topic) did not take the batch; try the same batch again."""
+
+
+@dataclass
+class Prepared:
+    """A batch made into bulk actions: events (one or two a record, `owners` says whose), then
+    the conversation documents they change."""
+
+    batch: list[Message]
+    actions: list[dict[str, Any]] = field(default_factory=list)
+    owners: list[Message] = field(default_factory=list)
+    conversations: list[dict[str, Any]] = field(default_factory=list)
+    touched: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)
+    event_of: dict[int, tuple[str, str]] = field(default_factory=dict)  # id(record) -> (conversation, event _id)
+    poison: list[tuple[Message, PoisonMessage]] = field(default_factory=list)
+
+
+@dataclass
+class Inflight:
+    prepared: Prepared
+    future: Future[tuple[list[tuple[Message, PoisonMessage]], set[str]]]
 
 
 def item_problem(op: str, item: dict[str, Any]) -> str | None:
@@ -96,6 +118,9 @@ class Indexer:
         self.first_at = 0.0
         self.folds = FoldState()
         self._refresh_before_reading = True
+        self._drain_first = False  # the fold state was cleared: no read-back while a bulk is in flight
+        self._refolded = False  # a settled bulk changed the fold state under a prepared batch
+        self._inflight: Inflight | None = None
         self.ready = threading.Event()
 
     # --- the loop -------------------------------------------------------------------------
@@ -104,25 +129,95 @@ class Indexer:
         consumer = Consumer(self.consumer_config)
         consumer.subscribe([self.topic], on_assign=self._on_assign, on_revoke=self._on_revoke, on_lost=self._on_revoke)
         log.info("indexing %s into %s*", self.topic, self.names.prefix)
+        sender = ThreadPoolExecutor(max_workers=1, thread_name_prefix="indexer-bulk")
         try:
             while not stop.is_set():
                 self.heartbeat.beat()
-                message = consumer.poll(0.2)
+                message = consumer.poll(0.01 if self._inflight else 0.2)
                 if message is not None:
                     self._take(message)
-                self.metrics.batch_size.set(len(self.batch))
+                if self._inflight is not None and self._inflight.future.done():
+                    self._complete(consumer, stop)
+                self._gauge()
                 due = self.batch and (
                     len(self.batch) >= self.batch_size or time.monotonic() - self.first_at >= self.batch_seconds
                 )
                 if due:
-                    self._flush_until_done(consumer, stop)
-            self._flush_before_stopping(consumer)
+                    self._dispatch(consumer, stop, sender)
+            self._flush_before_stopping(consumer, stop)
         finally:
+            sender.shutdown(wait=True)
             consumer.close()
 
-    def _flush_before_stopping(self, consumer: Consumer) -> None:
+    def _gauge(self) -> None:
+        """Records read and not yet committed: waiting for a flush, or in the bulk in flight."""
+        flying = len(self._inflight.prepared.batch) if self._inflight is not None else 0
+        self.metrics.batch_size.set(len(self.batch) + flying)
+
+    def _dispatch(self, consumer: Consumer, stop: threading.Event, sender: ThreadPoolExecutor) -> None:
+        """Prepare the waiting batch (decode, documents, folds: CPU) while the previous one's bulk is
+        in flight (Elasticsearch's work), then send it once the previous one is committed: one bulk in
+        flight at a time, so batches reach Elasticsearch and offsets are committed in order."""
+        if self._drain_first:  # the fold state was cleared: read nothing back while a bulk is in flight
+            if not self._complete(consumer, stop):
+                return
+            self._drain_first = False
+        batch, self.batch = self.batch, []
+        try:
+            prepared = self._prepare(batch)
+        except TransientFailure:
+            # Elasticsearch did not answer the read-back: the batch waits, retried with the rest.
+            self.batch = batch + self.batch
+            if self._complete(consumer, stop):
+                self._flush_until_done(consumer, stop)
+            return
+        if not self._complete(consumer, stop):
+            self.batch = batch + self.batch
+            return
+        if self._refolded:
+            # The bulk before it refused events this batch's folds counted: fold again without them.
+            self._refolded = False
+            try:
+                prepared.conversations = self._conversation_actions(prepared.touched)
+            except TransientFailure:
+                self.batch = batch + self.batch
+                self._flush_until_done(consumer, stop)
+                return
+        self._inflight = Inflight(prepared, sender.submit(self._send, prepared))
+
+    def _complete(self, consumer: Consumer, stop: threading.Event) -> bool:
+        """Wait for the bulk in flight; on a failure Elasticsearch may get over (an outage, 429),
+        send it again with the partitions paused until it is taken. Then its dead letters, and its
+        offsets. False if stopping first: its records go back to the front of what is waiting, so
+        nothing after them is committed before them."""
+        inflight, self._inflight = self._inflight, None
+        if inflight is None:
+            return True
+        prepared = inflight.prepared
+        try:
+            self._settle(prepared, *inflight.future.result())
+        except TransientFailure as exc:
+            self.metrics.flushes.labels("retry").inc()
+            log.warning("flush failed (%s); retrying", exc)
+            if not self._retrying(consumer, stop, lambda: self._settle(prepared, *self._send(prepared))):
+                self.batch = prepared.batch + self.batch
+                return False
+        self.metrics.flushes.labels("ok").inc()
+        self._commit(consumer, prepared.batch)
+        return True
+
+    def _flush_before_stopping(self, consumer: Consumer, stop: threading.Event) -> None:
         """One last attempt at what is waiting, so that a stop (a rollout, SIGTERM) leaves nothing
         for the next owner to read again; if Elasticsearch refuses it, the offsets stay uncommitted."""
+        inflight, self._inflight = self._inflight, None
+        if inflight is not None:
+            try:
+                self._settle(inflight.prepared, *inflight.future.result())
+            except TransientFailure:
+                self.batch = inflight.prepared.batch + self.batch
+            else:
+                self.metrics.flushes.labels("ok").inc()
+                self._commit(consumer, inflight.prepared.batch)
         if not self.batch:
             return
         batch = list(self.batch)
@@ -150,7 +245,7 @@ class Indexer:
     def _on_assign(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
         # What another owner indexed meanwhile is not in the fold state: read it again on a miss.
         self.folds.clear()
-        self._refresh_before_reading = True
+        self._refresh_before_reading = self._drain_first = True
         self.ready.set()
 
     def _on_revoke(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
@@ -159,20 +254,11 @@ class Indexer:
         gone = {(p.topic, p.partition) for p in partitions}
         self.batch = [m for m in self.batch if (m.topic(), m.partition()) not in gone]
         self.folds.clear()
+        self._drain_first = True
 
     def _flush_until_done(self, consumer: Consumer, stop: threading.Event) -> None:
-        """Flush what is waiting, batch by batch, retrying a batch Elasticsearch did not take (the
+        """Flush what is waiting, synchronously, retrying a batch Elasticsearch did not take (the
         shared retry policy) with the partitions paused; nothing is committed until it is taken."""
-        paused: list[TopicPartition] = []
-
-        def on_retry(attempt: Attempt) -> None:
-            nonlocal paused
-            self.metrics.flushes.labels("retry").inc()
-            log.warning("flush failed (%s); retrying in %.1fs", attempt.error, attempt.pause)
-            if not paused:
-                paused = list(consumer.assignment())
-                consumer.pause(paused)
-
         batch: list[Message] = []
 
         def attempt() -> None:
@@ -180,26 +266,39 @@ class Indexer:
             batch[:] = self.batch
             self.flush(list(batch))
 
+        while self.batch and not stop.is_set():
+            if not self._retrying(consumer, stop, attempt):
+                return  # stopping: the batch stays uncommitted, for the next reader
+            self.metrics.flushes.labels("ok").inc()
+            self._commit(consumer, batch)
+            done = {id(m) for m in batch}
+            self.batch = [m for m in self.batch if id(m) not in done]
+            if self.batch:
+                self.first_at = time.monotonic()
+
+    def _retrying(self, consumer: Consumer, stop: threading.Event, attempt: Callable[[], object]) -> bool:
+        """Run `attempt` until Elasticsearch takes it (the shared retry policy), the partitions paused
+        meanwhile; False if stopping first."""
+        paused: list[TopicPartition] = []
+
+        def on_retry(failed: Attempt) -> None:
+            nonlocal paused
+            self.metrics.flushes.labels("retry").inc()
+            log.warning("flush failed (%s); retrying in %.1fs", failed.error, failed.pause)
+            if not paused:
+                paused = list(consumer.assignment())
+                consumer.pause(paused)
+
         try:
-            while self.batch and not stop.is_set():
-                try:
-                    self.retry.run_sync(
-                        attempt,
-                        on_retry,
-                        sleep=lambda seconds: self._wait(consumer, stop, seconds),
-                        until=stop.is_set,
-                    )
-                except TransientFailure:
-                    return  # stopping: the batch stays uncommitted, for the next reader
-                self.metrics.flushes.labels("ok").inc()
-                self._commit(consumer, batch)
-                done = {id(m) for m in batch}
-                self.batch = [m for m in self.batch if id(m) not in done]
-                if self.batch:
-                    self.first_at = time.monotonic()
+            self.retry.run_sync(
+                attempt, on_retry, sleep=lambda seconds: self._wait(consumer, stop, seconds), until=stop.is_set
+            )
+        except TransientFailure:
+            return False
         finally:
             if paused:
                 consumer.resume(consumer.assignment())
+        return True
 
     def _wait(self, consumer: Consumer, stop: threading.Event, seconds: float) -> None:
         """Pause while still polling: the group keeps us, and a rebalance is handled meanwhile."""
@@ -212,9 +311,14 @@ class Indexer:
 
     def _commit(self, consumer: Consumer, batch: list[Message]) -> None:
         offsets: dict[tuple[str, int], int] = {}
+        owned = {(tp.topic, tp.partition) for tp in consumer.assignment()}
         for m in batch:
             key = (m.topic() or self.topic, m.partition() or 0)
+            if key not in owned:
+                continue  # revoked while its bulk was in flight: its new owner reads it again
             offsets[key] = max(offsets.get(key, -1), m.offset() or 0)
+        if not offsets:
+            return
         try:
             consumer.commit(offsets=[TopicPartition(t, p, o + 1) for (t, p), o in offsets.items()], asynchronous=False)
         except KafkaException as exc:
@@ -224,52 +328,61 @@ class Indexer:
     # --- one flush ------------------------------------------------------------------------
 
     def flush(self, batch: list[Message]) -> None:
-        """One bulk stream for the batch's events and the conversation documents they change, folded
+        """One batch, synchronously: prepared, sent, settled."""
+        prepared = self._prepare(batch)
+        self._settle(prepared, *self._send(prepared))
+
+    def _prepare(self, batch: list[Message]) -> Prepared:
+        """The batch's bulk actions: its events, and the conversation documents they change, folded
         from the fold state (folds.py) rather than read back: no refresh, no search of what was just
-        written. A record whose document Elasticsearch refuses goes to the dead-letter topic (its
-        conversations are folded again without it); anything Elasticsearch may take later (429, 5xx,
-        an outage) fails the whole flush, to be tried again with nothing committed."""
-        records: list[tuple[Message, dict[str, Any]]] = []
-        poison: list[tuple[Message, PoisonMessage]] = []
+        written. Undecodable records are set aside for the dead-letter topic."""
+        prepared = Prepared(batch)
         for m in batch:
             try:
-                records.append((m, decode_activity(m.value())))
+                record = decode_activity(m.value())
             except PoisonMessage as bad:
-                poison.append((m, bad))
-        actions: list[dict[str, Any]] = []
-        owners: list[Message] = []
-        touched: dict[str, dict[str, dict[str, Any]]] = {}
-        event_of: dict[int, tuple[str, str]] = {}  # id(message) -> (its conversation, its event's _id)
-        for m, record in records:
+                prepared.poison.append((m, bad))
+                continue
             try:
                 built = list(index_actions(record, self.privacy, self.names.prefix))
             except Exception as exc:  # valid by the contract, yet the transform chokes: that record only
                 log.warning("an activity record cannot be indexed: %s", type(exc).__name__)
-                poison.append((m, PoisonMessage(f"cannot be indexed ({type(exc).__name__}: {exc})")))
+                prepared.poison.append((m, PoisonMessage(f"cannot be indexed ({type(exc).__name__}: {exc})")))
                 continue
-            actions.extend(built)
-            owners.extend([m] * len(built))
+            prepared.actions.extend(built)
+            prepared.owners.extend([m] * len(built))
             event = built[0]
             if record["type"] != "join":
-                touched.setdefault(record["conversation_id"], {})[event["_id"]] = event
-                event_of[id(m)] = (record["conversation_id"], event["_id"])
-        conversations = self._conversation_actions(touched)
-        refused, unindexed = self._bulk(actions + conversations, owners)
+                prepared.touched.setdefault(record["conversation_id"], {})[event["_id"]] = event
+                prepared.event_of[id(m)] = (record["conversation_id"], event["_id"])
+        prepared.conversations = self._conversation_actions(prepared.touched)
+        return prepared
+
+    def _send(self, prepared: Prepared) -> tuple[list[tuple[Message, PoisonMessage]], set[str]]:
+        """One bulk stream of the batch's events and conversation documents (in the sender thread:
+        only HTTP, no fold state). Anything Elasticsearch may take later (429, 5xx, an outage)
+        raises TransientFailure, for the whole batch to be sent again with nothing committed."""
+        return self._bulk(prepared.actions + prepared.conversations, prepared.owners)
+
+    def _settle(self, prepared: Prepared, refused: list[tuple[Message, PoisonMessage]], unindexed: set[str]) -> None:
+        """After the bulk: a record whose document Elasticsearch refused goes to the dead-letter topic
+        with the reason (its conversations are folded again without it); the stream goes on."""
         if refused:
             # An event Elasticsearch refused was never indexed: fold its conversation again without it
             # (the documents are what a fold of the indexed events gives, as a rebuild would make them).
             again: dict[str, dict[str, dict[str, Any]]] = {}
             for m, _ in refused:
-                if id(m) in event_of and event_of[id(m)][1] in unindexed:
-                    conversation_id, _id = event_of[id(m)]
+                if id(m) in prepared.event_of and prepared.event_of[id(m)][1] in unindexed:
+                    conversation_id, _id = prepared.event_of[id(m)]
                     self.folds.discard(conversation_id, [_id])
                     again.setdefault(conversation_id, {})
             if again:
+                self._refolded = True
                 self._bulk(self._conversation_actions(again), [])
-            poison += refused
+        poison = prepared.poison + refused
         for m, letter in poison:
             self._dead_letter(m, letter)
-        self.metrics.records.labels("indexed").inc(len(batch) - len(poison))
+        self.metrics.records.labels("indexed").inc(len(prepared.batch) - len(poison))
         self.metrics.records.labels("dead_lettered").inc(len(poison))
 
     def _bulk(
