@@ -10,6 +10,7 @@ committed like the rest.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import time
@@ -64,6 +65,7 @@ class Prepared:
     touched: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)
     event_of: dict[int, tuple[str, str]] = field(default_factory=dict)  # id(record) -> (conversation, event _id)
     poison: list[tuple[Message, PoisonMessage]] = field(default_factory=list)
+    ordered: bool = False  # events, refresh, conversations, refresh (caught up); else one bulk, no refresh
 
 
 @dataclass
@@ -124,6 +126,7 @@ class Indexer:
         self._drain_first = False  # the fold state was cleared: no read-back while a bulk is in flight
         self._refolded = False  # a settled bulk changed the fold state under a prepared batch
         self._inflight: Inflight | None = None
+        self._caught_up = False
         self.ready = threading.Event()
 
     # --- the loop -------------------------------------------------------------------------
@@ -138,7 +141,9 @@ class Indexer:
                 self.heartbeat.beat()
                 # A batch's worth at a time: one poll a record cost more than decoding it.
                 wanted = max(1, self.batch_size - len(self.batch))
-                for message in consumer.consume(wanted, 0.01 if self._inflight else 0.2):
+                messages = consumer.consume(wanted, 0.01 if self._inflight else 0.2)
+                self._caught_up = len(messages) < wanted  # nothing more waiting, for now
+                for message in messages:
                     self._take(message)
                 if self._inflight is not None and self._inflight.future.done():
                     self._complete(consumer, stop)
@@ -187,6 +192,7 @@ class Indexer:
                 self.batch = batch + self.batch
                 self._flush_until_done(consumer, stop)
                 return
+        prepared.ordered = self._caught_up
         self._inflight = Inflight(prepared, sender.submit(self._send, prepared))
 
     def _complete(self, consumer: Consumer, stop: threading.Event) -> bool:
@@ -222,6 +228,10 @@ class Indexer:
             else:
                 self.metrics.flushes.labels("ok").inc()
                 self._commit(consumer, inflight.prepared.batch)
+                if not self.batch and not inflight.prepared.ordered:
+                    with contextlib.suppress(TransientFailure):  # searchable within a second anyway
+                        self._refresh(self.names.events)
+                        self._refresh(self.names.conversations)
         if not self.batch:
             return
         batch = list(self.batch)
@@ -332,8 +342,9 @@ class Indexer:
     # --- one flush ------------------------------------------------------------------------
 
     def flush(self, batch: list[Message]) -> None:
-        """One batch, synchronously: prepared, sent, settled."""
+        """One batch, synchronously: prepared, sent (made searchable), settled."""
         prepared = self._prepare(batch)
+        prepared.ordered = True
         self._settle(prepared, *self._send(prepared))
 
     def _prepare(self, batch: list[Message]) -> Prepared:
@@ -366,7 +377,22 @@ class Indexer:
         """One bulk stream of the batch's events and conversation documents (in the sender thread:
         only HTTP, no fold state). Anything Elasticsearch may take later (429, 5xx, an outage)
         raises TransientFailure, for the whole batch to be sent again with nothing committed."""
-        return self._bulk(prepared.actions + prepared.conversations, prepared.owners)
+        if not prepared.ordered:
+            return self._bulk(prepared.actions + prepared.conversations, prepared.owners)
+        # Caught up (or stopping): nothing is refreshed under load, but once the stream is read to
+        # its end what was written is made searchable at once, the events before the conversation
+        # documents folded from them (a conversation that can be found has its events found too).
+        refused = self._bulk(prepared.actions, prepared.owners)
+        self._refresh(self.names.events)
+        self._bulk(prepared.conversations, [])
+        self._refresh(self.names.conversations)
+        return refused
+
+    def _refresh(self, index: str) -> None:
+        try:
+            self.es.indices.refresh(index=index, ignore_unavailable=True, allow_no_indices=True)
+        except (TransportError, ApiError) as exc:
+            raise TransientFailure(f"refresh: {exc}") from exc
 
     def _settle(self, prepared: Prepared, refused: list[tuple[Message, PoisonMessage]], unindexed: set[str]) -> None:
         """After the bulk: a record whose document Elasticsearch refused goes to the dead-letter topic
@@ -383,6 +409,8 @@ class Indexer:
             if again:
                 self._refolded = True
                 self._bulk(self._conversation_actions(again), [])
+                if prepared.ordered:
+                    self._refresh(self.names.conversations)
         poison = prepared.poison + refused
         for m, letter in poison:
             self._dead_letter(m, letter)
@@ -461,10 +489,7 @@ class Indexer:
         if self._refresh_before_reading:
             # After a (re)assignment the previous owner's last writes may not be searchable yet:
             # once, not per flush.
-            try:
-                self.es.indices.refresh(index=self.names.events, ignore_unavailable=True, allow_no_indices=True)
-            except (TransportError, ApiError) as exc:
-                raise TransientFailure(f"refresh: {exc}") from exc
+            self._refresh(self.names.events)
             self._refresh_before_reading = False
         should: list[dict[str, Any]] = []
         if conversation_ids:
