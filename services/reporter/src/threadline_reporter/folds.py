@@ -106,8 +106,13 @@ class FoldState:
         if conversation_id in self._events:
             kept = self._events[conversation_id]
             for _id in ids:
-                if kept.pop(_id, None) is not None:
-                    self._count -= 1
+                doc = kept.pop(_id, None)
+                if doc is None:
+                    continue
+                self._count -= 1
+                ticket = doc.get("ticket_id")
+                if ticket is not None and all(d.get("ticket_id") != ticket for d in kept.values()):
+                    self._by_ticket.get(ticket, set()).discard(conversation_id)
 
     def forget(self, conversation_ids: Iterable[str]) -> None:
         for conversation_id in conversation_ids:

@@ -69,9 +69,19 @@ class Prepared:
 
 
 @dataclass
+class Outcome:
+    """What Elasticsearch refused of a bulk: records (with the reason), the _ids of their refused
+    event documents, and conversation documents (their conversation ids, with the reason)."""
+
+    refused: list[tuple[Message, PoisonMessage]] = field(default_factory=list)
+    unindexed: set[str] = field(default_factory=set)
+    conversations_refused: list[tuple[str, str]] = field(default_factory=list)
+
+
+@dataclass
 class Inflight:
     prepared: Prepared
-    future: Future[tuple[list[tuple[Message, PoisonMessage]], set[str]]]
+    future: Future[Outcome]
 
 
 def item_problem(op: str, item: dict[str, Any]) -> str | None:
@@ -205,11 +215,11 @@ class Indexer:
             return True
         prepared = inflight.prepared
         try:
-            self._settle(prepared, *inflight.future.result())
+            self._settle(prepared, inflight.future.result())
         except TransientFailure as exc:
             self.metrics.flushes.labels("retry").inc()
             log.warning("flush failed (%s); retrying", exc)
-            if not self._retrying(consumer, stop, lambda: self._settle(prepared, *self._send(prepared))):
+            if not self._retrying(consumer, stop, lambda: self._settle(prepared, self._send(prepared))):
                 self.batch = prepared.batch + self.batch
                 return False
         self.metrics.flushes.labels("ok").inc()
@@ -222,7 +232,7 @@ class Indexer:
         inflight, self._inflight = self._inflight, None
         if inflight is not None:
             try:
-                self._settle(inflight.prepared, *inflight.future.result())
+                self._settle(inflight.prepared, inflight.future.result())
             except TransientFailure:
                 self.batch = inflight.prepared.batch + self.batch
             else:
@@ -345,7 +355,7 @@ class Indexer:
         """One batch, synchronously: prepared, sent (made searchable), settled."""
         prepared = self._prepare(batch)
         prepared.ordered = True
-        self._settle(prepared, *self._send(prepared))
+        self._settle(prepared, self._send(prepared))
 
     def _prepare(self, batch: list[Message]) -> Prepared:
         """The batch's bulk actions: its events, and the conversation documents they change, folded
@@ -373,20 +383,26 @@ class Indexer:
         prepared.conversations = self._conversation_actions(prepared.touched)
         return prepared
 
-    def _send(self, prepared: Prepared) -> tuple[list[tuple[Message, PoisonMessage]], set[str]]:
+    def _send(self, prepared: Prepared) -> Outcome:
         """One bulk stream of the batch's events and conversation documents (in the sender thread:
         only HTTP, no fold state). Anything Elasticsearch may take later (429, 5xx, an outage)
         raises TransientFailure, for the whole batch to be sent again with nothing committed."""
         if not prepared.ordered:
-            return self._bulk(prepared.actions + prepared.conversations, prepared.owners)
-        # Caught up (or stopping): nothing is refreshed under load, but once the stream is read to
-        # its end what was written is made searchable at once, the events before the conversation
-        # documents folded from them (a conversation that can be found has its events found too).
-        refused = self._bulk(prepared.actions, prepared.owners)
-        self._refresh(self.names.events)
-        self._bulk(prepared.conversations, [])
-        self._refresh(self.names.conversations)
-        return refused
+            outcome = self._bulk(prepared.actions + prepared.conversations, prepared.owners)
+        else:
+            # Caught up (or stopping): nothing is refreshed under load, but once the stream is read to
+            # its end what was written is made searchable at once, the events before the conversation
+            # documents folded from them (a conversation that can be found has its events found too).
+            outcome = self._bulk(prepared.actions, prepared.owners)
+            self._refresh(self.names.events)
+            outcome.conversations_refused += self._bulk(prepared.conversations, []).conversations_refused
+            self._refresh(self.names.conversations)
+        if outcome.conversations_refused and not outcome.refused:
+            # Our own documents against our own mapping: a rejection is a bug, not bad input; keep
+            # the offsets so that a fixed release indexes them. (With refused events, it is their
+            # value in the fold: _settle folds those conversations again without them.)
+            raise TransientFailure(f"conversation documents rejected: {outcome.conversations_refused[:3]}")
+        return outcome
 
     def _refresh(self, index: str) -> None:
         try:
@@ -394,39 +410,39 @@ class Indexer:
         except (TransportError, ApiError) as exc:
             raise TransientFailure(f"refresh: {exc}") from exc
 
-    def _settle(self, prepared: Prepared, refused: list[tuple[Message, PoisonMessage]], unindexed: set[str]) -> None:
+    def _settle(self, prepared: Prepared, outcome: Outcome) -> None:
         """After the bulk: a record whose document Elasticsearch refused goes to the dead-letter topic
         with the reason (its conversations are folded again without it); the stream goes on."""
-        if refused:
+        if outcome.refused:
             # An event Elasticsearch refused was never indexed: fold its conversation again without it
             # (the documents are what a fold of the indexed events gives, as a rebuild would make them).
-            again: dict[str, dict[str, dict[str, Any]]] = {}
-            for m, _ in refused:
-                if id(m) in prepared.event_of and prepared.event_of[id(m)][1] in unindexed:
+            again: dict[str, dict[str, dict[str, Any]]] = {c: {} for c, _ in outcome.conversations_refused}
+            for m, _ in outcome.refused:
+                if id(m) in prepared.event_of and prepared.event_of[id(m)][1] in outcome.unindexed:
                     conversation_id, _id = prepared.event_of[id(m)]
                     self.folds.discard(conversation_id, [_id])
                     again.setdefault(conversation_id, {})
             if again:
                 self._refolded = True
-                self._bulk(self._conversation_actions(again), [])
+                problems = self._bulk(self._conversation_actions(again), []).conversations_refused
+                if problems:
+                    raise TransientFailure(f"conversation documents rejected: {problems[:3]}")
                 if prepared.ordered:
                     self._refresh(self.names.conversations)
-        poison = prepared.poison + refused
+        poison = prepared.poison + outcome.refused
         for m, letter in poison:
             self._dead_letter(m, letter)
         self.metrics.records.labels("indexed").inc(len(prepared.batch) - len(poison))
         self.metrics.records.labels("dead_lettered").inc(len(poison))
 
-    def _bulk(
-        self, actions: list[dict[str, Any]], owners: list[Message]
-    ) -> tuple[list[tuple[Message, PoisonMessage]], set[str]]:
-        """Stream the actions with the client's bulk helper; the records (`owners`, one per action;
-        actions past them are conversation documents) whose documents Elasticsearch refused, and the
-        _ids of the refused `index` actions."""
+    def _bulk(self, actions: list[dict[str, Any]], owners: list[Message]) -> Outcome:
+        """Stream the actions with the client's bulk helper (`owners`: the record of each action;
+        actions past them are conversation documents); what Elasticsearch refused."""
+        outcome = Outcome()
         if not actions:
-            return [], set()
+            return outcome
         refused: dict[int, tuple[Message, PoisonMessage]] = {}
-        unindexed: set[str] = set()
+        again_later: str | None = None
         written = 0
         results = helpers.streaming_bulk(
             self.es,
@@ -439,28 +455,29 @@ class Indexer:
             filter_path=BULK_ANSWER,
         )
         try:
-            for n, (_, entry) in enumerate(results):
+            for n, (_, entry) in enumerate(results):  # read to the end: the helper closes its span
                 action = actions[n]
                 op = action["_op_type"]
                 item = entry[op]
                 problem = item_problem(op, item)
                 if problem == "retry":
-                    raise TransientFailure(f"bulk item {item.get('status')}: {item.get('error')}")
-                if n >= len(owners):  # a conversation document
+                    again_later = again_later or f"bulk item {item.get('status')}: {item.get('error')}"
+                elif n >= len(owners):  # a conversation document
                     if problem and not (op == "delete" and item.get("status") == 404):
-                        # Our own documents against our own mapping: a rejection is a bug, not bad
-                        # input; keep the offsets so that a fixed release indexes them.
-                        raise TransientFailure(f"conversation document rejected: {problem}")
-                    written += op == "index"
+                        outcome.conversations_refused.append((action.get("conversation_id", action["_id"]), problem))
+                    written += op == "index" and not problem
                 elif problem:
                     owner = owners[n]
                     refused[id(owner)] = (owner, PoisonMessage(f"rejected by Elasticsearch: {problem}"))
                     if op == "index":
-                        unindexed.add(action["_id"])
+                        outcome.unindexed.add(action["_id"])
         except (TransportError, ApiError) as exc:
             raise TransientFailure(f"bulk: {exc}") from exc
+        if again_later:
+            raise TransientFailure(again_later)
         self.metrics.conversations.inc(written)
-        return list(refused.values()), unindexed
+        outcome.refused = list(refused.values())
+        return outcome
 
     def _conversation_actions(self, touched: dict[str, dict[str, dict[str, Any]]]) -> list[dict[str, Any]]:
         """The conversation documents a batch changes (and the deletions of emailed tickets now part
