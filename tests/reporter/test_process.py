@@ -73,7 +73,11 @@ def test_the_entry_point_indexes_and_a_sigterm_commits_what_it_holds(
         assert process.poll() is None, process.communicate()[1].decode()[-2000:]
         # Two full batches are in Elasticsearch; the last three records wait in the third.
         wait_until("two flushes", lambda: pending(base) == len(records) % 5)
-        assert es.count(index=f"{es_index_prefix}events")["count"] == len(records) - len(records) % 5
+        # Searchable within the index's refresh interval (the reporter no longer refreshes per flush).
+        wait_until(
+            "the two batches searchable",
+            lambda: es.count(index=f"{es_index_prefix}events")["count"] == len(records) - len(records) % 5,
+        )
         assert committed_total(kafka_bootstrap, unique_group, kafka_topics.activity) == len(records) - len(records) % 5
     finally:
         process.send_signal(signal.SIGTERM)

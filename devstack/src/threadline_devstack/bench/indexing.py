@@ -4,16 +4,18 @@ to Elasticsearch with the client's bulk helper.
 The reporter runs as a process (its entry point, as deployed) on an activity topic and an index
 prefix of its own. The activity of N conversations (a message, the ticket, replies, an agent's
 comment, the solve) is produced at once after it is ready; the clock runs until Elasticsearch
-counts every event document. The reporter also keeps each conversation's document up to date
-(it reads the conversation's events back and folds them): that is part of its figure. The
+counts every event document and every conversation document. Keeping each conversation's
+document up to date (folding its events) is part of the reporter's figure. The
 baseline indexes the event documents the reporter's own `index_actions` makes of the same
-records, with `helpers.bulk`, into another prefix.
+records, with `helpers.bulk`, into another prefix, in rounds alternating with the reporter's.
+The reporter runs under the bench's sampling profiler: the figure's note says where its time goes.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import sys
 import tempfile
 import time
@@ -27,7 +29,10 @@ from confluent_kafka import Producer
 from threadline_common.times import format_time
 from threadline_devstack import services
 from threadline_devstack.bench.common import BenchError, Budget, Figure, Metric, bench_topics, memory_mib, new_prefix
+from threadline_devstack.bench.profiler import Cpu, describe, describe_cpu, profiled, read_profile, window
+from threadline_devstack.bench.stack import infra_pids
 from threadline_devstack.infra import free_port
+from threadline_devstack.kafka_state import GroupLag
 from threadline_devstack.processes import ManagedProcess
 
 CONVERSATIONS = 2000
@@ -41,7 +46,7 @@ def _at(seconds: float) -> str:
 def conversation_activity(c: int, span_seconds: float = 7 * 24 * 3600) -> list[dict[str, Any]]:
     """The activity records of one Slack conversation that became a ticket and was solved (6 events)."""
     start = (c * 7919) % int(span_seconds - 7200)  # spread over the week, not in id order
-    ts = f"{1_763_000_000 + c}.000100"
+    ts = f"{1_763_000_000 + c % 1_000_000}.{100 + c // 1_000_000:06d}"
     conv = f"T0SANDBOX:C0SUPPORT:{ts}"
     ticket = 500_000 + c
     base = {
@@ -75,8 +80,8 @@ def conversation_activity(c: int, span_seconds: float = 7 * 24 * 3600) -> list[d
     ]  # fmt: skip
 
 
-def activity(conversations: int) -> Iterator[dict[str, Any]]:
-    for c in range(conversations):
+def activity(conversations: int, first: int = 0) -> Iterator[dict[str, Any]]:
+    for c in range(first, first + conversations):
         yield from conversation_activity(c)
 
 
@@ -90,7 +95,7 @@ def delete_prefix(es: Any, prefix: str) -> None:
     es.options(ignore_status=404).indices.delete_index_template(name=f"{prefix}*")
 
 
-def baseline_seconds(es: Any, records: list[dict[str, Any]], prefix: str) -> float:
+def baseline_seconds(es: Any, records: list[dict[str, Any]], prefix: str, expected: int | None = None) -> float:
     from elasticsearch import helpers
 
     from threadline_reporter.documents import Privacy, index_actions
@@ -103,90 +108,198 @@ def baseline_seconds(es: Any, records: list[dict[str, Any]], prefix: str) -> flo
     helpers.bulk(es, actions, chunk_size=500)
     es.indices.refresh(index=f"{prefix}events")
     seconds = time.monotonic() - began
-    if es_count(es, f"{prefix}events") != len(records):
+    if es_count(es, f"{prefix}events") != (len(records) if expected is None else expected):
         raise BenchError("the bulk helper did not index every document")
     return seconds
+
+
+def reporter_seconds(
+    es: Any,
+    bootstrap: str,
+    topic: str,
+    group: str,
+    records: list[dict[str, Any]],
+    prefix: str,
+    events: int,
+    conversations: int,
+    reporter: ManagedProcess,
+    deadline: float,
+) -> float:
+    """Produce the records to the reporter's topic; seconds until Elasticsearch counts `events`
+    event documents and `conversations` conversation documents under its prefix (in all).
+
+    The reporter commits a record's offset only once its documents are in Elasticsearch, so the
+    clock waits for its group's lag to reach zero, then refreshes and counts once, as the
+    baseline's clock ends with one refresh: counting with a refresh every 0.2 s meanwhile would
+    make Elasticsearch write a segment each time, a cost the baseline does not pay."""
+    producer = Producer({"bootstrap.servers": bootstrap, "linger.ms": 20, "acks": "all"})
+    lag = GroupLag(bootstrap, group, [topic])
+    try:
+        began = time.monotonic()
+        for r in records:
+            producer.produce(topic, key=r["conversation_id"].encode(), value=json.dumps(r).encode())
+            producer.poll(0)
+        producer.flush(60)
+        while True:
+            if (
+                lag.now() == 0
+                and es_count(es, f"{prefix}events") >= events
+                and es_count(es, f"{prefix}conversations") >= conversations
+            ):
+                return time.monotonic() - began
+            if time.monotonic() > deadline or not reporter.alive():
+                raise BenchError(f"the reporter did not index every event:\n{reporter.log_tail()}")
+            time.sleep(0.05)
+    finally:
+        lag.close()
 
 
 def run(bootstrap: str, es_url: str, budget: Budget, quick: bool = False) -> Figure:
     from elasticsearch import Elasticsearch
 
     conversations = 100 if quick else CONVERSATIONS
+    # Rounds in the order baseline, reporter, reporter, baseline: a machine whose load drifts
+    # during the run (it is shared) weighs on both sides alike. Each round has its own
+    # conversations; the baseline of a round indexes the same records as the reporter's.
+    order = ["baseline", "reporter"] if quick else ["baseline", "reporter", "reporter", "baseline"]
+    # One more reporter round after the measured ones, under the sampling profiler (the measured
+    # rounds run without it: the baseline pays no sampler either): where the time goes.
+    sets = [list(activity(conversations, n * conversations)) for n in range(order.count("reporter") + 1)]
     figure = Figure(
         "indexing",
         "indexing",
-        baseline="the same event documents (the reporter's own index_actions) sent with elasticsearch.helpers.bulk",
-        note=(
-            "from the reporter's code (not profiled): for each batch (500 records or 1 s) it sends the events "
-            "bulk, refreshes the events index, then for every 200 conversations the batch touches searches their "
-            "events and bulk-indexes their re-folded conversation documents; the baseline sends one bulk per 500 "
-            "documents. Larger batches (THREADLINE_REPORTER_BATCH_SIZE) amortise the refresh and the read-back."
+        baseline=(
+            "the same event documents (the reporter's own index_actions) sent with elasticsearch.helpers.bulk, "
+            "500 a request, in rounds alternating with the reporter's (baseline, reporter, reporter, baseline)"
         ),
     )
-    records = list(activity(conversations))
     es = Elasticsearch(es_url, request_timeout=60)
     run_id = uuid.uuid4().hex[:6]
-    reporter_prefix, base_prefix = f"bench-rep-{run_id}-", f"bench-bulk-{run_id}-"
+    reporter_prefix, base_prefix, warm_prefix = (f"bench-{s}-{run_id}-" for s in ("rep", "bulk", "warm"))
     prefix = new_prefix("indexing")
+    group = f"bench-reporter-{run_id}"
+    seconds: dict[str, list[float]] = {"baseline": [], "reporter": []}
     try:
+        # Elasticsearch's JIT and caches warm up on a throwaway prefix before anything is measured.
+        baseline_seconds(es, list(activity(200, 10_000_000)), warm_prefix)
         with tempfile.TemporaryDirectory(prefix="threadline-bench-") as tmp, bench_topics(bootstrap, prefix):
             work = Path(tmp)
             port = free_port()
             env = services.ServiceEnv(bootstrap, prefix, work, {"PYTHONWARNINGS": "ignore"})
+            profile_path, switch = work / "profile-reporter.json", work / "profile-reporter.on"
             reporter = ManagedProcess(
                 name="reporter",
-                argv=[sys.executable, "-m", "threadline_reporter"],
+                argv=profiled([sys.executable, "-m", "threadline_reporter"], profile_path),
                 run_dir=work,
                 env={
                     **env.base(),
                     "THREADLINE_REPORTER_ELASTICSEARCH_URL": es_url,
                     "THREADLINE_REPORTER_INDEX_PREFIX": reporter_prefix,
-                    "THREADLINE_REPORTER_GROUP_ID": f"bench-reporter-{run_id}",
+                    "THREADLINE_REPORTER_GROUP_ID": group,
                     "THREADLINE_REPORTER_REPORTS_ENABLED": "false",
                     "THREADLINE_REPORTER_API_ENABLED": "false",  # only /metrics is read
                     "THREADLINE_REPORTER_WEB_HOST": "127.0.0.1",
                     "THREADLINE_REPORTER_WEB_PORT": str(port),
+                    "THREADLINE_PROFILE_WHILE": str(switch),
                 },
             )
             try:
                 reporter.start()
                 services.wait_http(f"http://127.0.0.1:{port}/readyz", reporter, timeout=120)
-                producer = Producer({"bootstrap.servers": bootstrap, "linger.ms": 20, "acks": "all"})
-                began = time.monotonic()
-                for r in records:
-                    producer.produce(
-                        prefix + "threadline.activity", key=r["conversation_id"].encode(), value=json.dumps(r).encode()
-                    )
-                    producer.poll(0)
-                producer.flush(60)
                 deadline = time.monotonic() + max(60.0, budget.remaining() - 300)
-                while (
-                    es_count(es, f"{reporter_prefix}events") < len(records)
-                    or es_count(es, f"{reporter_prefix}conversations") < conversations
-                ):
-                    if time.monotonic() > deadline or not reporter.alive():
-                        raise BenchError(f"the reporter did not index every event:\n{reporter.log_tail()}")
-                    time.sleep(0.2)
-                seconds = time.monotonic() - began
+                done = {"baseline": 0, "reporter": 0}
+                profile: dict[str, Any] = {}
+                cpu: dict[str, float] = {}
+                base_cpu: dict[str, float] = {}
+                for side in order:
+                    records = sets[done[side]]
+                    done[side] += 1
+                    if side == "baseline":
+                        total = done[side] * len(records)
+                        base_meter = Cpu({**infra_pids(), "bench process (the bulk helper)": os.getpid()})
+                        seconds[side].append(baseline_seconds(es, records, base_prefix, total))
+                        for name, used in base_meter.seconds().items():
+                            base_cpu[name] = round(base_cpu.get(name, 0.0) + used, 2)
+                        continue
+                    if done[side] == 1:  # the reporter's rounds are next to each other: one window
+                        meter = Cpu({**_pids(reporter), **infra_pids()})
+                    seconds[side].append(
+                        reporter_seconds(
+                            es,
+                            bootstrap,
+                            prefix + "threadline.activity",
+                            group,
+                            records,
+                            reporter_prefix,
+                            done[side] * len(records),
+                            done[side] * conversations,
+                            reporter,
+                            deadline,
+                        )
+                    )
+                    if done[side] == order.count(side):
+                        cpu = meter.seconds()
+                # The profiled round, not timed in the figure.
+                switch.touch()
+                time.sleep(1.1)  # the profile is rewritten every second: start from a fresh one
+                before = read_profile(profile_path)
+                profiled_seconds = reporter_seconds(
+                    es,
+                    bootstrap,
+                    prefix + "threadline.activity",
+                    group,
+                    sets[-1],
+                    reporter_prefix,
+                    len(sets) * len(sets[-1]),
+                    len(sets) * conversations,
+                    reporter,
+                    deadline,
+                )
+                time.sleep(1.1)
+                profile = window(before, read_profile(profile_path))
+                switch.unlink()
                 pid = reporter.running_pid()
                 memory = memory_mib(pid) if pid else {}
                 indexed_conversations = es_count(es, f"{reporter_prefix}conversations")
             finally:
                 reporter.stop(timeout=30)
-        base = baseline_seconds(es, records, base_prefix)
     finally:
-        delete_prefix(es, reporter_prefix)
-        delete_prefix(es, base_prefix)
-    figure.add(Metric("event documents/s", "docs/s", len(records) / seconds, len(records) / base, "higher"))
+        for p in (reporter_prefix, base_prefix, warm_prefix):
+            delete_prefix(es, p)
+    events = len(sets[0])
+    reporter_rate = events * len(seconds["reporter"]) / sum(seconds["reporter"])
+    baseline_rate = events * len(seconds["baseline"]) / sum(seconds["baseline"])
+    figure.add(Metric("event documents/s", "docs/s", reporter_rate, baseline_rate, "higher"))
+    figure.note = (
+        "for each batch (500 records or 1 s) the reporter decodes the records (msgspec, the JSON Schema "
+        "for what it refuses), folds the conversations they touch from the events it keeps (a read-back "
+        "only for a conversation it has not seen since it started), and streams the events and the "
+        "conversation documents in one bulk request (streaming_bulk), with no refresh, while it prepares "
+        f"the next batch; it writes a conversation document per conversation ({conversations:,} a round) "
+        f"besides the {events:,} events of a round, which the baseline does not; the reporter's clock also "
+        "runs while the records are produced to and consumed from Kafka. Profile of one more round "
+        "(wall-clock samples every 10 ms; "
+        f"{profiled_seconds:.1f} s, the measured rounds run without the sampler): "
+        f"{describe('reporter', profile, groups=('indexer', 'indexer-bulk'))}. The measured rounds: "
+        f"{describe_cpu(cpu)}. The baseline's rounds: {describe_cpu(base_cpu)}."
+    )
     figure.details = {
-        "conversations": conversations,
-        "events": len(records),
-        "seconds": round(seconds, 2),
-        "baseline_seconds": round(base, 2),
+        "conversations_per_round": conversations,
+        "events_per_round": events,
+        "order": order,
+        "seconds": {side: [round(x, 2) for x in xs] for side, xs in seconds.items()},
+        "profiled_round_seconds": round(profiled_seconds, 2),
         "conversation_documents": indexed_conversations,
         "reporter_memory_mib": memory,
+        "reporter_cpu": cpu,
+        "baseline_cpu": base_cpu,
         "batch": "the reporter's defaults (500 records or 1 s)",
     }
-    if indexed_conversations != conversations:
-        raise BenchError(f"{indexed_conversations} conversation documents for {conversations} conversations")
+    if indexed_conversations != conversations * len(sets):
+        raise BenchError(f"{indexed_conversations} conversation documents for {conversations} conversations a round")
     return figure
+
+
+def _pids(reporter: ManagedProcess) -> dict[str, int]:
+    pid = reporter.running_pid()
+    return {"reporter": pid} if pid is not None else {}

@@ -142,7 +142,12 @@ class Sampler:
 
     def run(self) -> None:
         last = time.monotonic()
+        # THREADLINE_PROFILE_WHILE=<path>: sample only while that file exists, so that a bench can
+        # time rounds without the sampler's cost and profile another round.
+        switch = os.environ.get("THREADLINE_PROFILE_WHILE")
         while not self._stop.wait(self.interval):
+            if switch and not os.path.exists(switch):
+                continue
             self.sample()
             if time.monotonic() - last >= DUMP_EVERY:
                 self.dump()

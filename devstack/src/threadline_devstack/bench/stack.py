@@ -57,6 +57,12 @@ def infra_pids() -> dict[str, int]:
     for name in ("kafka", "elasticsearch"):
         with contextlib.suppress(OSError, ValueError, KeyError):
             out[name] = int(json.loads((repo_root() / ".run" / "pids" / f"{name}.json").read_text())["pid"])
+    # Elasticsearch's recorded pid is its launcher (the CLI JVM); the node is its child.
+    with contextlib.suppress(OSError, ValueError, KeyError):
+        tasks = Path(f"/proc/{out['elasticsearch']}/task").iterdir()
+        children = [c for task in tasks for c in (task / "children").read_text().split()]
+        if children:
+            out["elasticsearch"] = int(children[0])
     return out
 
 

@@ -20,9 +20,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Literal
 
+import msgspec
+
 from threadline_common.business_hours import Calendar
 from threadline_common.dlq import PoisonMessage
-from threadline_common.schemas import SchemaViolation, validate
+from threadline_common.models.generated.activity_v1 import Activity, Actor
+from threadline_common.schemas import _RFC3339, SchemaViolation, validate
 from threadline_common.tickets import DONE_STATUSES, OPEN_STATUSES
 from threadline_common.times import format_time, parse_time
 
@@ -58,8 +61,39 @@ class Privacy:
         return value
 
 
+_ACTIVITY_FIELDS = frozenset(Activity.__struct_fields__)
+_ACTOR_FIELDS = frozenset(Actor.__struct_fields__)
+
+
+def _plainly_valid(value: bytes) -> dict[str, Any] | None:
+    """The record, when the generated msgspec struct takes it as it is; else None (then the JSON
+    Schema decides). jsonschema's Draft 2020-12 validator costs ~0.3 ms a record, more than the
+    rest of indexing together; msgspec checks the same shape in microseconds. What it takes the
+    schema takes too (no unknown key, the same required fields, types, enums and lengths; the
+    schema's date-time pattern, and a real date and time: what the schema's strptime check takes,
+    at a tenth of its cost); what it refuses (e.g. a ticket id written 5.0, NaN, a 70-bit integer,
+    a leap second) goes to `validate`, so the verdict on every record is the schema's."""
+    try:
+        record = msgspec.json.decode(value)
+        if not isinstance(record, dict) or not _ACTIVITY_FIELDS.issuperset(record):
+            return None
+        actor = record.get("actor")
+        if not isinstance(actor, dict) or not _ACTOR_FIELDS.issuperset(actor):
+            return None
+        msgspec.convert(record, Activity)
+        if not _RFC3339.fullmatch(record["occurred_at"]):
+            return None
+        parse_time(record["occurred_at"])
+    except (msgspec.MsgspecError, ValueError):
+        return None
+    return record
+
+
 def decode_activity(value: bytes | None) -> dict[str, Any]:
     """Raw record -> activity dict; anything that is not a valid v1 activity is a PoisonMessage."""
+    fast = _plainly_valid(value) if value else None
+    if fast is not None:
+        return fast
     try:
         record = json.loads(value or b"")
     except (ValueError, UnicodeDecodeError, RecursionError) as exc:  # RecursionError: nested too deep
@@ -166,10 +200,6 @@ def index_actions(record: dict[str, Any], privacy: Privacy, prefix: str) -> list
     return actions
 
 
-def _order(doc: dict[str, Any]) -> tuple[dt.datetime, str]:
-    return parse_time(doc["occurred_at"]), doc["event_id"]
-
-
 def email_ticket(conversation_id: str) -> int | None:
     """The ticket of an emailed conversation's first id (`zd:<ticket id>`), else None."""
     prefix, _, ticket = conversation_id.partition(":")
@@ -242,13 +272,17 @@ def fold_conversation(
     is; a move from solved/closed back to an open status counts as a reopening. Messages are
     counted once (`is_message`).
     """
-    docs = sorted((d for d in events if d["type"] != "join"), key=_order)
+    # Each time read once (the fold runs for every conversation a batch touches).
+    timed = sorted(((parse_time(d["occurred_at"]), d["event_id"], d) for d in events if d["type"] != "join"),
+                   key=lambda t: (t[0], t[1]))  # fmt: skip
+    docs = [d for _, _, d in timed]
+    at = {id(d): when for when, _, d in timed}
     if not any(is_real_activity(d) for d in docs):
         return None
     first = docs[0]
     openers = [d for d in docs if d["type"] in ("message", "ticket_created")]
     opener = openers[0] if openers else first
-    opened_at = parse_time(opener["occurred_at"])
+    opened_at = at[id(opener)]
 
     requester = next((d["actor"] for d in docs if d["actor"]["role"] == "requester"), None)
     requester_id = requester["id"] if requester else None
@@ -264,7 +298,7 @@ def fold_conversation(
             and actor["id"] not in bridge_actor_ids
         )
 
-    responses = [d for d in docs if responding(d) and parse_time(d["occurred_at"]) >= opened_at]
+    responses = [d for d in docs if responding(d) and at[id(d)] >= opened_at]
     first_response = responses[0] if responses else None
 
     status = "new"
@@ -280,7 +314,7 @@ def fold_conversation(
         new = d.get("status")
         if d["type"] not in ("status_change", "ticket_created") or not new:
             continue
-        when = parse_time(d["occurred_at"])
+        when = at[id(d)]
         if new in DONE_STATUSES and status not in DONE_STATUSES:
             resolved_at = when
             first_resolved_at = first_resolved_at or when
@@ -295,7 +329,7 @@ def fold_conversation(
     def business(end: dt.datetime | None) -> float | None:
         return None if end is None else calendar.business_seconds(opened_at, end)
 
-    first_response_at = parse_time(first_response["occurred_at"]) if first_response else None
+    first_response_at = at[id(first_response)] if first_response else None
     public_messages = [d for d in docs if is_message(d, bridge_actor_ids)]
     responders = sorted({d["actor"]["id"] for d in responses})
     return {
@@ -315,7 +349,7 @@ def fold_conversation(
         "first_resolved_at": format_time(first_resolved_at) if first_resolved_at else None,
         "resolved_at": format_time(resolved_at) if resolved_at else None,
         "reopened_count": reopened,
-        "last_activity_at": format_time(parse_time(docs[-1]["occurred_at"])),
+        "last_activity_at": format_time(at[id(docs[-1])]),
         "requester": {
             "id": requester_id,
             "name": requester.get("name") if requester else None,
