@@ -16,7 +16,7 @@ from msgspec.structs import replace
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_slack_response import AsyncSlackResponse
 from threadline_testing.interactions import interaction_record, press, shortcut, submission
-from zenpy.lib.api_objects import User
+from zenpy.lib.api_objects import Ticket, User
 
 from threadline_common import confirmation
 from threadline_common.channels import parse_channels
@@ -189,7 +189,7 @@ async def test_add_as_internal_note_arrives_in_zendesk_as_a_private_comment(slac
 
 
 async def test_add_to_ticket_copies_the_message_with_its_permalink_as_its_author_once(
-    slack, zendesk, router, effects, hooks
+    slack, zendesk, router, effects, hooks, zen
 ):
     _, ticket_id, _ = await opened(slack, router, effects)
     elsewhere = user(slack, "bob").chat_postMessage(channel="C0SUPPORT", text="Same here since 9:00")["ts"]
@@ -219,6 +219,14 @@ async def test_add_to_ticket_copies_the_message_with_its_permalink_as_its_author
     assert told[0].startswith("Added the message to ticket") and told[1].startswith("That message is already on ticket")
     missing = await effects.perform(replace(copy, ticket_id=999999, command_id="copy:x"))
     assert missing.effect == "skipped"
+    # A ticket Bob may not see (emailed by someone else, no thread, he is no agent): nothing added.
+    emailed = zen.tickets.create(
+        Ticket(subject="Payroll", description="my salary", requester=User(name="Dana", email="dana@example.com"))
+    ).ticket.id
+    refused = await effects.perform(replace(copy, ticket_id=emailed, command_id="copy:payroll"))
+    assert refused.effect == "skipped" and len(zendesk.comments_of(emailed)) == 1
+    told = [e["text"] for e in slack.ws.channels["C0SUPPORT"].get("_ephemeral", []) if e["user"] == "U0BOB"]
+    assert told[-1] == f"You may not see ticket #{emailed}: nothing was added."
 
 
 async def test_support_open_posts_the_request_once_and_opens_the_ticket_on_that_thread(slack, zendesk, router, effects):

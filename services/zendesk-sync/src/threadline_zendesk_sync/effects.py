@@ -72,7 +72,7 @@ class Effects:
         self.threads = ThreadCommands(settings, self.zendesk, self.slack)
         self.on_call = OnCall(pagerduty, self.zendesk, self.slack)
         self.follows = FollowCommands(settings, self.zendesk, self.slack)
-        self.interactive = InteractiveCommands(settings, self.zendesk, self.slack, self.tickets)
+        self.interactive = InteractiveCommands(settings, self.zendesk, self.slack, self.tickets, self.follows.access)
 
     def reset_caches(self) -> None:
         self.zendesk.reset_caches()

@@ -12,7 +12,8 @@ redelivered command may answer twice) or, without one, as an ephemeral message i
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeAlias
 
 from msgspec.structs import replace
 from slack_sdk.models.blocks import ActionsBlock, ButtonElement, MarkdownTextObject, SectionBlock
@@ -29,6 +30,7 @@ from threadline_common.models.generated.commands_v3 import (
 from threadline_zendesk_sync.plan import outcomes, slack_posts, zendesk_requests
 from threadline_zendesk_sync.plan.failures import PermanentError, ThreadGone
 from threadline_zendesk_sync.plan.outcomes import Outcome
+from threadline_zendesk_sync.plan.ticket_answers import Access
 from threadline_zendesk_sync.settings import ZendeskSyncSettings
 from threadline_zendesk_sync.slack_poster import Slack
 from threadline_zendesk_sync.ticket_commands import TicketCommands
@@ -43,12 +45,24 @@ def _url(value: object) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
+# (ticket, Slack user, the channel of the ticket's thread or None) -> whether they may see it.
+AccessCheck: TypeAlias = Callable[[dict[str, Any], str, str | None], Awaitable[Access]]
+
+
 class InteractiveCommands:
-    def __init__(self, settings: ZendeskSyncSettings, zendesk: Zendesk, slack: Slack, tickets: TicketCommands) -> None:
+    def __init__(
+        self,
+        settings: ZendeskSyncSettings,
+        zendesk: Zendesk,
+        slack: Slack,
+        tickets: TicketCommands,
+        access: AccessCheck,
+    ) -> None:
         self.settings = settings
         self.zendesk = zendesk
         self.slack = slack
         self.tickets = tickets
+        self.access = access  # who may see a ticket (follow_commands: agents, requester and CCs, the thread's channel)
 
     # --- answering the person who acted -------------------------------------------------------
 
@@ -134,10 +148,14 @@ class InteractiveCommands:
         ticket_id = command.ticket_id
         say = self._teller(_url(command.response_url), command.slack_channel_id, command.user)
         try:
-            await self.zendesk.comments(ticket_id)
+            ticket = (await self.zendesk.ticket(ticket_id)).to_dict()
         except NotFound:
             await say(f"There is no ticket #{ticket_id} (or Threadline cannot see it): nothing was added.")
             return Outcome("skipped", detail=f"no ticket {ticket_id}")
+        # Whoever may write on a ticket may see it: the same rule as following it.
+        if not (await self.access(ticket, command.user, None)).allowed:
+            await say(f"You may not see ticket #{ticket_id}: nothing was added.")
+            return Outcome("skipped", detail=f"{command.user} may not see ticket {ticket_id}")
         permalink = await self.slack.permalink(command.slack_channel_id, command.slack_ts)
         body = command.body + (f"\n\n—\nFrom Slack: {permalink}" if permalink else "")
         comment = ZendeskAddComment(
