@@ -26,7 +26,7 @@ from typing import Literal
 from threadline_common import confirmation
 from threadline_common.channels import ChannelRules
 from threadline_common.models import CommandV3
-from threadline_common.models.generated.commands_v3 import SlackPostEphemeral, ZendeskAssignToSlackUser
+from threadline_common.models.generated.commands_v3 import ZendeskAssignToSlackUser
 from threadline_router.conversation import Conversation, external_id
 from threadline_router.inbound import BlockAction, FollowNote, conversation_of
 from threadline_router.rules import ticket_actions
@@ -36,7 +36,7 @@ from threadline_router.rules.commands import (
     answer,
     check_follower,
     describe_ticket,
-    respond,
+    tell_person,
     update_message,
 )
 from threadline_router.rules.decision import Context, Decision, ignore, mark_seen
@@ -61,23 +61,10 @@ def tell(
     """One line only the presser sees: through the press's response_url, else ephemeral in the
     channel of the message pressed (a press in a view without either has nowhere to answer)."""
     command_id = f"press-answer:{event.action_id}:{event.event_id}"
-    if event.response_url:
-        return [respond(conversation_id, command_id, event.response_url, event.user, text, purpose, event.channel_id)]
-    if not event.channel_id:
-        return []
-    ephemeral = SlackPostEphemeral(
-        schema_version=2,
-        command_id=command_id,
-        conversation_id=conversation_id,
-        issued_at=UNSTAMPED,
-        cause=NO_CAUSE,
-        channel_id=event.channel_id,
-        user=event.user,
-        thread_ts=event.thread_ts,
-        text=text,
-        purpose="notice",
+    told = tell_person(
+        conversation_id, command_id, event.user, text, purpose, event.response_url, event.channel_id, event.thread_ts
     )
-    return [ephemeral]
+    return [told] if told is not None else []
 
 
 def _served(

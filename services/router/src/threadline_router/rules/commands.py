@@ -20,6 +20,7 @@ from threadline_common.models.generated.commands_v3 import (
     SlackMessageMetadata,
     SlackOpenView,
     SlackPerson,
+    SlackPostEphemeral,
     SlackPostMessage,
     SlackRespond,
     SlackUpdateMessage,
@@ -266,6 +267,36 @@ def respond(
         text=text,
         response_type="ephemeral",
         purpose=purpose,
+    )
+
+
+def tell_person(
+    conversation_id: str,
+    command_id: str,
+    user: str,
+    text: str,
+    purpose: Literal["answer", "refusal", "help", "error"],
+    response_url: str | None,
+    channel_id: str | None,
+    thread_ts: str | None = None,
+) -> SlackRespond | SlackPostEphemeral | None:
+    """One line only the person who acted sees: through the interaction's response_url, else
+    ephemeral in the channel it happened in; None when it has neither (nowhere to answer)."""
+    if response_url:
+        return respond(conversation_id, command_id, response_url, user, text, purpose, channel_id)
+    if not channel_id:
+        return None
+    return SlackPostEphemeral(
+        schema_version=2,
+        command_id=command_id,
+        conversation_id=conversation_id,
+        issued_at=UNSTAMPED,
+        cause=NO_CAUSE,
+        channel_id=channel_id,
+        user=user,
+        thread_ts=thread_ts,
+        text=text,
+        purpose="notice",
     )
 
 

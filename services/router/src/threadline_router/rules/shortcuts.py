@@ -16,10 +16,10 @@ from typing import Literal
 
 from threadline_common import ticket_form, to_slack
 from threadline_common.models import CommandV3
-from threadline_common.models.generated.commands_v3 import SlackPostEphemeral, ZendeskAddComment
+from threadline_common.models.generated.commands_v3 import ZendeskAddComment
 from threadline_router.conversation import Conversation, conversation_key, external_id
 from threadline_router.inbound import MessageShortcut, command_key
-from threadline_router.rules.commands import NO_CAUSE, UNSTAMPED, open_view, person, respond
+from threadline_router.rules.commands import NO_CAUSE, UNSTAMPED, open_view, person, tell_person
 from threadline_router.rules.decision import Context, Decision, ignore, mark_seen
 from threadline_router.rules.forms import open_form_retry, ticket_form_view
 
@@ -51,20 +51,11 @@ def answer(event: MessageShortcut, text: str, purpose: Literal["answer", "error"
     one with a message shortcut), else ephemeral in the channel."""
     cid = conversation_key(event.team_id, event.channel_id, event.root_ts)
     command_id = f"shortcut-answer:{event.callback_id}:{event.event_id}"
-    if event.response_url:
-        return respond(cid, command_id, event.response_url, event.user, text, purpose, event.channel_id)
-    return SlackPostEphemeral(
-        schema_version=2,
-        command_id=command_id,
-        conversation_id=cid,
-        issued_at=UNSTAMPED,
-        cause=NO_CAUSE,
-        channel_id=event.channel_id,
-        user=event.user,
-        thread_ts=event.thread_ts,
-        text=text,
-        purpose="notice",
+    told = tell_person(
+        cid, command_id, event.user, text, purpose, event.response_url, event.channel_id, event.thread_ts
     )
+    assert told is not None  # a shortcut always has its channel
+    return told
 
 
 def _ticket_link(state: Conversation) -> str:
