@@ -9,6 +9,7 @@ import pytest
 
 from threadline_common.models import HomeItem
 from threadline_common.models.generated.commands_v3 import Cause, SlackPublishHome
+from threadline_common.models.generated.follows_v1 import FollowedTicket
 from threadline_router.inbound import ZendeskTicketEvent
 from threadline_router.rules.home_view import home_view
 from threadline_zendesk_sync.effects import Effects
@@ -70,7 +71,8 @@ async def test_the_fullest_home_is_one_slack_accepts(slack, effects):
         )
 
     many = [item(n) for n in range(200)]
-    outcome = await effects.perform(publish("home:person:T0SANDBOX:U0ALICE:1", home_view(many, many, many)))
+    followed = [FollowedTicket(ticket_id=n + 1, since="2026-11-23T10:00:00Z") for n in range(200)]
+    outcome = await effects.perform(publish("home:person:T0SANDBOX:U0ALICE:1", home_view(many, followed, many)))
     assert outcome.effect == "done" and "more channels" in str(slack.home("alice"))
 
 
