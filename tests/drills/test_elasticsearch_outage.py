@@ -202,7 +202,11 @@ def test_an_elasticsearch_outage_under_load_loses_nothing_and_counts_nothing_twi
         relay.cut()
         wait_until("flushes failing", lambda: metric(base, RETRIES) >= 3, timeout=60)
         held = committed(kafka_bootstrap, unique_group, topic)
-        time.sleep(5)  # activity keeps arriving while Elasticsearch is away (the load's own pace)
+        away = len(produced)
+        wait_until(  # activity keeps arriving while Elasticsearch is away
+            "activity produced during the outage", lambda: len(produced) >= away + 500, timeout=60
+        )
+        wait_until("flushes still failing", lambda: metric(base, RETRIES) >= 6, timeout=60)
         assert committed(kafka_bootstrap, unique_group, topic) == held, "offsets moved while Elasticsearch was away"
         indexed_before = metric(base, INDEXED)
 
