@@ -19,6 +19,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from slack_sdk.signature import SignatureVerifier
 
+from threadline_devstack.waiting import wait_until
 from threadline_sandbox.slack import SlackSandbox
 
 pytestmark = pytest.mark.unit
@@ -84,17 +85,17 @@ class App:
 
     def wait_event(self, kind: str, **fields: Any) -> dict[str, Any]:
         """The latest event of `kind` (with these field values), once it has arrived."""
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
+
+        def latest() -> dict[str, Any] | None:
             found = [
                 e["event"]
                 for e in self.events
                 if e["event"]["type"] == kind and all(e["event"].get(k) == v for k, v in fields.items())
             ]
-            if found:
-                return found[-1]
-            time.sleep(0.02)
-        raise AssertionError(f"no {kind} event")
+            return found[-1] if found else None
+
+        found: dict[str, Any] = wait_until(f"a {kind} event", latest, timeout=10, interval=0.02)
+        return found
 
 
 @pytest.fixture
