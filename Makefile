@@ -11,7 +11,7 @@ export UV_LINK_MODE := copy
 PY          := .venv/bin/python
 SYNCED      := .venv/.synced
 
-.PHONY: help venv lint fmt models infra infra-down up down demo test test-unit test-integration bench clean chart-tools images image-test cluster-test
+.PHONY: help venv lint fmt models infra infra-down up down demo test drills test-unit test-integration bench clean chart-tools images image-test cluster-test
 
 help: ## list the commands
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  make %-18s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -62,8 +62,13 @@ demo: $(SYNCED) ## start the stack, play scripted support conversations, show bo
 chart-tools: $(SYNCED) ## fetch (cached) the pinned helm, kubernetes-validate, checkov, hadolint and CRD validators
 	$(PY) -m threadline_devstack.tools install
 
-test: $(SYNCED) lint chart-tools ## lint, then the whole suite (unit + integration against real Kafka and Elasticsearch)
-	$(PY) -m threadline_devstack.run_pytest -m "not images"
+test: $(SYNCED) lint chart-tools ## lint, then the whole suite (unit + integration against real Kafka and Elasticsearch) but the fault drills
+	$(PY) -m threadline_devstack.run_pytest -m "not images and not slow"
+
+# The fault drills (marker `slow`: a broker restarted, Elasticsearch cut, SaaS errors, SIGKILL under
+# load) take about as long as the rest of the suite together, so they run beside it in CI, not in it.
+drills: $(SYNCED) ## the fault drills: broker restart, Elasticsearch outage, SaaS faults, SIGKILL, bad records (~6 min)
+	$(PY) -m threadline_devstack.run_pytest -m "slow and not images"
 
 test-unit: $(SYNCED) ## only the unit tests (no servers)
 	$(PY) -m threadline_devstack.run_pytest -m unit
