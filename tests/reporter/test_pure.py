@@ -25,7 +25,7 @@ from threadline_reporter.reports import Period, blocks, duration
 from threadline_reporter.schedule import due_reports
 
 pytestmark = pytest.mark.unit
-EXAMPLES = Path(__file__).resolve().parents[2] / "schemas" / "examples" / "threadline.activity" / "1"
+EXAMPLES = Path(__file__).resolve().parents[2] / "schemas" / "examples" / "threadline.activity"
 UTC = dt.UTC
 
 
@@ -186,6 +186,24 @@ def test_each_message_counts_once_not_its_copy_on_the_other_side():
     assert conv["response_count"] == 2 and conv["responders"] == ["901", "USRE"]
 
 
+def test_a_copy_recounted_after_its_webhook_replaces_the_comment_it_was_counted_as():
+    """The mapped user's copy of a Slack reply, first counted as a Zendesk comment, then named a
+    copy by the router under the same event id: the fold keeps documents by id, so the copy wins."""
+    comment = activity(
+        "zd-comment:9", "comment", "2026-11-23T09:05:01Z", "901", "agent", source="zendesk", text="on it"
+    )
+    copy = {**activity("zd-comment:9", "copy", "2026-11-23T09:05:01Z", None, "system", source="zendesk"),
+            "schema_version": 2}  # fmt: skip
+    by_id = {doc_id(d["event_id"]): d for d in docs(STORY[0], STORY[5], comment)}
+    assert fold_conversation(by_id.values(), Calendar("UTC"))["message_count"] == 3
+    by_id.update({doc_id(d["event_id"]): d for d in docs(decode_activity(json.dumps(copy).encode()))})
+    conv = fold_conversation(by_id.values(), Calendar("UTC"))
+    assert conv["message_count"] == 2 and conv["responders"] == ["USRE"]
+    # The same document in the same monthly index: the event's own one is overwritten.
+    [first], [second] = index_actions(comment, Privacy(), "t-"), index_actions(copy, Privacy(), "t-")
+    assert (first["_index"], first["_id"]) == (second["_index"], second["_id"])
+
+
 def test_reopen_counts_and_resolution_is_the_last_solve():
     records = [
         *STORY,
@@ -223,7 +241,7 @@ def test_a_response_over_the_weekend_counts_only_business_time():
 
 
 def test_join_activity_is_not_a_conversation():
-    join = json.loads((EXAMPLES / "12_join.json").read_text())
+    join = json.loads((EXAMPLES / "1" / "12_join.json").read_text())
     assert fold_conversation(docs(join), Calendar()) is None
 
 
@@ -255,7 +273,7 @@ def test_a_conversation_needs_a_message_someone_wrote_or_a_ticket():
 # --- documents and privacy ---------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("path", sorted(EXAMPLES.glob("*.json")), ids=lambda p: p.name)
+@pytest.mark.parametrize("path", sorted(EXAMPLES.glob("*/*.json")), ids=lambda p: f"v{p.parent.name}/{p.name}")
 def test_every_contract_example_makes_a_document(path):
     record = decode_activity(path.read_bytes())
     actions = index_actions(record, Privacy(), "threadline-")
@@ -267,7 +285,7 @@ def test_every_contract_example_makes_a_document(path):
 
 
 def test_email_is_hashed_with_the_salt_and_text_redacted_or_dropped():
-    record = json.loads((EXAMPLES / "13_email_ticket_created.json").read_text())
+    record = json.loads((EXAMPLES / "1" / "13_email_ticket_created.json").read_text())
     record["text"] = "Mail me at dana@example.com or call +33 6 12 34 56 78 about the VPN"
     kept = event_document(record, Privacy())
     assert kept["actor"]["email_hash"].startswith("sha256:") and "dana" not in json.dumps(kept["actor"])
@@ -280,7 +298,7 @@ def test_email_is_hashed_with_the_salt_and_text_redacted_or_dropped():
 
 
 def test_a_slack_delete_removes_the_text_of_the_message_it_names():
-    delete = json.loads((EXAMPLES / "11_delete.json").read_text())
+    delete = json.loads((EXAMPLES / "1" / "11_delete.json").read_text())
     actions = index_actions(delete, Privacy(), "p-")
     assert actions[0]["type"] == "delete" and actions[0]["text"] is None
     update = actions[1]
@@ -291,7 +309,7 @@ def test_a_slack_delete_removes_the_text_of_the_message_it_names():
 
 
 def test_an_edit_puts_the_new_text_on_the_message_not_on_the_edit():
-    edit = json.loads((EXAMPLES / "10_edit.json").read_text())
+    edit = json.loads((EXAMPLES / "1" / "10_edit.json").read_text())
     actions = index_actions(edit, Privacy(text_mode="redact"), "p-")
     assert actions[0]["text"] is None
     assert actions[1]["doc"] == {"text": "Which floor and which printer?", "edited": True}

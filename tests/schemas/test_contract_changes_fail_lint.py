@@ -55,7 +55,7 @@ def test_renaming_a_field_of_the_sync_results_contract_fails_type_checking(works
     unchanged = _mypy(workspace / "src", workspace / "cache")
     assert unchanged.returncode == 0, f"the services do not check clean against the schemas:\n{unchanged.stdout}"
 
-    _rename_field(workspace / "schemas" / "json" / "threadline.sync.results.v3.schema.json", "command_id", "effect_id")
+    _rename_field(workspace / "schemas" / "json" / "threadline.sync.results.v4.schema.json", "command_id", "effect_id")
     generate(generated, ContractSet(workspace / "schemas"))
     changed = _mypy(workspace / "src", workspace / "cache")
 

@@ -165,6 +165,11 @@ async def test_a_reply_becomes_one_comment_by_its_author(slack, zendesk, router,
     assert comments[1]["author_id"] == bob.id and zen.users(id=bob.id).name == "Robert Builder"
     assert comments[1]["metadata"]["custom"] == {"threadline_command_id": comment.command_id, "slack_ts": reply}
     assert [o.effect for o in outcomes] == ["done", "already_done", "already_done"]
+    # Each attempt names the comment it wrote, so the router knows its webhook for a copy.
+    for outcome in outcomes:
+        [added] = outcome.results
+        assert (added.kind, added.comment_id, added.ticket_id) == ("comment_added", comments[1]["id"], ticket_id)
+        assert added.command_id == comment.command_id and added.schema_version == 4
 
 
 async def test_a_slack_connect_guest_without_email_is_named_not_guessed(slack, zendesk, router, effects, zen):

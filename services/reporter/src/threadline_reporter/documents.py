@@ -24,7 +24,7 @@ import msgspec
 
 from threadline_common.business_hours import Calendar
 from threadline_common.dlq import PoisonMessage
-from threadline_common.models.generated.activity_v1 import Activity, Actor
+from threadline_common.models.generated.activity_v2 import Activity, Actor
 from threadline_common.schemas import _RFC3339, SchemaViolation, validate
 from threadline_common.tickets import DONE_STATUSES, OPEN_STATUSES
 from threadline_common.times import format_time, parse_time
@@ -81,6 +81,8 @@ def _plainly_valid(value: bytes) -> dict[str, Any] | None:
         if not isinstance(actor, dict) or not _ACTOR_FIELDS.issuperset(actor):
             return None
         msgspec.convert(record, Activity)
+        if record.get("schema_version") == 1 and (record["type"] == "copy" or "via" in record):
+            return None  # v2's additions in a v1 record: the v1 schema says no
         if not _RFC3339.fullmatch(record["occurred_at"]):
             return None
         parse_time(record["occurred_at"])
@@ -89,8 +91,15 @@ def _plainly_valid(value: bytes) -> dict[str, Any] | None:
     return record
 
 
+def _schema_version(record: Any) -> int:
+    """The version a record claims (v1 or v2), checked against that version's schema; anything
+    else is checked against the newest, which names what is wrong with it."""
+    version = record.get("schema_version") if isinstance(record, dict) else None
+    return version if type(version) is int and version in (1, 2) else 2
+
+
 def decode_activity(value: bytes | None) -> dict[str, Any]:
-    """Raw record -> activity dict; anything that is not a valid v1 activity is a PoisonMessage."""
+    """Raw record -> activity dict; anything that is not a valid v1 or v2 activity is a PoisonMessage."""
     fast = _plainly_valid(value) if value else None
     if fast is not None:
         return fast
@@ -99,7 +108,7 @@ def decode_activity(value: bytes | None) -> dict[str, Any]:
     except (ValueError, UnicodeDecodeError, RecursionError) as exc:  # RecursionError: nested too deep
         raise PoisonMessage(f"not JSON: {exc}") from exc
     try:
-        validate(ACTIVITY, 1, record)
+        validate(ACTIVITY, _schema_version(record), record)
     except SchemaViolation as exc:
         raise PoisonMessage(str(exc)) from exc
     try:
@@ -162,6 +171,7 @@ def event_document(record: dict[str, Any], privacy: Privacy) -> dict[str, Any]:
         "public": bool(record.get("public", True)),
         "status": record.get("status"),
         "previous_status": record.get("previous_status"),
+        "via": record.get("via"),
         "tags": sorted(set(record.get("tags") or [])),
         "reaction": record.get("reaction"),
         "target_event_id": target[0] if target else None,

@@ -46,6 +46,7 @@ FOLD_FIELDS = (
     "actor",
     "public",
     "status",
+    "via",
     "tags",
 )
 

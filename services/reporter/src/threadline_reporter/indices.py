@@ -43,6 +43,7 @@ EVENT_MAPPING: dict[str, Any] = {
         "public": {"type": "boolean"},
         "status": _KEYWORD,
         "previous_status": _KEYWORD,
+        "via": _KEYWORD,
         "tags": _KEYWORD,
         "reaction": _KEYWORD,
         "target_event_id": _KEYWORD,

@@ -12,7 +12,7 @@ from typing import Final, Literal, TypeAlias
 
 from msgspec import UNSET
 
-from threadline_common.models import ConversationV3, ConversationV4, SyncResultV3
+from threadline_common.models import ConversationV3, ConversationV4, SyncResultV4
 
 Conversation: TypeAlias = ConversationV4
 LINKS_VERSION: Final = 4
@@ -29,7 +29,7 @@ def conversation_key(team_id: str, channel_id: str, root_ts: str) -> str:
     return f"{team_id}:{channel_id}:{root_ts}"
 
 
-def thread_conversation_id(result: SyncResultV3) -> str | None:
+def thread_conversation_id(result: SyncResultV4) -> str | None:
     """The conversation of the Slack thread a result names (thread_opened), if it names one."""
     if result.team_id and result.channel_id and result.thread_ts:
         return conversation_key(result.team_id, result.channel_id, result.thread_ts)

@@ -36,7 +36,7 @@ from threadline_common.lanes import Lanes
 from threadline_common.logs import log_context
 from threadline_common.metrics import add_metrics_page
 from threadline_common.models import Command as CommandV1
-from threadline_common.models import CommandV3, SyncResultV3
+from threadline_common.models import CommandV3, SyncResultV4
 from threadline_common.models.generated.commands_v3 import ZendeskCreateFollowup, ZendeskCreateTicket
 from threadline_common.retry import Attempt, RetryPolicy
 from threadline_common.settings import KafkaSettings
@@ -200,7 +200,7 @@ def create_app(settings: ZendeskSyncSettings, kafka: KafkaSettings, effects: Eff
         metrics.queued_notices.inc()
         return True
 
-    async def perform_command(command: CommandV3) -> tuple[list[SyncResultV3], str | None]:
+    async def perform_command(command: CommandV3) -> tuple[list[SyncResultV4], str | None]:
         """Perform until done or failed for good: (results, the reason it is dead-lettered or None)."""
         kind = outcomes.command_type(command)
         told = not isinstance(command, FILING)

@@ -21,7 +21,7 @@ from threadline_common.models.generated.commands_v3 import (
     ZendeskCheckFollower,
     ZendeskDescribeTicket,
 )
-from threadline_common.models.generated.sync_results_v3 import Choices, Follower
+from threadline_common.models.generated.sync_results_v4 import Choices, Follower
 from threadline_zendesk_sync.plan import outcomes, people, slack_posts, ticket_answers
 from threadline_zendesk_sync.plan.failures import NotFound, PermanentError
 from threadline_zendesk_sync.plan.outcomes import Outcome

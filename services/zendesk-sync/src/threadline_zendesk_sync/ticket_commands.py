@@ -12,6 +12,7 @@ import logging
 import msgspec
 
 from threadline_common import confirmation, from_slack
+from threadline_common.models import SyncResultV4
 from threadline_common.models.generated.commands_v3 import (
     SlackPerson,
     ZendeskAddComment,
@@ -146,8 +147,9 @@ class TicketCommands:
 
     async def add_comment(self, command: ZendeskAddComment) -> Outcome:
         ticket_id = await self.zendesk.ticket_id_for(command.ticket_id, command.external_id)
-        if await self.zendesk.already_written(ticket_id, command.command_id):
-            return Outcome("already_done", detail=f"ticket {ticket_id}")
+        written = await self.zendesk.written_comment(ticket_id, command.command_id)
+        if written is not None:
+            return Outcome("already_done", self._comment_added(command, ticket_id, written), f"ticket {ticket_id}")
         # A closed ticket refuses the update with a 422 that says so: that is the check.
         given = command.author
         author = await self.slack.person(given.slack_user_id, given.name or None, given.email or None)
@@ -163,11 +165,19 @@ class TicketCommands:
             uploads=uploads,
             file_notes=notes + failed,
         )
-        await self.zendesk.update_ticket(ticket_id, body)
+        added = await self.zendesk.update_ticket(ticket_id, body)
         if command.public:
             thread = outcomes.thread_of(command.conversation_id)[2]
             await self.files_left(command, command.slack_channel_id, thread, notes + failed)
-        return Outcome("done", detail=f"ticket {ticket_id}")
+        return Outcome("done", self._comment_added(command, ticket_id, added), f"ticket {ticket_id}")
+
+    @staticmethod
+    def _comment_added(command: ZendeskAddComment, ticket_id: int, comment_id: int | None) -> list[SyncResultV4]:
+        """Tell the router which comment is the copy: the comment webhook it causes is counted
+        in Slack already, not a second time as an agent's or requester's comment."""
+        if comment_id is None:
+            return []
+        return [outcomes.result("comment_added", command, ticket_id=ticket_id, comment_id=comment_id)]
 
     async def set_status(self, command: ZendeskSetStatus) -> Outcome:
         ticket_id = await self.zendesk.ticket_id_for(command.ticket_id, command.external_id)

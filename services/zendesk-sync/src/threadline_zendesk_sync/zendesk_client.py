@@ -202,12 +202,16 @@ class Zendesk:
         return comments
 
     async def already_written(self, ticket_id: int, command_id: str) -> bool:
-        comments = await self.comments(ticket_id)
-        return any(zendesk_requests.written_by_us(c) == command_id for c in comments.values())
+        return await self.written_comment(ticket_id, command_id) is not None
 
-    async def update_ticket(self, ticket_id: int, body: dict[str, Any]) -> Any:
+    async def written_comment(self, ticket_id: int, command_id: str) -> int | None:
+        """The id of the comment Threadline wrote for `command_id`, if it is on the ticket."""
+        comments = await self.comments(ticket_id)
+        return next((cid for cid, c in comments.items() if zendesk_requests.written_by_us(c) == command_id), None)
+
+    async def update_ticket(self, ticket_id: int, body: dict[str, Any]) -> int | None:
         """PUT the ticket; remember the comment it added, or forget what was known if the
-        answer was lost (the comment may be there)."""
+        answer was lost (the comment may be there). The id of the comment it added, if any."""
         key = str(ticket_id)
         try:
             response = await self.call(lambda: self.zen.tickets.update(Ticket(id=ticket_id, **body)))
@@ -217,11 +221,14 @@ class Zendesk:
         audit = getattr(response, "audit", None)
         events = audit.get("events") if isinstance(audit, dict) else getattr(audit, "events", None)
         known = self.ticket_comments.get(key)
+        added = None
         for event in events or []:
             event = event if isinstance(event, dict) else event.to_dict()
-            if event.get("type") == "Comment" and known is not None:
-                known[int(event["id"])] = {**event, "metadata": {"custom": body.get("metadata") or {}}}
-        return response
+            if event.get("type") == "Comment" and event.get("id") is not None:
+                added = int(event["id"])
+                if known is not None:
+                    known[added] = {**event, "metadata": {"custom": body.get("metadata") or {}}}
+        return added
 
     async def upload(self, content: bytes, name: str, mimetype: str) -> str:
         """An attachment upload; its token goes with the comment that shows it."""

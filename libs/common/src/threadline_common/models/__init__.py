@@ -16,7 +16,8 @@ faster (figures in tests/schemas/test_models.py's note and the README).
 
 from typing import Any
 
-from threadline_common.models.generated.activity_v1 import Activity, Actor
+from threadline_common.models.generated.activity_v1 import Activity as ActivityV1
+from threadline_common.models.generated.activity_v2 import Activity, Actor
 from threadline_common.models.generated.commands_v1 import (
     Cause,
     Command,
@@ -46,6 +47,7 @@ from threadline_common.models.generated.slack_events_v1 import EventsApiEnvelope
 from threadline_common.models.generated.sync_results_v1 import SyncResult
 from threadline_common.models.generated.sync_results_v2 import SyncResult as SyncResultV2
 from threadline_common.models.generated.sync_results_v3 import SyncResult as SyncResultV3
+from threadline_common.models.generated.sync_results_v4 import SyncResult as SyncResultV4
 from threadline_common.models.generated.zendesk_events_v1 import EventWebhookBody, ZendeskEventRecord
 
 # The model of each (topic, schema version).
@@ -54,7 +56,8 @@ TOPIC_MODELS: dict[tuple[str, int], Any] = {
     ("threadline.zendesk.events", 1): ZendeskEventRecord,
     ("threadline.commands", 1): Command,
     ("threadline.links", 1): Conversation,
-    ("threadline.activity", 1): Activity,
+    ("threadline.activity", 1): ActivityV1,
+    ("threadline.activity", 2): Activity,
     ("threadline.sync.results", 1): SyncResult,
     ("threadline.commands", 2): CommandV2,
     ("threadline.commands", 3): CommandV3,
@@ -63,6 +66,7 @@ TOPIC_MODELS: dict[tuple[str, int], Any] = {
     ("threadline.links", 4): ConversationV4,
     ("threadline.sync.results", 2): SyncResultV2,
     ("threadline.sync.results", 3): SyncResultV3,
+    ("threadline.sync.results", 4): SyncResultV4,
     ("threadline.follows", 1): FollowRow,
     ("threadline.homes", 1): HomeRow,
 }
@@ -70,6 +74,7 @@ TOPIC_MODELS: dict[tuple[str, int], Any] = {
 __all__ = [
     "TOPIC_MODELS",
     "Activity",
+    "ActivityV1",
     "Actor",
     "Cause",
     "ChannelQueue",
@@ -101,6 +106,7 @@ __all__ = [
     "SyncResult",
     "SyncResultV2",
     "SyncResultV3",
+    "SyncResultV4",
     "TicketFollowers",
     "ZendeskAddComment",
     "ZendeskCreateFollowup",

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, TypeAlias
 
-from threadline_common.models import SyncResultV3 as SyncResult
+from threadline_common.models import SyncResultV4 as SyncResult
 from threadline_router.conversation import conversation_key
 from threadline_router.inbound.interactions import (
     BlockAction,

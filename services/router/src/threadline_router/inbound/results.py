@@ -13,13 +13,15 @@ from threadline_router.inbound.events import ReminderTick, SyncResult
 from threadline_router.inbound.records import json_record
 
 # The kinds the sync.results contract names (metrics label them).
-RESULT_KINDS = frozenset({"ticket_created", "thread_opened", "failed", "thread_gone", "follower_checked"})
-# sync.results v3 reads every v1 and v2 result: one decoder, validating in C.
+RESULT_KINDS = frozenset(
+    {"ticket_created", "thread_opened", "failed", "thread_gone", "follower_checked", "comment_added"}
+)
+# sync.results v4 reads every v1..v3 result: one decoder, validating in C.
 _RESULTS = msgspec.json.Decoder(SyncResult)
 
 
 def decode_result(record: bytes | str | dict[str, Any]) -> SyncResult:
-    """A threadline.sync.results record (v1, v2 or v3) -> the generated SyncResult struct."""
+    """A threadline.sync.results record (v1..v4) -> the generated SyncResult struct."""
     if record is None:
         raise PoisonMessage("no value (a tombstone)")
     try:

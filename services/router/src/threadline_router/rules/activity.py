@@ -1,4 +1,4 @@
-"""Builds the activity records (threadline.activity v1) the rules emit for the reporter."""
+"""Builds the activity records (threadline.activity v2) the rules emit for the reporter."""
 
 from __future__ import annotations
 
@@ -10,8 +10,19 @@ from threadline_common.models import Activity, Actor
 from threadline_router.conversation import Conversation
 
 Kind = Literal[
-    "message", "reply", "reaction", "comment", "internal_note", "status_change", "ticket_created", "edit", "delete"
+    "message",
+    "reply",
+    "reaction",
+    "comment",
+    "internal_note",
+    "status_change",
+    "ticket_created",
+    "edit",
+    "delete",
+    "copy",
 ]
+# Where a solve, close or reopen was done (status_change's `via`).
+Via = Literal["slack_emoji", "slack_button", "slack_command", "slack_reply", "answer", "zendesk"]
 Role = Literal["requester", "responder", "agent", "bot", "system"]
 Source = Literal["slack", "zendesk", "email"]
 
@@ -30,14 +41,15 @@ def activity(
     status: str | None = None,
     previous_status: str | None = None,
     reaction: str | None = None,
+    via: Via | None = None,
     channel_id: str | None = None,
     thread_ts: str | UnsetType | None = UNSET,
     ticket_id: int | UnsetType | None = UNSET,
 ) -> Activity:
     """One thing that happened in `state`'s conversation; where and which ticket are the
-    conversation's unless given. Every field is written (null when unknown), as v1 records are."""
+    conversation's unless given. Every field is written (null when unknown)."""
     return Activity(
-        schema_version=1,
+        schema_version=2,
         event_id=event_id,
         type=kind,
         conversation_id=state.conversation_id,
@@ -52,4 +64,5 @@ def activity(
         status=status,
         previous_status=previous_status,
         reaction=reaction,
+        via=via,
     )

@@ -124,7 +124,7 @@ def _resolve_or_urgent(verb: ticket_actions.Verb) -> Callable[[BlockAction, Conv
         commands: list[CommandV3] = []
         if verb == "resolve" and not ticket_actions.is_solved(state):
             command_id = f"solve-button:{state.conversation_id}:{ticket_actions.solve_key(state)}"
-            state, solved = ticket_actions.solve_ticket(state, command_id, event.user, ctx.now)
+            state, solved = ticket_actions.solve_ticket(state, command_id, event.user, ctx.now, "slack_button")
             commands.append(solved)
         elif verb == "urgent" and ticket_actions.urgent_since(state) is None and not ticket_actions.is_solved(state):
             state, urgent = ticket_actions.mark_urgent(state, event.user, ctx.now, "the Urgent button")

@@ -23,6 +23,7 @@ from threadline_common.tickets import DONE_STATUSES
 from threadline_common.times import slack_ts_time
 from threadline_router.conversation import Conversation, external_id
 from threadline_router.inbound import SlackDelete, SlackEdit, SlackMessage, conversation_of
+from threadline_router.rules import status_origin
 from threadline_router.rules.activity import activity
 from threadline_router.rules.commands import (
     NO_CAUSE,
@@ -109,6 +110,7 @@ def on_message(msg: SlackMessage, state: Conversation | None, ctx: Context) -> D
         if not may_use(rules.resolvers, author, state.requester_slack_id, state.responders):
             text = f"<@{author}>, only the requester or the responders can solve this ticket."
             return Decision(state, [notice(state, f"deny:{msg.channel_id}:{msg.ts}", text)], [reply])
+        state = status_origin.asked(state, "solved", "slack_command", author, ctx.now)
         return Decision(state, [solve(state, f"solve:{msg.channel_id}:{msg.ts}", author)], [reply])
 
     # Only a real reply makes someone a responder (a bare "resolve" does not).
@@ -125,7 +127,7 @@ def on_message(msg: SlackMessage, state: Conversation | None, ctx: Context) -> D
     # A requester's reply reopens a solved ticket, as an email reply would.
     reopening = comment(state, msg, author, reopen=state.status == "solved")
     if state.status == "solved":
-        state = replace(state, status="open")
+        state = status_origin.asked(replace(state, status="open"), "open", "slack_reply", author, ctx.now)
     return Decision(state, [reopening], [reply])
 
 

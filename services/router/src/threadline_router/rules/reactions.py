@@ -59,7 +59,7 @@ def on_reaction(event: SlackReaction, state: Conversation | None, ctx: Context) 
         deny = deny_reaction(state.conversation_id, event, resolve.who, "solve this ticket")
         return Decision(state, [deny], [reacted], reason="not allowed to resolve")
     command_id = f"solve-reaction:{event.channel_id}:{event.item_ts}"
-    state, solved = ticket_actions.solve_ticket(state, command_id, event.user, ctx.now)
+    state, solved = ticket_actions.solve_ticket(state, command_id, event.user, ctx.now, "slack_emoji")
     return Decision(state, [solved], [reacted])
 
 

@@ -1,7 +1,8 @@
 """What zendesk-sync's results mean: a ticket exists (the thread names who is on call), an
 emailed ticket's thread is open (the agents' waiting comments follow), a command failed for good
 (the thread hears it once, never about a notice), or the Slack thread is gone (the ticket hears
-it once, in an internal note, and nothing more is said in Slack)."""
+it once, in an internal note, and nothing more is said in Slack), or a Slack message is now a
+Zendesk comment (that comment's webhook is the copy, not a second message)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from msgspec import UNSET, UnsetType
 from msgspec.structs import replace
 
 from threadline_common import to_slack
-from threadline_common.models import SyncResultV3
+from threadline_common.models import SyncResultV4
 from threadline_common.times import slack_ts_time
 from threadline_router.conversation import Conversation, external_id, new_conversation, thread_conversation_id
 from threadline_router.rules.activity import activity
@@ -30,7 +31,7 @@ def _opt(value: T | UnsetType | None) -> T | None:
     return None if value is UNSET else value
 
 
-def on_result(result: SyncResultV3, state: Conversation | None, ctx: Context) -> Decision:
+def on_result(result: SyncResultV4, state: Conversation | None, ctx: Context) -> Decision:
     if result.kind == "ticket_created":
         return _ticket_created(result, state, ctx)
     if result.kind == "thread_opened":
@@ -39,6 +40,8 @@ def on_result(result: SyncResultV3, state: Conversation | None, ctx: Context) ->
         return _on_failed(result, state, ctx)
     if result.kind == "thread_gone":
         return _on_thread_gone(result, state, ctx)
+    if result.kind == "comment_added":
+        return _comment_added(result, state, ctx)
     return ignore(state, f"unknown result {result.kind}")
 
 
@@ -49,7 +52,7 @@ def requested_by(moved_from: str | None) -> str | None:
     return parts[3] if len(parts) == 4 and parts[2] == "command" and parts[3] else None
 
 
-def _requested(result: SyncResultV3, ctx: Context) -> Conversation | None:
+def _requested(result: SyncResultV4, ctx: Context) -> Conversation | None:
     """The thread `/support open` posted: its conversation starts with its ticket."""
     requester = requested_by(_opt(result.moved_from))
     thread_ts = _opt(result.thread_ts)
@@ -71,7 +74,7 @@ def _requested(result: SyncResultV3, ctx: Context) -> Conversation | None:
     )
 
 
-def _ticket_created(result: SyncResultV3, state: Conversation | None, ctx: Context) -> Decision:
+def _ticket_created(result: SyncResultV4, state: Conversation | None, ctx: Context) -> Decision:
     if state is None:
         state = _requested(result, ctx)
     if state is None:
@@ -100,7 +103,7 @@ def _ticket_created(result: SyncResultV3, state: Conversation | None, ctx: Conte
     return Decision(state, [on_call(state, rules, f"oncall:{ticket_id}", "ticket_opened", None)], [created])
 
 
-def _thread_opened(result: SyncResultV3, state: Conversation | None, ctx: Context) -> Decision:
+def _thread_opened(result: SyncResultV4, state: Conversation | None, ctx: Context) -> Decision:
     ticket_id = _opt(result.ticket_id)
     if _opt(result.moved_from) is None:
         # The email conversation now lives under its thread too: Slack replies find it.
@@ -136,7 +139,7 @@ def _thread_opened(result: SyncResultV3, state: Conversation | None, ctx: Contex
     return Decision(state, [agent_comment(state, post) for post in pending])
 
 
-def _on_failed(result: SyncResultV3, state: Conversation | None, ctx: Context) -> Decision:
+def _on_failed(result: SyncResultV4, state: Conversation | None, ctx: Context) -> Decision:
     """A command failed for good: the thread hears it once per command, and never about a notice."""
     if state is None or state.thread_ts is None:
         return ignore(state, "failure outside a thread")
@@ -155,7 +158,7 @@ def _on_failed(result: SyncResultV3, state: Conversation | None, ctx: Context) -
     return Decision(state, [notice(state, key, text)])
 
 
-def _on_thread_gone(result: SyncResultV3, state: Conversation | None, ctx: Context) -> Decision:
+def _on_thread_gone(result: SyncResultV4, state: Conversation | None, ctx: Context) -> Decision:
     """Slack says the thread (or its channel) no longer exists: the conversation records it and
     the ticket hears it once, in an internal note, instead of Threadline talking into the void."""
     if state is None:
@@ -184,3 +187,47 @@ def _on_thread_gone(result: SyncResultV3, state: Conversation | None, ctx: Conte
         "reach the requester by email, or ask them to start a new Slack thread."
     )
     return Decision(state, [ticket_note(state, ticket_id, f"thread-gone:{external_id(state)}", note)])
+
+
+def _comment_added(result: SyncResultV4, state: Conversation | None, ctx: Context) -> Decision:
+    """The comment zendesk-sync wrote is Threadline's copy of a Slack message, counted there.
+    Its webhook usually comes after this result and is then skipped (`zc:<id>`, rules.zendesk);
+    when it came first it was counted as a Zendesk comment, and this overwrites that activity
+    (same event id, same time, so the same document) with a `copy`, which no figure counts."""
+    comment_id = _opt(result.comment_id)
+    if state is None or comment_id is None:
+        return ignore(state, "comment_added without its conversation or comment")
+    copy_key = own_copy_key(comment_id)
+    if copy_key in state.seen:
+        return ignore(state, "already known as our copy")
+    counted_at = comment_counted_at(state, comment_id)
+    state = mark_seen(state, copy_key, ctx.now)
+    if counted_at is None:
+        return Decision(state, reason="our copy, before its webhook")
+    recount = activity(
+        "copy",
+        f"zd-comment:{comment_id}",
+        state,
+        occurred_at=counted_at,
+        ticket_id=_opt(result.ticket_id),
+        actor_id=None,
+        role="system",
+        source="zendesk",
+    )
+    return Decision(state, [], [recount], reason="our copy, after its webhook: recounted")
+
+
+def own_copy_key(comment_id: int) -> str:
+    """`seen` key: this Zendesk comment is Threadline's copy of a Slack message."""
+    return f"zc:{comment_id}"
+
+
+def counted_comment_key(comment_id: int, occurred_at: str) -> str:
+    """`seen` key: this Zendesk comment was counted as someone's comment, at `occurred_at` (a
+    recount must name the same time: the events index is chosen by it)."""
+    return f"zd-comment:{comment_id}@{occurred_at}"
+
+
+def comment_counted_at(state: Conversation, comment_id: int) -> str | None:
+    prefix = f"zd-comment:{comment_id}@"
+    return next((key[len(prefix) :] for key in state.seen if key.startswith(prefix)), None)

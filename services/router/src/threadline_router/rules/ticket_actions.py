@@ -17,6 +17,8 @@ from threadline_common.channels import ChannelRules, Who
 from threadline_common.models.generated.commands_v3 import SlackPerson, ZendeskSetPriority, ZendeskSetStatus
 from threadline_common.tickets import DONE_STATUSES
 from threadline_router.conversation import Conversation, external_id
+from threadline_router.rules import status_origin
+from threadline_router.rules.activity import Via
 from threadline_router.rules.commands import NO_CAUSE, UNSTAMPED, solve
 from threadline_router.rules.decision import mark_seen
 from threadline_router.rules.who import describe_who, may_use
@@ -67,9 +69,11 @@ def urgent_since(state: Conversation) -> str | None:
     return _latest(state, f"urgent-since:{state.ticket_id}:")
 
 
-def solve_ticket(state: Conversation, command_id: str, user: str, now: str) -> tuple[Conversation, ZendeskSetStatus]:
+def solve_ticket(
+    state: Conversation, command_id: str, user: str, now: str, via: Via
+) -> tuple[Conversation, ZendeskSetStatus]:
     command = solve(state, command_id, user)
-    state = mark_seen(state, solve_key(state), now)
+    state = status_origin.asked(mark_seen(state, solve_key(state), now), "solved", via, user, now)
     return mark_seen(state, f"solved-by:{state.ticket_id}:{user}", now), command
 
 

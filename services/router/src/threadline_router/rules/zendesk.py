@@ -12,9 +12,11 @@ from threadline_common.models.generated.commands_v3 import SlackOpenThread
 from threadline_common.tickets import DONE_STATUSES, OPEN_STATUSES, WAITING_STATUSES
 from threadline_router.conversation import Conversation, Status, external_id, new_conversation
 from threadline_router.inbound import ZendeskTicketEvent
-from threadline_router.rules.activity import activity
+from threadline_router.rules import status_origin
+from threadline_router.rules.activity import Role, activity
 from threadline_router.rules.commands import NO_CAUSE, UNSTAMPED, agent_comment, notice
-from threadline_router.rules.decision import Context, Decision, ignore, mark_seen
+from threadline_router.rules.decision import Context, Decision, ignore, mark_seen, role
+from threadline_router.rules.results import counted_comment_key, own_copy_key
 
 # The REST API says "email"; event webhooks say "mail" for the same ticket.
 EMAIL_VIA_CHANNELS = frozenset({"email", "mail"})
@@ -51,17 +53,19 @@ def _on_status(event: ZendeskTicketEvent, state: Conversation, ctx: Context) -> 
         state = replace(state, waiting_since=None, reminders_sent=0)
     elif state.waiting_since is None and previous not in WAITING_STATUSES:
         state = replace(state, waiting_since=ctx.now or None, reminders_sent=0)  # back with support
+    state, via, by = status_origin.origin(state, event.ticket_id, current)
     changed = activity(
         "status_change",
         f"zd-status:{event.ticket_id}:{event.event_id}",
         state,
         occurred_at=event.occurred_at or ctx.now,
         ticket_id=event.ticket_id,
-        actor_id=None,
-        role="system",
-        source="zendesk",
+        actor_id=by,
+        role="system" if by is None else role(state, by),
+        source="zendesk" if via == "zendesk" else "slack",
         status=current,
         previous_status=previous,
+        via=via,
     )
     text = None
     if current == "solved" and previous != "solved":
@@ -77,14 +81,20 @@ def _on_status(event: ZendeskTicketEvent, state: Conversation, ctx: Context) -> 
 
 def _on_comment(event: ZendeskTicketEvent, state: Conversation, ctx: Context) -> Decision:
     public = event.comment_public
+    if event.comment_id is not None and own_copy_key(event.comment_id) in state.seen:
+        # zendesk-sync's comment_added named it: a Slack message, already counted in Slack.
+        return Decision(state, reason="our copy of a Slack message")
+    occurred_at = event.occurred_at or ctx.now
+    if event.comment_id is not None:
+        state = mark_seen(state, counted_comment_key(event.comment_id, occurred_at), ctx.now)
     commented = activity(
         "comment" if public else "internal_note",
         f"zd-comment:{event.comment_id}",
         state,
-        occurred_at=event.occurred_at or ctx.now,
+        occurred_at=occurred_at,
         ticket_id=event.ticket_id,
         actor_id=str(event.author_id) if event.author_id else None,
-        role="agent" if event.author_is_staff else "requester",
+        role=_comment_role(event, ctx),
         source="zendesk",
         text=event.comment_body if public else None,
         public=public,
@@ -107,6 +117,14 @@ def _on_comment(event: ZendeskTicketEvent, state: Conversation, ctx: Context) ->
         state = replace(state, pending_comments=[*state.pending_comments, post])
         return Decision(state, [], [commented], reason="thread not open yet")
     return Decision(state, [agent_comment(state, post)], [commented])
+
+
+def _comment_role(event: ZendeskTicketEvent, ctx: Context) -> Role:
+    """Threadline's own Zendesk user writes notices and unmapped people's copies: a bot, which
+    no figure counts as someone's message (the Slack message it copies is counted)."""
+    if ctx.zendesk_api_user_id is not None and event.author_id == ctx.zendesk_api_user_id:
+        return "bot"
+    return "agent" if event.author_is_staff else "requester"
 
 
 def _email_ticket(event: ZendeskTicketEvent, ctx: Context) -> Decision:

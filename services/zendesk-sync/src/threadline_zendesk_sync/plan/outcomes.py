@@ -1,13 +1,15 @@
 """What performing a command did, and the threadline.sync.results records it reports (v2; v3 for
-follower_checked)."""
+follower_checked; v4 for comment_added)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Literal, TypeAlias
 
-from threadline_common.models import CommandV3, SyncResultV3
-from threadline_common.models.generated.sync_results_v3 import Follower
+from msgspec import UNSET
+
+from threadline_common.models import CommandV3, SyncResultV4
+from threadline_common.models.generated.sync_results_v4 import Follower
 
 
 @dataclass
@@ -16,12 +18,14 @@ class Outcome:
     it; `skipped` when there was nothing to do (our own comment coming back)."""
 
     effect: str
-    results: list[SyncResultV3] = field(default_factory=list)
+    results: list[SyncResultV4] = field(default_factory=list)
     detail: str = ""
 
 
-# The kinds zendesk-sync reports (mypy holds them to SyncResultV3.kind, the contract's).
-ResultKind: TypeAlias = Literal["ticket_created", "thread_opened", "failed", "thread_gone", "follower_checked"]
+# The kinds zendesk-sync reports (mypy holds them to SyncResultV4.kind, the contract's).
+ResultKind: TypeAlias = Literal[
+    "ticket_created", "thread_opened", "failed", "thread_gone", "follower_checked", "comment_added"
+]
 REASON_LIMIT = 1000  # sync.results v2 bounds the reason
 
 
@@ -55,13 +59,14 @@ def result(
     moved_from: str | None = None,
     reason: str | None = None,
     follower: Follower | None = None,
-) -> SyncResultV3:
+    comment_id: int | None = None,
+) -> SyncResultV4:
     """A threadline.sync.results v2 record; thread fields default to the command's conversation.
     It names its command by id and type, never by content, so a chain of results cannot grow."""
     conversation_id = conversation_id or command.conversation_id
     team, channel, ts = thread_of(conversation_id)
-    return SyncResultV3(
-        schema_version=3 if follower is not None else 2,
+    return SyncResultV4(
+        schema_version=4 if comment_id is not None else 3 if follower is not None else 2,
         kind=kind,
         conversation_id=conversation_id,
         command_id=command.command_id,
@@ -73,5 +78,6 @@ def result(
         thread_ts=thread_ts or ts,
         moved_from=moved_from,
         reason=reason[:REASON_LIMIT] if reason else None,
-        **({"follower": follower} if follower is not None else {}),
+        follower=UNSET if follower is None else follower,
+        comment_id=UNSET if comment_id is None else comment_id,
     )
