@@ -223,6 +223,20 @@ def test_reopen_counts_and_resolution_is_the_last_solve():
     assert solved["time_to_resolution_seconds"] == 3 * 3600
 
 
+def test_a_creation_noted_after_the_ticket_was_solved_is_not_a_reopening():
+    records = [
+        STORY[0],
+        activity("s1", "status_change", "2026-11-23T09:00:03Z", None, "system", status="solved", previous_status="new"),
+        activity("s2", "ticket_created", "2026-11-23T09:00:05Z", "UASK", "requester", status="new"),
+    ]
+    conv = fold_conversation(docs(*records), Calendar("UTC"))
+    assert (conv["status"], conv["reopened_count"]) == ("solved", 0)
+    # A follow-up ticket of the same conversation does open it again.
+    followup = activity("s3", "ticket_created", "2026-11-23T10:00:00Z", "UASK", "requester", status="new", ticket_id=8)
+    conv = fold_conversation(docs(*records, followup), Calendar("UTC"))
+    assert (conv["status"], conv["reopened_count"]) == ("new", 1)
+
+
 def test_the_fold_does_not_depend_on_the_order_of_events():
     forward = fold_conversation(docs(*STORY), Calendar("Europe/Paris"))
     backward = fold_conversation(list(reversed(docs(*STORY))), Calendar("Europe/Paris"))

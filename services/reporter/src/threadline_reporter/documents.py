@@ -317,12 +317,19 @@ def fold_conversation(
     reopened = 0
     ticket_ids: list[int] = []
     tags: set[str] = set()
+    changed_tickets: set[int] = set()  # tickets whose status a status change already told
     for d in docs:
         if d["ticket_id"] is not None and d["ticket_id"] not in ticket_ids:
             ticket_ids.append(d["ticket_id"])
         tags.update(d.get("tags") or [])
         new = d.get("status")
         if d["type"] not in ("status_change", "ticket_created") or not new:
+            continue
+        if d["type"] == "status_change":
+            changed_tickets.add(d["ticket_id"])
+        elif d["ticket_id"] in changed_tickets:
+            # The router notes a creation when zendesk-sync's result reaches it, which can be after
+            # an agent already solved the ticket: its "new" is not a reopening.
             continue
         when = at[id(d)]
         if new in DONE_STATUSES and status not in DONE_STATUSES:

@@ -23,8 +23,15 @@ DASHBOARD = f"{DEFAULT_PREFIX}support-dashboard"
 CORE_MIGRATION_VERSION = "8.8.0"
 # The newest migration each type's objects are written for: Kibana migrates them from there.
 TYPE_MIGRATION_VERSION = {"index-pattern": "8.0.0", "lens": "8.9.0", "dashboard": "8.7.0"}
-# What messages people write, as a KQL filter on the events data view (reactions, edits, notes out).
-MESSAGES_KQL = "type : (message or reply or comment) and public : true and not actor.role : bot"
+# What messages people write, as a KQL filter on the events data view (reactions, edits, notes out):
+# documents.is_message, the e-mail that opened an emailed ticket included.
+MESSAGES_KQL = (
+    "(type : (message or reply or comment) or (type : ticket_created and source : email))"
+    " and public : true and not actor.role : bot"
+)
+# Status changes that solve (or close) an open ticket, and that reopen a solved or closed one.
+SOLVES_KQL = "type : status_change and status : (solved or closed) and not previous_status : (solved or closed)"
+REOPENS_KQL = "type : status_change and previous_status : (solved or closed) and not status : (solved or closed)"
 
 Column = dict[str, Any]
 
@@ -49,8 +56,9 @@ def date_histogram(field: str, label: str) -> Column:
     }
 
 
-def terms(field: str, label: str, size: int, order_by: str | None = None) -> Column:
-    """Top values of a keyword field, by the metric column `order_by` (else alphabetically)."""
+def terms(field: str, label: str, size: int, order_by: str | None = None, missing: bool = False) -> Column:
+    """Top values of a keyword field, by the metric column `order_by` (else alphabetically);
+    `missing`: documents without the field make a row of their own instead of none."""
     order: dict[str, Any] = (
         {"type": "column", "columnId": order_by} if order_by else {"type": "alphabetical", "fallback": False}
     )
@@ -67,7 +75,7 @@ def terms(field: str, label: str, size: int, order_by: str | None = None) -> Col
             "orderBy": order,
             "orderDirection": "desc" if order_by else "asc",
             "otherBucket": True,
-            "missingBucket": False,
+            "missingBucket": missing,
             "parentFormat": {"id": "terms"},
             "include": [],
             "exclude": [],
@@ -149,7 +157,10 @@ def lens(
     visualization_type: str,
     visualization: dict[str, Any],
     description: str = "",
+    query: str = "",
 ) -> dict[str, Any]:
+    """A Lens chart; `query`: the KQL the whole chart is filtered by (a column's own filter only
+    changes that column: the chart's rows would still be every value of its buckets)."""
     layer = f"{object_id}-layer"
     buckets = [c for c, col in columns.items() if col["isBucketed"]]
     metrics = [c for c, col in columns.items() if not col["isBucketed"]]
@@ -171,7 +182,7 @@ def lens(
                 "visualization": {"layerId": layer, **visualization}
                 if visualization_type != "lnsXY"
                 else {**visualization, "layers": [{"layerId": layer, **visualization["layers"][0]}]},
-                "query": {"language": "kuery", "query": ""},
+                "query": {"language": "kuery", "query": query},
                 "filters": [],
                 "internalReferences": [],
                 "adHocDataViews": {},
@@ -291,11 +302,14 @@ def charts() -> list[dict[str, Any]]:
             events,
             {
                 "responder": terms("actor.id", "Responder", 20, order_by="messages"),
-                "name": terms("actor.name", "Name", 1, order_by="messages"),
-                "messages": count("Messages", f"{MESSAGES_KQL} and actor.role : (responder or agent)"),
+                # Slack's side names nobody (ids only): without the missing bucket a Slack
+                # responder would have no row at all.
+                "name": terms("actor.name", "Name", 1, order_by="messages", missing=True),
+                "messages": count("Messages"),
             },
             "lnsDatatable",
             table(["responder", "name", "messages"]),
+            query=f"{MESSAGES_KQL} and actor.role : (responder or agent)",
         ),
         lens(
             f"{p}messages",
@@ -309,12 +323,26 @@ def charts() -> list[dict[str, Any]]:
             "lnsXY",
             xy("bar_stacked", "day", ["messages"], split="source"),
         ),
+        lens(
+            f"{p}status-origin",
+            "Solves and reopens, by where they were done",
+            events,
+            {
+                "via": terms("via", "Done in", 10, order_by="solves"),
+                "solves": count("Solves", SOLVES_KQL),
+                "reopens": count("Reopens", REOPENS_KQL),
+            },
+            "lnsDatatable",
+            table(["via", "solves", "reopens"]),
+            description="Each solve, close or reopen once, where it was done: a Slack emoji, button or "
+            "typed word, a requester's reply, an automatic answer, or Zendesk (an agent or an automation).",
+        ),
     ]
 
 
 # Where each chart sits on the dashboard's 48-column grid: (x, y, w, h).
 LAYOUT = [(0, 0, 36, 12), (36, 0, 12, 12), (0, 12, 24, 14), (24, 12, 24, 14), (0, 26, 24, 14), (24, 26, 24, 14),
-          (0, 40, 24, 16), (24, 40, 24, 16), (0, 56, 48, 14)]  # fmt: skip
+          (0, 40, 24, 16), (24, 40, 24, 16), (0, 56, 48, 14), (0, 70, 48, 12)]  # fmt: skip
 
 
 def dashboard(panels: list[dict[str, Any]]) -> dict[str, Any]:
