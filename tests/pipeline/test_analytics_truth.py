@@ -131,7 +131,7 @@ def test_reports_dashboard_and_what_happened_agree(pipeline: Pipeline, reporter:
     still_open = {"C0SUPPORT": 2, "C0INFRA": 1}  # D and E; F
     messages = {"C0SUPPORT": sum(v for k, v in played.items() if k.startswith("support:")), "C0INFRA": 2}
 
-    import json, time
+    import json
 
     print(
         "DEBUG",
