@@ -15,8 +15,9 @@ event ids it applied; keeping the events here reuses the one pure fold, and the 
 exactly what a fold of the events gives (the rebuild test compares them).
 
 Only the fields the fold and the merge read are kept (of a text, its first TEXT_CHARS
-characters), so a conversation costs well under a kilobyte an event. Conversations the indexer does not own (an emailed ticket's `zd:`
-conversation or a thread on another partition, found through a ticket) are read from
+characters), so a conversation costs well under a kilobyte an event. Conversations the indexer
+does not own (an emailed ticket's `zd:` conversation or a thread on another partition, found
+through a ticket) are read from
 Elasticsearch each time and not kept: another replica may be changing them.
 """
 
