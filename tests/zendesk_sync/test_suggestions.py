@@ -96,3 +96,14 @@ def test_an_article_without_a_snippet_shows_the_beginning_of_its_body_as_text():
     assert made is not None and made.detail.startswith("A b A b") and len(made.detail) == suggestions.MAX_DETAIL
     assert "<" not in made.detail and made.detail.endswith("…")
     assert article_suggestion({"title": "No page"}) is None
+
+
+async def test_the_demo_articles_answer_the_demo_questions_once_written_twice(effects, zen):
+    from threadline_devstack.help_center import ARTICLES, seed_articles
+
+    ids = seed_articles(zen, SECTION)
+    assert seed_articles(zen, SECTION) == ids and len(ids) == len(ARTICLES)  # `up` again writes nothing new
+    vpn = await help_center_articles(effects.zendesk, text="How do I get VPN access from home?", locale="en-us")
+    assert vpn[0].title == "Connecting to the VPN from home"
+    reset = await help_center_articles(effects.zendesk, text="I need a password reset, mine expired", locale="en-us")
+    assert reset[0].title == "Resetting your password"

@@ -119,7 +119,9 @@ class HelpCenter:
 
     # --- writes --------------------------------------------------------------------------------
 
-    def create_article(self, section_id: int, data: dict[str, Any], author_id: int, path_locale: str | None) -> dict:
+    def create_article(
+        self, section_id: int, data: dict[str, Any], author_id: int, path_locale: str | None
+    ) -> dict[str, Any]:
         if section_id not in self.sections:
             raise LookupError(section_id)
         title = str(data.get("title") or "").strip()
