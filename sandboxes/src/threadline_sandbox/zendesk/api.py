@@ -280,7 +280,7 @@ class ZendeskApi:
         guide = [
             ("/articles/search", self.hc_search, ["GET"]),
             ("/articles", self.hc_articles, ["GET"]),
-            ("/articles/{id:int}", self.hc_article, ["GET"]),
+            ("/articles/{ref}", self.hc_article, ["GET"]),
             ("/sections/{id:int}/articles", self.hc_create_article, ["POST"]),
             ("/sections", self.hc_sections, ["GET"]),
             ("/categories", self.hc_categories, ["GET"]),
@@ -289,6 +289,7 @@ class ZendeskApi:
             for path, handler, methods in guide:
                 for suffix in (".json", ""):
                     api.append((f"{prefix}{path}{suffix}", handler, methods))
+        # `{ref}` above takes "123-Slug.json" whole: the id is its leading digits.
         routes: list[BaseRoute] = [
             Route(f"/api/v2{path}", self._endpoint(handler), methods=methods) for path, handler, methods in api
         ]
@@ -750,7 +751,8 @@ class ZendeskApi:
         return self._hc_listing(call, "categories", list(self.account.help_center.categories.values()))
 
     def hc_article(self, call: Call) -> Result:
-        article = self.account.help_center.articles.get(int(call.request.path_params["id"]))
+        found = help_center.leading_id(str(call.request.path_params["ref"]))
+        article = self.account.help_center.articles.get(found) if found is not None else None
         if article is None:
             raise not_found()
         return 200, {"article": article}, {}
@@ -771,9 +773,9 @@ class ZendeskApi:
 
     async def hc_page(self, request: Request) -> Response:
         """The article's public page (its html_url), so that a link in Slack opens something."""
-        ref = str(request.path_params["ref"]).split("-", 1)[0]
+        found = help_center.leading_id(str(request.path_params["ref"]))
         with self.lock:
-            article = self.account.help_center.articles.get(int(ref)) if ref.isdigit() else None
+            article = self.account.help_center.articles.get(found) if found is not None else None
         if article is None or article["draft"]:
             return Response("Not found", status_code=404, media_type="text/plain")
         title = html.escape(article["title"])

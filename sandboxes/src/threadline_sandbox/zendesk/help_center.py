@@ -61,7 +61,14 @@ def html_text(body: str) -> str:
 
 
 def slug(title: str) -> str:
+    """The title in an article's links, as Zendesk writes it ("Notify-None-Article-Name")."""
     return "-".join(_WORD.findall(title))[:60] or "article"
+
+
+def leading_id(ref: str) -> int | None:
+    """The id of `<id>` or `<id>-<slug>` (Guide's links carry the slug; either is accepted)."""
+    head = ref.split("-", 1)[0]
+    return int(head) if head.isdigit() else None
 
 
 def query_words(query: str) -> list[str]:
@@ -132,7 +139,7 @@ class HelpCenter:
         stamp = self.now()
         article = {
             "id": aid,
-            "url": f"{self.base_url}/api/v2/help_center/{locale}/articles/{aid}.json",
+            "url": f"{self.base_url}/api/v2/help_center/{locale}/articles/{aid}-{slug(title)}.json",
             "html_url": f"{self.base_url}/hc/{locale}/articles/{aid}-{slug(title)}",
             "author_id": int(data.get("author_id") or author_id),
             "comments_disabled": bool(data.get("comments_disabled", False)),
