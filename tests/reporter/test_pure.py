@@ -372,11 +372,14 @@ def test_the_document_keeps_the_question_the_last_answer_and_how_it_was_solved()
     assert fold_conversation(docs(*reopened), Calendar("UTC"))["solved_source"] is None
 
 
-def test_a_deleted_question_and_dropped_text_leave_nothing_to_match():
+def test_a_deleted_or_edited_question_and_dropped_text_leave_nothing_to_match():
     deleted = [*STORY, activity("slack-delete:C1:100.000100", "delete", "2026-11-23T11:00:00Z", "UASK", "requester")]
     deleted[0] = {**deleted[0], "event_id": "slack:C1:100.000100"}
     conv = fold_conversation(docs(*deleted), Calendar("UTC"))
     assert conv["question"] == "anyone?"  # the requester's next words, not the deleted question
+    edit = activity("slack-edit:C1:100.000100:101.0", "edit", "2026-11-23T11:00:00Z", "UASK", "requester", text="x")
+    edited = [{**STORY[0], "event_id": "slack:C1:100.000100"}, *STORY[1:], edit]
+    assert fold_conversation(docs(*edited), Calendar("UTC"))["question"] == "anyone?"  # nor the words taken back
     dropped = fold_conversation([event_document(r, Privacy(text_mode="drop")) for r in STORY], Calendar("UTC"))
     assert dropped["question"] is None and dropped["answer"] is None
     long = [{**STORY[0], "text": "x" * 5000}, *STORY[1:]]

@@ -342,13 +342,15 @@ def fold_conversation(
 
     first_response_at = at[id(first_response)] if first_response else None
     # What similar-solved search reads: the question (the opener's text, else the requester's
-    # first words) and the last public answer. A deleted message says nothing (its delete event
-    # is among the events; Elasticsearch's copy has no text left either).
-    deleted = {d.get("target_event_id") for d in docs if d["type"] == "delete"}
+    # first words) and the last public answer. A deleted or edited message gives neither: its
+    # delete or edit event is among the events, while the fold state's copy of the message still
+    # has the words it was written with (the edit's text lives on the message in Elasticsearch
+    # only), and what someone took back must not stay searchable here.
+    changed = {d.get("target_event_id") for d in docs if d["type"] in ("delete", "edit")}
 
     def said(d: dict[str, Any]) -> str | None:
         text = (d.get("text") or "").strip()
-        return text[:TEXT_CHARS] if text and not d.get("deleted") and d["event_id"] not in deleted else None
+        return text[:TEXT_CHARS] if text and not d.get("deleted") and d["event_id"] not in changed else None
 
     asked = [d for d in docs if d["actor"]["role"] == "requester" and d["type"] in (*MESSAGE_TYPES, "ticket_created")]
     question = next((t for t in map(said, [opener, *asked]) if t), None)
