@@ -23,6 +23,7 @@ CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance]
 OPERATIONS = [
     ("/reports/{kind}", "GET"),
     ("/reports/{kind}/post", "POST"),
+    ("/similar", "GET"),
     ("/healthz", "GET"),
     ("/readyz", "GET"),
     ("/metrics", "GET"),

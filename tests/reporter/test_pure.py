@@ -13,6 +13,7 @@ from threadline_common.business_hours import Calendar
 from threadline_common.channels import parse_channels
 from threadline_common.dlq import PoisonMessage
 from threadline_reporter.documents import (
+    TEXT_CHARS,
     Privacy,
     decode_activity,
     doc_id,
@@ -388,3 +389,30 @@ def test_blocks_carry_the_numbers():
     text = json.dumps(blocks(report))
     for expected in ("*Opened*\\n3", "*Solved*\\n2", "*Still open*\\n4", "*Median first response*\\n1m", "target*\\n1"):
         assert expected in text
+
+
+def test_the_document_keeps_the_question_the_last_answer_and_how_it_was_solved():
+    conv = fold_conversation(docs(*STORY), Calendar("UTC"))
+    assert conv["team_id"] == "T1"
+    assert conv["question"] == "help"
+    assert conv["answer"] == "fixed"  # the last public response, not the requester's "anyone?"
+    assert conv["solved_source"] == "slack"  # STORY's solve event came from Slack
+    by_agent = [*STORY[:-1], activity("s2", "status_change", "2026-11-23T10:00:00Z", "901", "agent",
+                                      source="zendesk", status="solved", previous_status="open")]  # fmt: skip
+    assert fold_conversation(docs(*by_agent), Calendar("UTC"))["solved_source"] == "zendesk"
+    reopened = [*STORY, activity("r1", "status_change", "2026-11-23T11:00:00Z", None, "system", status="open")]
+    assert fold_conversation(docs(*reopened), Calendar("UTC"))["solved_source"] is None
+
+
+def test_a_deleted_or_edited_question_and_dropped_text_leave_nothing_to_match():
+    deleted = [*STORY, activity("slack-delete:C1:100.000100", "delete", "2026-11-23T11:00:00Z", "UASK", "requester")]
+    deleted[0] = {**deleted[0], "event_id": "slack:C1:100.000100"}
+    conv = fold_conversation(docs(*deleted), Calendar("UTC"))
+    assert conv["question"] == "anyone?"  # the requester's next words, not the deleted question
+    edit = activity("slack-edit:C1:100.000100:101.0", "edit", "2026-11-23T11:00:00Z", "UASK", "requester", text="x")
+    edited = [{**STORY[0], "event_id": "slack:C1:100.000100"}, *STORY[1:], edit]
+    assert fold_conversation(docs(*edited), Calendar("UTC"))["question"] == "anyone?"  # nor the words taken back
+    dropped = fold_conversation([event_document(r, Privacy(text_mode="drop")) for r in STORY], Calendar("UTC"))
+    assert dropped["question"] is None and dropped["answer"] is None
+    long = [{**STORY[0], "text": "x" * 5000}, *STORY[1:]]
+    assert len(fold_conversation(docs(*long), Calendar("UTC"))["question"]) == TEXT_CHARS

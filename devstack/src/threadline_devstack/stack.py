@@ -53,6 +53,18 @@ def _wait_port(process: ManagedProcess, port: int, timeout: float = 30) -> None:
         time.sleep(0.1)
 
 
+def _seed_help_center(shape: Any, zenpy_env: dict[str, str]) -> None:
+    """The demo's Help Center articles, written into the sandbox through its create endpoint."""
+    from zenpy import Zenpy
+
+    from threadline_devstack.help_center import seed_articles
+
+    os.environ.update(zenpy_env)  # zenpy reads where to go from the environment
+    zen = Zenpy(subdomain=shape.subdomain, email=shape.api_email, token=shape.api_token)
+    section = min(shape.account.help_center.sections)
+    seed_articles(zen, section, shape.account.help_center.default_locale)
+
+
 def all_processes() -> list[ManagedProcess]:
     """Every process `up` may start, for `down` (stopped by pid file; absent ones are no-ops)."""
     run = infra.run_dir()
@@ -164,6 +176,7 @@ def up() -> dict[str, Any]:
         }
         zenpy_env = {"ZENPY_FORCE_SCHEME": "http", "ZENPY_FORCE_NETLOC": f"127.0.0.1:{port}"}
         zendesk["zenpy_env"] = zenpy_env
+        _seed_help_center(shape, zenpy_env)
     stack.update(zendesk)
 
     # PagerDuty: THREADLINE_PAGERDUTY_API_TOKEN (and _API_URL) for a real account, else the sandbox.

@@ -13,6 +13,7 @@ import asyncio
 import base64
 import binascii
 import hashlib
+import html
 import json
 import math
 import random
@@ -31,6 +32,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from threadline_sandbox.zendesk import help_center
 from threadline_sandbox.zendesk.knobs import Knobs
 from threadline_sandbox.zendesk.model import (
     STAFF_ROLES,
@@ -40,6 +42,7 @@ from threadline_sandbox.zendesk.model import (
     decode_cursor,
     encode_cursor,
     not_found,
+    record_invalid,
 )
 from threadline_sandbox.zendesk.webhooks_api import WebhookRegistry, forbidden
 
@@ -273,10 +276,25 @@ class ZendeskApi:
             ("/webhooks/{id}/invocations", self.webhook_invocations, ["GET"]),
             ("/webhooks/{id}/invocations/{invocation}/attempts", self.webhook_attempts, ["GET"]),
         ]
+        # Zendesk Guide: each path with and without its locale and its ".json" (both are served).
+        guide = [
+            ("/articles/search", self.hc_search, ["GET"]),
+            ("/articles", self.hc_articles, ["GET"]),
+            ("/articles/{ref}", self.hc_article, ["GET"]),
+            ("/sections/{id:int}/articles", self.hc_create_article, ["POST"]),
+            ("/sections", self.hc_sections, ["GET"]),
+            ("/categories", self.hc_categories, ["GET"]),
+        ]
+        for prefix in ("/help_center", "/help_center/{locale}"):
+            for path, handler, methods in guide:
+                for suffix in (".json", ""):
+                    api.append((f"{prefix}{path}{suffix}", handler, methods))
+        # `{ref}` above takes "123-Slug.json" whole: the id is its leading digits.
         routes: list[BaseRoute] = [
             Route(f"/api/v2{path}", self._endpoint(handler), methods=methods) for path, handler, methods in api
         ]
         routes.append(Route("/attachments/token/{token}/", self.file_content, methods=["GET"]))
+        routes.append(Route("/hc/{locale}/articles/{ref}", self.hc_page, methods=["GET"]))
         routes.append(
             Route(
                 "/api/v2/{rest:path}",
@@ -688,6 +706,81 @@ class ZendeskApi:
         self._admin_only(call)
         params = call.request.path_params
         return 200, self.webhooks.attempts(params["id"], params["invocation"]), {}
+
+    # --- Zendesk Guide (help_center.py) ----------------------------------------------------------
+
+    def hc_search(self, call: Call) -> Result:
+        params = dict(call.request.query_params)
+        query = params.get("query") or ""
+        category, section = set(_ids(params.get("category"))), set(_ids(params.get("section")))
+        labels = {n.strip() for n in (params.get("label_names") or "").split(",") if n.strip()}
+        if not query.strip() and not (category or section or labels):
+            raise ZendeskError(
+                400,
+                {
+                    "error": "InvalidSearchParameters",
+                    "description": "You must specify at least one of query, category, section or label_names",
+                },
+            )
+        per_page = _int(params.get("per_page"), help_center.DEFAULT_PER_PAGE, "per_page")
+        page = _int(params.get("page"), 1, "page")
+        if not 1 <= per_page <= help_center.MAX_PER_PAGE or page < 1:
+            raise ZendeskError(
+                400,
+                {"error": "InvalidPaginationParameter", "description": "per_page must be 1-100 and page above 0"},
+            )
+        hc = self.account.help_center
+        locale = hc.locale_of(call.request.path_params.get("locale"), params.get("locale"))
+        found = hc.search(query, locale, category, section, labels)
+        kept = {k: v for k, v in params.items() if k != "page"} | {"per_page": str(per_page)}
+        link = help_center.query_link(call.base, call.request.url.path, kept)
+        return 200, help_center.page_of(found, page, per_page, link), {}
+
+    def _hc_listing(self, call: Call, key: str, items: list[dict[str, Any]]) -> Result:
+        locale = self.account.help_center.locale_of(call.request.path_params.get("locale"), call.param("locale"))
+        items = [i for i in items if locale is None or i["locale"] == locale]
+        return 200, paginate(call, sorted(items, key=lambda i: i["id"]), key, call.request.url.path), {}
+
+    def hc_articles(self, call: Call) -> Result:
+        return self._hc_listing(call, "articles", list(self.account.help_center.articles.values()))
+
+    def hc_sections(self, call: Call) -> Result:
+        return self._hc_listing(call, "sections", list(self.account.help_center.sections.values()))
+
+    def hc_categories(self, call: Call) -> Result:
+        return self._hc_listing(call, "categories", list(self.account.help_center.categories.values()))
+
+    def hc_article(self, call: Call) -> Result:
+        found = help_center.leading_id(str(call.request.path_params["ref"]))
+        article = self.account.help_center.articles.get(found) if found is not None else None
+        if article is None:
+            raise not_found()
+        return 200, {"article": article}, {}
+
+    def hc_create_article(self, call: Call) -> Result:
+        data = call.json().get("article")
+        if not isinstance(data, dict):
+            raise ZendeskError(400, {"error": "InvalidParameter", "description": "article is required"})
+        try:
+            article = self.account.help_center.create_article(
+                int(call.request.path_params["id"]), data, int(call.user["id"]), call.request.path_params.get("locale")
+            )
+        except LookupError as exc:
+            raise not_found() from exc
+        except ValueError as exc:
+            raise record_invalid("title", "Title: cannot be blank") from exc
+        return 201, {"article": article}, {"location": article["url"]}
+
+    async def hc_page(self, request: Request) -> Response:
+        """The article's public page (its html_url), so that a link in Slack opens something."""
+        found = help_center.leading_id(str(request.path_params["ref"]))
+        with self.lock:
+            article = self.account.help_center.articles.get(found) if found is not None else None
+        if article is None or article["draft"]:
+            return Response("Not found", status_code=404, media_type="text/plain")
+        title = html.escape(article["title"])
+        page = f"<!doctype html><title>{title}</title><h1>{title}</h1>{article['body']}"
+        return Response(page, media_type="text/html; charset=utf-8")
 
     def unknown(self, call: Call) -> Result:
         raise ZendeskError(404, {"error": "InvalidEndpoint", "description": "Not found"})

@@ -23,6 +23,7 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
 
+from threadline_sandbox.zendesk.help_center import HelpCenter
 from threadline_sandbox.zendesk.seed import Seed
 
 STATUSES = ("new", "open", "pending", "hold", "solved", "closed")
@@ -183,6 +184,8 @@ class Account:
             seed.agent.oauth_token: seed.agent.user_id,
         }
         self._pending: list[_Pending] = []
+        self.help_center = HelpCenter(base_url, lambda: iso(self.now()), self.next_id)
+        self.help_center.seed(seed.help_center)
         stamp = iso(now)
         for raw in seed.users:
             user = self._user_json(int(raw["id"]), str(raw["name"]), raw.get("email"), str(raw.get("role", "end-user")))

@@ -32,6 +32,8 @@ class Seed:
     brands: tuple[dict[str, Any], ...]
     ticket_forms: tuple[dict[str, Any], ...]
     custom_statuses: dict[str, int] = field(default_factory=dict)
+    # Zendesk Guide: {locale, categories: [{id, name}], sections: [{id, name, category_id}]}.
+    help_center: dict[str, Any] = field(default_factory=dict)
     webhook_id: str = "01HSANDBOXWEBHOOK000000000"
 
     def default_id(self, kind: str) -> int | None:
@@ -63,6 +65,7 @@ def load_seed(source: str | Path | dict[str, Any] | None = None) -> Seed:
         ticket_forms=tuple(raw.get("ticket_forms") or ()),
         custom_statuses={str(k): int(v) for k, v in (raw.get("custom_statuses") or {}).items()},
         webhook_id=str(raw.get("webhook_id") or "01HSANDBOXWEBHOOK000000000"),
+        help_center=dict(raw.get("help_center") or {}),
     )
     known = {int(u["id"]) for u in seed.users}
     for role, creds in (("integration", integration), ("agent", agent)):

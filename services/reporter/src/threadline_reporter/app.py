@@ -3,6 +3,8 @@
 GET  /reports/daily?channel=C0SUPPORT&date=2026-11-20            the report as JSON
 GET  /reports/weekly?channel=C0SUPPORT&date=2026-11-16&format=slack   its Block Kit
 POST /reports/daily/post?channel=C0SUPPORT&date=2026-11-20       post it (once) to Slack
+GET  /similar?team=T0&channel=C0SUPPORT&text=...&exclude=<conversation id>&limit=3
+                                                                  solved conversations like a question
 
 Everything but the probes and /metrics (and that includes /openapi.json and any unknown path)
 answers only `Authorization: Bearer <THREADLINE_REPORTER_API_TOKEN>`: `BearerAuth` wraps the
@@ -27,7 +29,7 @@ from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from threadline_reporter import reports
+from threadline_reporter import reports, similar
 from threadline_reporter.posting import UnknownChannel
 from threadline_reporter.service import Service
 
@@ -37,6 +39,8 @@ log = logging.getLogger(__name__)
 OPEN_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
 # Periods a report can be about; beyond them date arithmetic overflows (year 9999) and nothing is indexed.
 FIRST_DAY, LAST_DAY = dt.date(2000, 1, 1), dt.date(2999, 12, 31)
+# Longer questions are cut by the caller: the first words say what it is about (and a URL stays short).
+MAX_SIMILAR_TEXT = 2000
 UNAUTHORIZED: dict[int | str, dict[str, Any]] = {
     401: {"description": "No `Authorization: Bearer <token>`, or not the reporter's token"}
 }
@@ -170,5 +174,35 @@ def create_app(service: Service) -> FastAPI:
             raise HTTPException(409, str(exc)) from exc
         service.metrics.reports.labels(kind, posted.status).inc()
         return asdict(posted)
+
+    @app.get(
+        "/similar",
+        responses={
+            **UNAUTHORIZED,
+            409: {"description": "Similar search is off: the reporter keeps no message text"},
+            **UNAVAILABLE,
+        },
+    )
+    async def similar_solved(
+        team: str = Query(min_length=1, max_length=64),
+        channel: str = Query(min_length=1, max_length=64),
+        text: str = Query(min_length=1, max_length=MAX_SIMILAR_TEXT),
+        exclude: str | None = Query(None, max_length=256, description="the asking conversation's id"),
+        limit: int = Query(3, ge=1, le=10),
+    ) -> dict[str, Any]:
+        """Solved or closed conversations of the team's channel that look like `text`, best first."""
+        if settings.text_mode == "drop":
+            raise HTTPException(
+                409,
+                "similar search is off: the reporter keeps no message text (THREADLINE_REPORTER_TEXT_MODE=drop)",
+            )
+        ready_or_503(service)
+        body = similar.similar_query(team, channel, text, exclude, limit)
+        try:
+            found = await run_in_threadpool(service.es.search, index=service.names.conversations, body=body)
+        except (ApiError, TransportError) as exc:
+            log.warning("a similar search failed: %s", exc)
+            raise HTTPException(503, "Elasticsearch did not answer; try again", {"Retry-After": "5"}) from exc
+        return {"similar": [asdict(s) for s in similar.from_hits(found["hits"]["hits"])]}
 
     return app

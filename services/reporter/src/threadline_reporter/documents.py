@@ -33,6 +33,9 @@ ACTIVITY = "threadline.activity"
 # What a person says in a conversation (a reaction, an edit or a join is not a message).
 MESSAGE_TYPES = frozenset({"message", "reply", "comment"})
 RESPONDER_ROLES = frozenset({"responder", "agent"})
+# A conversation document keeps this much of its question and of its last answer (for the
+# similar-solved search and its suggestion's first line); the fold state keeps no more of any text.
+TEXT_CHARS = 300
 
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 _NUMBER = re.compile(r"\+?\d[\d \-().]{5,}\d")
@@ -216,6 +219,13 @@ def email_ticket(conversation_id: str) -> int | None:
     return int(ticket) if prefix == "zd" and ticket.isdigit() else None
 
 
+def team_of(conversation_id: str) -> str | None:
+    """The Slack team of a thread's conversation (`<team>:<channel>:<thread ts>`); None for an
+    emailed ticket's own `zd:<ticket>`."""
+    parts = conversation_id.split(":")
+    return parts[0] if len(parts) == 3 and parts[0] != "zd" else None
+
+
 def merge_conversations(events: Iterable[dict[str, Any]]) -> tuple[dict[str, list[dict[str, Any]]], set[str]]:
     """Event documents of several conversations -> the events of each conversation as analysts
     count it, and the ids that were merged into another one.
@@ -313,6 +323,7 @@ def fold_conversation(
 
     status = "new"
     resolved_at: dt.datetime | None = None
+    resolver: dict[str, Any] | None = None  # the event that solved it, while it stays solved
     first_resolved_at: dt.datetime | None = None
     reopened = 0
     ticket_ids: list[int] = []
@@ -333,11 +344,11 @@ def fold_conversation(
             continue
         when = at[id(d)]
         if new in DONE_STATUSES and status not in DONE_STATUSES:
-            resolved_at = when
+            resolved_at, resolver = when, d
             first_resolved_at = first_resolved_at or when
         elif new in OPEN_STATUSES and status in DONE_STATUSES:
             reopened += 1
-            resolved_at = None
+            resolved_at = resolver = None
         status = new
 
     def seconds(end: dt.datetime | None) -> float | None:
@@ -347,11 +358,26 @@ def fold_conversation(
         return None if end is None else calendar.business_seconds(opened_at, end)
 
     first_response_at = at[id(first_response)] if first_response else None
+    # What similar-solved search reads: the question (the opener's text, else the requester's
+    # first words) and the last public answer. A deleted or edited message gives neither: its
+    # delete or edit event is among the events, while the fold state's copy of the message still
+    # has the words it was written with (the edit's text lives on the message in Elasticsearch
+    # only), and what someone took back must not stay searchable here.
+    changed = {d.get("target_event_id") for d in docs if d["type"] in ("delete", "edit")}
+
+    def said(d: dict[str, Any]) -> str | None:
+        text = (d.get("text") or "").strip()
+        return text[:TEXT_CHARS] if text and not d.get("deleted") and d["event_id"] not in changed else None
+
+    asked = [d for d in docs if d["actor"]["role"] == "requester" and d["type"] in (*MESSAGE_TYPES, "ticket_created")]
+    question = next((t for t in map(said, [opener, *asked]) if t), None)
+    answer = next((t for t in map(said, reversed(responses)) if t), None)
     public_messages = [d for d in docs if is_message(d, bridge_actor_ids)]
     responders = sorted({d["actor"]["id"] for d in responses})
     return {
         "conversation_id": conversation_id or first["conversation_id"],
         "conversation_ids": sorted({d["conversation_id"] for d in docs}),
+        "team_id": team_of(conversation_id or first["conversation_id"]),
         "channel_id": opener["channel_id"],
         "thread_ts": next((d["thread_ts"] for d in docs if d["thread_ts"]), None),
         "ticket_id": ticket_ids[-1] if ticket_ids else None,
@@ -380,6 +406,10 @@ def fold_conversation(
         "internal_note_count": sum(1 for d in docs if d["type"] == "internal_note"),
         "event_count": len(docs),
         "tags": sorted(tags),
+        "question": question,
+        "answer": answer,
+        # Where the solve happened: "zendesk" (an agent), "slack" (a button or reaction in the thread).
+        "solved_source": resolver["source"] if resolver else None,
         "timezone": calendar.timezone,
         "time_to_first_response_seconds": seconds(first_response_at),
         "time_to_first_response_business_seconds": business(first_response_at),

@@ -14,9 +14,10 @@ calendar), so a script would have to re-implement `fold_conversation` in painles
 event ids it applied; keeping the events here reuses the one pure fold, and the documents stay
 exactly what a fold of the events gives (the rebuild test compares them).
 
-Only the fields the fold and the merge read are kept (no text), so a conversation costs a few
-hundred bytes an event. Conversations the indexer does not own (an emailed ticket's `zd:`
-conversation or a thread on another partition, found through a ticket) are read from
+Only the fields the fold and the merge read are kept (of a text, its first TEXT_CHARS
+characters), so a conversation costs well under a kilobyte an event. Conversations the indexer
+does not own (an emailed ticket's `zd:` conversation or a thread on another partition, found
+through a ticket) are read from
 Elasticsearch each time and not kept: another replica may be changing them.
 """
 
@@ -26,11 +27,11 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from threadline_reporter.documents import email_ticket
+from threadline_reporter.documents import TEXT_CHARS, email_ticket
 
 # Rounds of reading related conversations: an emailed ticket and its thread need two.
 MERGE_ROUNDS = 4
-# Events kept in all (~0.5 kB each): a bound on memory whatever the conversations' lengths.
+# Events kept in all (~0.5 kB each, up to 0.8 with a text): a bound on memory whatever the conversations' lengths.
 MAX_EVENTS = 200_000
 
 # What fold_conversation and merge_conversations read of an event document.
@@ -48,6 +49,11 @@ FOLD_FIELDS = (
     "status",
     "via",
     "tags",
+    # The question and answer of the conversation document (at most TEXT_CHARS of each text),
+    # and which message a deletion removed.
+    "text",
+    "target_event_id",
+    "deleted",
 )
 
 Doc = dict[str, Any]
@@ -57,7 +63,10 @@ Reader = Callable[[set[str], set[int]], Iterable[tuple[str, Doc]]]
 
 
 def slim(doc: Doc) -> Doc:
-    return {k: doc.get(k) for k in FOLD_FIELDS}
+    kept = {k: doc.get(k) for k in FOLD_FIELDS}
+    if kept["text"]:
+        kept["text"] = kept["text"][:TEXT_CHARS]
+    return kept
 
 
 class FoldState:

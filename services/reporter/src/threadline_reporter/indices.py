@@ -60,6 +60,7 @@ CONVERSATION_MAPPING: dict[str, Any] = {
         "conversation_id": _KEYWORD,
         # Every id its events carry: an emailed ticket's `zd:<ticket>` and its thread's id.
         "conversation_ids": _KEYWORD,
+        "team_id": _KEYWORD,
         "channel_id": _KEYWORD,
         "thread_ts": _KEYWORD,
         "ticket_id": {"type": "long"},
@@ -83,6 +84,11 @@ CONVERSATION_MAPPING: dict[str, Any] = {
         "internal_note_count": _COUNT,
         "event_count": _COUNT,
         "tags": _KEYWORD,
+        # The question and the last public answer (absent when the reporter indexes no text):
+        # what the similar-solved search matches.
+        "question": {"type": "text"},
+        "answer": {"type": "text"},
+        "solved_source": _KEYWORD,
         "timezone": _KEYWORD,
         "time_to_first_response_seconds": _SECONDS,
         "time_to_first_response_business_seconds": _SECONDS,

@@ -22,11 +22,12 @@ from threadline_common.models.generated.commands_v3 import (
     ZendeskDescribeTicket,
 )
 from threadline_common.models.generated.sync_results_v4 import Choices, Follower
+from threadline_zendesk_sync import reporter_client
 from threadline_zendesk_sync.plan import outcomes, people, slack_posts, ticket_answers
 from threadline_zendesk_sync.plan.failures import NotFound, PermanentError
 from threadline_zendesk_sync.plan.outcomes import Outcome
 from threadline_zendesk_sync.plan.ticket_answers import Access
-from threadline_zendesk_sync.reporter_client import Reporter, UnknownReportChannel
+from threadline_zendesk_sync.reporter_client import UnknownReportChannel
 from threadline_zendesk_sync.settings import ZendeskSyncSettings
 from threadline_zendesk_sync.slack_poster import Slack
 from threadline_zendesk_sync.zendesk_client import Zendesk
@@ -39,12 +40,7 @@ class FollowCommands:
         self.settings = settings
         self.zendesk = zendesk
         self.slack = slack
-        token = settings.reporter_api_token
-        self.reporter = (
-            Reporter(settings.reporter_api_url, token.get_secret_value())
-            if settings.reporter_api_url and token is not None
-            else None
-        )
+        self.reporter = reporter_client.from_settings(settings)
 
     # --- who may see a ticket --------------------------------------------------------------------
 
