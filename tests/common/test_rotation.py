@@ -138,11 +138,25 @@ def test_members_of_the_channel_team():
         ({"people": ["bob"], "start": "2026-03-02"}, "rotation.people"),
         ({"people": [], "start": "2026-03-02"}, "rotation.people"),
         ({"people": ["UAA"]}, "rotation.start: Field required"),
-        ({"people": ["UAA"], "start": "2026-03-02", "overrides": [{"from": "2026-03-05", "to": "2026-03-04",
-                                                                     "person": "UBB"}]}, "rotation.overrides.0: "),
-        ({"people": ["UAA"], "start": "2026-03-02", "overrides": [
-            {"from": "2026-03-05", "to": "2026-03-06", "person": "UBB"},
-            {"from": "2026-03-06", "to": "2026-03-07", "person": "UCC"}]}, "overlap"),
+        (
+            {
+                "people": ["UAA"],
+                "start": "2026-03-02",
+                "overrides": [{"from": "2026-03-05", "to": "2026-03-04", "person": "UBB"}],
+            },
+            "rotation.overrides.0: ",
+        ),
+        (
+            {
+                "people": ["UAA"],
+                "start": "2026-03-02",
+                "overrides": [
+                    {"from": "2026-03-05", "to": "2026-03-06", "person": "UBB"},
+                    {"from": "2026-03-06", "to": "2026-03-07", "person": "UCC"},
+                ],
+            },
+            "overlap",
+        ),
         ({"people": ["UAA"], "start": "2026-03-02T08:00:00+01:00"}, "without an offset"),
         ({"people": ["UAA"], "start": "2026-03-02T08:00:00", "handover_time": "09:00"}, "differs from handover_time"),
         ({"people": "team", "start": "2026-03-02"}, "names no team"),
@@ -162,8 +176,12 @@ def test_bad_team_and_team_posts_fail_at_load():
         parse_channels({"channels": {"C1": {"team_posts": "answer"}}})
 
 
-def test_a_start_datetime_sets_the_shift_time():
+def test_a_start_date_hands_over_at_handover_time_and_a_datetime_at_its_own_time():
+    assert boundary(Rotation.model_validate({"people": ["UAA"], "start": "2026-03-02"}), 0).hour == 9
+    late = Rotation.model_validate({"people": ["UAA"], "start": "2026-03-02", "handover_time": "17:30"})
+    assert boundary(late, 0) == at(dt.UTC, 2026, 3, 2, 17, 30)
     r = Rotation.model_validate({"people": ["UAA"], "start": "2026-03-02T14:30:00", "timezone": "Europe/Paris"})
+    assert boundary(r, 0) == at(PARIS, 2026, 3, 2, 14, 30)
     assert boundary(r, 1) == at(PARIS, 2026, 3, 9, 14, 30)
 
 
@@ -181,8 +199,13 @@ ZONES = st.sampled_from(["Europe/Paris", "America/New_York", "Australia/Sydney",
 )
 def test_properties_of_any_rotation(zone, period, start, shift, offset, size):
     r = Rotation.model_validate(
-        {"people": [f"U{i}X" for i in range(size)], "start": start, "period": period, "timezone": zone,
-         "handover_time": shift}
+        {
+            "people": [f"U{i}X" for i in range(size)],
+            "start": start,
+            "period": period,
+            "timezone": zone,
+            "handover_time": shift,
+        }
     )
     people = r.people
     assert isinstance(people, tuple)

@@ -7,6 +7,7 @@ start with errors that name the channel and field. Changing routing needs no cod
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import json
 import zoneinfo
 from pathlib import Path
@@ -210,6 +211,17 @@ class Rotation(_Strict):
     def _known_timezone(cls, value: str) -> str:
         return _known_zone(value)
 
+    @field_validator("start", mode="before")
+    @classmethod
+    def _date_or_datetime(cls, value: object) -> object:
+        # pydantic would read "2026-03-02" as midnight; a date means "at handover_time".
+        if isinstance(value, str) and len(value.strip()) == 10:
+            try:
+                return dt.date.fromisoformat(value.strip())
+            except ValueError:
+                return value  # the model says what it must be
+        return value
+
     @field_validator("start")
     @classmethod
     def _local_start(cls, value: dt.datetime | dt.date) -> dt.datetime | dt.date:
@@ -222,7 +234,7 @@ class Rotation(_Strict):
         if isinstance(self.start, dt.datetime) and self.handover_time not in (None, self.start.time()):
             raise ValueError(f"start's time ({self.start.time()}) differs from handover_time ({self.handover_time})")
         spans = sorted(self.overrides, key=lambda o: o.from_)
-        for before, after in zip(spans, spans[1:], strict=False):
+        for before, after in itertools.pairwise(spans):
             if after.from_ <= before.to:
                 raise ValueError(f"overrides {before.from_}..{before.to} and {after.from_}..{after.to} overlap")
         return self

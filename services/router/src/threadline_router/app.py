@@ -14,6 +14,7 @@ import logging
 from typing import Any
 
 import faust
+import msgspec
 from faust.web import Request, Response, View
 from mode.utils.objects import cached_property
 from mode.utils.queues import FlowControlEvent
@@ -60,6 +61,12 @@ from threadline_router.inbound.homes import (
     home_record,
     record_key,
 )
+from threadline_router.inbound.rotation import (
+    ROTATION_SOURCE,
+    HandoverTick,
+    decode_handover_tick,
+    handover_tick_record,
+)
 from threadline_router.metrics import Metrics, kind_of, outcome_of
 from threadline_router.rules import (
     Context,
@@ -70,11 +77,13 @@ from threadline_router.rules import (
     route,
     route_follow_row,
 )
+from threadline_router.rules.fireman import RotationRow, handover_key, on_handover_tick
 from threadline_router.rules.home import HomeEvent, HomeState, decide_home, home_due, told_by_conversation
 from threadline_router.settings import RouterSettings
 from threadline_router.table import ENCODER, MALFORMED, BadRow, decode_home_row, decode_row, encode_row
 
 log = logging.getLogger(__name__)
+ROTATION_ROW = msgspec.json.Decoder(RotationRow)
 
 SOURCE_HEADER = "threadline-source"
 DECODERS = {
@@ -298,6 +307,15 @@ def create_app(settings: RouterSettings, kafka: KafkaSettings, channels: Channel
                 await send_dead_letter(event, "inbound record without a UTF-8 conversation key", None)
                 metrics.record(source if source in DECODERS else "unknown", "dead_lettered")
                 return
+            if source == ROTATION_SOURCE:  # the leader's hand-over tick for a channel's rotation
+                try:
+                    tick = decode_handover_tick(event.value)
+                except PoisonMessage as exc:
+                    await send_dead_letter(event, exc.reason, exc)
+                    metrics.record(ROTATION_SOURCE, "dead_lettered")
+                    return
+                await converse_rotation(event, key, tick)
+                return
             if source == HOME_SOURCE:  # the router's own record about a Home or a channel queue
                 try:
                     record = decode_home(event.value)
@@ -492,6 +510,51 @@ def create_app(settings: RouterSettings, kafka: KafkaSettings, channels: Channel
 
     if settings.app_home and not settings.disable_message_processing:
         app.timer(interval=settings.home_interval_seconds, name="homes")(fatal("timer homes")(find_due_homes))
+
+    async def converse_rotation(event: faust.EventT, key: str, tick: HandoverTick) -> None:
+        """A hand-over tick, decided on the channel's rotation row (kept in the homes table, whose
+        readers look only at person:/queue: rows)."""
+        raw = homes.get(key.encode())
+        row: RotationRow | None = None
+        if raw:
+            try:
+                row = ROTATION_ROW.decode(raw)
+            except msgspec.DecodeError as exc:
+                bad_row("rotation", key.encode(), exc)  # decided as if absent: the post is looked for first
+        ctx = Context(**{**base_context.__dict__, "now": tick.at})
+        new_row, posts, reason = on_handover_tick(tick.channel_id, row, ctx)
+        headers = [depth_header(depth_of(event.message.headers))]
+        pending = [await commands.send(key=key.encode(), value=ENCODER.encode(c), headers=headers) for c in posts]
+        for fut in pending:
+            await fut  # acknowledged by Kafka before the row says it was announced
+        if new_row is not None and new_row != row:
+            homes[key.encode()] = ENCODER.encode(new_row)
+        metrics.record(ROTATION_SOURCE, "commands" if posts else "recorded" if new_row != row else "no_effect")
+        for c in posts:
+            metrics.commands.labels(command_type(c)).inc()
+        if posts:
+            log.info("rotation %s: hand-over announced", key)
+        elif reason:
+            log.debug("rotation %s: %s", key, reason)
+
+    rotating = [channel for channel, rules in channels.channels.items() if rules.rotation is not None]
+
+    async def tick_rotations() -> None:
+        """Ask each rotating channel's row whether a hand-over is due its announcement; only the
+        leader asks (one tick per channel), and the row answers once per hand-over."""
+        now = now_iso()
+        for channel in rotating:
+            fut = await inbound.send(
+                key=handover_key(channel).encode(),
+                value=handover_tick_record(channel, now),
+                headers=[(SOURCE_HEADER, ROTATION_SOURCE.encode())],
+            )
+            await fut
+
+    if rotating and not settings.disable_message_processing:
+        app.timer(interval=settings.handover_interval_seconds, on_leader=True, name="rotations")(
+            fatal("timer rotations")(tick_rotations)
+        )
 
     async def find_due_reminders() -> None:
         """Ask the conversations agent to look at every conversation that seems due a reminder:
