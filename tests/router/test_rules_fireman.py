@@ -162,3 +162,23 @@ def test_each_hand_over_is_announced_once_with_the_clock_moved():
 def test_hand_over_ticks_travel_as_records_of_the_inbound_topic():
     record = handover_tick_record("C1", MONDAY_9)
     assert decode_handover_tick(record) == HandoverTick("C1", MONDAY_9)
+
+
+def test_team_records_travel_as_records_of_the_inbound_topic_and_bad_ones_are_poison():
+    from threadline_common.dlq import PoisonMessage
+    from threadline_router.inbound.teams import TeamMembers, decode_team, team_record
+
+    members = TeamMembers("S0SUPPORT", ("U0BOB", "U0SRE"), MONDAY_9)
+    assert decode_team(team_record(members)) == members
+    # What zendesk-sync writes (threadline_zendesk_sync.teams.team_record) is what the router reads.
+    sent = (
+        b'{"kind": "team_members", "usergroup": "S0SUPPORT", "users": ["U0BOB", "U0SRE"], "at": "' + MONDAY_9.encode()
+    )
+    assert decode_team(sent + b'"}') == members
+    for bad in (
+        b'{"kind": "team_members", "usergroup": "C1", "users": []}',
+        b'{"kind": "team_members", "usergroup": "S1", "users": "U1"}',
+        b"[]",
+    ):
+        with pytest.raises(PoisonMessage):
+            decode_team(bad)
