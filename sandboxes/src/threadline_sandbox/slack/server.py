@@ -163,7 +163,9 @@ def load_workspace(path: Path = SEED) -> Workspace:
         tokens=tokens,
         scopes={u["token"]: list(u["scopes"]) for u in [*seed["users"], bot] if u.get("scopes")},
         messages={cid: [] for cid in channels},
-        usergroups={g["id"]: {"users": list(g.get("users", [])), "disabled": False} for g in seed.get("usergroups", [])},
+        usergroups={
+            g["id"]: {"users": list(g.get("users", [])), "disabled": False} for g in seed.get("usergroups") or []
+        },
     )
 
 
