@@ -159,6 +159,18 @@ def test_each_hand_over_is_announced_once_with_the_clock_moved():
     assert "<@UBOB> is on duty" in back.text and "(after <@UDAVE>)" in back.text
 
 
+def test_a_hand_over_before_the_groups_members_are_known_is_announced_once_they_are():
+    channels = parse_channels({"channels": {"C1": {"team": ["SOPS"], "rotation": {**ROTATION, "people": "team"}}}})
+    unknown = Context(channels=channels, now=MONDAY_9)
+    row, posts, reason = on_handover_tick("C1", None, unknown)
+    assert (row, posts, reason) == (None, [], "nobody in charge")
+    known = Context(channels=channels, now=MONDAY_9, groups={"SOPS": ("UOLGA", "UMAX")})
+    row, [post], _ = on_handover_tick("C1", row, known)
+    # Week 1 of (UMAX, UOLGA), sorted: Olga, after Max.
+    assert post.text.startswith(":fire_engine: <@UOLGA> is on duty until") and post.text.endswith("(after <@UMAX>).")
+    assert on_handover_tick("C1", row, known)[1] == []
+
+
 def test_hand_over_ticks_travel_as_records_of_the_inbound_topic():
     record = handover_tick_record("C1", MONDAY_9)
     assert decode_handover_tick(record) == HandoverTick("C1", MONDAY_9)

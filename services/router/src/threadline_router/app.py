@@ -593,8 +593,9 @@ def create_app(settings: RouterSettings, kafka: KafkaSettings, channels: Channel
     rotating = [channel for channel, rules in channels.channels.items() if rules.rotation is not None]
 
     async def tick_rotations() -> None:
-        """Ask each rotating channel's row whether a hand-over is due its announcement; only the
-        leader asks (one tick per channel), and the row answers once per hand-over."""
+        """Ask each rotating channel's row whether a hand-over is due its announcement; the row
+        answers once per hand-over. Every worker asks (Faust's on_leader needs a topic of its
+        own, which the contracts do not declare): a few records per channel and interval."""
         now = now_iso()
         for channel in rotating:
             fut = await inbound.send(
@@ -605,7 +606,7 @@ def create_app(settings: RouterSettings, kafka: KafkaSettings, channels: Channel
             await fut
 
     if rotating and not settings.disable_message_processing:
-        app.timer(interval=settings.handover_interval_seconds, on_leader=True, name="rotations")(
+        app.timer(interval=settings.handover_interval_seconds, name="rotations")(
             fatal("timer rotations")(tick_rotations)
         )
 

@@ -313,9 +313,9 @@ def create_app(settings: ZendeskSyncSettings, kafka: KafkaSettings, effects: Eff
             await fut
 
     if groups and not settings.disable_message_processing:
-        app.timer(interval=min(settings.usergroup_refresh_seconds, 5.0), on_leader=True, name="teams")(
-            fatal("timer teams")(tell_teams)
-        )
+        # Every replica reads (on_leader needs a topic the contracts do not declare); the router
+        # keeps each group's row once, whoever told it.
+        app.timer(interval=min(settings.usergroup_refresh_seconds, 5.0), name="teams")(fatal("timer teams")(tell_teams))
 
     @app.page("/healthz")
     class Healthz(View):

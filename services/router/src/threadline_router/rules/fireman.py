@@ -89,12 +89,14 @@ def on_handover_tick(
     instant = format_time(handover, "seconds")
     if row is not None and parse_time(row.announced) >= handover:
         return row, [], "announced already"
-    row = RotationRow(channel_id, instant)
     people = members(rules, ctx.groups)
     new = fireman_at(rules.rotation, people, handover)
+    if new is None:  # no members yet (a user group not heard of): a later tick announces it
+        return row, [], "nobody in charge"
     old = fireman_at(rules.rotation, people, handover - dt.timedelta(microseconds=1))
-    if new is None or new == old:
-        return row, [], "nobody new in charge"
+    row = RotationRow(channel_id, instant)
+    if new == old:
+        return row, [], "the same person stays in charge"
     until = slack_date(next_handover(rules.rotation, handover), rules.rotation.timezone)
     text = f":fire_engine: <@{new}> is on duty until {until}"
     text += f" (after <@{old}>)." if old else "."
