@@ -84,6 +84,10 @@ def test_a_team_members_post_is_no_request_unless_the_channel_opens_them_anyway(
     assert state is not None and command_type(decisions[0].commands[0]) == "zendesk.create_ticket"
     state, decisions = post("C2", "UALICE")  # team_posts: open_ticket
     assert state is not None and command_type(decisions[0].commands[0]) == "zendesk.create_ticket"
+    # A direct message is always a request, a team member's too.
+    dms = parse_channels({"defaults": {"team": ["UALICE"]}, "direct_messages": {"enabled": True}})
+    state, _ = post("D0ALICE", "UALICE", ctx=Context(channels=dms, now=MONDAY_9))
+    assert state is not None
 
 
 def test_a_new_request_names_the_fireman_of_the_moment_and_the_override():

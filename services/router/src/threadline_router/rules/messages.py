@@ -76,7 +76,8 @@ def on_message(msg: SlackMessage, state: Conversation | None, ctx: Context) -> D
             return _backfill_open(msg, cid, author, rules, ctx)
         if not rules.opens_on_message:
             return ignore(state, "this channel opens tickets only on an emoji")
-        if not post_opens_ticket(rules, msg.user, ctx.groups):
+        # A direct message is always a request, a team member's too (nobody else is there).
+        if not is_direct_message(msg.channel_id) and not post_opens_ticket(rules, msg.user, ctx.groups):
             return ignore(state, "a team member's post is not a request (team_posts: ignore)")
         decision = open_ticket(cid, msg.team_id, msg.channel_id, msg.ts, author, msg.text, msg.files, rules, ctx)
         return out_of_hours(decision, rules, slack_ts_time(msg.ts), f"ooh:{msg.channel_id}:{msg.ts}")
