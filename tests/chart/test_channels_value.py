@@ -38,7 +38,8 @@ def test_the_example_channels_file_as_the_value_is_what_the_services_load(helm: 
     assert infra is not None and infra.business_hours.end.isoformat() == "16:00:00"
     assert infra.open_emoji is not None and infra.open_emoji.who == ("U0SRE", "U0BOB")
     support = loaded.rules_for("C0SUPPORT")
-    assert support is not None and support.on_call is not None and support.on_call.assign is True
+    assert support is not None and support.rotation is not None and support.rotation.period == "weekly"
+    assert support.team == ("U0BOB", "U0SRE", "S0SUPPORT") and infra.on_call is not None
     assert support.zendesk.custom_fields == {360001: "slack"}
 
     workloads = {
@@ -49,6 +50,8 @@ def test_the_example_channels_file_as_the_value_is_what_the_services_load(helm: 
     # The example names on-call people: zendesk-sync cannot start without the PagerDuty token.
     sync_env = {e["name"]: e for e in workloads["sync"]["spec"]["template"]["spec"]["containers"][0]["env"]}
     assert sync_env["THREADLINE_ZENDESK_SYNC_PAGERDUTY_API_TOKEN"]["valueFrom"]["secretKeyRef"]["optional"] is False
+    # zendesk-sync reads the same file: the user groups its teams and rotations name.
+    assert sync_env["THREADLINE_ZENDESK_SYNC_CHANNELS_FILE"]["value"] == "/etc/threadline/channels/channels.yaml"
 
 
 SUPPORT: dict[str, Any] = {"name": "support", "zendesk": {"group_id": 1003}}

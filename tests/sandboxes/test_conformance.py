@@ -50,6 +50,8 @@ NEWER_ERRORS = {
     "conversations.replies": {"not_in_channel"},
     # chat.postMessage in a thread whose parent is gone or whose thread_ts is not a ts.
     "chat.postMessage": {"thread_not_found", "invalid_thread_ts"},
+    # usergroups.users.list: "no_such_subteam: No usergroup found with the given ID" (its page).
+    "usergroups.users.list": {"no_such_subteam"},
 }
 # Message fields documented after 2020: `app_id` on apps' posts, `metadata` (Message metadata,
 # docs.slack.dev/messaging/message-metadata), `edited` (chat.update, the message_changed event).
@@ -558,6 +560,9 @@ CASES: list[tuple[str, str | None, Params, str]] = [
     ("users.lookupByEmail", "bot", lambda w: {"email": "bob@sandbox-corp.example"}, "ok"),
     ("users.lookupByEmail", "bot", lambda w: {"email": "nobody@example.com"}, "users_not_found"),
     ("users.lookupByEmail", "bot", lambda w: {}, "users_not_found"),
+    ("usergroups.users.list", "bot", lambda w: {"usergroup": "S0SUPPORT"}, "ok"),
+    ("usergroups.users.list", "bot", lambda w: {"usergroup": "S0NOSUCHGROUP"}, "no_such_subteam"),
+    ("usergroups.users.list", "bot", lambda w: {}, "invalid_arguments"),
     (
         "reactions.add",
         "bob",

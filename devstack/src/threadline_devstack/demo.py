@@ -19,6 +19,7 @@ from slack_sdk import WebClient
 from zenpy import Zenpy
 from zenpy.lib.api_objects import Comment, Ticket
 
+from threadline_common.channels import load_channels
 from threadline_devstack import infra, stack
 
 SUPPORT = "C0SUPPORT"
@@ -81,6 +82,12 @@ class Story:
         return any(m.get("bot_id") and needle in m["text"] for m in self.thread(ts))
 
 
+def _support_rotates(s: dict[str, Any]) -> bool:
+    """Whether #support has a rotating fireman (make up's channels file has one, unless edited)."""
+    rules = load_channels(s["channels_file"]).rules_for(SUPPORT) if s.get("channels_file") else None
+    return rules is not None and rules.rotation is not None and rules.on_call is None
+
+
 def play(s: dict[str, Any]) -> None:
     story = Story(s)
     alice, bob = story.person("alice"), story.person("bob")
@@ -89,6 +96,9 @@ def play(s: dict[str, Any]) -> None:
     root = alice.chat_postMessage(channel=SUPPORT, text="The printer on floor 3 is on fire :fire:")["ts"]
     ticket = story.wait("the ticket", lambda: story.ticket_by_thread(root))
     story.wait("the ticket link", lambda: story.bot_said(root, f"#{ticket.id}"))
+    if _support_rotates(s):
+        print("   The support team's fireman of the week is named in the thread.")
+        story.wait("the fireman named", lambda: story.bot_said(root, "On duty now"))
 
     print("2. Bob and Alice reply in the thread; each reply becomes one comment, by its author.")
     bob.chat_postMessage(channel=SUPPORT, thread_ts=root, text="Which printer exactly?")

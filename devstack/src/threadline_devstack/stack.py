@@ -204,9 +204,13 @@ def up() -> dict[str, Any]:
             "# Local channel routing (see README: Channel routing). Edit and `make up` again.\n"
             "defaults:\n  zendesk: {tags: [slack]}\n"
             "channels:\n"
-            f"  C0SUPPORT: {{name: support, zendesk: {{group_id: {group}}}{on_call}}}\n"
+            f"  C0SUPPORT: {{name: support, zendesk: {{group_id: {group}}},\n"
+            # The support team is a user group (Bob and Sam): their own posts are no requests,
+            # and they take turns as the fireman, a week each, named on new requests.
+            "              team: [S0SUPPORT],\n"
+            "              rotation: {people: team, period: weekly, start: 2026-01-05, timezone: Europe/Paris}}\n"
             "  C0INFRA: {name: infra-help, resolvers: requester_and_responders,\n"
-            f"            zendesk: {{group_id: {infra_group}}}}}\n"
+            f"            zendesk: {{group_id: {infra_group}}}{on_call}}}\n"
             + (f"email_groups: {{{group}: C0SUPPORT}}\n" if group else "")
         )
     index_prefix = "threadline-" if real_slack else SANDBOX_INDEX_PREFIX
@@ -240,6 +244,8 @@ def up() -> dict[str, Any]:
             slack_channel_interval_seconds="0.2",
             pagerduty_api_url=pagerduty["pagerduty_api_url"],
             pagerduty_api_token=pagerduty["pagerduty_api_token"],
+            channels_file=str(channels),  # the user groups its teams and rotations name
+            usergroup_refresh_seconds="60",
         ),
         services.reporter(
             env,

@@ -7,6 +7,7 @@ start with errors that name the channel and field. Changing routing needs no cod
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import json
 import zoneinfo
 from pathlib import Path
@@ -169,6 +170,98 @@ class Reminders(_Strict):
     max_reminders: int = Field(default=3, ge=1)
 
 
+SlackUserId = Annotated[str, StringConstraints(pattern=r"^[UW][A-Z0-9]{2,}$")]
+# A Slack user id (U..., W...) or a user group id ("subteam", S...: its members come from
+# usergroups.users.list). One pattern, so a bad entry gets one error line.
+TeamEntry = Annotated[str, StringConstraints(pattern=r"^[UWS][A-Z0-9]{2,}$")]
+
+
+class Override(_Strict):
+    """`person` is the fireman from `from` to `to` (dates in the rotation's timezone, both
+    included; each day counted from the hand-over time, like a shift): holidays, swaps."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    from_: dt.date = Field(alias="from")
+    to: dt.date
+    person: SlackUserId
+
+    @model_validator(mode="after")
+    def _in_order(self) -> Override:
+        if self.to < self.from_:
+            raise ValueError(f"to ({self.to}) is before from ({self.from_})")
+        return self
+
+
+class Rotation(_Strict):
+    """The rotating fireman: one person in charge per period, in turn (threadline_common.rotation).
+    `people`: user ids and user groups (S...) in turn, or "team" for the channel's team."""
+
+    people: Literal["team"] | tuple[TeamEntry, ...] = Field(min_length=1)
+    period: Literal["daily", "weekly", "monthly"] = "weekly"
+    # The first period's first day (a date), or its first moment (a local datetime, no offset).
+    start: dt.datetime | dt.date
+    timezone: str = "UTC"
+    # The local time periods (and overrides' days) begin; from `start` when it is a datetime.
+    handover_time: dt.time | None = None
+    overrides: tuple[Override, ...] = ()
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        return _known_zone(value)
+
+    @field_validator("start", mode="before")
+    @classmethod
+    def _date_or_datetime(cls, value: object) -> object:
+        # pydantic would read "2026-03-02" as midnight; a date means "at handover_time".
+        if isinstance(value, str) and len(value.strip()) == 10:
+            try:
+                return dt.date.fromisoformat(value.strip())
+            except ValueError:
+                return value  # the model says what it must be
+        return value
+
+    @field_validator("start")
+    @classmethod
+    def _local_start(cls, value: dt.datetime | dt.date) -> dt.datetime | dt.date:
+        if isinstance(value, dt.datetime) and value.tzinfo is not None:
+            raise ValueError("start is a local time in the rotation's timezone: write it without an offset")
+        return value
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Rotation:
+        if isinstance(self.start, dt.datetime) and self.handover_time not in (None, self.start.time()):
+            raise ValueError(f"start's time ({self.start.time()}) differs from handover_time ({self.handover_time})")
+        spans = sorted(self.overrides, key=lambda o: o.from_)
+        for before, after in itertools.pairwise(spans):
+            if after.from_ <= before.to:
+                raise ValueError(f"overrides {before.from_}..{before.to} and {after.from_}..{after.to} overlap")
+        return self
+
+    @property
+    def start_date(self) -> dt.date:
+        return self.start.date() if isinstance(self.start, dt.datetime) else self.start
+
+    @property
+    def shift_time(self) -> dt.time:
+        """When, local time, a period (and an override's day) begins."""
+        if isinstance(self.start, dt.datetime):
+            return self.start.time()
+        return self.handover_time or DEFAULT_HANDOVER_TIME
+
+
+DEFAULT_HANDOVER_TIME = dt.time(9, 0)
+
+
+def _known_zone(value: str) -> str:
+    try:
+        zoneinfo.ZoneInfo(value)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValueError(f"unknown timezone {value!r} (use an IANA name such as Europe/Paris)") from exc
+    return value
+
+
 class ChannelRules(_Strict):
     """Per-channel behaviour. Every field falls back to `defaults`."""
 
@@ -200,6 +293,13 @@ class ChannelRules(_Strict):
     reminders: Reminders | None = None
     # Shown only to people who join the channel (ephemeral); {user} and {channel} are filled in.
     welcome_message: str | None = None
+    # The channel's own people (user ids, user groups S...): their top-level posts are not
+    # customers' requests (unless team_posts is open_ticket), and get no automatic answer.
+    team: tuple[TeamEntry, ...] = ()
+    team_posts: Literal["ignore", "open_ticket"] = "ignore"
+    # The rotating fireman: named on new requests and pinged by reminders when there is no
+    # on_call (PagerDuty wins), answers `/support oncall`, announced in the channel at hand-over.
+    rotation: Rotation | None = None
 
     @field_validator("welcome_message")
     @classmethod
@@ -229,11 +329,13 @@ class ChannelRules(_Strict):
     @field_validator("timezone")
     @classmethod
     def _known_timezone(cls, value: str) -> str:
-        try:
-            zoneinfo.ZoneInfo(value)
-        except (zoneinfo.ZoneInfoNotFoundError, ValueError) as exc:
-            raise ValueError(f"unknown timezone {value!r} (use an IANA name such as Europe/Paris)") from exc
-        return value
+        return _known_zone(value)
+
+    @model_validator(mode="after")
+    def _rotation_of_the_team(self) -> ChannelRules:
+        if self.rotation is not None and self.rotation.people == "team" and not self.team:
+            raise ValueError("rotation.people is team but the channel names no team")
+        return self
 
 
 # What a direct message does not have: nobody joins a DM, a DM's request is its first message

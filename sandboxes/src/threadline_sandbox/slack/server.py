@@ -73,6 +73,7 @@ REQUIRED: dict[str, tuple[tuple[str, str], ...]] = {
     "files.getUploadURLExternal": (("filename", "invalid_arguments"), ("length", "invalid_arguments")),
     "files.completeUploadExternal": (("files", "invalid_arguments"),),
     "files.info": (("file", "file_not_found"),),
+    "usergroups.users.list": (("usergroup", "invalid_arguments"),),
     **interactive.REQUIRED,
 }
 
@@ -134,6 +135,7 @@ class Workspace:
     messages: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # channel -> messages
     files: dict[str, dict[str, Any]] = field(default_factory=dict)
     pending_uploads: dict[str, dict[str, Any]] = field(default_factory=dict)
+    usergroups: dict[str, dict[str, Any]] = field(default_factory=dict)  # S... -> {"users": [...], "disabled": bool}
 
 
 def load_workspace(path: Path = SEED) -> Workspace:
@@ -161,6 +163,9 @@ def load_workspace(path: Path = SEED) -> Workspace:
         tokens=tokens,
         scopes={u["token"]: list(u["scopes"]) for u in [*seed["users"], bot] if u.get("scopes")},
         messages={cid: [] for cid in channels},
+        usergroups={
+            g["id"]: {"users": list(g.get("users", [])), "disabled": False} for g in seed.get("usergroups") or []
+        },
     )
 
 
@@ -240,6 +245,11 @@ class SlackSandbox(Interactive):
             if channel["name"] == name:
                 return cid
         raise KeyError(name)
+
+    def set_usergroup(self, group_id: str, users: list[str], disabled: bool = False) -> None:
+        """Who is in a user group from now on (as an admin would change it in Slack)."""
+        with self._lock:
+            self.ws.usergroups[group_id] = {"users": list(users), "disabled": disabled}
 
     def thread(self, channel: str, ts: str) -> list[dict[str, Any]]:
         with self._lock:
@@ -343,9 +353,13 @@ class SlackSandbox(Interactive):
                 raise missing
             if self._is_bot(actor):
                 self._channel_faults(method, params)
+            scopes = self.ws.scopes.get(str(self._token(request, params)), [])
+            needed = SCOPE_CHECKED.get(method)
+            if needed and needed not in scopes:
+                raise SlackError("missing_scope", extra={"needed": needed, "provided": ",".join(scopes)})
             with self._lock:
                 result = handler(self, actor, params)
-            granted = ",".join(self.ws.scopes.get(str(self._token(request, params)), []))
+            granted = ",".join(scopes)
             return JSONResponse({"ok": True, **result}, headers={"x-oauth-scopes": granted})
         except SlackError as exc:
             return JSONResponse(exc.body(), status_code=exc.status, headers=exc.headers)
@@ -961,6 +975,16 @@ def users_info(s: SlackSandbox, user: str, p: dict[str, Any]) -> dict[str, Any]:
     return {"user": _user_object(s, uid)}
 
 
+def usergroups_users_list(s: SlackSandbox, user: str, p: dict[str, Any]) -> dict[str, Any]:
+    """usergroups.users.list: the user ids of a group, in no particular order; a disabled group
+    only with include_disabled."""
+    group = s.ws.usergroups.get(str(p["usergroup"]))
+    include_disabled = str(p.get("include_disabled", "")).lower() in ("1", "true")
+    if group is None or (group["disabled"] and not include_disabled):
+        raise SlackError("no_such_subteam")
+    return {"users": list(group["users"])}
+
+
 def users_lookup_by_email(s: SlackSandbox, user: str, p: dict[str, Any]) -> dict[str, Any]:
     email = str(p.get("email", "")).lower()
     for uid, u in s.ws.users.items():
@@ -1115,5 +1139,9 @@ METHODS = {
     "files.getUploadURLExternal": files_get_upload_url_external,
     "files.completeUploadExternal": files_complete_upload_external,
     "files.info": files_info,
+    "usergroups.users.list": usergroups_users_list,
     **interactive.METHODS,
 }
+# Methods whose scope the sandbox checks, as Slack does (missing_scope, with `needed` and
+# `provided`): those whose scope an app is likely to be installed without.
+SCOPE_CHECKED = {"usergroups.users.list": "usergroups:read"}

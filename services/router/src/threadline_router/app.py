@@ -11,15 +11,17 @@ command ids, which zendesk-sync recognises.
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from typing import Any
 
 import faust
+import msgspec
 from faust.web import Request, Response, View
 from mode.utils.objects import cached_property
 from mode.utils.queues import FlowControlEvent
 
 from threadline_common.causality import depth_header, depth_of, is_loop, loop_reason
-from threadline_common.channels import ChannelsConfig, load_channels
+from threadline_common.channels import ChannelRules, ChannelsConfig, load_channels
 from threadline_common.contracts import Topics
 from threadline_common.dlq import PoisonMessage
 from threadline_common.faust_worker import WEB_OPTIONS, DeadLetters, ExitOnCrash, fatal, pause_while
@@ -60,6 +62,13 @@ from threadline_router.inbound.homes import (
     home_record,
     record_key,
 )
+from threadline_router.inbound.rotation import (
+    ROTATION_SOURCE,
+    HandoverTick,
+    decode_handover_tick,
+    handover_tick_record,
+)
+from threadline_router.inbound.teams import TEAM_SOURCE, TeamMembers, decode_team, team_key, team_record
 from threadline_router.metrics import Metrics, kind_of, outcome_of
 from threadline_router.rules import (
     Context,
@@ -70,11 +79,13 @@ from threadline_router.rules import (
     route,
     route_follow_row,
 )
+from threadline_router.rules.fireman import RotationRow, handover_key, on_handover_tick
 from threadline_router.rules.home import HomeEvent, HomeState, decide_home, home_due, told_by_conversation
 from threadline_router.settings import RouterSettings
 from threadline_router.table import ENCODER, MALFORMED, BadRow, decode_home_row, decode_row, encode_row
 
 log = logging.getLogger(__name__)
+ROTATION_ROW = msgspec.json.Decoder(RotationRow)
 
 SOURCE_HEADER = "threadline-source"
 DECODERS = {
@@ -116,6 +127,11 @@ class RouterApp(ExitOnCrash, faust.App):
     @cached_property
     def flow_control(self) -> FlowControlEvent:
         return KeepDeliveredEvents(loop=self.loop)
+
+
+def _rotation_people(rules: ChannelRules) -> tuple[str, ...]:
+    rotation = rules.rotation
+    return () if rotation is None or rotation.people == "team" else rotation.people
 
 
 def create_app(settings: RouterSettings, kafka: KafkaSettings, channels: ChannelsConfig | None = None) -> faust.App:
@@ -298,6 +314,24 @@ def create_app(settings: RouterSettings, kafka: KafkaSettings, channels: Channel
                 await send_dead_letter(event, "inbound record without a UTF-8 conversation key", None)
                 metrics.record(source if source in DECODERS else "unknown", "dead_lettered")
                 return
+            if source == TEAM_SOURCE:  # a user group's members, from zendesk-sync (inbound.teams)
+                try:
+                    members = decode_team(event.value)
+                except PoisonMessage as exc:
+                    await send_dead_letter(event, exc.reason, exc)
+                    metrics.record(TEAM_SOURCE, "dead_lettered")
+                    return
+                await keep_team(key, members)
+                return
+            if source == ROTATION_SOURCE:  # the leader's hand-over tick for a channel's rotation
+                try:
+                    tick = decode_handover_tick(event.value)
+                except PoisonMessage as exc:
+                    await send_dead_letter(event, exc.reason, exc)
+                    metrics.record(ROTATION_SOURCE, "dead_lettered")
+                    return
+                await converse_rotation(event, key, tick)
+                return
             if source == HOME_SOURCE:  # the router's own record about a Home or a channel queue
                 try:
                     record = decode_home(event.value)
@@ -322,7 +356,7 @@ def create_app(settings: RouterSettings, kafka: KafkaSettings, channels: Channel
                     return
                 await converse_home(event, key, decoded)
                 return
-            ctx = Context(**{**base_context.__dict__, "now": now_iso()})
+            ctx = Context(**{**base_context.__dict__, "now": now_iso(), "groups": known_groups()})
             follow_row: FollowRow | None = None
             state: Conversation | None = None
             if is_follow_key(key):
@@ -492,6 +526,89 @@ def create_app(settings: RouterSettings, kafka: KafkaSettings, channels: Channel
 
     if settings.app_home and not settings.disable_message_processing:
         app.timer(interval=settings.home_interval_seconds, name="homes")(fatal("timer homes")(find_due_homes))
+
+    named_groups = sorted(
+        {e for rules in channels.all_rules() for e in (*rules.team, *_rotation_people(rules)) if e.startswith("S")}
+    )
+
+    def known_groups() -> dict[str, tuple[str, ...]]:
+        """The members of the user groups the channels name, as this partition last heard them."""
+        groups: dict[str, tuple[str, ...]] = {}
+        for group in named_groups:
+            raw = homes.get(team_key(group).encode())
+            if raw:
+                try:
+                    groups[group] = decode_team(raw).users
+                except PoisonMessage as exc:
+                    bad_row("teams", team_key(group).encode(), exc)
+        return groups
+
+    async def keep_team(key: str, members: TeamMembers) -> None:
+        """zendesk-sync's word on a group: copied to every partition, each of which keeps it."""
+        if not members.fanned:
+            copy = team_record(replace(members, fanned=True))
+            headers = [(SOURCE_HEADER, TEAM_SOURCE.encode())]
+            pending = [
+                await inbound.send(key=key.encode(), value=copy, partition=p, headers=headers)
+                for p in range(settings.partitions)
+            ]
+            for fut in pending:
+                await fut
+            metrics.record(TEAM_SOURCE, "commands")
+            return
+        stored = team_record(replace(members, fanned=False))
+        if homes.get(key.encode()) != stored:
+            homes[key.encode()] = stored
+            log.info("user group %s: %d members", members.usergroup, len(members.users))
+            metrics.record(TEAM_SOURCE, "recorded")
+        else:
+            metrics.record(TEAM_SOURCE, "no_effect")
+
+    async def converse_rotation(event: faust.EventT, key: str, tick: HandoverTick) -> None:
+        """A hand-over tick, decided on the channel's rotation row (kept in the homes table, whose
+        readers look only at person:/queue: rows)."""
+        raw = homes.get(key.encode())
+        row: RotationRow | None = None
+        if raw:
+            try:
+                row = ROTATION_ROW.decode(raw)
+            except msgspec.DecodeError as exc:
+                bad_row("rotation", key.encode(), exc)  # decided as if absent: the post is looked for first
+        ctx = Context(**{**base_context.__dict__, "now": tick.at, "groups": known_groups()})
+        new_row, posts, reason = on_handover_tick(tick.channel_id, row, ctx)
+        headers = [depth_header(depth_of(event.message.headers))]
+        pending = [await commands.send(key=key.encode(), value=ENCODER.encode(c), headers=headers) for c in posts]
+        for fut in pending:
+            await fut  # acknowledged by Kafka before the row says it was announced
+        if new_row is not None and new_row != row:
+            homes[key.encode()] = ENCODER.encode(new_row)
+        metrics.record(ROTATION_SOURCE, "commands" if posts else "recorded" if new_row != row else "no_effect")
+        for c in posts:
+            metrics.commands.labels(command_type(c)).inc()
+        if posts:
+            log.info("rotation %s: hand-over announced", key)
+        elif reason:
+            log.debug("rotation %s: %s", key, reason)
+
+    rotating = [channel for channel, rules in channels.channels.items() if rules.rotation is not None]
+
+    async def tick_rotations() -> None:
+        """Ask each rotating channel's row whether a hand-over is due its announcement; the row
+        answers once per hand-over. Every worker asks (Faust's on_leader needs a topic of its
+        own, which the contracts do not declare): a few records per channel and interval."""
+        now = now_iso()
+        for channel in rotating:
+            fut = await inbound.send(
+                key=handover_key(channel).encode(),
+                value=handover_tick_record(channel, now),
+                headers=[(SOURCE_HEADER, ROTATION_SOURCE.encode())],
+            )
+            await fut
+
+    if rotating and not settings.disable_message_processing:
+        app.timer(interval=settings.handover_interval_seconds, name="rotations")(
+            fatal("timer rotations")(tick_rotations)
+        )
 
     async def find_due_reminders() -> None:
         """Ask the conversations agent to look at every conversation that seems due a reminder:

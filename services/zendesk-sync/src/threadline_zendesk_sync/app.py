@@ -18,6 +18,7 @@ never performed, never answered.
 from __future__ import annotations
 
 import logging
+import time
 from functools import partial
 from typing import Any, get_args
 
@@ -27,6 +28,7 @@ from faust.web import Request, Response, View
 from prometheus_client import CollectorRegistry, Counter, Gauge
 
 from threadline_common.causality import depth_header, depth_of, is_loop, loop_reason
+from threadline_common.channels import load_channels
 from threadline_common.contracts import Topics
 from threadline_common.dlq import PoisonMessage
 from threadline_common.faust_worker import WEB_OPTIONS, DeadLetters, ExitOnCrash, exit_now, fatal, pause_while
@@ -46,6 +48,7 @@ from threadline_zendesk_sync.plan import outcomes, slack_posts
 from threadline_zendesk_sync.plan.failures import PermanentError, ThreadGone
 from threadline_zendesk_sync.plan.outcomes import Outcome
 from threadline_zendesk_sync.settings import ZendeskSyncSettings
+from threadline_zendesk_sync.teams import TEAM_SOURCE, TeamWatch, named_groups
 
 log = logging.getLogger(__name__)
 # Commands that file a question: the ones whose thread hears when Zendesk keeps them waiting.
@@ -288,6 +291,31 @@ def create_app(settings: ZendeskSyncSettings, kafka: KafkaSettings, effects: Eff
             key = event.message.key or command.conversation_id.encode()
             work = partial(handle, manual, event, command, depth, assignment["epoch"])
             await lanes.submit(key, work, group=event.message.tp)
+
+    # The user groups the channels name, read from Slack and told to the router (teams.py).
+    groups = named_groups(load_channels(settings.channels_file)) if settings.channels_file else []
+    inbound = app.topic(topics.router_inbound, key_type=bytes, value_type=bytes)
+    watch = TeamWatch(groups, lambda group: get_effects().slack.usergroup_members(group))
+
+    last_told = [0.0]
+
+    async def tell_teams() -> None:
+        # The timer runs often so that the first reading comes soon after a start; the groups are
+        # read only every usergroup_refresh_seconds.
+        if last_told[0] and time.monotonic() - last_told[0] < settings.usergroup_refresh_seconds:
+            return
+        last_told[0] = time.monotonic()
+        pending = [
+            await inbound.send(key=key.encode(), value=record, headers=[("threadline-source", TEAM_SOURCE.encode())])
+            for key, record in await watch.changes()
+        ]
+        for fut in pending:
+            await fut
+
+    if groups and not settings.disable_message_processing:
+        # Every replica reads (on_leader needs a topic the contracts do not declare); the router
+        # keeps each group's row once, whoever told it.
+        app.timer(interval=min(settings.usergroup_refresh_seconds, 5.0), name="teams")(fatal("timer teams")(tell_teams))
 
     @app.page("/healthz")
     class Healthz(View):

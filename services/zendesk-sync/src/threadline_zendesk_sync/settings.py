@@ -55,6 +55,10 @@ class ZendeskSyncSettings(ServiceSettings):
             "DISABLE_MESSAGE_PROCESSING", "THREADLINE_ZENDESK_SYNC_DISABLE_MESSAGE_PROCESSING"
         ),
     )
+    # The channels YAML (the router's): the user groups its teams and rotations name are read
+    # from Slack every usergroup_refresh_seconds and their members told to the router.
+    channels_file: Path | None = None
+    usergroup_refresh_seconds: float = Field(default=300.0, gt=0)
     partitions: int = 6
     data_dir: Path = Path("/var/lib/threadline/zendesk-sync")
     web_host: str = "127.0.0.1"  # loopback unless told otherwise: the chart sets 0.0.0.0

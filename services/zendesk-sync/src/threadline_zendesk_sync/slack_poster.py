@@ -104,6 +104,11 @@ class Slack:
         except (aiohttp.ClientError, TimeoutError, OSError) as exc:
             raise TransientError(f"Slack unreachable: {type(exc).__name__}", service="slack") from exc
 
+    async def usergroup_members(self, usergroup: str) -> list[str]:
+        """usergroups.users.list: the user ids of a user group (needs usergroups:read)."""
+        response = await self.call(self.client.usergroups_users_list, usergroup=usergroup)
+        return [str(u) for u in response.get("users") or []]
+
     async def in_channel(self, method: SlackMethod, **kwargs: Any) -> Any:
         """A call in a channel (reading its threads, posting). In a public channel the app was
         never invited to, Slack answers not_in_channel: the app joins it by itself and calls

@@ -33,6 +33,7 @@ BOT_SCOPES: dict[str, str] = {
     "files:read": "downloading Slack files to attach them to the ticket",
     "files:write": "uploading Zendesk attachments and the weekly report's chart",
     "commands": "the slash command and the message shortcuts",
+    "usergroups:read": "usergroups.users.list: the members of a channel's team or rotation given as a user group",
 }
 
 # The events Threadline subscribes to (ingest verifies them, the router decides them).

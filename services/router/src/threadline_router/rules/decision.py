@@ -3,6 +3,7 @@ steps every rule takes on a conversation (recognising a redelivery, naming an ac
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from msgspec.structs import replace
@@ -27,6 +28,9 @@ class Context:
     allowed_bot_ids: frozenset[str] = frozenset()
     zendesk_api_user_id: int | None = None
     now: str = ""
+    # The members of the Slack user groups channels name (team, rotation), usergroup id -> user
+    # ids, as last heard from Slack; a group not heard of yet has nobody in it.
+    groups: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
 
 @dataclass

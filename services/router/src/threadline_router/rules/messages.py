@@ -37,6 +37,7 @@ from threadline_router.rules.commands import (
 )
 from threadline_router.rules.decision import Context, Decision, add_responder, ignore, mark_seen, role
 from threadline_router.rules.opening import open_ticket, out_of_hours
+from threadline_router.rules.team import post_opens_ticket
 from threadline_router.rules.who import may_use
 
 HELP_TEXT = (
@@ -76,6 +77,9 @@ def on_message(msg: SlackMessage, state: Conversation | None, ctx: Context) -> D
             return _backfill_open(msg, cid, author, rules, ctx)
         if not rules.opens_on_message:
             return ignore(state, "this channel opens tickets only on an emoji")
+        # A direct message is always a request, a team member's too (nobody else is there).
+        if not is_direct_message(msg.channel_id) and not post_opens_ticket(rules, msg.user, ctx.groups):
+            return ignore(state, "a team member's post is not a request (team_posts: ignore)")
         decision = open_ticket(cid, msg.team_id, msg.channel_id, msg.ts, author, msg.text, msg.files, rules, ctx)
         return out_of_hours(decision, rules, slack_ts_time(msg.ts), f"ooh:{msg.channel_id}:{msg.ts}")
 
@@ -175,7 +179,8 @@ def opened_by_emoji(rules: ChannelRules, msg: SlackMessage) -> bool:
 
 
 def _backfill_open(msg: SlackMessage, cid: str, author: str | None, rules: ChannelRules, ctx: Context) -> Decision:
-    if not (rules.opens_on_message or msg.explicit or opened_by_emoji(rules, msg)):
+    by_itself = rules.opens_on_message and post_opens_ticket(rules, msg.user, ctx.groups)
+    if not (by_itself or msg.explicit or opened_by_emoji(rules, msg)):
         return ignore(None, "this channel opens tickets only on an emoji, and nobody allowed put it on this message")
     decision = open_ticket(cid, msg.team_id, msg.channel_id, msg.ts, author, msg.text, msg.files, rules, ctx)
     assert decision.state is not None

@@ -1,6 +1,7 @@
 """When a conversation waiting on support is due a reminder, and what the reminder is: the
-on-call person named in the thread, or a notice of how long it has waited. The threshold counts
-business minutes in a channel with `business_hours`, wall-clock minutes otherwise."""
+on-call person (PagerDuty) or the rotation's fireman named in the thread, or a notice of how
+long it has waited. The threshold counts business minutes in a channel with `business_hours`,
+wall-clock minutes otherwise."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from threadline_router.conversation import Conversation
 from threadline_router.inbound import ReminderTick
 from threadline_router.rules.commands import notice, on_call
 from threadline_router.rules.decision import Context, Decision, ignore
+from threadline_router.rules.fireman import name_fireman
 
 
 def reminder_due(state: Conversation, rules: ChannelRules | None, now: str) -> bool:
@@ -44,6 +46,9 @@ def on_tick(tick: ReminderTick, state: Conversation | None, ctx: Context) -> Dec
     state = replace(state, reminders_sent=sent)
     if rules.on_call is not None:
         return Decision(state, [on_call(state, rules, command_id, "reminder", waited)])
+    pinged = name_fireman(state, rules, ctx, command_id, "reminder", _duration(waited), tick.at)
+    if pinged is not None:
+        return Decision(state, [pinged])
     text = f":hourglass: This request has waited {_duration(waited)} for an answer from support."
     return Decision(state, [notice(state, command_id, text, "notice")])
 

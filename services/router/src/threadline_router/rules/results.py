@@ -1,4 +1,5 @@
-"""What zendesk-sync's results mean: a ticket exists (the thread names who is on call), an
+"""What zendesk-sync's results mean: a ticket exists (the thread names who is on call, or the
+fireman), an
 emailed ticket's thread is open (the agents' waiting comments follow), a command failed for good
 (the thread hears it once, never about a notice), or the Slack thread is gone (the ticket hears
 it once, in an internal note, and nothing more is said in Slack), or a Slack message is now a
@@ -12,12 +13,14 @@ from msgspec import UNSET, UnsetType
 from msgspec.structs import replace
 
 from threadline_common import to_slack
+from threadline_common.channels import ChannelRules
 from threadline_common.models import SyncResultV4
 from threadline_common.times import slack_ts_time
 from threadline_router.conversation import Conversation, external_id, new_conversation, thread_conversation_id
 from threadline_router.rules.activity import activity
-from threadline_router.rules.commands import agent_comment, notice, on_call, ticket_note
+from threadline_router.rules.commands import Command, agent_comment, notice, on_call, ticket_note
 from threadline_router.rules.decision import Context, Decision, ignore, mark_seen
+from threadline_router.rules.fireman import name_fireman
 
 # Commands whose failure the thread is not told about: a notice about a failed notice would
 # fail the same way (the loop that once filled a broker's disk), and a lost reaction says nothing.
@@ -98,9 +101,19 @@ def _ticket_created(result: SyncResultV4, state: Conversation | None, ctx: Conte
         status="new",
     )
     rules = ctx.channels.rules_for(state.channel_id)
-    if rules is None or rules.on_call is None or state.thread_ts is None or ticket_id is None:
-        return Decision(state, [], [created])
-    return Decision(state, [on_call(state, rules, f"oncall:{ticket_id}", "ticket_opened", None)], [created])
+    return Decision(state, _who_is_coming(state, rules, ticket_id, ctx), [created])
+
+
+def _who_is_coming(
+    state: Conversation, rules: ChannelRules | None, ticket_id: int | None, ctx: Context
+) -> list[Command]:
+    """A new ticket's thread names who is on call (PagerDuty), else the rotation's fireman."""
+    if rules is None or state.thread_ts is None or ticket_id is None:
+        return []
+    if rules.on_call is not None:
+        return [on_call(state, rules, f"oncall:{ticket_id}", "ticket_opened", None)]
+    named = name_fireman(state, rules, ctx, f"fireman:{ticket_id}", "ticket_opened")
+    return [named] if named is not None else []
 
 
 def _thread_opened(result: SyncResultV4, state: Conversation | None, ctx: Context) -> Decision:
@@ -122,10 +135,7 @@ def _thread_opened(result: SyncResultV4, state: Conversation | None, ctx: Contex
             ticket_url=_opt(result.ticket_url),
             waiting_since=ctx.now or None,
         )
-        rules = ctx.channels.rules_for(linked.channel_id)
-        if rules is None or rules.on_call is None or linked.thread_ts is None or ticket_id is None:
-            return Decision(linked)
-        return Decision(linked, [on_call(linked, rules, f"oncall:{ticket_id}", "ticket_opened", None)])
+        return Decision(linked, _who_is_coming(linked, ctx.channels.rules_for(linked.channel_id), ticket_id, ctx))
     if state is None:
         return ignore(state, "result for an unknown conversation")
     pending = state.pending_comments

@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo
 
 from threadline_common import to_slack
 from threadline_common.channels import ChannelRules
+from threadline_common.rotation import next_handover
 from threadline_common.times import parse_time
 from threadline_router.conversation import Conversation
 from threadline_router.inbound import FollowNote, SlashCommand, conversation_of
@@ -32,6 +33,7 @@ from threadline_router.rules.commands import (
     report_answer,
 )
 from threadline_router.rules.decision import Context, Decision
+from threadline_router.rules.fireman import current_fireman, slack_date
 from threadline_router.rules.follows import FOLLOW_SYNTAX, parse_choices
 from threadline_router.rules.forms import open_from_command
 from threadline_router.rules.who import describe_who
@@ -47,7 +49,7 @@ COMMANDS_HELP = "\n".join(
         " `replies` agents' replies, `requester` the requester's comments, `status` status changes;"
         " `first 200` the first 200 characters, `summary` no text).",
         "• `/support unfollow <ticket number | thread link>`, `/support following`: stop following; what you follow.",
-        "• `/support oncall`: who is on call for this channel now.",
+        "• `/support oncall`: who is on call (or the fireman on duty) for this channel now.",
         "• `/support report daily|weekly [#channel]`: yesterday's or the last seven days' figures of this"
         " channel (or another), for Zendesk agents and the people its reports go to.",
     ]
@@ -126,6 +128,8 @@ def _on_call(event: SlashCommand, state: Conversation | None, key: str, ctx: Con
     rules = ctx.channels.rules_for(event.channel_id)
     if rules is None:
         return _say(event, state, key, "Threadline does not serve this channel, so it has no on-call.", "refusal")
+    if rules.on_call is None and rules.rotation is not None:
+        return _say(event, state, key, _fireman_answer(event.channel_id, rules, ctx))
     if rules.on_call is None:
         return _say(event, state, key, "No on-call is configured for this channel.", "refusal")
     if not event.response_url:
@@ -133,6 +137,15 @@ def _on_call(event: SlashCommand, state: Conversation | None, key: str, ctx: Con
     command = oncall_answer(key, f"oncall-answer:{event.event_id}", event.user, event.response_url,
                             event.channel_id, rules)  # fmt: skip
     return Decision(state, [command])
+
+
+def _fireman_answer(channel_id: str, rules: ChannelRules, ctx: Context) -> str:
+    assert rules.rotation is not None
+    who = current_fireman(rules, ctx)
+    if who is None:
+        return f":fire_engine: Nobody is on duty for <#{channel_id}> right now."
+    until = slack_date(next_handover(rules.rotation, parse_time(ctx.now)), rules.rotation.timezone)
+    return f":fire_engine: On duty for <#{channel_id}>: <@{who}>, until {until}."
 
 
 REPORT_SYNTAX = "`/support report daily|weekly [#channel]`"
@@ -231,11 +244,22 @@ def channel_lines(rules: ChannelRules) -> list[str]:
         line += " A request made outside them hears when the team is back."
     lines.append(line)
     if rules.reminders is not None:
-        reminded = "who is on call is reminded" if rules.on_call is not None else "the thread is reminded"
+        reminded = (
+            "who is on call is reminded" if rules.on_call is not None
+            else "the fireman is reminded" if rules.rotation is not None
+            else "the thread is reminded"
+        )  # fmt: skip
         lines.append(
             f"• A request waiting on support for {rules.reminders.after_minutes:g} min: {reminded}"
             f" (at most {rules.reminders.max_reminders} times)."
         )
     if rules.on_call is not None:
         lines.append("• Who is on call comes from PagerDuty and is named in each new ticket's thread.")
+    elif rules.rotation is not None:
+        lines.append(
+            f"• A {rules.rotation.period} rotating fireman is named in each new ticket's thread"
+            " and announced here at each hand-over (`/support oncall`: who it is now)."
+        )
+    if rules.team and rules.team_posts == "ignore":
+        lines.append("• The team's own top-level posts do not open tickets.")
     return lines
