@@ -6,7 +6,7 @@ from threadline_testing.records import PAYLOADS, message_body, slack_record, zen
 
 from threadline_common import from_slack
 from threadline_common.dlq import PoisonMessage
-from threadline_common.models.generated.commands_v3 import SlackPerson
+from threadline_common.models.generated.commands_v4 import SlackPerson
 from threadline_common.schemas import validate
 from threadline_router.conversation import Conversation
 from threadline_router.inbound import SyncResult, conversation_of, decode_result, decode_slack, decode_zendesk

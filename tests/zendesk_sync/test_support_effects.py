@@ -15,7 +15,7 @@ from zenpy.lib.api_objects import Comment, Ticket
 
 from threadline_common.channels import parse_channels
 from threadline_common.dlq import PoisonMessage
-from threadline_common.models.generated.commands_v3 import OnCallNotify
+from threadline_common.models.generated.commands_v4 import OnCallNotify
 from threadline_common.schemas import examples
 from threadline_router.inbound import ReminderTick, SlackJoin, ZendeskTicketEvent
 from threadline_router.rules import Context

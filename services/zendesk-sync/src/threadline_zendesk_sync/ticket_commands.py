@@ -12,7 +12,7 @@ import logging
 import msgspec
 
 from threadline_common import confirmation, from_slack
-from threadline_common.models.generated.commands_v3 import (
+from threadline_common.models.generated.commands_v4 import (
     SlackPerson,
     ZendeskAddComment,
     ZendeskCreateFollowup,

@@ -30,7 +30,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from threadline_common.contracts import Topics
-from threadline_common.models.generated.commands_v3 import (
+from threadline_common.models.generated.commands_v4 import (
     Cause,
     OnCallNotify,
     SlackAddReaction,

@@ -18,11 +18,12 @@ from msgspec.structs import replace
 from threadline_common import from_slack
 from threadline_common.channels import ChannelRules, is_direct_message
 from threadline_common.models import Activity
-from threadline_common.models.generated.commands_v3 import ZendeskAddComment, ZendeskCreateFollowup
+from threadline_common.models.generated.commands_v4 import ZendeskAddComment, ZendeskCreateFollowup
 from threadline_common.tickets import DONE_STATUSES
 from threadline_common.times import slack_ts_time
 from threadline_router.conversation import Conversation, external_id
 from threadline_router.inbound import SlackDelete, SlackEdit, SlackMessage, conversation_of
+from threadline_router.rules import answers
 from threadline_router.rules.activity import activity
 from threadline_router.rules.commands import (
     NO_CAUSE,
@@ -76,7 +77,8 @@ def on_message(msg: SlackMessage, state: Conversation | None, ctx: Context) -> D
         if not rules.opens_on_message:
             return ignore(state, "this channel opens tickets only on an emoji")
         decision = open_ticket(cid, msg.team_id, msg.channel_id, msg.ts, author, msg.text, msg.files, rules, ctx)
-        return out_of_hours(decision, rules, slack_ts_time(msg.ts), f"ooh:{msg.channel_id}:{msg.ts}")
+        decision = out_of_hours(decision, rules, slack_ts_time(msg.ts), f"ooh:{msg.channel_id}:{msg.ts}")
+        return _with_answers(decision, rules, msg, author, ctx)
 
     if state is None:
         return ignore(state, "reply in a thread that has no ticket")
@@ -126,7 +128,16 @@ def on_message(msg: SlackMessage, state: Conversation | None, ctx: Context) -> D
     reopening = comment(state, msg, author, reopen=state.status == "solved")
     if state.status == "solved":
         state = replace(state, status="open")
-    return Decision(state, [reopening], [reply])
+    return _with_answers(Decision(state, [reopening], [reply]), rules, msg, author, ctx)
+
+
+def _with_answers(decision: Decision, rules: ChannelRules, msg: SlackMessage, author: str | None, ctx: Context) -> Decision:
+    """The automatic answers the requester's message gets in its thread (rules.answers)."""
+    if decision.state is None or rules.answers is None:
+        return decision
+    decision.state, offered = answers.offer(decision.state, rules, msg.text, msg.ts, author, ctx)
+    decision.commands += offered
+    return decision
 
 
 def help_text(rules: ChannelRules) -> str:

@@ -14,6 +14,7 @@ from threadline_common import to_slack
 from threadline_common.models import SyncResultV3
 from threadline_common.times import slack_ts_time
 from threadline_router.conversation import Conversation, external_id, new_conversation, thread_conversation_id
+from threadline_router.rules import answers
 from threadline_router.rules.activity import activity
 from threadline_router.rules.commands import agent_comment, notice, on_call, ticket_note
 from threadline_router.rules.decision import Context, Decision, ignore, mark_seen
@@ -94,10 +95,12 @@ def _ticket_created(result: SyncResultV3, state: Conversation | None, ctx: Conte
         source="slack",
         status="new",
     )
+    # "This solved it" pressed while the ticket was being created: solved now.
+    state, solved = answers.solve_when_created(state, ctx)
     rules = ctx.channels.rules_for(state.channel_id)
     if rules is None or rules.on_call is None or state.thread_ts is None or ticket_id is None:
-        return Decision(state, [], [created])
-    return Decision(state, [on_call(state, rules, f"oncall:{ticket_id}", "ticket_opened", None)], [created])
+        return Decision(state, [*solved], [created])
+    return Decision(state, [on_call(state, rules, f"oncall:{ticket_id}", "ticket_opened", None), *solved], [created])
 
 
 def _thread_opened(result: SyncResultV3, state: Conversation | None, ctx: Context) -> Decision:

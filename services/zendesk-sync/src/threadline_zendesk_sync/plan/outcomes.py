@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal, TypeAlias
 
-from threadline_common.models import CommandV3, SyncResultV3
+from threadline_common.models import CommandV4, SyncResultV3
 from threadline_common.models.generated.sync_results_v3 import Follower
 
 
@@ -37,14 +37,14 @@ def thread_of(conversation_id: str) -> tuple[str | None, str | None, str | None]
     return None, None, None
 
 
-def command_type(command: CommandV3) -> str:
+def command_type(command: CommandV4) -> str:
     """The command's `type`: the tag of its variant."""
     return str(type(command).__struct_config__.tag)
 
 
 def result(
     kind: ResultKind,
-    command: CommandV3,
+    command: CommandV4,
     *,
     conversation_id: str | None = None,
     ticket_id: int | None = None,
