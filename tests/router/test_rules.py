@@ -34,7 +34,7 @@ def assert_valid_output(decision: Decision) -> None:
         record["issued_at"] = record["issued_at"] or "2026-11-23T10:00:00Z"  # a context without a clock
         validate("threadline.commands", record["schema_version"], record)
     for activity in (msgspec.to_builtins(a) for a in decision.activity):
-        validate("threadline.activity", 1, activity)
+        validate("threadline.activity", activity["schema_version"], activity)
     if decision.state is not None:
         validate("threadline.links", 4, msgspec.to_builtins(decision.state))
 

@@ -208,3 +208,11 @@ def test_this_solved_it_before_the_ticket_exists_solves_it_once_it_is_created(ct
     [solve] = [c for c in opened.commands if command_type(c) == "zendesk.answer_solved"]
     assert solve.ticket_id == 42 and "threadline_answer_vpn" in solve.tags
     assert [c for c in created(opened.state, ctx).commands if command_type(c) == "zendesk.answer_solved"] == []
+
+
+def test_the_feedback_is_an_activity_naming_the_rules_offered(offered, ctx):
+    [said] = feedback(answers.SOLVED, "UALICE", offered, ctx, "Ev1").activity
+    assert (said.type, said.schema_version, said.actor.id, said.actor.role) == ("answer_feedback", 2, "UALICE", "requester")
+    assert said.answer.rule_ids == ["vpn"] and said.answer.feedback == "solved" and said.ticket_id == 42
+    [more] = feedback(answers.MORE, "UALICE", offered, ctx, "Ev1").activity
+    assert more.answer.feedback == "more" and more.event_id == said.event_id

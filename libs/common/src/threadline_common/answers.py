@@ -86,8 +86,8 @@ def _suggestion_lines(found: Sequence[Found]) -> str:
     lines = []
     for f in found[:SUGGESTIONS_SHOWN]:
         # Titles and details are other people's text: escaped, so they can ping nobody.
-        title = to_slack.escape(f.title.strip()[:150] or "(untitled)")
-        label = to_slack.link(f.url, title) if to_slack.safe_url(f.url) else title
+        title = f.title.strip()[:150] or "(untitled)"
+        label = to_slack.link(f.url, title)  # escapes the title; without a safe URL, the title alone
         detail = to_slack.escape(f.detail.strip()[:300])
         lines.append(f"• {label}" + (f"\n    _{detail}_" if detail else ""))
     return "\n".join(lines)

@@ -9,7 +9,11 @@ nothing, nothing is posted, and the outcome says so.
 
 from __future__ import annotations
 
+from typing import Any
+
 from threadline_common import answers
+from threadline_common.models import ActivityAnswer, ActivityV2, ActorV2
+from threadline_common.times import slack_ts_time
 from threadline_common.models.generated.commands_v4 import (
     SlackMessageMetadata,
     SlackPostAnswers,
@@ -31,8 +35,17 @@ class AnswerCommands:
 
     async def post_answers(self, command: SlackPostAnswers) -> Outcome:
         channel, thread_ts, since = command.channel_id, command.thread_ts, slack_posts.look_back_from(command)
-        if command.command_id in await self.slack.posts(channel, thread_ts, since):
-            return Outcome("already_done", detail="answers already offered")
+        posted_ts = (await self.slack.posts(channel, thread_ts, since)).get(command.command_id)
+        if posted_ts is not None:
+            # Offered before (a retry after a crash): no second search; the reporter hears the
+            # same record again, with what the post itself says it offered.
+            shown = await self.slack.reply_metadata(channel, thread_ts, posted_ts)
+            counts = {
+                "rules": [r.id for r in command.rules],
+                "similar": int(shown.get("similar") or 0),
+                "articles": int(shown.get("articles") or 0),
+            }
+            return Outcome("already_done", detail="answers already offered", activity=[offered(command, posted_ts, counts)])
         similar = (
             await suggestions.similar_solved(
                 self.reporter,
@@ -60,7 +73,7 @@ class AnswerCommands:
             "articles": len(shown_articles[: answers.SUGGESTIONS_SHOWN]),
         }
         metadata = SlackMessageMetadata(event_type=answers.EVENT_TYPE, event_payload=counts)
-        _, posted = await self.slack.post_once(
+        ts, posted = await self.slack.post_once(
             command.command_id,
             channel,
             thread_ts,
@@ -70,7 +83,7 @@ class AnswerCommands:
             blocks=answers.blocks(command.conversation_id, said, shown_similar, shown_articles),
         )
         detail = f"{len(said)} rule answers, {counts['similar']} similar, {counts['articles']} articles"
-        return Outcome("done" if posted else "already_done", detail=detail)
+        return Outcome("done" if posted else "already_done", detail=detail, activity=[offered(command, ts, counts)])
 
     async def answer_solved(self, command: ZendeskAnswerSolved) -> Outcome:
         ticket_id = await self.zendesk.ticket_id_for(command.ticket_id, command.external_id)
@@ -85,3 +98,23 @@ class AnswerCommands:
         body = zendesk_requests.answer_solved_request(command, ticket_id, str(ticket.status), note)
         await self.zendesk.update_ticket(ticket_id, body)
         return Outcome("done", detail=f"ticket {ticket_id} {ticket.status} -> solved by an answer")
+
+
+def offered(command: SlackPostAnswers, ts: str, counts: dict[str, Any]) -> ActivityV2:
+    """The reporter's record of the offer (threadline.activity v2): which rules, how many
+    suggestions. Its id is the command's: a retry that finds the post reports the same record."""
+    return ActivityV2(
+        schema_version=2,
+        event_id=f"answer-offered:{command.command_id}",
+        type="answer_offered",
+        conversation_id=command.conversation_id,
+        occurred_at=slack_ts_time(ts),
+        channel_id=command.channel_id,
+        thread_ts=command.thread_ts,
+        ticket_id=None,  # the offer may come before the ticket; the conversation has it
+        actor=ActorV2(id=None, role="bot"),
+        source="slack",
+        text=None,
+        public=True,
+        answer=ActivityAnswer(rule_ids=counts["rules"], similar=counts["similar"], articles=counts["articles"]),
+    )

@@ -36,7 +36,7 @@ from threadline_common.lanes import Lanes
 from threadline_common.logs import log_context
 from threadline_common.metrics import add_metrics_page
 from threadline_common.models import Command as CommandV1
-from threadline_common.models import CommandV4, SyncResultV3
+from threadline_common.models import ActivityV2, CommandV4, SyncResultV3
 from threadline_common.models.generated.commands_v4 import ZendeskCreateFollowup, ZendeskCreateTicket
 from threadline_common.retry import Attempt, RetryPolicy
 from threadline_common.settings import KafkaSettings
@@ -150,6 +150,7 @@ def create_app(settings: ZendeskSyncSettings, kafka: KafkaSettings, effects: Eff
     )
     commands = app.topic(topics.commands, key_type=bytes, value_type=bytes)
     results = app.topic(topics.results, key_type=bytes, value_type=bytes)
+    activity = app.topic(topics.activity, key_type=bytes, value_type=bytes)
     state: dict[str, Effects] = {}
     # Bumped on every revocation: a command read before it (say, one waiting for a free slot
     # while its partition moved) is left to the partition's new reader, unperformed and unacked.
@@ -200,8 +201,9 @@ def create_app(settings: ZendeskSyncSettings, kafka: KafkaSettings, effects: Eff
         metrics.queued_notices.inc()
         return True
 
-    async def perform_command(command: CommandV4) -> tuple[list[SyncResultV3], str | None]:
-        """Perform until done or failed for good: (results, the reason it is dead-lettered or None)."""
+    async def perform_command(command: CommandV4) -> tuple[list[SyncResultV3 | ActivityV2], str | None]:
+        """Perform until done or failed for good: (its results and activity records, the reason it is
+        dead-lettered or None)."""
         kind = outcomes.command_type(command)
         told = not isinstance(command, FILING)
 
@@ -218,7 +220,7 @@ def create_app(settings: ZendeskSyncSettings, kafka: KafkaSettings, effects: Eff
             outcome: Outcome = await retry.run(lambda: get_effects().perform(command), on_retry)
             metrics.commands.labels(kind, outcome.effect).inc()
             log.info("%s %s %s", kind, outcome.effect, outcome.detail)
-            return outcome.results, None
+            return [*outcome.results, *outcome.activity], None
         except ThreadGone as exc:
             # Nothing can be said in a thread that is gone; not a failure to tell anyone about.
             metrics.commands.labels(kind, "thread_gone").inc()
@@ -251,7 +253,9 @@ def create_app(settings: ZendeskSyncSettings, kafka: KafkaSettings, effects: Eff
             # A result is one step further from what people did than its command.
             headers = [depth_header(depth + 1)]
             pending = [
-                await results.send(key=r.conversation_id.encode(), value=_RESULTS.encode(r), headers=headers)
+                await (activity if isinstance(r, ActivityV2) else results).send(
+                    key=r.conversation_id.encode(), value=_RESULTS.encode(r), headers=headers
+                )
                 for r in records
             ]
             for fut in pending:

@@ -17,6 +17,9 @@ faster (figures in tests/schemas/test_models.py's note and the README).
 from typing import Any
 
 from threadline_common.models.generated.activity_v1 import Activity, Actor
+from threadline_common.models.generated.activity_v2 import Activity as ActivityV2
+from threadline_common.models.generated.activity_v2 import Actor as ActorV2
+from threadline_common.models.generated.activity_v2 import Answer as ActivityAnswer
 from threadline_common.models.generated.commands_v1 import (
     Cause,
     Command,
@@ -56,6 +59,7 @@ TOPIC_MODELS: dict[tuple[str, int], Any] = {
     ("threadline.commands", 1): Command,
     ("threadline.links", 1): Conversation,
     ("threadline.activity", 1): Activity,
+    ("threadline.activity", 2): ActivityV2,
     ("threadline.sync.results", 1): SyncResult,
     ("threadline.commands", 2): CommandV2,
     ("threadline.commands", 3): CommandV3,
@@ -72,7 +76,10 @@ TOPIC_MODELS: dict[tuple[str, int], Any] = {
 __all__ = [
     "TOPIC_MODELS",
     "Activity",
+    "ActivityAnswer",
+    "ActivityV2",
     "Actor",
+    "ActorV2",
     "Cause",
     "ChannelQueue",
     "Command",

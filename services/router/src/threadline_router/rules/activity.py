@@ -1,4 +1,5 @@
-"""Builds the activity records (threadline.activity v1) the rules emit for the reporter."""
+"""Builds the activity records the rules emit for the reporter (threadline.activity v1 kinds as v1
+wrote them; v2 for the automatic answers' kinds)."""
 
 from __future__ import annotations
 
@@ -6,12 +7,14 @@ from typing import Literal
 
 from msgspec import UNSET, UnsetType
 
-from threadline_common.models import Activity, Actor
+from threadline_common.models import ActivityAnswer, ActivityV2, ActorV2
 from threadline_router.conversation import Conversation
 
 Kind = Literal[
-    "message", "reply", "reaction", "comment", "internal_note", "status_change", "ticket_created", "edit", "delete"
-]
+    "message", "reply", "reaction", "comment", "internal_note", "status_change", "ticket_created", "edit", "delete",
+    "answer_offered", "answer_feedback",
+]  # fmt: skip
+V2_KINDS = frozenset({"answer_offered", "answer_feedback"})
 Role = Literal["requester", "responder", "agent", "bot", "system"]
 Source = Literal["slack", "zendesk", "email"]
 
@@ -33,11 +36,12 @@ def activity(
     channel_id: str | None = None,
     thread_ts: str | UnsetType | None = UNSET,
     ticket_id: int | UnsetType | None = UNSET,
-) -> Activity:
+    answer: ActivityAnswer | None = None,
+) -> ActivityV2:
     """One thing that happened in `state`'s conversation; where and which ticket are the
     conversation's unless given. Every field is written (null when unknown), as v1 records are."""
-    return Activity(
-        schema_version=1,
+    record = ActivityV2(
+        schema_version=2 if kind in V2_KINDS else 1,
         event_id=event_id,
         type=kind,
         conversation_id=state.conversation_id,
@@ -45,7 +49,7 @@ def activity(
         channel_id=channel_id or state.channel_id,
         thread_ts=state.thread_ts if thread_ts is UNSET else thread_ts,
         ticket_id=state.ticket_id if ticket_id is UNSET else ticket_id,
-        actor=Actor(id=actor_id, role=role),
+        actor=ActorV2(id=actor_id, role=role),
         source=source,
         text=text,
         public=public,
@@ -53,3 +57,6 @@ def activity(
         previous_status=previous_status,
         reaction=reaction,
     )
+    if answer is not None:
+        record.answer = answer  # a v2 field: absent from the v1 kinds' records
+    return record

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 from threadline_common import answers, to_slack
 from threadline_common.channels import AnswerRule, ChannelRules
-from threadline_common.models import CommandV4
+from threadline_common.models import ActivityAnswer, CommandV4
 from threadline_common.models.generated.commands_v4 import (
     AnswerRuleOffer,
     HelpCenter,
@@ -36,6 +36,7 @@ from threadline_common.models.generated.commands_v4 import (
 from threadline_router.conversation import Conversation, external_id
 from threadline_router.inbound import BlockAction
 from threadline_router.rules import ticket_actions
+from threadline_router.rules.activity import activity
 from threadline_router.rules.commands import NO_CAUSE, UNSTAMPED, notice, on_call, person, tell_person, update_message
 from threadline_router.rules.decision import Context, Decision, ignore, mark_seen
 
@@ -157,7 +158,17 @@ def on_feedback(event: BlockAction, state: Conversation | None, ctx: Context) ->
             named.assign = False  # naming who is coming; the ticket's assignment was decided when it opened
             commands.append(named)
     commands += _rewrite(event, state)
-    return Decision(state, commands)
+    said = activity(
+        "answer_feedback",
+        f"answer-feedback:{state.conversation_id}",  # one per conversation: its one answer
+        state,
+        occurred_at=ctx.now,
+        actor_id=event.user,
+        role="requester",
+        source="slack",
+        answer=ActivityAnswer(rule_ids=offered_rules(state), feedback="solved" if solved else "more"),
+    )
+    return Decision(state, commands, [said])
 
 
 def solve_when_created(state: Conversation, ctx: Context) -> tuple[Conversation, list[CommandV4]]:

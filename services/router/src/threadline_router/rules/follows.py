@@ -25,7 +25,7 @@ from msgspec.structs import replace
 from slack_sdk.models.blocks import ActionsBlock, ButtonElement, MarkdownTextObject, SectionBlock
 
 from threadline_common import to_slack
-from threadline_common.models import Activity, CommandV4
+from threadline_common.models import ActivityV2, CommandV4
 from threadline_common.text import subject_line
 from threadline_common.times import parse_time
 from threadline_router.follow_rows import (
@@ -82,7 +82,7 @@ class FollowDecision:
     row: FollowRow | None
     commands: list[CommandV4] = field(default_factory=list)
     notes: list[FollowNote] = field(default_factory=list)
-    activity: list[Activity] = field(default_factory=list)
+    activity: list[ActivityV2] = field(default_factory=list)
     reason: str = ""
 
 

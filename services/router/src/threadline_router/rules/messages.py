@@ -17,7 +17,7 @@ from msgspec.structs import replace
 
 from threadline_common import from_slack
 from threadline_common.channels import ChannelRules, is_direct_message
-from threadline_common.models import Activity
+from threadline_common.models import ActivityV2
 from threadline_common.models.generated.commands_v4 import ZendeskAddComment, ZendeskCreateFollowup
 from threadline_common.tickets import DONE_STATUSES
 from threadline_common.times import slack_ts_time
@@ -193,7 +193,7 @@ def _backfill_open(msg: SlackMessage, cid: str, author: str | None, rules: Chann
 
 
 def _follow_up(
-    state: Conversation, msg: SlackMessage, author: str | None, rules: ChannelRules, reply: Activity
+    state: Conversation, msg: SlackMessage, author: str | None, rules: ChannelRules, reply: ActivityV2
 ) -> Decision:
     previous = state.ticket_id
     assert previous is not None, "a closed conversation has its ticket"

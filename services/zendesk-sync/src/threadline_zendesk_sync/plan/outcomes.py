@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal, TypeAlias
 
-from threadline_common.models import CommandV4, SyncResultV3
+from threadline_common.models import ActivityV2, CommandV4, SyncResultV3
 from threadline_common.models.generated.sync_results_v3 import Follower
 
 
@@ -18,6 +18,8 @@ class Outcome:
     effect: str
     results: list[SyncResultV3] = field(default_factory=list)
     detail: str = ""
+    # What the reporter is told of it (an automatic answer offered, with what zendesk-sync found).
+    activity: list[ActivityV2] = field(default_factory=list)
 
 
 # The kinds zendesk-sync reports (mypy holds them to SyncResultV3.kind, the contract's).
