@@ -24,7 +24,7 @@ import msgspec
 
 from threadline_common.business_hours import Calendar
 from threadline_common.dlq import PoisonMessage
-from threadline_common.models.generated.activity_v1 import Activity, Actor
+from threadline_common.models.generated.activity_v2 import Activity, Actor
 from threadline_common.schemas import _RFC3339, SchemaViolation, validate
 from threadline_common.tickets import DONE_STATUSES, OPEN_STATUSES
 from threadline_common.times import format_time, parse_time
@@ -33,6 +33,8 @@ ACTIVITY = "threadline.activity"
 # What a person says in a conversation (a reaction, an edit or a join is not a message).
 MESSAGE_TYPES = frozenset({"message", "reply", "comment"})
 RESPONDER_ROLES = frozenset({"responder", "agent"})
+# The kinds threadline.activity v2 added: a record that says it is v1 cannot be one.
+V2_KINDS = frozenset({"answer_offered", "answer_feedback"})
 
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 _NUMBER = re.compile(r"\+?\d[\d \-().]{5,}\d")
@@ -80,7 +82,9 @@ def _plainly_valid(value: bytes) -> dict[str, Any] | None:
         actor = record.get("actor")
         if not isinstance(actor, dict) or not _ACTOR_FIELDS.issuperset(actor):
             return None
-        msgspec.convert(record, Activity)
+        msgspec.convert(record, Activity)  # v2: reads every v1 record too
+        if record.get("schema_version") == 1 and (record.get("type") in V2_KINDS or "answer" in record):
+            return None  # the v1 schema says why not
         if not _RFC3339.fullmatch(record["occurred_at"]):
             return None
         parse_time(record["occurred_at"])
@@ -90,7 +94,7 @@ def _plainly_valid(value: bytes) -> dict[str, Any] | None:
 
 
 def decode_activity(value: bytes | None) -> dict[str, Any]:
-    """Raw record -> activity dict; anything that is not a valid v1 activity is a PoisonMessage."""
+    """Raw record -> activity dict; anything that is not a valid v1 or v2 activity is a PoisonMessage."""
     fast = _plainly_valid(value) if value else None
     if fast is not None:
         return fast
@@ -98,8 +102,9 @@ def decode_activity(value: bytes | None) -> dict[str, Any]:
         record = json.loads(value or b"")
     except (ValueError, UnicodeDecodeError, RecursionError) as exc:  # RecursionError: nested too deep
         raise PoisonMessage(f"not JSON: {exc}") from exc
+    version = record.get("schema_version") if isinstance(record, dict) else None
     try:
-        validate(ACTIVITY, 1, record)
+        validate(ACTIVITY, version if version in (1, 2) else 1, record)
     except SchemaViolation as exc:
         raise PoisonMessage(str(exc)) from exc
     try:
@@ -167,6 +172,16 @@ def event_document(record: dict[str, Any], privacy: Privacy) -> dict[str, Any]:
         "target_event_id": target[0] if target else None,
         "deleted": False,
         "edited": False,
+        **({"answer": _answer(record["answer"])} if record.get("answer") else {}),
+    }
+
+
+def _answer(answer: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "rule_ids": list(answer.get("rule_ids") or []),
+        "similar": answer.get("similar"),
+        "articles": answer.get("articles"),
+        "feedback": answer.get("feedback"),
     }
 
 
@@ -329,6 +344,10 @@ def fold_conversation(
     def business(end: dt.datetime | None) -> float | None:
         return None if end is None else calendar.business_seconds(opened_at, end)
 
+    offers = [d for d in docs if d["type"] == "answer_offered" and d.get("answer")]
+    feedback = next((d["answer"] for d in docs if d["type"] == "answer_feedback" and d.get("answer")), None)
+    answer_rules = sorted({r for d in offers for r in d["answer"]["rule_ids"]} | set((feedback or {}).get("rule_ids") or []))
+    said = (feedback or {}).get("feedback")
     first_response_at = at[id(first_response)] if first_response else None
     public_messages = [d for d in docs if is_message(d, bridge_actor_ids)]
     responders = sorted({d["actor"]["id"] for d in responses})
@@ -368,4 +387,10 @@ def fold_conversation(
         "time_to_first_response_business_seconds": business(first_response_at),
         "time_to_resolution_seconds": seconds(resolved_at),
         "time_to_resolution_business_seconds": business(resolved_at),
+        "answer_offered": bool(offers) or feedback is not None,
+        "answer_rules": answer_rules,
+        "answer_suggestions": sum((d["answer"].get("similar") or 0) + (d["answer"].get("articles") or 0) for d in offers),
+        "answer_feedback": said,
+        # Deflection: the requester said the answer solved it, and the request is still solved.
+        "solved_by_answer": said == "solved" and status in DONE_STATUSES,
     }
