@@ -95,11 +95,19 @@ def test_rules_in_defaults_apply_to_every_channel_unless_a_channel_sets_its_own(
             "channels.C1.answers.rules[2].regex",
             "not a valid regular expression",
         ),
-        ([{"id": "both", "keywords": ["a"], "regex": "a", "answer": "x"}], "channels.C1.answers.rules[0]", "exactly one"),
+        (
+            [{"id": "both", "keywords": ["a"], "regex": "a", "answer": "x"}],
+            "channels.C1.answers.rules[0]",
+            "exactly one",
+        ),
         ([{"id": "none", "answer": "x"}], "channels.C1.answers.rules[0]", "exactly one"),
         ([{"id": "Not An Id", "keywords": ["a"], "answer": "x"}], "channels.C1.answers.rules[0].id", "pattern"),
         ([{"id": "x", "keywords": ["a"]}], "channels.C1.answers.rules[0].answer", "required"),
-        ([{"id": "x", "keywords": ["a"], "answer": "x", "channels": ["general"]}], "channels.C1.answers.rules[0].channels[0]", "pattern"),
+        (
+            [{"id": "x", "keywords": ["a"], "answer": "x", "channels": ["general"]}],
+            "channels.C1.answers.rules[0].channels[0]",
+            "pattern",
+        ),
     ],
 )
 def test_a_bad_rule_fails_the_start_naming_its_key_path(rules, path, why):

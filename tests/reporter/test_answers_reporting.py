@@ -44,7 +44,9 @@ def test_answer_records_are_decoded_and_a_v1_record_of_a_v2_kind_is_poison():
 
 
 def test_a_request_solved_by_its_answer_is_deflected():
-    conversation = fold_conversation(docs(QUESTION, offered(["vpn"], 2, 1), CREATED, said("solved", ["vpn"]), SOLVED), CAL)
+    conversation = fold_conversation(
+        docs(QUESTION, offered(["vpn"], 2, 1), CREATED, said("solved", ["vpn"]), SOLVED), CAL
+    )
     assert conversation is not None
     assert conversation["answer_offered"] and conversation["answer_rules"] == ["vpn"]
     assert conversation["answer_suggestions"] == 3 and conversation["answer_feedback"] == "solved"
@@ -55,7 +57,9 @@ def test_a_request_solved_by_its_answer_is_deflected():
 def test_still_needing_help_or_a_reopened_request_is_not_deflected():
     more = fold_conversation(docs(QUESTION, offered(["vpn"]), CREATED, said("more", ["vpn"])), CAL)
     assert more is not None and more["answer_offered"] and not more["solved_by_answer"]
-    reopened = activity("e4", "status_change", "2026-11-23T10:00:00Z", None, "system", status="open", previous_status="solved")
+    reopened = activity(
+        "e4", "status_change", "2026-11-23T10:00:00Z", None, "system", status="open", previous_status="solved"
+    )
     back = fold_conversation(docs(QUESTION, offered(["vpn"]), CREATED, said("solved", ["vpn"]), SOLVED, reopened), CAL)
     assert back is not None and not back["solved_by_answer"]
     plain = fold_conversation(docs(QUESTION, CREATED), CAL)
@@ -81,7 +85,7 @@ def test_figures_show_deflection_hit_rate_and_the_rules_that_never_help():
     assert f.rules_never_helped == [("printer", 3)]  # rare was offered too few times to tell
     line = answers_line(f)
     assert "offered to 4 of 10 requests (40%)" in line and "solved 1 (deflection 10%, 25% of those offered)" in line
-    assert "Never helped: `printer` (3×)" in line
+    assert "Never helped: `printer` (3 times)" in line
 
 
 @pytest.mark.parametrize("kind", ["daily", "weekly"])

@@ -31,7 +31,10 @@ def context(answers_config, on_call=False) -> Context:
     if on_call:
         c1["on_call"] = {"escalation_policy_id": "PPOL"}
     channels = parse_channels(
-        {"channels": {"C1": c1, "C2": {"name": "plain"}}, "direct_messages": {"enabled": True, "answers": answers_config}}
+        {
+            "channels": {"C1": c1, "C2": {"name": "plain"}},
+            "direct_messages": {"enabled": True, "answers": answers_config},
+        }
     )
     return Context(channels=channels, bot_user_id="UBOT", bot_id="BBOT", now="2026-11-23T14:05:00Z")
 
@@ -107,7 +110,12 @@ def test_a_redelivered_or_edited_question_is_not_offered_again(ctx):
             "subtype": "message_changed",
             "channel": "C1",
             "ts": "100.000900",
-            "message": {"user": "UALICE", "text": "vpn and password", "ts": "100.000100", "edited": {"ts": "100.000900"}},
+            "message": {
+                "user": "UALICE",
+                "text": "vpn and password",
+                "ts": "100.000100",
+                "edited": {"ts": "100.000900"},
+            },
         },
     }
     assert offers(decide(slack_record(edit), state, ctx)) == []
@@ -212,7 +220,12 @@ def test_this_solved_it_before_the_ticket_exists_solves_it_once_it_is_created(ct
 
 def test_the_feedback_is_an_activity_naming_the_rules_offered(offered, ctx):
     [said] = feedback(answers.SOLVED, "UALICE", offered, ctx, "Ev1").activity
-    assert (said.type, said.schema_version, said.actor.id, said.actor.role) == ("answer_feedback", 2, "UALICE", "requester")
+    assert (said.type, said.schema_version, said.actor.id, said.actor.role) == (
+        "answer_feedback",
+        2,
+        "UALICE",
+        "requester",
+    )
     assert said.answer.rule_ids == ["vpn"] and said.answer.feedback == "solved" and said.ticket_id == 42
     [more] = feedback(answers.MORE, "UALICE", offered, ctx, "Ev1").activity
     assert more.answer.feedback == "more" and more.event_id == said.event_id

@@ -6,7 +6,6 @@ tags the ticket once."""
 from __future__ import annotations
 
 import pytest
-
 from threadline_testing.interactions import interaction_record, press
 
 from threadline_common import answers
@@ -17,7 +16,11 @@ from threadline_zendesk_sync.effects import Effects
 from .conftest import router_for, user
 
 RULES = [{"id": "vpn", "keywords": ["vpn"], "answer": "Try <https://wiki.example.com/vpn|the VPN guide>."}]
-SIMILAR = [suggestions.Suggestion("VPN drops <every> hour", "https://acme.zendesk.com/agent/tickets/7", "solved 3 days ago: new profile")]
+SIMILAR = [
+    suggestions.Suggestion(
+        "VPN drops <every> hour", "https://acme.zendesk.com/agent/tickets/7", "solved 3 days ago: new profile"
+    )
+]
 ARTICLES = [suggestions.Suggestion("Set up the VPN", "https://help.example.com/articles/1", "Install the client")]
 
 
@@ -41,7 +44,15 @@ def found(monkeypatch):
 
 def answering_router(slack, zendesk, rules=RULES, **more):
     return router_for(
-        slack, zendesk, {"C0SUPPORT": {"name": "support", "zendesk": {"group_id": zendesk.group_id}, "answers": {"rules": rules, **more}}}
+        slack,
+        zendesk,
+        {
+            "C0SUPPORT": {
+                "name": "support",
+                "zendesk": {"group_id": zendesk.group_id},
+                "answers": {"rules": rules, **more},
+            }
+        },
     )
 
 
@@ -49,7 +60,9 @@ def offers(slack, root):
     return [m for m in slack.thread("C0SUPPORT", root) if m.get("bot_id") and answers.SOLVED in str(m.get("blocks"))]
 
 
-async def test_the_offer_is_one_message_with_answers_suggestions_and_buttons_posted_once(slack, zendesk, settings, found):
+async def test_the_offer_is_one_message_with_answers_suggestions_and_buttons_posted_once(
+    slack, zendesk, settings, found
+):
     router = answering_router(slack, zendesk, similar_solved=True, help_center={"locale": "en-us"})
     root = user(slack, "alice").chat_postMessage(channel="C0SUPPORT", text="My VPN drops")["ts"]
     [_, offer] = router.message(slack, "C0SUPPORT", root)

@@ -111,7 +111,7 @@ def play(s: dict[str, Any]) -> None:
     story.show_ticket(ticket.id)
 
     print("\n5. Bob asks about the VPN; before a person answers, Threadline offers its automatic answer")
-    print("   (the channel's `vpn` rule) with the buttons \"This solved it\" and \"I still need help\".")
+    print('   (the channel\'s `vpn` rule) with the buttons "This solved it" and "I still need help".')
     asked = bob.chat_postMessage(channel=SUPPORT, text="My VPN disconnects every few minutes")["ts"]
     story.wait("the automatic answer", lambda: story.bot_said(asked, "the VPN guide"))
     story.show_thread(asked)

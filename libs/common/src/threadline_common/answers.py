@@ -56,9 +56,7 @@ def rule_matches(rule: AnswerRule, text: str) -> bool:
     return any(_keyword_pattern(k).search(text) for k in rule.keywords if k.split())
 
 
-def matching_rules(
-    rules: Iterable[AnswerRule], text: str, channel_id: str, *, first_message: bool
-) -> list[AnswerRule]:
+def matching_rules(rules: Iterable[AnswerRule], text: str, channel_id: str, *, first_message: bool) -> list[AnswerRule]:
     """The rules whose answer `text` gets in `channel_id`, in config order: `first_message`
     is whether it is a thread's top-level question (first_message_only rules answer only those)."""
     return [

@@ -346,7 +346,9 @@ def fold_conversation(
 
     offers = [d for d in docs if d["type"] == "answer_offered" and d.get("answer")]
     feedback = next((d["answer"] for d in docs if d["type"] == "answer_feedback" and d.get("answer")), None)
-    answer_rules = sorted({r for d in offers for r in d["answer"]["rule_ids"]} | set((feedback or {}).get("rule_ids") or []))
+    answer_rules = sorted(
+        {r for d in offers for r in d["answer"]["rule_ids"]} | set((feedback or {}).get("rule_ids") or [])
+    )
     said = (feedback or {}).get("feedback")
     first_response_at = at[id(first_response)] if first_response else None
     public_messages = [d for d in docs if is_message(d, bridge_actor_ids)]
@@ -389,7 +391,9 @@ def fold_conversation(
         "time_to_resolution_business_seconds": business(resolved_at),
         "answer_offered": bool(offers) or feedback is not None,
         "answer_rules": answer_rules,
-        "answer_suggestions": sum((d["answer"].get("similar") or 0) + (d["answer"].get("articles") or 0) for d in offers),
+        "answer_suggestions": sum(
+            (d["answer"].get("similar") or 0) + (d["answer"].get("articles") or 0) for d in offers
+        ),
         "answer_feedback": said,
         # Deflection: the requester said the answer solved it, and the request is still solved.
         "solved_by_answer": said == "solved" and status in DONE_STATUSES,

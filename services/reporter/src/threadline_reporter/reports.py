@@ -400,12 +400,12 @@ def answers_line(f: Figures) -> str:
     the rules that never helped; nothing when no answer was offered."""
     if not f.answers_offered:
         return ""
-    line = (
-        f":bulb: Automatic answers: offered to {f.answers_offered} of {f.opened} requests ({_rate(f.answer_rate)}); "
-        f"solved {f.solved_by_answer} (deflection {_rate(f.deflection_rate)}, {_rate(f.answer_success)} of those offered)"
-    )
+    offered = f"offered to {f.answers_offered} of {f.opened} requests ({_rate(f.answer_rate)})"
+    share = f"deflection {_rate(f.deflection_rate)}, {_rate(f.answer_success)} of those offered"
+    solved = f"solved {f.solved_by_answer} ({share})"
+    line = f":bulb: Automatic answers: {offered}; {solved}"
     if f.rules_never_helped:
-        never = ", ".join(f"`{rule}` ({times}×)" for rule, times in f.rules_never_helped)
+        never = ", ".join(f"`{rule}` ({times} times)" for rule, times in f.rules_never_helped)
         line += f". Never helped: {never}"
     return line + "."
 

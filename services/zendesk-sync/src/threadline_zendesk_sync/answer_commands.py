@@ -13,12 +13,12 @@ from typing import Any
 
 from threadline_common import answers
 from threadline_common.models import ActivityAnswer, ActivityV2, ActorV2
-from threadline_common.times import slack_ts_time
 from threadline_common.models.generated.commands_v4 import (
     SlackMessageMetadata,
     SlackPostAnswers,
     ZendeskAnswerSolved,
 )
+from threadline_common.times import slack_ts_time
 from threadline_zendesk_sync import suggestions
 from threadline_zendesk_sync.plan import slack_posts, zendesk_requests
 from threadline_zendesk_sync.plan.outcomes import Outcome
@@ -45,7 +45,9 @@ class AnswerCommands:
                 "similar": int(shown.get("similar") or 0),
                 "articles": int(shown.get("articles") or 0),
             }
-            return Outcome("already_done", detail="answers already offered", activity=[offered(command, posted_ts, counts)])
+            return Outcome(
+                "already_done", detail="answers already offered", activity=[offered(command, posted_ts, counts)]
+            )
         similar = (
             await suggestions.similar_solved(
                 self.reporter,
@@ -58,7 +60,9 @@ class AnswerCommands:
             else []
         )
         articles = (
-            await suggestions.help_center_articles(self.zendesk, text=command.question, locale=command.help_center.locale or None)
+            await suggestions.help_center_articles(
+                self.zendesk, text=command.question, locale=command.help_center.locale or None
+            )
             if command.help_center is not None
             else []
         )

@@ -35,8 +35,8 @@ from threadline_common.kafka import faust_broker_options
 from threadline_common.lanes import Lanes
 from threadline_common.logs import log_context
 from threadline_common.metrics import add_metrics_page
-from threadline_common.models import Command as CommandV1
 from threadline_common.models import ActivityV2, CommandV4, SyncResultV3
+from threadline_common.models import Command as CommandV1
 from threadline_common.models.generated.commands_v4 import ZendeskCreateFollowup, ZendeskCreateTicket
 from threadline_common.retry import Attempt, RetryPolicy
 from threadline_common.settings import KafkaSettings

@@ -258,7 +258,7 @@ class Slack:
             include_all_metadata=True,
             limit=200,
         )
-        found = next((m for m in page["messages"] if m.get("ts") == ts), {})
+        found: dict[str, Any] = next((m for m in page["messages"] if m.get("ts") == ts), {})
         payload = (found.get("metadata") or {}).get("event_payload")
         return dict(payload) if isinstance(payload, dict) else {}
 

@@ -34,5 +34,7 @@ async def similar_solved(
     return []
 
 
-async def help_center_articles(zendesk: ZendeskClient, *, text: str, locale: str | None, limit: int = 3) -> list[Suggestion]:
+async def help_center_articles(
+    zendesk: ZendeskClient, *, text: str, locale: str | None, limit: int = 3
+) -> list[Suggestion]:
     return []

@@ -148,7 +148,9 @@ def on_feedback(event: BlockAction, state: Conversation | None, ctx: Context) ->
         else:
             state, solve = _solve(state, event.user, ctx)
             commands += solve
-        thanks = f":white_check_mark: Glad that helped, {mention}! I marked this request solved; reply here if it comes back."
+        thanks = (
+            f":white_check_mark: Glad that helped, {mention}! I marked this request solved; reply here if it returns."
+        )
         commands.append(notice(state, f"answer-thanks:{state.conversation_id}", thanks))
     else:
         coming = f":raising_hand: Thanks, {mention}: a person is coming to help."

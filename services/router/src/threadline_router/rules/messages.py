@@ -131,7 +131,9 @@ def on_message(msg: SlackMessage, state: Conversation | None, ctx: Context) -> D
     return _with_answers(Decision(state, [reopening], [reply]), rules, msg, author, ctx)
 
 
-def _with_answers(decision: Decision, rules: ChannelRules, msg: SlackMessage, author: str | None, ctx: Context) -> Decision:
+def _with_answers(
+    decision: Decision, rules: ChannelRules, msg: SlackMessage, author: str | None, ctx: Context
+) -> Decision:
     """The automatic answers the requester's message gets in its thread (rules.answers)."""
     if decision.state is None or rules.answers is None:
         return decision
