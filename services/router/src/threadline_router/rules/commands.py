@@ -1,5 +1,5 @@
 """Builds the commands the rules send to zendesk-sync: one generated struct per command type
-(threadline.commands v3). Each variant carries the `schema_version` that added it (1, 2 or 3),
+(threadline.commands v4). Each variant carries the `schema_version` that added it (1 to 4),
 as readers of that version expect. `issued_at` and `cause` are stamped by `route` once the decision is made."""
 
 from __future__ import annotations

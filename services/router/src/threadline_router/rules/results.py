@@ -21,7 +21,8 @@ from threadline_router.rules.decision import Context, Decision, ignore, mark_see
 
 # Commands whose failure the thread is not told about: a notice about a failed notice would
 # fail the same way (the loop that once filled a broker's disk), and a lost reaction says nothing.
-UNTOLD_FAILURES = frozenset({"slack.post_message", "slack.add_reaction", "slack.post_ephemeral"})
+# An automatic answer is best-effort: a person answers anyway.
+UNTOLD_FAILURES = frozenset({"slack.post_message", "slack.add_reaction", "slack.post_ephemeral", "slack.post_answers"})
 
 T = TypeVar("T")
 
