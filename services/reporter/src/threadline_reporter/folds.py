@@ -47,6 +47,7 @@ FOLD_FIELDS = (
     "public",
     "status",
     "tags",
+    "answer",  # automatic answers: offered, which rules, the requester's feedback
 )
 
 Doc = dict[str, Any]
