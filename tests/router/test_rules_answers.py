@@ -229,4 +229,3 @@ def test_the_feedback_is_an_activity_naming_the_rules_offered(offered, ctx):
     assert said.answer.rule_ids == ["vpn"] and said.answer.feedback == "solved" and said.ticket_id == 42
     [more] = feedback(answers.MORE, "UALICE", offered, ctx, "Ev1").activity
     assert more.answer.feedback == "more" and more.event_id == said.event_id
-
