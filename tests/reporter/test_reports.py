@@ -63,6 +63,22 @@ def conversation(slack_ts: str, opened: str, *, reply=None, by="U0SRE", role="re
     return out
 
 
+def answered(slack_ts: str, at: str, rules: list[str], feedback: str | None = None) -> list[dict[str, Any]]:
+    """An automatic answer offered to the conversation's question, and the requester's feedback."""
+    cid = f"T0SANDBOX:{CH}:{slack_ts}"
+    base = {"schema_version": 2, "conversation_id": cid, "channel_id": CH, "thread_ts": slack_ts, "ticket_id": None}
+    out = [
+        {**base, "event_id": f"o:{slack_ts}", "type": "answer_offered", "occurred_at": at, "source": "slack",
+         "actor": {"id": None, "role": "bot"}, "answer": {"rule_ids": rules, "similar": 1, "articles": 0}},
+    ]  # fmt: skip
+    if feedback:
+        out.append(
+            {**base, "event_id": f"f:{slack_ts}", "type": "answer_feedback", "occurred_at": at, "source": "slack",
+             "actor": {"id": "U0ALICE", "role": "requester"}, "answer": {"rule_ids": rules, "feedback": feedback}}
+        )  # fmt: skip
+    return out
+
+
 def dataset(roots: dict[str, str]) -> list[dict[str, Any]]:
     """Week of Mon 16 Nov 2026 (UTC, business hours Mon-Fri 9-17, target 60 min), and one the week before."""
     return [
@@ -83,6 +99,11 @@ def dataset(roots: dict[str, str]) -> list[dict[str, Any]]:
         *conversation(roots["D"], "2026-11-20T15:00:00Z"),
         # E: Mon 09:00, answered in 5 min, solved in 30.
         *conversation(roots["E"], "2026-11-16T09:00:00Z", reply="2026-11-16T09:05:00Z", solved="2026-11-16T09:30:00Z"),
+        # Automatic answers: A's `vpn` answer solved it; the `printer` one, offered to B, D and E, never did.
+        *answered(roots["A"], "2026-11-20T09:00:02Z", ["vpn"], "solved"),
+        *answered(roots["B"], "2026-11-20T10:00:02Z", ["printer"], "more"),
+        *answered(roots["D"], "2026-11-20T15:00:02Z", ["printer"]),
+        *answered(roots["E"], "2026-11-16T09:00:02Z", ["printer"]),
         # F: the previous week: answered in 10 min, solved in an hour.
         *conversation(roots["F"], "2026-11-10T09:00:00Z", reply="2026-11-10T09:10:00Z", solved="2026-11-10T10:00:00Z"),
     ]
@@ -133,6 +154,10 @@ def test_daily_and_weekly_reports_reach_slack_with_the_right_numbers_once(indexe
     assert [n for _, n in w.per_day_opened] == [1, 0, 0, 1, 3, 0, 0]
     assert weekly.previous is not None and weekly.previous.opened == 1 and weekly.previous.median_ttfr_seconds == 600
     assert [(r.name, r.messages) for r in weekly.responders] == [("Sam Reliability", 3), ("Agent Ann", 1)]
+    # Deflection: A of the 5 requests was solved by its answer; 4 were offered one.
+    assert (w.answers_offered, w.solved_by_answer, w.deflection_rate, w.answer_success) == (4, 1, 0.2, 0.25)
+    assert w.rules_never_helped == [("printer", 3)]
+    assert (f.answers_offered, f.solved_by_answer, f.rules_never_helped) == (3, 1, [])  # printer twice that day
 
     for _ in range(2):  # the second time finds the marker and posts nothing
         reporter.post("daily", CH, dt.date(2026, 11, 20))
@@ -150,6 +175,8 @@ def test_daily_and_weekly_reports_reach_slack_with_the_right_numbers_once(indexe
         "*Resolution rate*\\n60% (-40 pts)",
         "1h 10m / 12h 51m",
         "Sam Reliability",
+        "offered to 4 of 5 requests (80%); solved 1 (deflection 20%, 25% of those offered)",
+        "Never helped: `printer` (3 times)",
     ):
         assert expected in text
     files = [m for m in slack.thread(CH, weekly_msg["ts"]) if m.get("files")]

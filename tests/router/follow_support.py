@@ -8,7 +8,7 @@ from typing import Any
 
 import msgspec
 
-from threadline_common.models import CommandV3
+from threadline_common.models import CommandV4
 from threadline_common.schemas import validate
 from threadline_router.follow_rows import FollowRow, decode_follow_row, encode_follow_row, is_follow_key
 from threadline_router.inbound import (
@@ -114,18 +114,18 @@ class Router:
         raw = self.follows.get(key)
         return decode_follow_row(raw) if raw else None
 
-    def send(self, record: dict[str, Any] | Inbound) -> list[CommandV3]:
+    def send(self, record: dict[str, Any] | Inbound) -> list[CommandV4]:
         if isinstance(record, dict):
             event = decode_slack(record) if record.get("kind") != "event_webhook" else decode_zendesk(record)
             assert event is not None
         else:
             event = record
-        out: list[CommandV3] = []
+        out: list[CommandV4] = []
         for key in (conversation_of(event), *also_for(event)):
             out += self._decide(event, key)
         return out
 
-    def _decide(self, event: Inbound, key: str) -> list[CommandV3]:
+    def _decide(self, event: Inbound, key: str) -> list[CommandV4]:
         notes: list[FollowNote]
         if is_follow_key(key):
             decision = route_follow_row(event, self.row(key), key, self.ctx)

@@ -6,7 +6,7 @@ from threadline_testing.records import PAYLOADS, message_body, slack_record, zen
 
 from threadline_common import from_slack
 from threadline_common.dlq import PoisonMessage
-from threadline_common.models.generated.commands_v3 import SlackPerson
+from threadline_common.models.generated.commands_v4 import SlackPerson
 from threadline_common.schemas import validate
 from threadline_router.conversation import Conversation
 from threadline_router.inbound import SyncResult, conversation_of, decode_result, decode_slack, decode_zendesk
@@ -34,7 +34,7 @@ def assert_valid_output(decision: Decision) -> None:
         record["issued_at"] = record["issued_at"] or "2026-11-23T10:00:00Z"  # a context without a clock
         validate("threadline.commands", record["schema_version"], record)
     for activity in (msgspec.to_builtins(a) for a in decision.activity):
-        validate("threadline.activity", 2, activity)
+        validate("threadline.activity", activity["schema_version"], activity)
     if decision.state is not None:
         validate("threadline.links", 4, msgspec.to_builtins(decision.state))
 

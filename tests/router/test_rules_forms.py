@@ -12,7 +12,7 @@ from threadline_testing.records import message_body, slack_record
 
 from threadline_common import ticket_form
 from threadline_common.channels import parse_channels
-from threadline_common.models.generated.commands_v3 import CustomField
+from threadline_common.models.generated.commands_v4 import CustomField
 from threadline_router.inbound import SlashCommand, SyncResult, decode_slack
 from threadline_router.rules import Context, command_type, route
 from threadline_router.rules.forms import open_from_command

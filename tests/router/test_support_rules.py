@@ -116,7 +116,7 @@ def open_c1(ctx, when=MONDAY_10_UTC, text="The VPN is down"):
     [
         ({"auto_open": False}, "channels.C9: Value error, auto_open is false but no emoji.open"),
         ({"on_call": {"assign": True}}, "channels.C9.on_call: Value error, set exactly one of escalation_policy_id"),
-        ({"emoji": {"urgent": {"names": [":fire:"]}}}, "channels.C9.emoji.urgent.names.0: String should match"),
+        ({"emoji": {"urgent": {"names": [":fire:"]}}}, "channels.C9.emoji.urgent.names[0]: String should match"),
         ({"emoji": {"open": {"names": ["ticket"], "who": ["sam"]}}}, "channels.C9.emoji.open.who"),
         ({"emoji": {"open": {"names": ["ticket"], "who": "admins"}}}, "'requester_and_responders'"),
         ({"reminders": {"after_minutes": 0}}, "channels.C9.reminders.after_minutes: Input should be greater than 0"),

@@ -27,7 +27,7 @@ def run(events, ctx, state=None):
             record = msgspec.to_builtins(command)
             validate("threadline.commands", record["schema_version"], record)
         for activity in (msgspec.to_builtins(a) for a in decision.activity):
-            validate("threadline.activity", 2, activity)
+            validate("threadline.activity", activity["schema_version"], activity)
         decisions.append(decision)
         state = decision.state
     return state, decisions

@@ -209,6 +209,16 @@ def test_failed_deliveries_are_retried_with_slacks_headers(slack, receiver):
     assert len({json.loads(b)["event_id"] for _, b in receiver.requests}) == 1
 
 
+def test_a_delivered_event_can_be_delivered_again_as_slacks_retry(slack, receiver):
+    client(slack, slack.user_token("alice")).chat_postMessage(channel="C0SUPPORT", text="hello")
+    [first] = wait_events(receiver, 1)
+    slack.wait_for_deliveries()
+    assert slack.retry_event(first["event_id"]) == [200]
+    headers, body = receiver.requests[-1]
+    assert (headers.get("x-slack-retry-num"), headers.get("x-slack-retry-reason")) == ("1", "http_timeout")
+    assert json.loads(body) == first  # the same event, byte for byte the same body
+
+
 def test_events_come_only_from_conversations_the_bot_is_in(slack, receiver):
     alice = client(slack, slack.user_token("alice"))
     alice.chat_postMessage(channel="C0RANDOM", text="not for the bot")  # the bot is not in #random

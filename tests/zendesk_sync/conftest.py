@@ -13,7 +13,7 @@ from slack_sdk import WebClient
 from zenpy import Zenpy
 
 from threadline_common.channels import parse_channels
-from threadline_common.models import CommandV3
+from threadline_common.models import CommandV4
 from threadline_router.conversation import Conversation
 from threadline_router.inbound import Inbound, SlackMessage, SlackReaction, ZendeskTicketEvent, decode_result
 from threadline_router.rules import Context, route
@@ -35,7 +35,7 @@ class Router:
         self.states: dict[str, Conversation] = {}
         self._events = 0
 
-    def _apply(self, event: Inbound, conversation_id: str) -> list[CommandV3]:
+    def _apply(self, event: Inbound, conversation_id: str) -> list[CommandV4]:
         decision = route(event, self.states.get(conversation_id), self.ctx)
         if decision.state is not None:
             self.states[decision.state.conversation_id] = decision.state
@@ -45,7 +45,7 @@ class Router:
         self._events += 1
         return f"Ev{self._events:06d}"
 
-    def message(self, slack: SlackSandbox, channel: str, ts: str) -> list[CommandV3]:
+    def message(self, slack: SlackSandbox, channel: str, ts: str) -> list[CommandV4]:
         """A message already in the Slack sandbox, as the Events API would deliver it."""
         [m] = [m for m in slack.channel_messages(channel) if m["ts"] == ts]
         event = SlackMessage(
@@ -61,15 +61,15 @@ class Router:
         )
         return self._apply(event, f"{slack.ws.team_id}:{channel}:{m.get('thread_ts') or ts}")
 
-    def reaction(self, slack: SlackSandbox, channel: str, ts: str, user: str, name: str) -> list[CommandV3]:
+    def reaction(self, slack: SlackSandbox, channel: str, ts: str, user: str, name: str) -> list[CommandV4]:
         event = SlackReaction(self._event_id(), slack.ws.team_id, channel, ts, user, name, True)
         return self._apply(event, f"{slack.ws.team_id}:{channel}:{ts}")
 
-    def zendesk(self, event: ZendeskTicketEvent, conversation_id: str) -> list[CommandV3]:
+    def zendesk(self, event: ZendeskTicketEvent, conversation_id: str) -> list[CommandV4]:
         return self._apply(event, conversation_id)
 
-    def results(self, outcome: Outcome) -> list[CommandV3]:
-        commands: list[CommandV3] = []
+    def results(self, outcome: Outcome) -> list[CommandV4]:
+        commands: list[CommandV4] = []
         for record in outcome.results:
             result = decode_result(msgspec.json.encode(record))
             commands += self._apply(result, result.conversation_id)

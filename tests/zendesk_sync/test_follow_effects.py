@@ -16,7 +16,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from threadline_common.channels import parse_channels
-from threadline_common.models import CommandV3
+from threadline_common.models import CommandV4
 from threadline_router.rules.commands import (
     check_follower,
     describe_ticket,
@@ -38,7 +38,7 @@ pytestmark = pytest.mark.integration
 URL = "https://hooks.slack.com/commands/T0SANDBOX/1/x"
 
 
-def as_sent(command: Any) -> CommandV3:
+def as_sent(command: Any) -> CommandV4:
     """A command as zendesk-sync reads it off Kafka (stamped as `route` stamps it)."""
     command.issued_at = NOW
     command.cause = msgspec.convert({"topic": "threadline.slack.events", "event_id": "e1"}, type(command.cause))
@@ -66,13 +66,13 @@ async def open_ticket(slack, router: Router, effects: Effects, text: str) -> int
     return int(outcome.results[0].ticket_id)
 
 
-def status(ticket_id: int, who: str = "U0ALICE", show: str = "status", choices=None) -> CommandV3:
+def status(ticket_id: int, who: str = "U0ALICE", show: str = "status", choices=None) -> CommandV4:
     command = describe_ticket(f"ticket:{ticket_id}", f"status:{who}:{ticket_id}:{show}", who, URL, ticket_id,
                               show, choices)  # type: ignore[arg-type]  # fmt: skip
     return as_sent(command)
 
 
-def follow(ticket_id: int, who: str, words: tuple[str, ...] = ()) -> CommandV3:
+def follow(ticket_id: int, who: str, words: tuple[str, ...] = ()) -> CommandV4:
     choices = parse_choices([str(ticket_id), *words]) if words else DEFAULT_CHOICES
     assert not isinstance(choices, str)
     return as_sent(check_follower(f"follow:{who}:{ticket_id}", "T0SANDBOX", who, URL, ticket_id, choices))
@@ -239,7 +239,7 @@ async def test_report_answers_agents_and_the_report_channel_s_members(settings, 
 
     monkeypatch.setattr(effects.slack, "respond", respond)
 
-    def ask(who: str, channel: str = "C0SUPPORT", report_channel: str | None = None) -> CommandV3:
+    def ask(who: str, channel: str = "C0SUPPORT", report_channel: str | None = None) -> CommandV4:
         return as_sent(report_answer(f"T0SANDBOX:{channel}:command:{who}", f"report:{who}:{channel}", who, URL,
                                      "daily", channel, "2026-11-22", report_channel or channel))  # fmt: skip
 

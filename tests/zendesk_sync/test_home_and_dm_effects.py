@@ -8,7 +8,7 @@ import msgspec
 import pytest
 
 from threadline_common.models import HomeItem
-from threadline_common.models.generated.commands_v3 import Cause, SlackPublishHome
+from threadline_common.models.generated.commands_v4 import Cause, SlackPublishHome
 from threadline_common.models.generated.follows_v1 import FollowedTicket
 from threadline_router.inbound import ZendeskTicketEvent
 from threadline_router.rules.home_view import home_view

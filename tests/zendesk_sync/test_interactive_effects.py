@@ -20,7 +20,7 @@ from zenpy.lib.api_objects import Ticket, User
 
 from threadline_common import confirmation
 from threadline_common.channels import parse_channels
-from threadline_common.models.generated.commands_v3 import SlackOpenView
+from threadline_common.models.generated.commands_v4 import SlackOpenView
 from threadline_router.inbound import decode_slack
 from threadline_router.inbound.interactions import interaction_conversation
 from threadline_router.rules import Context, command_type
@@ -270,9 +270,9 @@ async def test_support_open_posts_the_request_once_and_opens_the_ticket_on_that_
 
 
 def effects_command_type():
-    from threadline_common.models import CommandV3
+    from threadline_common.models import CommandV4
 
-    return CommandV3
+    return CommandV4
 
 
 async def test_an_expired_trigger_offers_a_button_that_opens_the_form_again(slack, router, effects, hooks, monkeypatch):

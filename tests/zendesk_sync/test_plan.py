@@ -14,7 +14,7 @@ from threadline_testing.hostile import HOSTILE, links, pings_nobody
 from threadline_common import confirmation, from_slack
 from threadline_common.dlq import PoisonMessage
 from threadline_common.models import Command as CommandV1
-from threadline_common.models.generated.commands_v3 import SlackFile, SlackMessageMetadata
+from threadline_common.models.generated.commands_v4 import SlackFile, SlackMessageMetadata
 from threadline_common.retry import TransientError
 from threadline_common.schemas import validate
 from threadline_zendesk_sync.app import decode_command

@@ -10,7 +10,7 @@ from starlette.applications import Starlette
 from starlette.responses import Response
 from starlette.routing import Route
 
-from threadline_common.models.generated.commands_v3 import Cause, SlackRespond
+from threadline_common.models.generated.commands_v4 import Cause, SlackRespond
 from threadline_sandbox.common import BackgroundServer
 
 

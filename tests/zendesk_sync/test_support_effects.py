@@ -15,7 +15,7 @@ from zenpy.lib.api_objects import Comment, Ticket
 
 from threadline_common.channels import parse_channels
 from threadline_common.dlq import PoisonMessage
-from threadline_common.models.generated.commands_v3 import OnCallNotify
+from threadline_common.models.generated.commands_v4 import OnCallNotify
 from threadline_common.schemas import examples
 from threadline_router.inbound import ReminderTick, SlackJoin, ZendeskTicketEvent
 from threadline_router.rules import Context
@@ -225,12 +225,13 @@ def test_on_call_order_and_texts_are_plain_functions():
 
 
 def test_the_worker_reads_every_command_version_and_refuses_others():
+    v4 = next(e.payload for e in examples("threadline.commands", 4) if e.payload["type"] == "slack.post_answers")
     v3 = next(e.payload for e in examples("threadline.commands", 3) if e.payload["type"] == "slack.respond")
     v2 = next(e.payload for e in examples("threadline.commands", 2) if e.payload["type"] == "oncall.notify")
     v1 = next(e.payload for e in examples("threadline.commands", 1))
-    for payload in (v3, v2, v1):
+    for payload in (v4, v3, v2, v1):
         assert msgspec.to_builtins(decode_command(json.dumps(payload).encode())) == payload
-    with pytest.raises(PoisonMessage, match=r"Invalid enum value 4 - at `\$\.schema_version`"):
-        decode_command(json.dumps({**v2, "schema_version": 4}).encode())
+    with pytest.raises(PoisonMessage, match=r"Invalid enum value 5 - at `\$\.schema_version`"):
+        decode_command(json.dumps({**v2, "schema_version": 5}).encode())
     with pytest.raises(PoisonMessage, match=r"threadline\.commands v1"):
         decode_command(json.dumps({**v2, "schema_version": 1}).encode())  # a v2 variant is no v1 record

@@ -120,7 +120,13 @@ def play(s: dict[str, Any]) -> None:
     story.show_thread(root)
     story.show_ticket(ticket.id)
 
-    print("\n5. Dana emails support; the ticket opens a new thread in #support, and Sam answers there.")
+    print("\n5. Bob asks about the VPN; before a person answers, Threadline offers its automatic answer")
+    print('   (the channel\'s `vpn` rule) with the buttons "This solved it" and "I still need help".')
+    asked = bob.chat_postMessage(channel=SUPPORT, text="My VPN disconnects every few minutes")["ts"]
+    story.wait("the automatic answer", lambda: story.bot_said(asked, "the VPN guide"))
+    story.show_thread(asked)
+
+    print("\n6. Dana emails support; the ticket opens a new thread in #support, and Sam answers there.")
     email = httpx.post(
         f"{story.zendesk_base}/_sandbox/email",
         json={
@@ -153,7 +159,7 @@ def play(s: dict[str, Any]) -> None:
 
 def report(story: Story, s: dict[str, Any]) -> None:
     """The reporter's side: the conversations in Elasticsearch, and today's report posted to #support."""
-    print("\n6. The reporter indexed both conversations; the daily report goes to #support.")
+    print("\n7. The reporter indexed the conversations; the daily report goes to #support.")
 
     def solved_indexed() -> Any:
         found = httpx.post(

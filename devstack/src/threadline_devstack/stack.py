@@ -37,6 +37,18 @@ SANDBOX_SLACK_SECRET = "sandbox-signing-secret"  # noqa: S105 - the sandbox's, n
 SANDBOX_WEBHOOK_SECRET = "sandbox-webhook-secret"  # noqa: S105
 
 
+# `make up`'s support channel answers questions before a person does (README: Automatic answers):
+# two rules, similar solved conversations and Help Center articles; `make demo` asks about the VPN.
+ANSWERS = (
+    ", answers: {rules: ["
+    "{id: vpn, keywords: [vpn, remote access], answer: 'Most VPN drops are fixed by reinstalling the profile: "
+    "see <https://wiki.example.com/vpn|the VPN guide>.'}, "
+    "{id: password, keywords: [password reset, forgot my password, locked out], answer: 'Reset it yourself at "
+    "<https://id.example.com/reset|the password page>; it takes a minute.'}], "
+    "similar_solved: true, help_center: {locale: en-us}}"
+)
+
+
 def _port(name: str) -> int:
     return int(os.environ.get(f"THREADLINE_{name.upper().replace('-', '_')}_PORT", PORTS[name]))
 
@@ -204,7 +216,7 @@ def up() -> dict[str, Any]:
             "# Local channel routing (see README: Channel routing). Edit and `make up` again.\n"
             "defaults:\n  zendesk: {tags: [slack]}\n"
             "channels:\n"
-            f"  C0SUPPORT: {{name: support, zendesk: {{group_id: {group}}},\n"
+            f"  C0SUPPORT: {{name: support, zendesk: {{group_id: {group}}}{ANSWERS},\n"
             # The support team is a user group (Bob and Sam): their own posts are no requests,
             # and they take turns as the fireman, a week each, named on new requests.
             "              team: [S0SUPPORT],\n"

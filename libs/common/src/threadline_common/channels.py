@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import json
+import re
 import zoneinfo
 from pathlib import Path
 from typing import Annotated, Literal
@@ -262,6 +263,67 @@ def _known_zone(value: str) -> str:
     return value
 
 
+RuleId = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_-]{0,39}$")]
+ChannelId = Annotated[str, StringConstraints(pattern=r"^[CGD][A-Z0-9]+$")]
+
+
+class AnswerRule(_Strict):
+    """An automatic answer: a question whose text matches `keywords` (whole words or phrases,
+    any case) or `regex` hears `answer` (mrkdwn) in its thread. `first_message_only` (the
+    default): only a thread's top-level question; `channels`: only there (useful in defaults)."""
+
+    id: RuleId  # in reports and the ticket's tags (threadline_answer_<id>)
+    keywords: tuple[Annotated[str, StringConstraints(min_length=1, max_length=100)], ...] = ()
+    regex: str | None = None
+    answer: str = Field(min_length=1, max_length=2900)  # a section's text is at most 3000
+    first_message_only: bool = True
+    channels: tuple[ChannelId, ...] = ()
+
+    @field_validator("regex")
+    @classmethod
+    def _compiles(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                re.compile(value)
+            except re.error as exc:
+                raise ValueError(f"not a valid regular expression ({exc})") from exc
+        return value
+
+    @model_validator(mode="after")
+    def _one_matcher(self) -> AnswerRule:
+        if bool(self.keywords) == (self.regex is not None):
+            raise ValueError(f"answer rule {self.id!r}: set exactly one of keywords and regex")
+        return self
+
+
+class HelpCenter(_Strict):
+    """Zendesk Guide's article search for the question, up to three links."""
+
+    locale: str | None = Field(default=None, pattern=r"^[a-z]{2}(-[a-z]{2,4})?$")
+
+
+class Answers(_Strict):
+    """What a new question is offered before a person answers: the matching rules' answers,
+    solved conversations of the channel that look alike, Help Center articles; with the
+    buttons "This solved it" and "I still need help" (threadline_common.answers)."""
+
+    rules: tuple[AnswerRule, ...] = ()
+    similar_solved: bool = False
+    help_center: HelpCenter | None = None
+
+    @model_validator(mode="after")
+    def _unique_ids(self) -> Answers:
+        ids = [r.id for r in self.rules]
+        twice = sorted({i for i in ids if ids.count(i) > 1})
+        if twice:
+            raise ValueError(f"answer rule ids must be unique: {', '.join(twice)} used more than once")
+        return self
+
+    @property
+    def searches(self) -> bool:
+        return self.similar_solved or self.help_center is not None
+
+
 class ChannelRules(_Strict):
     """Per-channel behaviour. Every field falls back to `defaults`."""
 
@@ -300,6 +362,8 @@ class ChannelRules(_Strict):
     # The rotating fireman: named on new requests and pinged by reminders when there is no
     # on_call (PagerDuty wins), answers `/support oncall`, announced in the channel at hand-over.
     rotation: Rotation | None = None
+    # Automatic answers to new questions (rules, similar solved conversations, Help Center).
+    answers: Answers | None = None
 
     @field_validator("welcome_message")
     @classmethod
@@ -438,7 +502,14 @@ def _direct_message_rules(defaults: dict[str, object], data: dict[str, object]) 
 
 def _path(loc: tuple[int | str, ...]) -> str:
     # Union branches appear in the location as type names ("literal[...]"): not part of the key path.
-    return ".".join(str(p) for p in loc if "[" not in str(p)) or "(top)"
+    # A list's item reads as in YAML paths people write: rules[2].regex.
+    path = ""
+    for p in loc:
+        if isinstance(p, int):
+            path += f"[{p}]"
+        elif "[" not in p:
+            path += f".{p}" if path else p
+    return path or "(top)"
 
 
 def parse_channels(data: object, source: str = "<config>") -> ChannelsConfig:

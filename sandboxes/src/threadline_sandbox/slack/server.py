@@ -483,6 +483,29 @@ class SlackSandbox(Interactive):
                 finally:
                     self._events.task_done()
 
+    def retry_event(self, event_id: str, reason: str = "http_timeout") -> list[int]:
+        """Slack delivering an event it already delivered once more, as it does when the app's
+        answer was late or lost: the same body (same event_id), with `x-slack-retry-num` and
+        `x-slack-retry-reason`. The statuses the app answered, per events URL."""
+        body = next(d.body for d in self.deliveries if d.event_id == event_id)
+        attempts = 1 + max(d.attempt for d in self.deliveries if d.event_id == event_id)
+        raw = json.dumps(body).encode()
+        statuses = []
+        with httpx.Client(timeout=self.knobs.delivery_timeout) as client:
+            for url in self.events_urls:
+                ts = str(int(time.time()))
+                headers = {
+                    "content-type": "application/json",
+                    "x-slack-request-timestamp": ts,
+                    "x-slack-signature": sign(self.signing_secret, ts, raw),
+                    "x-slack-retry-num": str(attempts),
+                    "x-slack-retry-reason": reason,
+                }
+                response = client.post(url, content=raw, headers=headers)
+                self.deliveries.append(Delivery(event_id, attempts, response.status_code, body))
+                statuses.append(response.status_code)
+        return statuses
+
     def _deliver(self, client: httpx.Client, url: str, body: dict[str, Any]) -> None:
         """POST one callback; retry as Slack does when the answer is not 2xx or is late."""
         raw = json.dumps(body).encode()

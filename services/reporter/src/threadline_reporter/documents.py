@@ -36,6 +36,8 @@ RESPONDER_ROLES = frozenset({"responder", "agent"})
 # A conversation document keeps this much of its question and of its last answer (for the
 # similar-solved search and its suggestion's first line); the fold state keeps no more of any text.
 TEXT_CHARS = 300
+# The kinds threadline.activity v2 added: a record that says it is v1 cannot be one.
+V2_KINDS = frozenset({"answer_offered", "answer_feedback", "copy"})
 
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 _NUMBER = re.compile(r"\+?\d[\d \-().]{5,}\d")
@@ -83,9 +85,10 @@ def _plainly_valid(value: bytes) -> dict[str, Any] | None:
         actor = record.get("actor")
         if not isinstance(actor, dict) or not _ACTOR_FIELDS.issuperset(actor):
             return None
-        msgspec.convert(record, Activity)
-        if record.get("schema_version") == 1 and (record["type"] == "copy" or "via" in record):
-            return None  # v2's additions in a v1 record: the v1 schema says no
+        msgspec.convert(record, Activity)  # v2: reads every v1 record too
+        v2_only = record.get("type") in V2_KINDS or "answer" in record or "via" in record
+        if record.get("schema_version") == 1 and v2_only:
+            return None  # v2's additions in a v1 record: the v1 schema says why not
         if not _RFC3339.fullmatch(record["occurred_at"]):
             return None
         parse_time(record["occurred_at"])
@@ -180,6 +183,16 @@ def event_document(record: dict[str, Any], privacy: Privacy) -> dict[str, Any]:
         "target_event_id": target[0] if target else None,
         "deleted": False,
         "edited": False,
+        **({"answer": _answer(record["answer"])} if record.get("answer") else {}),
+    }
+
+
+def _answer(answer: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "rule_ids": list(answer.get("rule_ids") or []),
+        "similar": answer.get("similar"),
+        "articles": answer.get("articles"),
+        "feedback": answer.get("feedback"),
     }
 
 
@@ -357,6 +370,12 @@ def fold_conversation(
     def business(end: dt.datetime | None) -> float | None:
         return None if end is None else calendar.business_seconds(opened_at, end)
 
+    offers = [d for d in docs if d["type"] == "answer_offered" and d.get("answer")]
+    feedback = next((d["answer"] for d in docs if d["type"] == "answer_feedback" and d.get("answer")), None)
+    answer_rules = sorted(
+        {r for d in offers for r in d["answer"]["rule_ids"]} | set((feedback or {}).get("rule_ids") or [])
+    )
+    feedback_said = (feedback or {}).get("feedback")
     first_response_at = at[id(first_response)] if first_response else None
     # What similar-solved search reads: the question (the opener's text, else the requester's
     # first words) and the last public answer. A deleted or edited message gives neither: its
@@ -415,4 +434,12 @@ def fold_conversation(
         "time_to_first_response_business_seconds": business(first_response_at),
         "time_to_resolution_seconds": seconds(resolved_at),
         "time_to_resolution_business_seconds": business(resolved_at),
+        "answer_offered": bool(offers) or feedback is not None,
+        "answer_rules": answer_rules,
+        "answer_suggestions": sum(
+            (d["answer"].get("similar") or 0) + (d["answer"].get("articles") or 0) for d in offers
+        ),
+        "answer_feedback": feedback_said,
+        # Deflection: the requester said the answer solved it, and the request is still solved.
+        "solved_by_answer": feedback_said == "solved" and status in DONE_STATUSES,
     }

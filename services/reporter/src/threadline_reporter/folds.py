@@ -54,6 +54,7 @@ FOLD_FIELDS = (
     "text",
     "target_event_id",
     "deleted",
+    "answer",  # automatic answers: offered, which rules, the requester's feedback
 )
 
 Doc = dict[str, Any]

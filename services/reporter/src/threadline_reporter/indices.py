@@ -49,6 +49,15 @@ EVENT_MAPPING: dict[str, Any] = {
         "target_event_id": _KEYWORD,
         "deleted": {"type": "boolean"},
         "edited": {"type": "boolean"},
+        # answer_offered / answer_feedback (threadline.activity v2)
+        "answer": {
+            "properties": {
+                "rule_ids": _KEYWORD,
+                "similar": {"type": "integer"},
+                "articles": {"type": "integer"},
+                "feedback": _KEYWORD,
+            }
+        },
     },
 }
 
@@ -94,6 +103,13 @@ CONVERSATION_MAPPING: dict[str, Any] = {
         "time_to_first_response_business_seconds": _SECONDS,
         "time_to_resolution_seconds": _SECONDS,
         "time_to_resolution_business_seconds": _SECONDS,
+        # Automatic answers: offered at all, which rules, how many suggestions, the requester's
+        # answer, and whether that answer is what solved the request (deflection).
+        "answer_offered": {"type": "boolean"},
+        "answer_rules": _KEYWORD,
+        "answer_suggestions": _COUNT,
+        "answer_feedback": _KEYWORD,
+        "solved_by_answer": {"type": "boolean"},
     },
 }
 

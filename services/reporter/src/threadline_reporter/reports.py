@@ -19,6 +19,9 @@ from threadline_common.times import format_time
 
 Kind = Literal["daily", "weekly"]
 REPORT_EVENT_TYPE = "threadline_report"
+RULES_LISTED = 100  # answer rules whose fate a report looks at
+# A rule offered at least this often in the period that never solved a request "never helps".
+NEVER_HELPED_AFTER = 3
 
 
 @dataclass(frozen=True)
@@ -98,6 +101,13 @@ def conversation_query(period: Period, oldest_listed: int) -> dict[str, Any]:
             "aggs": {
                 "resolved": {"filter": {"range": {"resolved_at": {"lt": format_time(end)}}}},
                 "per_day": _per_day("opened_at", period),
+                # Automatic answers: offered, solved by one (deflection), and how each rule fared.
+                "answered": {"filter": {"term": {"answer_offered": True}}},
+                "deflected": {"filter": {"term": {"solved_by_answer": True}}},
+                "rules": {
+                    "terms": {"field": "answer_rules", "size": RULES_LISTED},
+                    "aggs": {"helped": {"filter": {"term": {"solved_by_answer": True}}}},
+                },
             },
         },
         "solved": {
@@ -228,10 +238,30 @@ class Figures:
     p90_ttr_seconds: float | None
     per_day_opened: list[tuple[str, int]]
     per_day_median_ttfr_seconds: list[tuple[str, float | None]]
+    # Automatic answers among the requests opened: offered one, solved by one, and the rules
+    # offered at least NEVER_HELPED_AFTER times that never solved one (rule id, times offered).
+    answers_offered: int = 0
+    solved_by_answer: int = 0
+    rules_never_helped: list[tuple[str, int]] = field(default_factory=list)
 
     @property
     def resolution_rate(self) -> float | None:
         return None if not self.opened else self.resolved_of_opened / self.opened
+
+    @property
+    def deflection_rate(self) -> float | None:
+        """The share of requests an automatic answer solved."""
+        return None if not self.opened else self.solved_by_answer / self.opened
+
+    @property
+    def answer_rate(self) -> float | None:
+        """The share of requests that were offered an automatic answer."""
+        return None if not self.opened else self.answers_offered / self.opened
+
+    @property
+    def answer_success(self) -> float | None:
+        """The share of offered answers that solved the request."""
+        return None if not self.answers_offered else self.solved_by_answer / self.answers_offered
 
 
 @dataclass(frozen=True)
@@ -251,9 +281,12 @@ class Report:
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
-        data["figures"]["resolution_rate"] = self.figures.resolution_rate
-        if self.previous is not None:
-            data["previous"]["resolution_rate"] = self.previous.resolution_rate
+        for name, figures in (("figures", self.figures), ("previous", self.previous)):
+            if figures is not None:
+                data[name]["resolution_rate"] = figures.resolution_rate
+                data[name]["deflection_rate"] = figures.deflection_rate
+                data[name]["answer_rate"] = figures.answer_rate
+                data[name]["answer_success"] = figures.answer_success
         return data
 
 
@@ -281,6 +314,13 @@ def figures_from(aggs: dict[str, Any]) -> Figures:
         p90_ttr_seconds=_pct(solved["ttr"], "90.0"),
         per_day_opened=[(_day(b), int(b["doc_count"])) for b in opened["per_day"]["buckets"]],
         per_day_median_ttfr_seconds=[(_day(b), _pct(b["ttfr"], "50.0")) for b in responded["per_day"]["buckets"]],
+        answers_offered=int((opened.get("answered") or {}).get("doc_count", 0)),
+        solved_by_answer=int((opened.get("deflected") or {}).get("doc_count", 0)),
+        rules_never_helped=[
+            (str(b["key"]), int(b["doc_count"]))
+            for b in (opened.get("rules") or {}).get("buckets", [])
+            if int(b["doc_count"]) >= NEVER_HELPED_AFTER and not int(b["helped"]["doc_count"])
+        ],
     )
 
 
@@ -355,6 +395,21 @@ def fallback_text(report: Report) -> str:
     )
 
 
+def answers_line(f: Figures) -> str:
+    """Automatic answers in one line: deflection (requests solved by an answer), hit rate, and
+    the rules that never helped; nothing when no answer was offered."""
+    if not f.answers_offered:
+        return ""
+    offered = f"offered to {f.answers_offered} of {f.opened} requests ({_rate(f.answer_rate)})"
+    share = f"deflection {_rate(f.deflection_rate)}, {_rate(f.answer_success)} of those offered"
+    solved = f"solved {f.solved_by_answer} ({share})"
+    line = f":bulb: Automatic answers: {offered}; {solved}"
+    if f.rules_never_helped:
+        never = ", ".join(f"`{rule}` ({times} times)" for rule, times in f.rules_never_helped)
+        line += f". Never helped: {never}"
+    return line + "."
+
+
 def blocks(report: Report) -> list[dict[str, Any]]:
     f, p = report.figures, report.previous
     title = "Daily" if report.kind == "daily" else "Weekly"
@@ -387,6 +442,9 @@ def blocks(report: Report) -> list[dict[str, Any]]:
             f"*Past {report.response_target_minutes}m target*\n{report.past_target}",
         ]
     out.append({"type": "section", "fields": [{"type": "mrkdwn", "text": t} for t in fields]})
+    answered = answers_line(f)
+    if answered:
+        out.append({"type": "context", "elements": [{"type": "mrkdwn", "text": answered}]})
     if report.kind == "daily" and report.oldest_open:
         lines = []
         for c in report.oldest_open:

@@ -37,9 +37,9 @@ from threadline_common.kafka import faust_broker_options
 from threadline_common.lanes import Lanes
 from threadline_common.logs import log_context
 from threadline_common.metrics import add_metrics_page
+from threadline_common.models import Activity, CommandV4, SyncResultV4
 from threadline_common.models import Command as CommandV1
-from threadline_common.models import CommandV3, SyncResultV4
-from threadline_common.models.generated.commands_v3 import ZendeskCreateFollowup, ZendeskCreateTicket
+from threadline_common.models.generated.commands_v4 import ZendeskCreateFollowup, ZendeskCreateTicket
 from threadline_common.retry import Attempt, RetryPolicy
 from threadline_common.settings import KafkaSettings
 from threadline_zendesk_sync.budgets import Budgets
@@ -61,16 +61,16 @@ def _variants(union: Any) -> dict[str, type[msgspec.Struct]]:
 
 
 # The variants v2 added, by the contracts themselves: a record that says it is v1 cannot be one.
-V2_ONLY = tuple(v for tag, v in _variants(CommandV3).items() if tag not in _variants(CommandV1))
+V2_ONLY = tuple(v for tag, v in _variants(CommandV4).items() if tag not in _variants(CommandV1))
 # Version 2 of the commands contract reads every v1 command too (schema_version 1 or 2).
-_COMMANDS = msgspec.json.Decoder(CommandV3)
+_COMMANDS = msgspec.json.Decoder(CommandV4)
 _RESULTS = msgspec.json.Encoder()
 
 
-def decode_command(value: bytes | None) -> CommandV3:
+def decode_command(value: bytes | None) -> CommandV4:
     """A commands record (v1 or v2) as the contract's struct; PoisonMessage saying why not."""
     try:
-        command: CommandV3 = _COMMANDS.decode(value or b"")
+        command: CommandV4 = _COMMANDS.decode(value or b"")
     except msgspec.ValidationError as exc:
         raise PoisonMessage(f"threadline.commands: {exc}") from exc
     except msgspec.DecodeError as exc:  # not JSON, truncated
@@ -153,6 +153,7 @@ def create_app(settings: ZendeskSyncSettings, kafka: KafkaSettings, effects: Eff
     )
     commands = app.topic(topics.commands, key_type=bytes, value_type=bytes)
     results = app.topic(topics.results, key_type=bytes, value_type=bytes)
+    activity = app.topic(topics.activity, key_type=bytes, value_type=bytes)
     state: dict[str, Effects] = {}
     # Bumped on every revocation: a command read before it (say, one waiting for a free slot
     # while its partition moved) is left to the partition's new reader, unperformed and unacked.
@@ -203,8 +204,9 @@ def create_app(settings: ZendeskSyncSettings, kafka: KafkaSettings, effects: Eff
         metrics.queued_notices.inc()
         return True
 
-    async def perform_command(command: CommandV3) -> tuple[list[SyncResultV4], str | None]:
-        """Perform until done or failed for good: (results, the reason it is dead-lettered or None)."""
+    async def perform_command(command: CommandV4) -> tuple[list[SyncResultV4 | Activity], str | None]:
+        """Perform until done or failed for good: (its results and activity records, the reason it is
+        dead-lettered or None)."""
         kind = outcomes.command_type(command)
         told = not isinstance(command, FILING)
 
@@ -221,7 +223,7 @@ def create_app(settings: ZendeskSyncSettings, kafka: KafkaSettings, effects: Eff
             outcome: Outcome = await retry.run(lambda: get_effects().perform(command), on_retry)
             metrics.commands.labels(kind, outcome.effect).inc()
             log.info("%s %s %s", kind, outcome.effect, outcome.detail)
-            return outcome.results, None
+            return [*outcome.results, *outcome.activity], None
         except ThreadGone as exc:
             # Nothing can be said in a thread that is gone; not a failure to tell anyone about.
             metrics.commands.labels(kind, "thread_gone").inc()
@@ -236,7 +238,7 @@ def create_app(settings: ZendeskSyncSettings, kafka: KafkaSettings, effects: Eff
         log.warning("%s failed: %s", kind, reason)
         return [outcomes.result("failed", command, reason=reason)], reason
 
-    async def handle(stream: faust.StreamT, event: faust.EventT, command: CommandV3, depth: int, epoch: int) -> None:
+    async def handle(stream: faust.StreamT, event: faust.EventT, command: CommandV4, depth: int, epoch: int) -> None:
         """One command in its lane: performed, its results on Kafka, then acknowledged."""
         if epoch != assignment["epoch"]:
             return  # read before a rebalance: the partition's reader now reads it again
@@ -254,7 +256,9 @@ def create_app(settings: ZendeskSyncSettings, kafka: KafkaSettings, effects: Eff
             # A result is one step further from what people did than its command.
             headers = [depth_header(depth + 1)]
             pending = [
-                await results.send(key=r.conversation_id.encode(), value=_RESULTS.encode(r), headers=headers)
+                await (activity if isinstance(r, Activity) else results).send(
+                    key=r.conversation_id.encode(), value=_RESULTS.encode(r), headers=headers
+                )
                 for r in records
             ]
             for fut in pending:

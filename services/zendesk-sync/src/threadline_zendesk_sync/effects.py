@@ -11,14 +11,15 @@ The clients' caches only spare API calls and are dropped on every rebalance.
 - `on_call`: PagerDuty, and the on-call notice;
 - `ticket_commands`, `thread_commands`, `interactive_commands` (buttons, shortcuts, modals):
   what each command does with them;
+- `answer_commands`: automatic answers to new questions, and the solve their feedback asks for;
 - `follow_commands`: answers about tickets (status, latest comment, a follow, a report) and
   followers' DMs.
 """
 
 from __future__ import annotations
 
-from threadline_common.models import CommandV3
-from threadline_common.models.generated.commands_v3 import (
+from threadline_common.models import CommandV4
+from threadline_common.models.generated.commands_v4 import (
     OnCallAnswer,
     OnCallNotify,
     ReportAnswer,
@@ -26,12 +27,14 @@ from threadline_common.models.generated.commands_v3 import (
     SlackDirectMessage,
     SlackOpenThread,
     SlackOpenView,
+    SlackPostAnswers,
     SlackPostEphemeral,
     SlackPostMessage,
     SlackPublishHome,
     SlackRespond,
     SlackUpdateMessage,
     ZendeskAddComment,
+    ZendeskAnswerSolved,
     ZendeskAssignToSlackUser,
     ZendeskCheckFollower,
     ZendeskCopyMessage,
@@ -42,6 +45,7 @@ from threadline_common.models.generated.commands_v3 import (
     ZendeskSetPriority,
     ZendeskSetStatus,
 )
+from threadline_zendesk_sync.answer_commands import AnswerCommands
 from threadline_zendesk_sync.budgets import Budgets
 from threadline_zendesk_sync.file_transfer import FileTransfer
 from threadline_zendesk_sync.follow_commands import FollowCommands
@@ -72,6 +76,7 @@ class Effects:
         self.threads = ThreadCommands(settings, self.zendesk, self.slack)
         self.on_call = OnCall(pagerduty, self.zendesk, self.slack)
         self.follows = FollowCommands(settings, self.zendesk, self.slack)
+        self.answers = AnswerCommands(self.zendesk, self.slack, self.follows.reporter)
         self.interactive = InteractiveCommands(settings, self.zendesk, self.slack, self.tickets, self.follows.access)
 
     def reset_caches(self) -> None:
@@ -82,7 +87,7 @@ class Effects:
     async def close(self) -> None:
         await self.slack.close()
 
-    async def perform(self, command: CommandV3) -> Outcome:
+    async def perform(self, command: CommandV4) -> Outcome:
         match command:
             case ZendeskCreateTicket() | ZendeskCreateFollowup():
                 return await self.tickets.create_ticket(command)
@@ -128,4 +133,9 @@ class Effects:
                 return await self.interactive.copy_message(command)
             case ZendeskOpenRequest():
                 return await self.interactive.open_request(command)
+            # Automatic answers (answer_commands)
+            case SlackPostAnswers():
+                return await self.answers.post_answers(command)
+            case ZendeskAnswerSolved():
+                return await self.answers.answer_solved(command)
         raise PermanentError(f"unknown command {type(command).__name__}")

@@ -11,7 +11,7 @@ import asyncio
 
 import requests
 
-from threadline_common.models.generated.commands_v3 import SlackFile
+from threadline_common.models.generated.commands_v4 import SlackFile
 from threadline_common.retry import TransientError
 from threadline_zendesk_sync.lru import LRU
 from threadline_zendesk_sync.settings import ZendeskSyncSettings

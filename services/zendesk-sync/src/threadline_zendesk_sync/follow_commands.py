@@ -15,7 +15,7 @@ from collections.abc import AsyncIterator, Mapping, Sequence
 from typing import Any
 
 from threadline_common import to_slack
-from threadline_common.models.generated.commands_v3 import (
+from threadline_common.models.generated.commands_v4 import (
     ReportAnswer,
     SlackDirectMessage,
     ZendeskCheckFollower,

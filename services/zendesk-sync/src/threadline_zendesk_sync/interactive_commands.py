@@ -18,7 +18,7 @@ from typing import Any, TypeAlias
 from msgspec.structs import replace
 from slack_sdk.models.blocks import ActionsBlock, ButtonElement, MarkdownTextObject, SectionBlock
 
-from threadline_common.models.generated.commands_v3 import (
+from threadline_common.models.generated.commands_v4 import (
     SlackOpenView,
     SlackUpdateMessage,
     ZendeskAddComment,

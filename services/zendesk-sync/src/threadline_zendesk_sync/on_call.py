@@ -13,7 +13,7 @@ from typing import Any
 import requests
 
 from threadline_common import to_slack
-from threadline_common.models.generated.commands_v3 import OnCallAnswer, OnCallNotify
+from threadline_common.models.generated.commands_v4 import OnCallAnswer, OnCallNotify
 from threadline_common.retry import TransientError
 from threadline_zendesk_sync.plan import failures, slack_posts, zendesk_requests
 from threadline_zendesk_sync.plan.failures import PermanentError

@@ -253,6 +253,20 @@ class Slack:
         found: dict[str, Any] = next((m for m in messages if m.get("ts") == ts), messages[0])
         return found
 
+    async def reply_metadata(self, channel: str, thread_ts: str, ts: str) -> dict[str, Any]:
+        """The metadata payload of the reply at `ts` in a thread ({} when it has none or is gone)."""
+        page = await self.in_channel(
+            self.client.conversations_replies,
+            channel=channel,
+            ts=thread_ts,
+            oldest=f"{float(ts) - 0.000001:.6f}",
+            include_all_metadata=True,
+            limit=200,
+        )
+        found: dict[str, Any] = next((m for m in page["messages"] if m.get("ts") == ts), {})
+        payload = (found.get("metadata") or {}).get("event_payload")
+        return dict(payload) if isinstance(payload, dict) else {}
+
     async def react(self, channel: str, ts: str, name: str) -> None:
         await self.call(self.client.reactions_add, channel=channel, timestamp=ts, name=name)
 

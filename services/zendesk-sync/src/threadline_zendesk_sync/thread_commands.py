@@ -10,7 +10,7 @@ from __future__ import annotations
 import functools
 from typing import Any
 
-from threadline_common.models.generated.commands_v3 import (
+from threadline_common.models.generated.commands_v4 import (
     SlackAddReaction,
     SlackOpenThread,
     SlackPostEphemeral,

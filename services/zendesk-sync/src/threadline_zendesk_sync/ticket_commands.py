@@ -13,7 +13,7 @@ import msgspec
 
 from threadline_common import confirmation, from_slack
 from threadline_common.models import SyncResultV4
-from threadline_common.models.generated.commands_v3 import (
+from threadline_common.models.generated.commands_v4 import (
     SlackPerson,
     ZendeskAddComment,
     ZendeskCreateFollowup,

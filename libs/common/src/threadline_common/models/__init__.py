@@ -18,6 +18,7 @@ from typing import Any
 
 from threadline_common.models.generated.activity_v1 import Activity as ActivityV1
 from threadline_common.models.generated.activity_v2 import Activity, Actor
+from threadline_common.models.generated.activity_v2 import Answer as ActivityAnswer
 from threadline_common.models.generated.commands_v1 import (
     Cause,
     Command,
@@ -37,6 +38,7 @@ from threadline_common.models.generated.commands_v1 import (
 from threadline_common.models.generated.commands_v2 import Command as CommandV2
 from threadline_common.models.generated.commands_v2 import OnCallNotify, SlackPostEphemeral, ZendeskSetPriority
 from threadline_common.models.generated.commands_v3 import Command as CommandV3
+from threadline_common.models.generated.commands_v4 import Command as CommandV4
 from threadline_common.models.generated.follows_v1 import FollowRow, PersonFollows, TicketFollowers
 from threadline_common.models.generated.homes_v1 import ChannelQueue, HomeItem, HomeRow, PersonHome
 from threadline_common.models.generated.links_v1 import Conversation
@@ -61,6 +63,7 @@ TOPIC_MODELS: dict[tuple[str, int], Any] = {
     ("threadline.sync.results", 1): SyncResult,
     ("threadline.commands", 2): CommandV2,
     ("threadline.commands", 3): CommandV3,
+    ("threadline.commands", 4): CommandV4,
     ("threadline.links", 2): ConversationV2,
     ("threadline.links", 3): ConversationV3,
     ("threadline.links", 4): ConversationV4,
@@ -74,6 +77,7 @@ TOPIC_MODELS: dict[tuple[str, int], Any] = {
 __all__ = [
     "TOPIC_MODELS",
     "Activity",
+    "ActivityAnswer",
     "ActivityV1",
     "Actor",
     "Cause",
@@ -82,6 +86,7 @@ __all__ = [
     "CommandEnvelope",
     "CommandV2",
     "CommandV3",
+    "CommandV4",
     "Conversation",
     "ConversationV2",
     "ConversationV3",

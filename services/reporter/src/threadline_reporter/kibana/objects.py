@@ -337,12 +337,41 @@ def charts() -> list[dict[str, Any]]:
             description="Each solve, close or reopen once, where it was done: a Slack emoji, button or "
             "typed word, a requester's reply, an automatic answer, or Zendesk (an agent or an automation).",
         ),
+        lens(
+            f"{p}answers-deflection",
+            "Automatic answers: deflection, by channel",
+            conv,
+            {
+                "channel": terms("channel_id", "Channel", 50, order_by="opened"),
+                "opened": count("Requests"),
+                "offered": count("Offered an answer", "answer_offered : true"),
+                "deflected": count("Solved by an answer", "solved_by_answer : true"),
+                "more": count("Still needed help", "answer_feedback : more"),
+            },
+            "lnsDatatable",
+            table(["channel", "opened", "offered", "deflected", "more"]),
+            description="Requests an automatic answer solved (deflection), and how often one was offered.",
+        ),
+        lens(
+            f"{p}answer-rules",
+            "Automatic answers: by rule",
+            conv,
+            {
+                "rule": terms("answer_rules", "Rule", 50, order_by="offered"),
+                "offered": count("Offered"),
+                "deflected": count("Solved by an answer", "solved_by_answer : true"),
+            },
+            "lnsDatatable",
+            table(["rule", "offered", "deflected"]),
+            description="A rule offered often and never solving a request is a rule to rewrite or remove.",
+        ),
     ]
 
 
 # Where each chart sits on the dashboard's 48-column grid: (x, y, w, h).
 LAYOUT = [(0, 0, 36, 12), (36, 0, 12, 12), (0, 12, 24, 14), (24, 12, 24, 14), (0, 26, 24, 14), (24, 26, 24, 14),
-          (0, 40, 24, 16), (24, 40, 24, 16), (0, 56, 48, 14), (0, 70, 48, 12)]  # fmt: skip
+          (0, 40, 24, 16), (24, 40, 24, 16), (0, 56, 48, 14), (0, 70, 48, 12), (0, 82, 24, 14),
+          (24, 82, 24, 14)]  # fmt: skip
 
 
 def dashboard(panels: list[dict[str, Any]]) -> dict[str, Any]:
@@ -363,7 +392,8 @@ def dashboard(panels: list[dict[str, Any]]) -> dict[str, Any]:
         "id": DASHBOARD,
         "attributes": {
             "title": "Threadline support",
-            "description": "Volume, backlog, response and resolution times, by channel and by responder. "
+            "description": "Volume, backlog, response and resolution times, by channel and by responder; "
+            "automatic answers' deflection. "
             "The same documents as the daily and weekly reports in Slack.",
             "panelsJSON": json.dumps(layout, sort_keys=True),
             "optionsJSON": json.dumps({"useMargins": True, "syncColors": False, "hidePanelTitles": False}),

@@ -12,13 +12,14 @@ per kind of event decides it:
 - `results`: zendesk-sync's results (ticket created, thread opened, failed, thread gone);
 - `operators`: threadline-ops relink and unlink;
 - `reminders`: when a waiting conversation is due a reminder;
+- `answers`: automatic answers offered to a new question, and the requester's feedback on them;
 - `follows`: the rows of the follows table (a ticket's followers, a person's tickets) and the
   direct messages a followed ticket's updates become (`route_follow_row`);
 - Threadline's own Slack surface: `slash` (/support), `buttons`, `shortcuts` (message
   shortcuts), `forms` (submitted modals), `home` (the App Home tab);
 
 with `opening` (a new ticket and the out-of-hours notice), and builders for the records they
-emit: `commands` (threadline.commands v3 structs) and `activity` (threadline.activity v1).
+emit: `commands` (threadline.commands v4 structs) and `activity` (threadline.activity v2).
 
 Every command carries an id derived from the event that caused it (the Slack message ts, the
 Zendesk comment id, ...), so a redelivered event yields the same command and zendesk-sync,
@@ -30,10 +31,11 @@ from __future__ import annotations
 from dataclasses import replace
 
 from threadline_common.contracts import Topics
-from threadline_common.models.generated.commands_v3 import (
+from threadline_common.models.generated.commands_v4 import (
     Cause,
     OnCallNotify,
     SlackAddReaction,
+    SlackPostAnswers,
     SlackPostEphemeral,
     SlackPostMessage,
 )
@@ -90,7 +92,7 @@ __all__ = [
 ]
 
 # Commands that say something in the conversation's Slack thread.
-THREAD_POSTS = (SlackPostMessage, SlackAddReaction, SlackPostEphemeral, OnCallNotify)
+THREAD_POSTS = (SlackPostMessage, SlackAddReaction, SlackPostEphemeral, OnCallNotify, SlackPostAnswers)
 
 
 def route(event: Inbound, state: Conversation | None, ctx: Context) -> Decision:

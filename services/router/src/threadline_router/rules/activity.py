@@ -1,4 +1,5 @@
-"""Builds the activity records (threadline.activity v2) the rules emit for the reporter."""
+"""Builds the activity records the rules emit for the reporter (threadline.activity v1 kinds as v1
+wrote them; v2 for the kinds and fields v2 added: answers, copies, where a status change was done)."""
 
 from __future__ import annotations
 
@@ -6,21 +7,14 @@ from typing import Literal
 
 from msgspec import UNSET, UnsetType
 
-from threadline_common.models import Activity, Actor
+from threadline_common.models import Activity, ActivityAnswer, Actor
 from threadline_router.conversation import Conversation
 
 Kind = Literal[
-    "message",
-    "reply",
-    "reaction",
-    "comment",
-    "internal_note",
-    "status_change",
-    "ticket_created",
-    "edit",
-    "delete",
-    "copy",
-]
+    "message", "reply", "reaction", "comment", "internal_note", "status_change", "ticket_created", "edit", "delete",
+    "answer_offered", "answer_feedback", "copy",
+]  # fmt: skip
+V2_KINDS = frozenset({"answer_offered", "answer_feedback", "copy"})
 # Where a solve, close or reopen was done (status_change's `via`).
 Via = Literal["slack_emoji", "slack_button", "slack_command", "slack_reply", "answer", "zendesk"]
 Role = Literal["requester", "responder", "agent", "bot", "system"]
@@ -45,11 +39,12 @@ def activity(
     channel_id: str | None = None,
     thread_ts: str | UnsetType | None = UNSET,
     ticket_id: int | UnsetType | None = UNSET,
+    answer: ActivityAnswer | None = None,
 ) -> Activity:
     """One thing that happened in `state`'s conversation; where and which ticket are the
-    conversation's unless given. Every field is written (null when unknown)."""
-    return Activity(
-        schema_version=2,
+    conversation's unless given. Every v1 field is written (null when unknown), as v1 records are."""
+    record = Activity(
+        schema_version=2 if kind in V2_KINDS or via is not None else 1,
         event_id=event_id,
         type=kind,
         conversation_id=state.conversation_id,
@@ -64,5 +59,9 @@ def activity(
         status=status,
         previous_status=previous_status,
         reaction=reaction,
-        via=via,
     )
+    if via is not None:
+        record.via = via  # a v2 field, like `answer`
+    if answer is not None:
+        record.answer = answer  # a v2 field: absent from the v1 kinds' records
+    return record

@@ -9,6 +9,8 @@ conversation's key, so its row decides the press:
   state (the press names the message: its channel and ts). A second press (a double click, a Slack
   retry) finds the state already changed and sends no second command; the rewrite shows the same.
 - Assign to me: zendesk-sync finds the Zendesk agent with the presser's email and answers them.
+- "This solved it" and "I still need help" on an automatic answer (`threadline_common.answers`):
+  decided by `rules.answers` (only the requester may answer, once).
 - Open the form again (`threadline.open_form`): the button zendesk-sync offers when a modal's
   trigger expired; it opens the modal with the fresh press's trigger.
 
@@ -23,13 +25,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Literal
 
-from threadline_common import confirmation
+from threadline_common import answers, confirmation
 from threadline_common.channels import ChannelRules
-from threadline_common.models import CommandV3
-from threadline_common.models.generated.commands_v3 import ZendeskAssignToSlackUser
+from threadline_common.models import CommandV4
+from threadline_common.models.generated.commands_v4 import ZendeskAssignToSlackUser
 from threadline_router.conversation import Conversation, external_id
 from threadline_router.inbound import BlockAction, FollowNote, conversation_of
 from threadline_router.rules import ticket_actions
+from threadline_router.rules.answers import on_feedback
 from threadline_router.rules.commands import (
     NO_CAUSE,
     UNSTAMPED,
@@ -57,7 +60,7 @@ def tell(
     conversation_id: str,
     text: str,
     purpose: Literal["answer", "refusal", "help", "error"] = "refusal",
-) -> list[CommandV3]:
+) -> list[CommandV4]:
     """One line only the presser sees: through the press's response_url, else ephemeral in the
     channel of the message pressed (a press in a view without either has nowhere to answer)."""
     command_id = f"press-answer:{event.action_id}:{event.event_id}"
@@ -83,7 +86,7 @@ def _served(
     return state, rules
 
 
-def refresh(event: BlockAction, state: Conversation) -> list[CommandV3]:
+def refresh(event: BlockAction, state: Conversation) -> list[CommandV4]:
     """The confirmation the press was on, rewritten to show the conversation's state now."""
     shown = ticket_actions.confirmation_of(state)
     if shown is None or not (event.channel_id and event.message_ts) or event.container != "message":
@@ -121,7 +124,7 @@ def _resolve_or_urgent(verb: ticket_actions.Verb) -> Callable[[BlockAction, Conv
             deny = tell(event, state.conversation_id, ticket_actions.refusal(rules, verb))
             return Decision(state, deny, reason=f"not allowed to {verb}")
         state = _pressed(event, state, ctx)
-        commands: list[CommandV3] = []
+        commands: list[CommandV4] = []
         if verb == "resolve" and not ticket_actions.is_solved(state):
             command_id = f"solve-button:{state.conversation_id}:{ticket_actions.solve_key(state)}"
             state, solved = ticket_actions.solve_ticket(state, command_id, event.user, ctx.now, "slack_button")
@@ -162,6 +165,8 @@ def _open_form(event: BlockAction, state: Conversation | None, ctx: Context) -> 
 
 
 HANDLERS: dict[str, Callable[[BlockAction, Conversation | None, Context], Decision]] = {
+    answers.SOLVED: on_feedback,
+    answers.MORE: on_feedback,
     confirmation.RESOLVE: _resolve_or_urgent("resolve"),
     confirmation.URGENT: _resolve_or_urgent("urgent"),
     confirmation.ASSIGN_ME: _assign_me,

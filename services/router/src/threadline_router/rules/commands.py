@@ -1,5 +1,5 @@
 """Builds the commands the rules send to zendesk-sync: one generated struct per command type
-(threadline.commands v3). Each variant carries the `schema_version` that added it (1, 2 or 3),
+(threadline.commands v4). Each variant carries the `schema_version` that added it (1 to 4),
 as readers of that version expect. `issued_at` and `cause` are stamped by `route` once the decision is made."""
 
 from __future__ import annotations
@@ -8,8 +8,8 @@ from typing import Any, Literal, TypeAlias
 
 from threadline_common import to_slack
 from threadline_common.channels import ChannelRules
-from threadline_common.models import CommandV3
-from threadline_common.models.generated.commands_v3 import (
+from threadline_common.models import CommandV4
+from threadline_common.models.generated.commands_v4 import (
     Cause,
     CustomField,
     OnCallAnswer,
@@ -29,17 +29,17 @@ from threadline_common.models.generated.commands_v3 import (
     ZendeskDescribeTicket,
     ZendeskSetStatus,
 )
-from threadline_common.models.generated.commands_v3 import FollowChoices as CommandFollowChoices
+from threadline_common.models.generated.commands_v4 import FollowChoices as CommandFollowChoices
 from threadline_common.models.generated.follows_v1 import FollowChoices
 from threadline_router.conversation import Conversation, external_id
 
-Command: TypeAlias = CommandV3
+Command: TypeAlias = CommandV4
 # What a command carries until `route` stamps it with the time and the event that caused it.
 UNSTAMPED = ""
 NO_CAUSE = Cause(topic="-", event_id="-")
 
 
-def command_type(command: CommandV3) -> str:
+def command_type(command: CommandV4) -> str:
     """The command's `type` (the variant's tag)."""
     return str(type(command).__struct_config__.tag)
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from msgspec.structs import replace
 
 from threadline_common.channels import ChannelsConfig
-from threadline_common.models import Activity, CommandV3
+from threadline_common.models import Activity, CommandV4
 from threadline_router.conversation import Conversation
 from threadline_router.inbound.events import FollowNote
 from threadline_router.rules.activity import Role
@@ -36,7 +36,7 @@ class Context:
 @dataclass
 class Decision:
     state: Conversation | None
-    commands: list[CommandV3] = field(default_factory=list)
+    commands: list[CommandV4] = field(default_factory=list)
     activity: list[Activity] = field(default_factory=list)
     reason: str = ""  # why nothing happened, for debug logs
     # The conversation's row is deleted (a tombstone in the changelog): an operator unlinked it.

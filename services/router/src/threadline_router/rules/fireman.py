@@ -14,7 +14,7 @@ from msgspec import Struct
 from threadline_common import to_slack
 from threadline_common.channels import ChannelRules
 from threadline_common.contracts import Topics
-from threadline_common.models.generated.commands_v3 import Cause, SlackPostMessage
+from threadline_common.models.generated.commands_v4 import Cause, SlackPostMessage
 from threadline_common.rotation import fireman_at, last_handover, members, next_handover
 from threadline_common.times import format_time, parse_time
 from threadline_router.conversation import Conversation

@@ -25,7 +25,7 @@ from msgspec.structs import replace
 from slack_sdk.models.blocks import ActionsBlock, ButtonElement, MarkdownTextObject, SectionBlock
 
 from threadline_common import to_slack
-from threadline_common.models import Activity, CommandV3
+from threadline_common.models import Activity, CommandV4
 from threadline_common.text import subject_line
 from threadline_common.times import parse_time
 from threadline_router.follow_rows import (
@@ -80,7 +80,7 @@ class FollowDecision:
     zendesk-sync, and notes for other rows of the router."""
 
     row: FollowRow | None
-    commands: list[CommandV3] = field(default_factory=list)
+    commands: list[CommandV4] = field(default_factory=list)
     notes: list[FollowNote] = field(default_factory=list)
     activity: list[Activity] = field(default_factory=list)
     reason: str = ""
@@ -334,7 +334,7 @@ def _notify(
     seen_key = f"zd:{event.event_id or event.comment_id}"
     if seen_key in row.seen:
         return nothing(row, "already applied")
-    commands: list[CommandV3] = []
+    commands: list[CommandV4] = []
     url = row.ticket_url if isinstance(row.ticket_url, str) else None
     for follower in row.followers:
         if what not in follower.choices.what:

@@ -26,7 +26,7 @@ from msgspec.structs import replace
 
 from threadline_common import from_slack, ticket_form, to_slack
 from threadline_common.channels import ChannelRules
-from threadline_common.models.generated.commands_v3 import (
+from threadline_common.models.generated.commands_v4 import (
     CustomField,
     ZendeskCopyMessage,
     ZendeskCreateTicket,

@@ -32,8 +32,8 @@ from msgspec.structs import replace
 from threadline_common import to_slack
 from threadline_common.channels import ChannelRules, is_direct_message
 from threadline_common.contracts import Topics
-from threadline_common.models import ChannelQueue, CommandV3, HomeItem, PersonHome
-from threadline_common.models.generated.commands_v3 import Cause, SlackPublishHome
+from threadline_common.models import ChannelQueue, CommandV4, HomeItem, PersonHome
+from threadline_common.models.generated.commands_v4 import Cause, SlackPublishHome
 from threadline_common.models.generated.follows_v1 import FollowedTicket
 from threadline_common.tickets import DONE_STATUSES
 from threadline_common.times import parse_time
@@ -69,7 +69,7 @@ class HomeDecision:
     """What a home event changes: the row, the publish, and the records for other rows."""
 
     state: HomeState | None
-    commands: list[CommandV3] = field(default_factory=list)
+    commands: list[CommandV4] = field(default_factory=list)
     records: list[HomeRecord] = field(default_factory=list)
     reason: str = ""
 

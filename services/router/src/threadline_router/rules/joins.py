@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from threadline_common.models.generated.commands_v3 import SlackPostEphemeral
+from threadline_common.models.generated.commands_v4 import SlackPostEphemeral
 from threadline_router.conversation import Conversation
 from threadline_router.inbound import SlackJoin, conversation_of
 from threadline_router.rules.commands import NO_CAUSE, UNSTAMPED

@@ -18,12 +18,12 @@ from msgspec.structs import replace
 from threadline_common import from_slack
 from threadline_common.channels import ChannelRules, is_direct_message
 from threadline_common.models import Activity
-from threadline_common.models.generated.commands_v3 import ZendeskAddComment, ZendeskCreateFollowup
+from threadline_common.models.generated.commands_v4 import ZendeskAddComment, ZendeskCreateFollowup
 from threadline_common.tickets import DONE_STATUSES
 from threadline_common.times import slack_ts_time
 from threadline_router.conversation import Conversation, external_id
 from threadline_router.inbound import SlackDelete, SlackEdit, SlackMessage, conversation_of
-from threadline_router.rules import status_origin
+from threadline_router.rules import answers, status_origin
 from threadline_router.rules.activity import activity
 from threadline_router.rules.commands import (
     NO_CAUSE,
@@ -81,7 +81,8 @@ def on_message(msg: SlackMessage, state: Conversation | None, ctx: Context) -> D
         if not is_direct_message(msg.channel_id) and not post_opens_ticket(rules, msg.user, ctx.groups):
             return ignore(state, "a team member's post is not a request (team_posts: ignore)")
         decision = open_ticket(cid, msg.team_id, msg.channel_id, msg.ts, author, msg.text, msg.files, rules, ctx)
-        return out_of_hours(decision, rules, slack_ts_time(msg.ts), f"ooh:{msg.channel_id}:{msg.ts}")
+        decision = out_of_hours(decision, rules, slack_ts_time(msg.ts), f"ooh:{msg.channel_id}:{msg.ts}")
+        return _with_answers(decision, rules, msg, author, ctx)
 
     if state is None:
         return ignore(state, "reply in a thread that has no ticket")
@@ -132,7 +133,18 @@ def on_message(msg: SlackMessage, state: Conversation | None, ctx: Context) -> D
     reopening = comment(state, msg, author, reopen=state.status == "solved")
     if state.status == "solved":
         state = status_origin.asked(replace(state, status="open"), "open", "slack_reply", author, ctx.now)
-    return Decision(state, [reopening], [reply])
+    return _with_answers(Decision(state, [reopening], [reply]), rules, msg, author, ctx)
+
+
+def _with_answers(
+    decision: Decision, rules: ChannelRules, msg: SlackMessage, author: str | None, ctx: Context
+) -> Decision:
+    """The automatic answers the requester's message gets in its thread (rules.answers)."""
+    if decision.state is None or rules.answers is None:
+        return decision
+    decision.state, offered = answers.offer(decision.state, rules, msg.text, msg.ts, author, ctx)
+    decision.commands += offered
+    return decision
 
 
 def help_text(rules: ChannelRules) -> str:

@@ -8,7 +8,7 @@ from typing import Any
 from threadline_common import from_slack
 from threadline_common.business_hours import describe_opening, is_open
 from threadline_common.channels import ChannelRules, is_direct_message
-from threadline_common.models.generated.commands_v3 import ZendeskCreateTicket
+from threadline_common.models.generated.commands_v4 import ZendeskCreateTicket
 from threadline_common.times import parse_time, slack_ts_time
 from threadline_router.conversation import external_id, new_conversation
 from threadline_router.rules.activity import activity

@@ -8,7 +8,7 @@ from typing import cast
 from msgspec.structs import replace
 
 from threadline_common import to_slack
-from threadline_common.models import CommandV3
+from threadline_common.models import CommandV4
 from threadline_common.tickets import WAITING_STATUSES
 from threadline_router.conversation import Conversation, Status, new_conversation
 from threadline_router.inbound import OperatorAction
@@ -73,7 +73,7 @@ def _relink(action: OperatorAction, state: Conversation | None, key: str, ctx: C
         )
     if state.status not in WAITING_STATUSES:
         state = replace(state, waiting_since=None, reminders_sent=0)
-    commands: list[CommandV3] = []
+    commands: list[CommandV4] = []
     if state.thread_ts is not None:
         was = f" (it was linked to #{previous})" if previous else ""
         by = to_slack.escape(action.by)  # what the operator typed or their login: not Slack's text
@@ -94,7 +94,7 @@ def _unlink(action: OperatorAction, state: Conversation | None) -> Decision:
     """Forget the link: the row is deleted, so neither side reaches the other any more."""
     if state is None:
         return ignore(state, "not linked")
-    commands: list[CommandV3] = []
+    commands: list[CommandV4] = []
     if state.thread_ts is not None:
         ticket = f"ticket {_ticket_ref(state.ticket_id, state.ticket_url)}" if state.ticket_id else "its ticket"
         by = to_slack.escape(action.by)

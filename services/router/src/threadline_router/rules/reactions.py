@@ -7,7 +7,7 @@ from __future__ import annotations
 from msgspec.structs import replace
 
 from threadline_common.channels import ChannelRules, Who
-from threadline_common.models.generated.commands_v3 import SlackPostEphemeral, ZendeskCreateTicket
+from threadline_common.models.generated.commands_v4 import SlackPostEphemeral, ZendeskCreateTicket
 from threadline_common.tickets import DONE_STATUSES
 from threadline_router.conversation import Conversation
 from threadline_router.inbound import SlackReaction, conversation_of

@@ -17,6 +17,7 @@ from threadline_common.channels import ChannelRules
 from threadline_common.models import SyncResultV4
 from threadline_common.times import slack_ts_time
 from threadline_router.conversation import Conversation, external_id, new_conversation, thread_conversation_id
+from threadline_router.rules import answers
 from threadline_router.rules.activity import activity
 from threadline_router.rules.commands import Command, agent_comment, notice, on_call, ticket_note
 from threadline_router.rules.decision import Context, Decision, ignore, mark_seen
@@ -24,7 +25,8 @@ from threadline_router.rules.fireman import name_fireman
 
 # Commands whose failure the thread is not told about: a notice about a failed notice would
 # fail the same way (the loop that once filled a broker's disk), and a lost reaction says nothing.
-UNTOLD_FAILURES = frozenset({"slack.post_message", "slack.add_reaction", "slack.post_ephemeral"})
+# An automatic answer is best-effort: a person answers anyway.
+UNTOLD_FAILURES = frozenset({"slack.post_message", "slack.add_reaction", "slack.post_ephemeral", "slack.post_answers"})
 
 T = TypeVar("T")
 
@@ -100,8 +102,10 @@ def _ticket_created(result: SyncResultV4, state: Conversation | None, ctx: Conte
         source="slack",
         status="new",
     )
+    # "This solved it" pressed while the ticket was being created: solved now.
+    state, solved = answers.solve_when_created(state, ctx)
     rules = ctx.channels.rules_for(state.channel_id)
-    return Decision(state, _who_is_coming(state, rules, ticket_id, ctx), [created])
+    return Decision(state, [*_who_is_coming(state, rules, ticket_id, ctx), *solved], [created])
 
 
 def _who_is_coming(

@@ -15,8 +15,8 @@ from __future__ import annotations
 from typing import Literal
 
 from threadline_common import ticket_form, to_slack
-from threadline_common.models import CommandV3
-from threadline_common.models.generated.commands_v3 import ZendeskAddComment
+from threadline_common.models import CommandV4
+from threadline_common.models.generated.commands_v4 import ZendeskAddComment
 from threadline_router.conversation import Conversation, conversation_key, external_id
 from threadline_router.inbound import MessageShortcut, command_key
 from threadline_router.rules.commands import NO_CAUSE, UNSTAMPED, open_view, person, tell_person
@@ -46,7 +46,7 @@ def _note_head(event: MessageShortcut) -> str:
     return f"Added from Slack by {event.user}{by}:"
 
 
-def answer(event: MessageShortcut, text: str, purpose: Literal["answer", "error"] = "answer") -> CommandV3:
+def answer(event: MessageShortcut, text: str, purpose: Literal["answer", "error"] = "answer") -> CommandV4:
     """One line only who used the shortcut sees: through its response_url (Slack always sends
     one with a message shortcut), else ephemeral in the channel."""
     cid = conversation_key(event.team_id, event.channel_id, event.root_ts)

@@ -14,7 +14,7 @@ from typing import Literal
 
 from threadline_common import confirmation
 from threadline_common.channels import ChannelRules, Who
-from threadline_common.models.generated.commands_v3 import SlackPerson, ZendeskSetPriority, ZendeskSetStatus
+from threadline_common.models.generated.commands_v4 import SlackPerson, ZendeskSetPriority, ZendeskSetStatus
 from threadline_common.tickets import DONE_STATUSES
 from threadline_router.conversation import Conversation, external_id
 from threadline_router.rules import status_origin

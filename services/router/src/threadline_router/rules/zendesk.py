@@ -8,7 +8,7 @@ from typing import cast
 
 from msgspec.structs import replace
 
-from threadline_common.models.generated.commands_v3 import SlackOpenThread
+from threadline_common.models.generated.commands_v4 import SlackOpenThread
 from threadline_common.tickets import DONE_STATUSES, OPEN_STATUSES, WAITING_STATUSES
 from threadline_router.conversation import Conversation, Status, external_id, new_conversation
 from threadline_router.inbound import ZendeskTicketEvent

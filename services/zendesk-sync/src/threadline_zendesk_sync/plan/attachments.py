@@ -9,7 +9,7 @@ from typing import Any
 from msgspec import UNSET
 
 from threadline_common import to_slack
-from threadline_common.models.generated.commands_v3 import SlackFile
+from threadline_common.models.generated.commands_v4 import SlackFile
 
 
 def split_files(files: Iterable[SlackFile], max_bytes: int) -> tuple[list[SlackFile], list[str]]:

@@ -8,7 +8,7 @@ from typing import Literal, TypeAlias
 
 from msgspec import UNSET
 
-from threadline_common.models import CommandV3, SyncResultV4
+from threadline_common.models import Activity, CommandV4, SyncResultV4
 from threadline_common.models.generated.sync_results_v4 import Follower
 
 
@@ -20,6 +20,8 @@ class Outcome:
     effect: str
     results: list[SyncResultV4] = field(default_factory=list)
     detail: str = ""
+    # What the reporter is told of it (an automatic answer offered, with what zendesk-sync found).
+    activity: list[Activity] = field(default_factory=list)
 
 
 # The kinds zendesk-sync reports (mypy holds them to SyncResultV4.kind, the contract's).
@@ -41,14 +43,14 @@ def thread_of(conversation_id: str) -> tuple[str | None, str | None, str | None]
     return None, None, None
 
 
-def command_type(command: CommandV3) -> str:
+def command_type(command: CommandV4) -> str:
     """The command's `type`: the tag of its variant."""
     return str(type(command).__struct_config__.tag)
 
 
 def result(
     kind: ResultKind,
-    command: CommandV3,
+    command: CommandV4,
     *,
     conversation_id: str | None = None,
     ticket_id: int | None = None,

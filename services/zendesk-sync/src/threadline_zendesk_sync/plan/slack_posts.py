@@ -8,8 +8,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from threadline_common import confirmation, to_slack
-from threadline_common.models import CommandV3
-from threadline_common.models.generated.commands_v3 import (
+from threadline_common.models import CommandV4
+from threadline_common.models.generated.commands_v4 import (
     OnCallNotify,
     SlackMessageMetadata,
     SlackOpenThread,
@@ -46,7 +46,7 @@ def posted_command(message: Mapping[str, Any]) -> str | None:
 LOOK_BACK_MARGIN_SECONDS = 600.0
 
 
-def look_back_from(command: CommandV3) -> float:
+def look_back_from(command: CommandV4) -> float:
     """Slack epoch seconds from which a post made for `command` is looked for: its issue time
     less a margin (a post for a command cannot be older than the command)."""
     try:

@@ -12,8 +12,9 @@ from typing import Any, TypeAlias
 from msgspec import UNSET
 
 from threadline_common import from_slack
-from threadline_common.models.generated.commands_v3 import (
+from threadline_common.models.generated.commands_v4 import (
     ZendeskAddComment,
+    ZendeskAnswerSolved,
     ZendeskCreateFollowup,
     ZendeskCreateTicket,
     ZendeskSetPriority,
@@ -203,3 +204,20 @@ def agent_may_post(comment: Mapping[str, Any] | None) -> bool:
     if comment is None:
         return True  # not listed (yet): the router saw it as a public agent comment
     return written_by_us(comment) is None and bool(comment.get("public", True))
+
+
+def answer_solved_request(command: ZendeskAnswerSolved, ticket_id: int, current: str, note: str) -> dict[str, Any]:
+    """The `ticket` object of PUT /api/v2/tickets/{id}.json for "This solved it": solved, the tags
+    that let reports tell (added to the ticket's, not replacing them: `additional_tags`), and an
+    internal note carrying the command id (what a retry finds). A ticket already solved keeps its
+    status and still gets the tags; a closed one can no longer change."""
+    if current == "closed":
+        raise PermanentError(f"ticket #{ticket_id} is closed; the answer's feedback cannot be recorded on it")
+    ticket: dict[str, Any] = {
+        "additional_tags": list(command.tags),
+        "comment": {"body": note, "public": False},
+        "metadata": {COMMAND_KEY: command.command_id},
+    }
+    if current not in DONE_STATUSES:
+        ticket["status"] = "solved"
+    return ticket

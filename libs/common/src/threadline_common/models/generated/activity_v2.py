@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Literal, TypeAlias
 
 from msgspec import UNSET, Meta, Struct, UnsetType
 
@@ -14,12 +14,46 @@ class Actor(Struct):
     email: str | None | UnsetType = UNSET
 
 
+RuleId: TypeAlias = Annotated[str, Meta(min_length=1)]
+
+
+class Answer(Struct):
+    rule_ids: Annotated[
+        list[RuleId],
+        Meta(
+            description='The answer rules offered (answer_offered) or offered before the feedback (answer_feedback).',
+            max_length=20,
+        ),
+    ]
+    similar: (
+        Annotated[int, Meta(description='Similar solved conversations offered.', ge=0)]
+        | UnsetType
+    ) = UNSET
+    articles: (
+        Annotated[int, Meta(description='Help Center articles offered.', ge=0)]
+        | UnsetType
+    ) = UNSET
+    feedback: (
+        Annotated[
+            Literal['solved', 'more'],
+            Meta(description='answer_feedback: solved ("This solved it") or more ("I still need help").'),
+        ]
+        | None
+        | UnsetType
+    ) = UNSET
+
+
 class Activity(Struct):
     """
-    Version 2 reads every v1 record and adds the type `copy` (a Zendesk comment that is Threadline's copy of a Slack message: it overwrites, under the same event_id, the comment it was first counted as, and no figure counts it) and, on status changes, `via`: where the solve, close or reopen was done. One thing that happened in a conversation, on either side, normalised for the reporter. event_id is stable: a replay overwrites the same document.
+    Version 2 reads every v1 activity and adds: the automatic answers (answer_offered: what a new question was offered; answer_feedback: what the requester answered, each with an `answer`); the type `copy` (a Zendesk comment that is Threadline's copy of a Slack message: it overwrites, under the same event_id, the comment it was first counted as, and no figure counts it); and, on status changes, `via`: where the solve, close or reopen was done. One thing that happened in a conversation, on either side, normalised for the reporter. event_id is stable: a replay overwrites the same document.
     """
 
-    schema_version: Literal[1, 2]
+    schema_version: Annotated[
+        Literal[1, 2],
+        Meta(
+            description="1: a record as v1 wrote it; 2: a record that may use v2's additions."
+        ),
+    ]
     event_id: Annotated[
         str,
         Meta(
@@ -27,7 +61,7 @@ class Activity(Struct):
             min_length=1,
         ),
     ]
-    type: Literal['message', 'reply', 'reaction', 'comment', 'internal_note', 'status_change', 'ticket_created', 'edit', 'delete', 'join', 'copy']
+    type: Literal['message', 'reply', 'reaction', 'comment', 'internal_note', 'status_change', 'ticket_created', 'edit', 'delete', 'join', 'copy', 'answer_offered', 'answer_feedback']
     conversation_id: Annotated[
         str,
         Meta(
@@ -67,6 +101,14 @@ class Activity(Struct):
     tags: list[str] | UnsetType = UNSET
     reaction: (
         Annotated[str, Meta(description='Emoji name, for type reaction.')]
+        | None
+        | UnsetType
+    ) = UNSET
+    answer: (
+        Annotated[
+            Answer,
+            Meta(description='For answer_offered and answer_feedback: which rules, how many suggestions, and what the requester answered.'),
+        ]
         | None
         | UnsetType
     ) = UNSET
