@@ -144,7 +144,7 @@ def test_members_of_the_channel_team():
                 "start": "2026-03-02",
                 "overrides": [{"from": "2026-03-05", "to": "2026-03-04", "person": "UBB"}],
             },
-            "rotation.overrides.0: ",
+            "rotation.overrides[0]: ",
         ),
         (
             {
@@ -170,7 +170,7 @@ def test_bad_rotations_fail_at_load_naming_their_key_path(rotation_config, messa
 
 
 def test_bad_team_and_team_posts_fail_at_load():
-    with pytest.raises(ChannelConfigError, match=r"channels\.C1\.team\.0"):
+    with pytest.raises(ChannelConfigError, match=r"channels\.C1\.team\[0\]"):
         parse_channels({"channels": {"C1": {"team": ["#support"]}}})
     with pytest.raises(ChannelConfigError, match=r"channels\.C1\.team_posts"):
         parse_channels({"channels": {"C1": {"team_posts": "answer"}}})

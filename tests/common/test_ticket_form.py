@@ -84,7 +84,7 @@ def test_the_channels_form_setting_is_checked_at_start():
     ]
     with pytest.raises(ChannelConfigError, match="select without options"):
         parse_channels({"channels": {"C1": {"zendesk": {"form": [{"id": 1, "label": "R", "kind": "select"}]}}}})
-    with pytest.raises(ChannelConfigError, match=r"zendesk\.form\.0\.kind"):
+    with pytest.raises(ChannelConfigError, match=r"zendesk\.form\[0\]\.kind"):
         parse_channels({"channels": {"C1": {"zendesk": {"form": [{"id": 1, "label": "R", "kind": "date"}]}}}})
 
 
