@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
+import logging
 import sys
 
 from threadline_common.faust_worker import worker_loglevel
 from threadline_common.logs import configure_logging
 from threadline_common.settings import load_kafka_settings, load_settings
 from threadline_router.app import create_app
+from threadline_router.restore import restore_table
 from threadline_router.settings import RouterSettings
+
+log = logging.getLogger("threadline_router")
 
 
 def main() -> None:
     settings = load_settings(RouterSettings)
     configure_logging("router", settings.log_level, settings.log_format)
-    app = create_app(settings, load_kafka_settings())
+    kafka = load_kafka_settings()
+    app = create_app(settings, kafka)
     argv = sys.argv[1:] or [
         "worker",
         "--without-web" if settings.web_port == 0 else "--web-port",
@@ -22,6 +27,17 @@ def main() -> None:
     ]
     if argv[:1] == ["worker"] and "--loglevel" not in argv and "-l" not in argv:
         argv += ["--loglevel", worker_loglevel(settings.log_level)]
+    if argv[:1] == ["worker"] and settings.store == "rocksdb://" and settings.restore_on_start:
+        for name in ("links", "follows", "homes"):
+            table = app.tables[name]
+            done = restore_table(table, kafka, getattr(table, "due_index", None))
+            log.info(
+                "table %s restored: %d changelog records in %.1fs (%d rows re-indexed)",
+                done.table,
+                done.rows,
+                done.seconds,
+                done.indexed,
+            )
     sys.argv = [sys.argv[0], *argv]  # faust's CLI reads sys.argv
     app.main()
 

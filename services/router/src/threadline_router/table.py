@@ -76,3 +76,13 @@ def decode_home_row(raw: bytes | str) -> HomeRow:
     except UNREADABLE as exc:
         raise BadRow(f"not a home row: {str(exc)[:200]}") from exc
     return row
+
+
+def table_size(table: object) -> int:
+    """Rows of a faust table on this worker's active partitions. With RocksDB, its own estimate:
+    faust's len() iterates every key (and fills the block cache) on each metrics scrape."""
+    store = getattr(table, "data", None)
+    actives = getattr(store, "_dbs_for_actives", None)
+    if actives is None:
+        return len(table)  # type: ignore[arg-type]
+    return sum(int(db.property_int_value("rocksdb.estimate-num-keys") or 0) for db in actives())
