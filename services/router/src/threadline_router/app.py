@@ -159,6 +159,7 @@ def create_app(settings: RouterSettings, kafka: KafkaSettings, channels: Channel
         web_port=settings.web_port,
         web_in_thread=False,
         broker_commit_every=100,
+        table_standby_replicas=settings.standby_replicas,
         broker_session_timeout=settings.session_timeout_seconds,
         broker_heartbeat_interval=max(1.0, settings.session_timeout_seconds / 4),
         broker_commit_interval=1.0,

@@ -32,11 +32,13 @@ from threadline_common.channels import ChannelsConfig
 from threadline_common.times import format_time
 from threadline_router.conversation import Conversation
 from threadline_router.rules import next_reminder_at
-from threadline_router.table import MALFORMED, BadRow, decode_row
+from threadline_router.table import MALFORMED, BadRow, decode_reminder_fields
 
 log = logging.getLogger(__name__)
 
 _DUE, _CONV, _RULES = b"d", b"c", b"r:rules"
+# How the router (msgspec) writes a row that waits on nobody, most of them: no decoding needed.
+_NOT_WAITING = b'"waiting_since":null'
 
 
 class _Partition(Protocol):
@@ -82,6 +84,7 @@ class _RocksPartition:
         options.set_max_write_buffer_number(2)
         table = rocksdict.BlockBasedOptions()
         table.set_block_cache(rocksdict.Cache(8 * 1024 * 1024))
+        table.set_bloom_filter(10, False)  # most rows have no entry: a lookup that finds none is cheap
         options.set_block_based_table_factory(table)
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
@@ -150,27 +153,43 @@ class DueIndex:
 
     def rebuild(self, partition: int, rows: Iterable[tuple[bytes, bytes]]) -> int:
         """Index a partition afresh from all its rows (new rules, or no index yet). Returns rows read."""
-        part = self.partition(partition)
-        part.clear()
         n = 0
-        for key, raw in rows:
-            self.update(partition, key, raw)
-            n += 1
-        part.put(_RULES, self.fingerprint)
+
+        def dues() -> Iterator[tuple[bytes, str | None]]:
+            nonlocal n
+            for key, raw in rows:
+                n += 1
+                yield key, self.due_of(key, raw)
+
+        self.fill(partition, dues())
         return n
 
-    def stamp(self, partition: int) -> None:
-        self.partition(partition).put(_RULES, self.fingerprint)
+    def fill(self, partition: int, dues: Iterable[tuple[bytes, str | None]]) -> None:
+        """Replace a partition's index with these due times, one a key (none to look up first)."""
+        part = self.partition(partition)
+        part.clear()
+        for key, due in dues:
+            if due is not None:
+                entry = _DUE + due.encode() + b"\0" + key
+                part.put(entry, b"")
+                part.put(_CONV + key, entry)
+        part.put(_RULES, self.fingerprint)
+
+    def due_of(self, key: bytes, raw: bytes | None) -> str | None:
+        """When this row's next reminder is due (RFC 3339), None if never as it is."""
+        if not raw or _NOT_WAITING in raw:
+            return None
+        try:
+            fields = decode_reminder_fields(raw)
+            due = next_reminder_at(fields, self.channels.rules_for(fields.channel_id))
+        except (BadRow, *MALFORMED) as exc:  # a bad row gets no reminder and stops none
+            self.on_bad_row(key, exc)
+            return None
+        return format_time(due) if due is not None else None
 
     def update(self, partition: int, key: bytes, raw: bytes | None) -> None:
         """A row was written (raw) or deleted (None) in this partition."""
-        state = None
-        if raw:
-            try:
-                state = decode_row(raw)
-            except BadRow as exc:  # a bad row gets no reminder and stops none
-                self.on_bad_row(key, exc)
-        self.put_state(partition, key, state)
+        self.set(partition, key, self.due_of(key, raw))
 
     def put_state(self, partition: int, key: bytes, state: Conversation | None) -> None:
         """The conversation now in this row (None: no row)."""

@@ -38,7 +38,7 @@ class Restored:
     table: str
     rows: int
     seconds: float
-    indexed: int = 0  # rows read again to rebuild the due-time index
+    indexed: int = 0  # rows read again to rebuild the due-time index (the channels' rules changed)
 
 
 def _rows(db: Any, offset_key: bytes) -> Iterator[tuple[bytes, bytes]]:
@@ -55,17 +55,36 @@ def restore_table(table: Any, kafka: KafkaSettings, index: DueIndex | None = Non
     store = table.data
     topic = table.changelog_topic.get_topic_name()
     partitions = table.partitions or table.app.conf.topic_partitions
-    consumer = Consumer(consumer_config(kafka, f"{table.app.conf.id}-restore", **{"fetch.max.bytes": 64 * 1024 * 1024}))
+    consumer = Consumer(
+        consumer_config(
+            kafka,
+            f"{table.app.conf.id}-restore",
+            **{"fetch.max.bytes": 64 * 1024 * 1024, "max.partition.fetch.bytes": 16 * 1024 * 1024},
+        )
+    )
     dbs: dict[int, Any] = {}
     ends: dict[int, int] = {}
     starts: list[TopicPartition] = []
+    # The due-time index, per partition: followed record by record (indexed under today's rules),
+    # collected from the records and written at the end (an empty store: a key's last record
+    # wins), or rebuilt from the rows once they are back (rows indexed under other rules).
+    collect: dict[int, dict[bytes, str]] = {}  # only the rows due some day: the waiting ones
+    stale: set[int] = set()
     rows = indexed = 0
+    unlogged = rocksdict.WriteOptions()
+    # The files are flushed when closed; a crash re-reads from the last offset. (A property at run
+    # time, a method in rocksdict's stubs.)
+    unlogged.disable_wal = True  # type: ignore[assignment,method-assign]
     try:
         for p in range(partitions):
             path = store.partition_path(p)
             path.parent.mkdir(parents=True, exist_ok=True)
             db = dbs[p] = store.rocksdb_options.open(path)
             stored = db.get(store.offset_key)
+            if index is not None and stored is None:
+                collect[p] = {}
+            elif index is not None and not index.current(p):
+                stale.add(p)
             low, high = consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=30)
             start = int(stored) + 1 if stored is not None else max(low, 0)
             if start < high:
@@ -90,21 +109,28 @@ def restore_table(table: Any, kafka: KafkaSettings, index: DueIndex | None = Non
                     batch.delete(key)
                 else:
                     batch.put(key, value)
-                if index is not None:
+                if index is not None and part in collect:
+                    due = index.due_of(key, value)
+                    if due is None:
+                        collect[part].pop(key, None)
+                    else:
+                        collect[part][key] = due
+                elif index is not None and part not in stale:
                     index.update(part, key, value)
                 last[part] = offset
                 rows += 1
             for p, batch in batches.items():
                 batch.put(store.offset_key, str(last[p]).encode())  # faust's own: it reads on from here
-                dbs[p].write(batch)
+                dbs[p].write(batch, unlogged)
             for p in list(ends):
                 position = consumer.position([TopicPartition(topic, p)])[0].offset
                 if last.get(p, -1) >= ends[p] - 1 or position >= ends[p]:
                     del ends[p]
         if index is not None:
-            for p, db in dbs.items():
-                if not index.current(p):
-                    indexed += index.rebuild(p, _rows(db, store.offset_key))
+            for p, dues in collect.items():
+                index.fill(p, dues.items())
+            for p in sorted(stale):
+                indexed += index.rebuild(p, _rows(dbs[p], store.offset_key))
     finally:
         consumer.close()
         for db in dbs.values():

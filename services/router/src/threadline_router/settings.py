@@ -37,6 +37,9 @@ class RouterSettings(ServiceSettings):
     rocksdb_write_buffer_mib: int = Field(default=8, ge=1)
     rocksdb_links_cache_mib: int = Field(default=16, ge=1)
     rocksdb_cache_mib: int = Field(default=4, ge=1)
+    # faust keeps this many other workers reading each table partition (table_standby_replicas):
+    # with 2+ replicas a partition moved by a rebalance is current at once.
+    standby_replicas: int = Field(default=1, ge=0)
     partitions: int = 6
     replication_factor: int = 1
     web_host: str = "127.0.0.1"  # loopback unless told otherwise: the chart sets 0.0.0.0

@@ -16,9 +16,10 @@ from threadline_router.conversation import Conversation
 from threadline_router.inbound import ReminderTick
 from threadline_router.rules.commands import notice, on_call
 from threadline_router.rules.decision import Context, Decision, ignore
+from threadline_router.table import ReminderFields
 
 
-def next_reminder_at(state: Conversation, rules: ChannelRules | None) -> dt.datetime | None:
+def next_reminder_at(state: Conversation | ReminderFields, rules: ChannelRules | None) -> dt.datetime | None:
     """When the conversation's next reminder falls due, or None if it will not get one as it is.
     The router's due-time index is keyed by this, so a reminder tick reads only what is due."""
     if rules is None or rules.reminders is None or state.waiting_since is None:
