@@ -196,7 +196,7 @@ def _restore_lines(log: Path) -> list[str]:
     """What the router said about its restore (JSON log lines)."""
     said = []
     for line in log.read_text(errors="replace").splitlines():
-        if "restored:" in line:
+        if "restored:" in line or "restore done:" in line:
             try:
                 said.append(str(json.loads(line).get("message")))
             except ValueError:
@@ -207,6 +207,11 @@ def _restore_lines(log: Path) -> list[str]:
 def _size_mib(path: Path) -> float:
     """Disk used under a directory (the router's data directory: what its volume must hold)."""
     return round(sum(f.stat().st_size for f in path.rglob("*") if f.is_file()) / 2**20, 1)
+
+
+def _number(lines: list[str], pattern: str) -> float | None:
+    match = re.search(pattern, lines[0]) if lines else None
+    return float(match.group(1)) if match else None
 
 
 def _seconds(line: str) -> float:
@@ -324,8 +329,11 @@ def measure(bootstrap: str, count: int, timeout: float, keep: set[str] | None = 
                 if pid is None:
                     raise BenchError("the router is gone")
                 result[f"{phase}_memory_mib"] = memory_mib(pid)
-                said = _restore_lines(router.log_path)[-3:]
+                said = [line for line in _restore_lines(router.log_path) if "restored:" in line][-3:]
                 result[f"{phase}_restore_seconds"] = round(sum(_seconds(line) for line in said), 2)
+                done = [line for line in _restore_lines(router.log_path) if "restore done:" in line][-1:]
+                result[f"{phase}_restore_cpu_seconds"] = _number(done, r"([0-9.]+) CPU seconds")
+                result[f"{phase}_restore_peak_mib"] = _number(done, r"peak resident memory ([0-9.]+) MiB")
                 if phase == "cold":
                     # The first tick opens the index's partitions: measured from the second on.
                     first = wait_for("a first reminder tick", lambda: _metrics(port).get(SCANS) or None, timeout=60)
@@ -396,6 +404,20 @@ def run(bootstrap: str, budget: Budget, quick: bool = False) -> Figure:
                 "s",
                 r["cold_restore_seconds"],
                 empty["cold_restore_seconds"],
+                "lower",
+            ),
+            Metric(
+                f"bulk restore, new pod, CPU seconds, {size} conv. (the machine's load aside)",
+                "s",
+                r["cold_restore_cpu_seconds"],
+                empty["cold_restore_cpu_seconds"],
+                "lower",
+            ),
+            Metric(
+                f"bulk restore, new pod, its process's peak memory, {size} conv.",
+                "MiB",
+                r["cold_restore_peak_mib"],
+                empty["cold_restore_peak_mib"],
                 "lower",
             ),
             Metric(
