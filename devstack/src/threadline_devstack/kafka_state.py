@@ -7,7 +7,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Iterable, Mapping
 
-from confluent_kafka import Consumer, TopicPartition
+from confluent_kafka import Consumer, KafkaException, TopicPartition
 
 
 def _consumer(bootstrap: str, group: str | None = None) -> Consumer:
@@ -47,6 +47,18 @@ class GroupLag:
         self._partitions = [p for topic in topics for p in _partitions(self._consumer, topic)]
 
     def now(self) -> int:
+        # A broker that is still loading its group offsets (a fresh one, or a group just made)
+        # answers NOT_COORDINATOR / COORDINATOR_LOAD_IN_PROGRESS: retriable, so asked again.
+        for _ in range(50):
+            try:
+                return self._lag()
+            except KafkaException as exc:
+                if not exc.args[0].retriable():
+                    raise
+                self._consumer.poll(0.1)  # librdkafka looks the coordinator up again meanwhile
+        return self._lag()
+
+    def _lag(self) -> int:
         lag = 0
         for committed in self._consumer.committed(self._partitions, timeout=10):
             low, high = self._consumer.get_watermark_offsets(committed, timeout=10, cached=False)

@@ -11,7 +11,9 @@ command ids, which zendesk-sync recognises.
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 import faust
@@ -34,6 +36,7 @@ from threadline_common.models.generated.follows_v1 import FollowedTicket
 from threadline_common.settings import KafkaSettings
 from threadline_common.times import now_iso
 from threadline_router.conversation import Conversation
+from threadline_router.due_index import DueIndex, IndexedTable
 from threadline_router.follow_rows import FollowRow, decode_follow_row, encode_follow_row, is_follow_key
 from threadline_router.inbound import (
     FOLLOWS_SOURCE,
@@ -75,14 +78,13 @@ from threadline_router.rules import (
     Decision,
     FollowDecision,
     command_type,
-    reminder_due,
     route,
     route_follow_row,
 )
 from threadline_router.rules.fireman import RotationRow, handover_key, on_handover_tick
 from threadline_router.rules.home import HomeEvent, HomeState, decide_home, home_due, told_by_conversation
 from threadline_router.settings import RouterSettings
-from threadline_router.table import ENCODER, MALFORMED, BadRow, decode_home_row, decode_row, encode_row
+from threadline_router.table import ENCODER, MALFORMED, BadRow, decode_home_row, decode_row, encode_row, table_size
 
 log = logging.getLogger(__name__)
 ROTATION_ROW = msgspec.json.Decoder(RotationRow)
@@ -134,6 +136,17 @@ def _rotation_people(rules: ChannelRules) -> tuple[str, ...]:
     return () if rotation is None or rotation.people == "team" else rotation.people
 
 
+def rocksdb_options(settings: RouterSettings, cache_mib: int) -> dict[str, int]:
+    """RocksDB sized for a pod, per partition: faust's defaults (a 2 GiB block cache and three
+    64 MiB memtables for each partition of each table) let resident memory grow with the table;
+    rows are read from disk (and the OS page cache) instead."""
+    return {
+        "write_buffer_size": settings.rocksdb_write_buffer_mib * 1024 * 1024,
+        "max_write_buffer_number": 2,
+        "block_cache_size": cache_mib * 1024 * 1024,
+    }
+
+
 def create_app(settings: RouterSettings, kafka: KafkaSettings, channels: ChannelsConfig | None = None) -> faust.App:
     channels = channels or load_channels(settings.channels_file)
     topics = Topics(kafka.topic_prefix)
@@ -162,6 +175,7 @@ def create_app(settings: RouterSettings, kafka: KafkaSettings, channels: Channel
         web_port=settings.web_port,
         web_in_thread=False,
         broker_commit_every=100,
+        table_standby_replicas=settings.standby_replicas,
         broker_session_timeout=settings.session_timeout_seconds,
         broker_heartbeat_interval=max(1.0, settings.session_timeout_seconds / 4),
         broker_commit_interval=1.0,
@@ -178,9 +192,11 @@ def create_app(settings: RouterSettings, kafka: KafkaSettings, channels: Channel
     commands = raw_topic(topics.commands)
     activity = raw_topic(topics.activity)
 
-    links = app.Table(
-        "links",
+    links = IndexedTable(
+        app,
+        name="links",
         default=None,
+        beacon=app.tables.beacon,
         partitions=settings.partitions,
         # bytes keys: what is written and what recovery reads back from the changelog are alike.
         key_type=bytes,
@@ -188,7 +204,12 @@ def create_app(settings: RouterSettings, kafka: KafkaSettings, channels: Channel
         changelog_topic=app.topic(
             topics.links, partitions=settings.partitions, key_type=bytes, value_type=bytes, compacting=True
         ),
+        options=rocksdb_options(settings, settings.rocksdb_links_cache_mib),
     )
+    app.tables.add(links)
+    # Beside the table's own files (RocksDB), or in memory with the memory store (tests).
+    due_index = DueIndex(channels, Path(app.conf.tabledir) if settings.store == "rocksdb://" else None)
+    links.due_index = due_index
 
     # Who follows which ticket (rows ticket:<id>) and which tickets each person follows (rows
     # person:<team>:<user>): keyed like the inbound records that decide them, so co-partitioned.
@@ -201,6 +222,7 @@ def create_app(settings: RouterSettings, kafka: KafkaSettings, channels: Channel
         changelog_topic=app.topic(
             topics.follows, partitions=settings.partitions, key_type=bytes, value_type=bytes, compacting=True
         ),
+        options=rocksdb_options(settings, settings.rocksdb_cache_mib),
     )
 
     # Each person's App Home and each channel's queue (rules.home), keyed person:/queue:.
@@ -213,11 +235,12 @@ def create_app(settings: RouterSettings, kafka: KafkaSettings, channels: Channel
         changelog_topic=app.topic(
             topics.homes, partitions=settings.partitions, key_type=bytes, value_type=bytes, compacting=True
         ),
+        options=rocksdb_options(settings, settings.rocksdb_cache_mib),
     )
 
     def table_rows() -> float:
         try:
-            return float(len(links))
+            return float(table_size(links))
         except Exception:  # partitions moving or the store not open yet: unknown, not a failed scrape
             log.debug("links table size unavailable", exc_info=True)
             return float("nan")
@@ -231,6 +254,8 @@ def create_app(settings: RouterSettings, kafka: KafkaSettings, channels: Channel
         if key not in logged_bad_rows and len(logged_bad_rows) < LOGGED_BAD_ROWS_MAX:
             logged_bad_rows.add(key)
             log.error("links row %r does not decode (%s); skipped", key[:200], error)
+
+    due_index.on_bad_row = lambda key, exc: bad_row("reminders", key, exc)
 
     send_dead_letter = DeadLetters(app, "router").send
 
@@ -420,8 +445,10 @@ def create_app(settings: RouterSettings, kafka: KafkaSettings, channels: Channel
                     changed = True
             elif decision.unlink and state is not None:
                 del links[key.encode()]  # a tombstone in the changelog
+                due_index.put_state(message.partition, key.encode(), None)
             elif decision.state is not None and decision.state != state:
                 links[key.encode()] = encode_row(decision.state)
+                due_index.put_state(message.partition, key.encode(), decision.state)
                 changed = True
             # Counted once Kafka has the commands: a replay after a crash counts them again.
             metrics.record(kind_of(decoded), outcome_of(decision, changed))
@@ -611,23 +638,25 @@ def create_app(settings: RouterSettings, kafka: KafkaSettings, channels: Channel
         )
 
     async def find_due_reminders() -> None:
-        """Ask the conversations agent to look at every conversation that seems due a reminder:
-        it decides and writes the table within the conversation's own stream, in order."""
+        """Ask the conversations agent to look at each conversation of this worker's partitions
+        whose next reminder the due-time index says is due: it decides and writes the table
+        within the conversation's own stream, in order. Reads only what is due (due_index)."""
         now = now_iso()
-        for key, raw in list(links.items()):
-            if not raw:
-                continue
-            try:
-                state = decode_row(raw)
-                due = reminder_due(state, channels.rules_for(state.channel_id), now)
-            except (BadRow, *MALFORMED) as exc:  # one bad row must not stop every reminder
-                bad_row("reminders", key if isinstance(key, bytes) else str(key).encode(), exc)
-                continue
-            if due:
-                fut = await inbound.send(
-                    key=key, value=tick_record(state.conversation_id, now), headers=[(SOURCE_HEADER, b"tick")]
-                )
-                await fut
+        changelog = links.changelog_topic.get_topic_name()
+        began = time.perf_counter()
+        due = [
+            key
+            for tp in sorted(app.assignor.assigned_actives())
+            if tp.topic == changelog
+            for key in due_index.due(tp.partition, now)
+        ]
+        metrics.reminder_scan.observe(time.perf_counter() - began)
+        metrics.reminders_due.inc(len(due))
+        for key in due:
+            fut = await inbound.send(
+                key=key, value=tick_record(key.decode(errors="replace"), now), headers=[(SOURCE_HEADER, b"tick")]
+            )
+            await fut
 
     if any(rules.reminders for rules in channels.all_rules()) and not settings.disable_message_processing:
         app.timer(interval=settings.reminder_interval_seconds, name="reminders")(

@@ -9,7 +9,12 @@
   causal depth limit (threadline_common.causality): a chain of effects feeding itself. Alerted on.
 - threadline_router_links_rows: conversations in the links table partitions this worker holds.
 - threadline_router_bad_rows_total{where}: links-table rows that did not decode, each time one was
-  read and skipped (where: `conversations`, the agent routing an event; `reminders`, the scan).
+  read and skipped (where: `conversations`, the agent routing an event; `reminders`, the due-time
+  index reading a row).
+- threadline_router_reminder_scan_seconds: time each reminder tick spends finding what is due
+  (a read of the due-time index, so it follows the reminders due, not the table's size).
+- threadline_router_reminders_due_total: conversations a reminder tick found due (each is sent a
+  tick; the conversations agent decides).
 """
 
 from __future__ import annotations
@@ -18,7 +23,7 @@ import re
 from collections.abc import Callable
 from typing import Literal
 
-from prometheus_client import CollectorRegistry, Counter, Gauge
+from prometheus_client import CollectorRegistry, Counter, Gauge, Summary
 
 from threadline_router.inbound import (
     RESULT_KINDS,
@@ -99,6 +104,16 @@ class Metrics:
             "threadline_router_bad_rows",
             "Links-table rows that did not decode and were skipped, by reader (conversations, reminders)",
             ["where"],
+            registry=self.registry,
+        )
+        self.reminder_scan = Summary(
+            "threadline_router_reminder_scan_seconds",
+            "Time a reminder tick spends finding the conversations due (the due-time index)",
+            registry=self.registry,
+        )
+        self.reminders_due = Counter(
+            "threadline_router_reminders_due",
+            "Conversations a reminder tick found due a reminder",
             registry=self.registry,
         )
         if table_rows is not None:

@@ -30,6 +30,16 @@ class RouterSettings(ServiceSettings):
     # RocksDB in production (recovers from local disk, then the changelog); memory in tests.
     store: Literal["rocksdb://", "memory://"] = "rocksdb://"
     data_dir: Path = Path("/var/lib/threadline/router")
+    # Before faust starts, bring the RocksDB tables to their changelogs' end with a bulk reader
+    # (restore.py): a new pod serves 1,000,000 conversations within a minute, not several.
+    restore_on_start: bool = True
+    # RocksDB memory per partition of each table (README "Scale"): memtables and block cache.
+    rocksdb_write_buffer_mib: int = Field(default=8, ge=1)
+    rocksdb_links_cache_mib: int = Field(default=16, ge=1)
+    rocksdb_cache_mib: int = Field(default=4, ge=1)
+    # faust keeps this many other workers reading each table partition (table_standby_replicas):
+    # with 2+ replicas a partition moved by a rebalance is current at once.
+    standby_replicas: int = Field(default=1, ge=0)
     partitions: int = 6
     replication_factor: int = 1
     web_host: str = "127.0.0.1"  # loopback unless told otherwise: the chart sets 0.0.0.0
@@ -37,7 +47,7 @@ class RouterSettings(ServiceSettings):
     liveness_max_age_seconds: float = 60.0
     # How long a crashed worker keeps its partitions before the group moves them on.
     session_timeout_seconds: float = 10.0
-    # How often the table is looked through for conversations due a reminder.
+    # How often the due-time index is read for conversations due a reminder.
     reminder_interval_seconds: float = Field(default=60.0, gt=0)
     # How often the leader asks each channel with a rotating fireman whether a hand-over is due its announcement.
     handover_interval_seconds: float = Field(default=30.0, gt=0)

@@ -65,6 +65,33 @@ def decode_row(raw: bytes | str) -> Conversation:
         raise BadRow(f"not a conversation: {str(exc)[:200]}") from exc
 
 
+class ReminderFields(msgspec.Struct):
+    """What a row's next reminder depends on, in every links version: the due-time index decodes
+    only these (msgspec skips the rest unread), several times faster than a whole row."""
+
+    channel_id: str
+    schema_version: int = 1
+    thread_ts: str | None = None
+    status: str = ""
+    moved_to: str | None = None
+    waiting_since: str | None = None
+    reminders_sent: int = 0
+    thread_gone_at: str | None = None
+
+
+_REMINDER_FIELDS = msgspec.json.Decoder(ReminderFields)
+
+
+def decode_reminder_fields(raw: bytes | str) -> ReminderFields:
+    try:
+        fields = _REMINDER_FIELDS.decode(raw)
+    except UNREADABLE as exc:
+        raise BadRow(f"not a conversation: {str(exc)[:200]}") from exc
+    if fields.schema_version not in LINKS_VERSIONS:
+        raise BadRow(f"links schema_version {fields.schema_version!r} is not one of {LINKS_VERSIONS}")
+    return fields
+
+
 def encode_row(state: Conversation) -> bytes:
     return ENCODER.encode(state)
 
@@ -76,3 +103,13 @@ def decode_home_row(raw: bytes | str) -> HomeRow:
     except UNREADABLE as exc:
         raise BadRow(f"not a home row: {str(exc)[:200]}") from exc
     return row
+
+
+def table_size(table: object) -> int:
+    """Rows of a faust table on this worker's active partitions. With RocksDB, its own estimate:
+    faust's len() iterates every key (and fills the block cache) on each metrics scrape."""
+    store = getattr(table, "data", None)
+    actives = getattr(store, "_dbs_for_actives", None)
+    if actives is None:
+        return len(table)  # type: ignore[arg-type]
+    return sum(int(db.property_int_value("rocksdb.estimate-num-keys") or 0) for db in actives())

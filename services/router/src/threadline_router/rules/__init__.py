@@ -69,7 +69,7 @@ from threadline_router.rules.joins import on_join
 from threadline_router.rules.messages import on_edit_or_delete, on_message
 from threadline_router.rules.operators import on_operator
 from threadline_router.rules.reactions import on_reaction
-from threadline_router.rules.reminders import on_tick, reminder_due
+from threadline_router.rules.reminders import next_reminder_at, on_tick, reminder_due
 from threadline_router.rules.results import on_result
 from threadline_router.rules.shortcuts import on_shortcut
 from threadline_router.rules.slash import on_slash_command
@@ -86,6 +86,7 @@ __all__ = [
     "describe_who",
     "ignore",
     "may_use",
+    "next_reminder_at",
     "reminder_due",
     "route",
     "route_follow_row",

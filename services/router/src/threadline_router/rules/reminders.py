@@ -5,6 +5,8 @@ wall-clock minutes otherwise."""
 
 from __future__ import annotations
 
+import datetime as dt
+
 from msgspec.structs import replace
 
 from threadline_common.business_hours import due_after
@@ -16,19 +18,26 @@ from threadline_router.inbound import ReminderTick
 from threadline_router.rules.commands import notice, on_call
 from threadline_router.rules.decision import Context, Decision, ignore
 from threadline_router.rules.fireman import name_fireman
+from threadline_router.table import ReminderFields
+
+
+def next_reminder_at(state: Conversation | ReminderFields, rules: ChannelRules | None) -> dt.datetime | None:
+    """When the conversation's next reminder falls due, or None if it will not get one as it is.
+    The router's due-time index is keyed by this, so a reminder tick reads only what is due."""
+    if rules is None or rules.reminders is None or state.waiting_since is None:
+        return None
+    if state.thread_ts is None or state.moved_to is not None or state.status not in WAITING_STATUSES:
+        return None
+    if state.thread_gone_at is not None:
+        return None
+    if state.reminders_sent >= rules.reminders.max_reminders:
+        return None
+    return due_after(rules, parse_time(state.waiting_since), rules.reminders.after_minutes * (state.reminders_sent + 1))
 
 
 def reminder_due(state: Conversation, rules: ChannelRules | None, now: str) -> bool:
     """Whether the conversation has waited on the support side past its next reminder."""
-    if rules is None or rules.reminders is None or state.waiting_since is None:
-        return False
-    if state.thread_ts is None or state.moved_to is not None or state.status not in WAITING_STATUSES:
-        return False
-    if state.thread_gone_at is not None:
-        return False
-    if state.reminders_sent >= rules.reminders.max_reminders:
-        return False
-    due = due_after(rules, parse_time(state.waiting_since), rules.reminders.after_minutes * (state.reminders_sent + 1))
+    due = next_reminder_at(state, rules)
     return due is not None and parse_time(now) >= due
 
 
