@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from threadline_common import answers
+from threadline_devstack.help_center import seed_articles
 from threadline_sandbox.zendesk import ZendeskSandbox
 
 from .conftest import Pipeline, running_pipeline, wait_until
@@ -130,3 +131,16 @@ def test_a_question_no_rule_matches_gets_nothing_when_the_searches_find_nothing(
     ticket_of(p, root)
     p.settle()
     assert offers_in(p, root) == []
+
+
+def test_a_help_center_article_is_suggested_once_with_its_link(pipeline: Pipeline):
+    p = pipeline
+    seed_articles(p.zen(), section_id=1022)  # as `make up` does, through Guide's create endpoint
+    [reset] = [a for a in p.zen().help_center.articles() if a.title == "Resetting your password"]
+    root = p.user("alice").chat_postMessage(channel="C0SUPPORT", text="How do I reset my password?")["ts"]
+    offer = offer_of(p, root)
+    shown = str(offer["blocks"])
+    assert "Help Center" in shown and reset.html_url in shown and "Resetting your password" in shown
+    assert "VPN guide" not in shown  # no rule matched: the article alone is offered
+    p.settle()
+    assert len(offers_in(p, root)) == 1

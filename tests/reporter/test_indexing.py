@@ -3,6 +3,7 @@ replays, and an Elasticsearch outage."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import threading
 from pathlib import Path
@@ -98,12 +99,22 @@ def test_replaying_into_empty_indices_gives_identical_documents(
     wait_until("the documents", lambda: indexed(es, es_index_prefix, 13, 2))
     first.close()
     before = (snapshot(es, f"{es_index_prefix}events"), snapshot(es, f"{es_index_prefix}conversations"))
+    reports_before = figures(first)
 
     es.indices.delete(index=f"{es_index_prefix}events-*,{es_index_prefix}conversations-*")
-    make_service(group_id=f"{first.settings.group_id}-replay").start()
+    rebuilt = make_service(group_id=f"{first.settings.group_id}-replay").start()
     wait_until("the rebuilt documents", lambda: indexed(es, es_index_prefix, 13, 2))
     after = (snapshot(es, f"{es_index_prefix}events"), snapshot(es, f"{es_index_prefix}conversations"))
     assert after == before
+    # And the figures made from them: every daily and weekly report the examples fall in.
+    assert figures(rebuilt) == reports_before
+    assert reports_before["daily"]["figures"]["opened"] >= 1
+
+
+def figures(service) -> dict:
+    """The examples' daily and weekly reports of #support (their day: 2023-11-14, UTC)."""
+    day = dt.date(2023, 11, 14)
+    return {kind: service.reporter.build(kind, "C0SUPPORT", day).to_json() for kind in ("daily", "weekly")}
 
 
 def test_an_elasticsearch_outage_loses_nothing_and_commits_nothing(
