@@ -113,3 +113,48 @@ def send_until_refused(base: str, process: subprocess.Popen) -> set[str]:
     for thread in threads:
         thread.join(60)
     return acknowledged
+
+
+def test_several_workers_answer_as_one_pod(kafka_bootstrap, kafka_topics, tmp_path):
+    """THREADLINE_INGEST_WORKERS=2: the workers share the port, each with its own producer, and
+    whichever answers a scrape reports the pod's counts (prometheus_client's multiprocess files,
+    emptied at start: a previous run's file there would break the sum)."""
+    metrics_dir = tmp_path / "metrics"
+    metrics_dir.mkdir()
+    (metrics_dir / "counter_1.db").write_bytes(b"left by a previous container")
+    port = free_port()
+    env = {
+        **os.environ,
+        "KAFKA_BOOTSTRAP_SERVERS": kafka_bootstrap,
+        "KAFKA_TOPIC_PREFIX": kafka_topics.prefix,
+        "THREADLINE_INGEST_HOST": "127.0.0.1",
+        "THREADLINE_INGEST_PORT": str(port),
+        "THREADLINE_INGEST_SLACK_SIGNING_SECRET": SLACK_SECRET,
+        "THREADLINE_INGEST_WORKERS": "2",
+        "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir),
+    }
+    process = subprocess.Popen(
+        [sys.executable, "-m", "threadline_ingest"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    base = f"http://127.0.0.1:{port}"
+    sent = 40
+    try:
+        wait_until_serving(base, process)
+        for i in range(sent):  # a connection each, so that the kernel hands them to either worker
+            event = {"type": "message", "channel": "C1", "user": "U1", "text": "t", "ts": f"1700000001.{i:06d}"}
+            raw = json.dumps({"type": "event_callback", "team_id": "T1", "event_id": f"EvW{i}", "event": event})
+            answer = httpx.post(f"{base}/slack/events", content=raw, headers=slack_headers(raw.encode()))
+            assert answer.status_code == 200, answer.text
+        counted = 'threadline_ingest_requests_total{route="/slack/events",status="200"}'
+        for _ in range(8):  # a connection each: a worker's own count alone would be short, or absent
+            text = httpx.get(f"{base}/metrics").text
+            assert f"{counted} {float(sent)}" in text
+            assert httpx.get(f"{base}/readyz").status_code == 200
+    finally:
+        process.send_signal(signal.SIGTERM)
+        _, stderr = process.communicate(timeout=60)
+    logs = stderr.decode()
+    assert process.returncode in (0, -signal.SIGTERM), logs[-2000:]
+    assert logs.count("Application shutdown complete") == 2, logs[-2000:]  # each worker flushed its producer
+    records = [json.loads(r.value()) for r in read_topic(kafka_bootstrap, kafka_topics.slack_events)]
+    assert sorted(r["event_id"] for r in records) == sorted(f"EvW{i}" for i in range(sent))

@@ -7,6 +7,7 @@ served by uvicorn with exactly the settings ingest's entry point uses.
 from __future__ import annotations
 
 import argparse
+from typing import Any
 
 import uvicorn
 from fastapi import FastAPI, Request, Response
@@ -27,10 +28,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m threadline_devstack.bench.bare_app")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--workers", type=int, default=1, help="uvicorn worker processes, as ingest's")
     args = parser.parse_args()
-    # The same uvicorn.run arguments as threadline_ingest.__main__ (one process, no access log).
+    # The same uvicorn.run arguments as threadline_ingest.__main__ (no access log; with several
+    # workers, the app from a factory in each).
+    app: Any = create_app() if args.workers == 1 else "threadline_devstack.bench.bare_app:create_app"
     uvicorn.run(
-        create_app(),
+        app,
+        factory=args.workers > 1,
+        workers=args.workers,
         host=args.host,
         port=args.port,
         lifespan="on",

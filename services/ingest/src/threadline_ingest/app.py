@@ -26,6 +26,11 @@ from threadline_ingest.routes import health, slack_events, slack_interactive, ze
 from threadline_ingest.service import Ingest
 from threadline_ingest.settings import IngestSettings
 
+# librdkafka's own default linger, over the common 2 ms: a request waits for its record's ack
+# anyway, and with dozens in flight 5 ms batches mean fewer produce requests for the broker (the
+# ingest bench: its CPU a record ~0.8-1.2 ms at 2 ms, 0.2-0.5 ms at 5 ms). acks=all stays.
+PRODUCER = {"linger.ms": 5}
+
 # The routers of the webhook sources: each a verification.source_router.
 SOURCE_ROUTERS = (slack_events.router, slack_interactive.router, zendesk_webhook.router)
 
@@ -45,7 +50,7 @@ def create_app(settings: IngestSettings, kafka_settings: KafkaSettings) -> FastA
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        ingest.publisher = Publisher(producer_config(kafka_settings))
+        ingest.publisher = Publisher(producer_config(kafka_settings, **PRODUCER))
         socket_mode = None
         if settings.socket_mode:
             from threadline_ingest.socket_mode import SocketModeDoor
@@ -62,6 +67,7 @@ def create_app(settings: IngestSettings, kafka_settings: KafkaSettings) -> FastA
                 await socket_mode.close()
             publisher, ingest.publisher = ingest.publisher, None
             await asyncio.to_thread(publisher.close, settings.flush_timeout_seconds)
+            metrics.process_ended()
 
     app = FastAPI(
         title="Threadline ingest",

@@ -8,7 +8,10 @@ import math
 import urllib.parse
 from typing import Any
 
+import msgspec
+
 MAX_FORM_FIELDS = 1000
+_decode = msgspec.json.Decoder().decode
 
 
 class BadRequest(Exception):
@@ -29,14 +32,26 @@ def _finite(text: str) -> float:
 
 
 def parse_json(body: bytes) -> dict[str, Any]:
-    """A JSON object, or BadRequest (never another exception, whatever the bytes)."""
+    """A JSON object, or BadRequest (never another exception, whatever the bytes).
+
+    msgspec first (several times faster than json.loads with hooks); it accepts only strict
+    UTF-8 JSON without NaN, Infinity or out-of-range numbers, and then gives what json.loads
+    would. Whatever it refuses goes the json.loads way, which decides as it always did (a BOM,
+    UTF-16, a lone surrogate are accepted; NaN and 1e400 are not)."""
     try:
-        data = json.loads(body, parse_constant=_no_constant, parse_float=_finite)
-    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
-        raise BadRequest("body is not valid JSON") from exc
+        data = _decode(body)
+    except (msgspec.DecodeError, RecursionError):
+        data = _stdlib_json(body)
     if not isinstance(data, dict):
         raise BadRequest("body is not a JSON object")
     return data
+
+
+def _stdlib_json(body: bytes) -> Any:
+    try:
+        return json.loads(body, parse_constant=_no_constant, parse_float=_finite)
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
+        raise BadRequest("body is not valid JSON") from exc
 
 
 def parse_form(body: bytes) -> dict[str, str]:

@@ -1,8 +1,18 @@
-"""Prometheus metrics of ingest (one registry per app, so tests can run several apps)."""
+"""Prometheus metrics of ingest (one registry per app, so tests can run several apps).
+
+With several uvicorn workers (settings.workers) a scrape reaches one of them at random, so each
+worker's numbers alone would be wrong: prometheus_client's multiprocess mode is on (the
+entry point sets PROMETHEUS_MULTIPROC_DIR before the workers start), every worker writes its
+values to files there, and /metrics sums them, one answer for the pod.
+"""
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+import os
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest, multiprocess
+
+MULTIPROCESS_DIR = "PROMETHEUS_MULTIPROC_DIR"  # prometheus_client's own variable
 
 
 class Metrics:
@@ -15,7 +25,10 @@ class Metrics:
             registry=self.registry,
         )
         self.in_flight = Gauge(
-            "threadline_ingest_in_flight_requests", "HTTP requests being handled", registry=self.registry
+            "threadline_ingest_in_flight_requests",
+            "HTTP requests being handled",
+            registry=self.registry,
+            multiprocess_mode="livesum",  # the pod's live workers together
         )
         self.signature_failures = Counter(
             "threadline_ingest_signature_failures",
@@ -53,3 +66,17 @@ class Metrics:
             "Redeliveries of an event already published (or being published), answered without republishing",
             registry=self.registry,
         )
+
+    def process_ended(self) -> None:
+        """In multiprocess mode, this worker's live gauges leave the pod's sum (a worker that
+        crashes keeps its last in-flight count there until the pod restarts)."""
+        if os.environ.get(MULTIPROCESS_DIR):
+            multiprocess.mark_process_dead(os.getpid())
+
+    def exposition(self) -> bytes:
+        """The text a scrape gets: this app's registry, or every worker's files in multiprocess mode."""
+        if os.environ.get(MULTIPROCESS_DIR):
+            registry = CollectorRegistry()
+            multiprocess.MultiProcessCollector(registry)
+            return generate_latest(registry)
+        return generate_latest(self.registry)

@@ -49,6 +49,9 @@ class IngestSettings(ServiceSettings):
     flush_timeout_seconds: float = Field(default=20.0, ge=0)
     host: str = "0.0.0.0"
     port: int = Field(default=8080, ge=0, le=65535)
+    # uvicorn worker processes sharing the port, each with its own event loop and producer: one
+    # process's loop saturates one core (README, "Scale").
+    workers: int = Field(default=1, ge=1, le=64)
 
     @field_validator("slack_team_ids", "slack_app_ids", "monitored_channels", mode="before")
     @classmethod
