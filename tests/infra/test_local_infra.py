@@ -57,6 +57,7 @@ def test_elasticsearch_is_a_real_8x_node(elasticsearch_url):
         assert json.load(r)["status"] in ("green", "yellow")
 
 
+@pytest.mark.slow  # half a minute of its own nodes' starts and stops: with the drills, beside make test
 def test_infra_cli_up_twice_then_down_leaves_nothing(tmp_path, kafka_node, elasticsearch_node):
     """A second, independent stack through the CLI, on ports of its own."""
     ports = {name: infra.free_port() for name in ("KAFKA", "KAFKA_CONTROLLER", "ES", "ES_TRANSPORT")}
