@@ -97,9 +97,9 @@ def test_replaying_into_empty_indices_gives_identical_documents(
     produce(kafka_bootstrap, kafka_topics.activity, examples())
     first = make_service().start()
     wait_until("the documents", lambda: indexed(es, es_index_prefix, 13, 2))
+    reports_before = figures(first)
     first.close()
     before = (snapshot(es, f"{es_index_prefix}events"), snapshot(es, f"{es_index_prefix}conversations"))
-    reports_before = figures(first)
 
     es.indices.delete(index=f"{es_index_prefix}events-*,{es_index_prefix}conversations-*")
     rebuilt = make_service(group_id=f"{first.settings.group_id}-replay").start()
