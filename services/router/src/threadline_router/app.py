@@ -348,7 +348,7 @@ def create_app(settings: RouterSettings, kafka: KafkaSettings, channels: Channel
                     return
                 await keep_team(key, members)
                 return
-            if source == ROTATION_SOURCE:  # the leader's hand-over tick for a channel's rotation
+            if source == ROTATION_SOURCE:  # a hand-over tick for a channel's rotation (every worker ticks)
                 try:
                     tick = decode_handover_tick(event.value)
                 except PoisonMessage as exc:
