@@ -229,3 +229,21 @@ def test_the_feedback_is_an_activity_naming_the_rules_offered(offered, ctx):
     assert said.answer.rule_ids == ["vpn"] and said.answer.feedback == "solved" and said.ticket_id == 42
     [more] = feedback(answers.MORE, "UALICE", offered, ctx, "Ev1").activity
     assert more.answer.feedback == "more" and more.event_id == said.event_id
+
+
+def test_a_team_member_s_question_gets_no_answer_even_when_it_opens_a_ticket():
+    """`team_posts: open_ticket`: a team member's post is a request, but nothing is suggested to them."""
+    channels = parse_channels(
+        {
+            "channels": {
+                "C1": {"name": "support", "answers": {"rules": RULES}, "team": ["S0TEAM"], "team_posts": "open_ticket"}
+            }
+        }
+    )
+    ctx = Context(
+        channels=channels, bot_user_id="UBOT", bot_id="BBOT", now="2026-11-23T14:05:00Z", groups={"S0TEAM": ("USAM",)}
+    )
+    by_sam = ask("my vpn drops", ctx, user="USAM")
+    assert [command_type(c) for c in by_sam.commands] == ["zendesk.create_ticket"] and offers(by_sam) == []
+    by_alice = ask("my vpn drops", ctx, user="UALICE", ts="100.000200")
+    assert len(offers(by_alice)) == 1
