@@ -154,6 +154,7 @@ def test_reports_dashboard_and_what_happened_agree(pipeline: Pipeline, reporter:
         fig = report.figures
         assert (fig.opened, fig.solved, fig.resolved_of_opened, fig.open_at_end) == (5, 3, 3, 2), kind
         assert fig.first_responses == 3, kind  # A (Sam), B and E (the agent); nobody answered C or D
+        assert report.past_target == 0, kind  # D waits unanswered, but for seconds, not the hour
     weekly = reporter.reporter.build("weekly", "C0SUPPORT", today)
     assert {r.id: r.messages for r in weekly.responders} == {"U0SRE": 1, ann: 2}
     infra = reporter.reporter.build("daily", "C0INFRA", today).figures

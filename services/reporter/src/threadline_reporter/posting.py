@@ -76,13 +76,16 @@ class Reporter:
         aggs = self.es.search(index=self.names.conversations, body=body)["aggregations"]
         return reports.figures_from(aggs), aggs
 
-    def build(self, kind: Kind, channel_id: str, start: dt.date) -> Report:
+    def build(self, kind: Kind, channel_id: str, start: dt.date, now: dt.datetime | None = None) -> Report:
         rules = self.rules(channel_id)
         period = self.period(kind, channel_id, start)
         calendar = Calendar.of(rules)
         target = rules.response_target_minutes * 60.0
         figures, aggs = self._figures(period)
-        waiting_before = calendar.past_target_before(period.end, target)
+        # Waiting too long is judged at the period's end, or now for a period still running: a
+        # question asked a minute ago is not past a one-hour target because the week ends Sunday.
+        as_of = min(period.end, now or dt.datetime.now(dt.UTC))
+        waiting_before = calendar.past_target_before(as_of, target)
         body = reports.past_target_query(period, target, waiting_before)
         past = reports.past_target_from(self.es.search(index=self.names.conversations, body=body)["aggregations"])
         oldest = [self._with_link(channel_id, c) for c in reports.oldest_from(aggs)] if kind == "daily" else []
@@ -151,7 +154,7 @@ class Reporter:
         try:
             ts = self._find_posted(target, period)
             if ts is None:
-                report = self.build(kind, channel_id, start)
+                report = self.build(kind, channel_id, start, now)
                 ts = self._send(target, period, report)
                 status = "posted"
             else:

@@ -49,7 +49,7 @@ class RouterSettings(ServiceSettings):
     session_timeout_seconds: float = 10.0
     # How often the due-time index is read for conversations due a reminder.
     reminder_interval_seconds: float = Field(default=60.0, gt=0)
-    # How often each router worker asks each channel with a rotating fireman whether a hand-over is due its announcement.
+    # How often each router worker asks each rotating channel whether a hand-over is due its announcement.
     handover_interval_seconds: float = Field(default=30.0, gt=0)
     # Keep and publish each person's App Home tab (rules.home); the Slack app's Home tab must be on.
     app_home: bool = True
