@@ -109,6 +109,14 @@ def _committed_through(bootstrap: str, group: str, ends: dict[tuple[str, int], i
         consumer.close()
 
 
+def caught_up(bootstrap: str, group: str, topics: Iterable[str], ends: dict[tuple[str, int], int]) -> bool:
+    """True when `group` has committed, on each partition of `topics`, at least to `ends` (an
+    earlier end_offsets): it handled everything written before then, whatever came after. What a
+    test waits for where records never stop coming (timers), so the topics never fall quiet."""
+    wanted = set(topics)
+    return _committed_through(bootstrap, group, {tp: end for tp, end in ends.items() if tp[0] in wanted})
+
+
 def settled(bootstrap: str, groups: Mapping[str, Iterable[str]], idle: Callable[[], bool] = lambda: True) -> bool:
     """True when every group in `groups` (group id -> the topics it consumes) has committed every
     record of its topics, `idle` (e.g. "every webhook the doubles owe is delivered") says nothing
