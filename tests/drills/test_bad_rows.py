@@ -6,8 +6,6 @@ Now each bad row is counted and skipped, each bad record dead-lettered, and the 
 from __future__ import annotations
 
 import json
-import re
-import urllib.request
 
 import pytest
 from confluent_kafka import Producer
@@ -109,16 +107,6 @@ def pipeline_settings(bad_rows_written) -> dict[str, dict[str, str]]:
     return {"router": {"reminder_interval_seconds": "0.5"}}
 
 
-def bad_rows_counted(p: Pipeline) -> float:
-    try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{p.ports['router']}/metrics", timeout=5) as answer:
-            text = answer.read().decode()
-    except OSError:
-        return 0.0
-    found = re.search(r'^threadline_router_bad_rows_total\{where="reminders"\} (\S+)$', text, re.MULTILINE)
-    return float(found.group(1)) if found else 0.0
-
-
 @pytest.mark.timeout(120)
 def test_bad_rows_and_records_cost_only_themselves(pipeline: Pipeline, kafka_bootstrap, kafka_topics):
     p = pipeline
@@ -137,8 +125,11 @@ def test_bad_rows_and_records_cost_only_themselves(pipeline: Pipeline, kafka_boo
     ledger.converse(p, 1, "among the bad records")
     ledger.converse(p, 2, "after the bad records")
 
-    # Every scan meets every bad row: at least two scans' worth counted, and the scans go on.
-    wait_until("the bad rows counted by the reminder scan", lambda: bad_rows_counted(p) >= 2 * len(BAD_ROWS))
+    # Reminders read a due-time index, not the table: each bad row is met once, where the index
+    # is made (the restore before faust starts, or the row's write), counted, and never again.
+    # Reminders read a due-time index, not the table: a tick never reads a bad row again. Each is
+    # met once, when the table is recovered (or restored) and the index made, before the router
+    # is ready.
     dlqs = sorted({f"{prefix}{t}.dlq" for t in (*WRONG_SHAPE, INBOUND)})
     found = read_dead_letters(kafka_bootstrap, dlqs, expected, timeout=60)
     wait_until("every conversation's ticket, comments and confirmation", lambda: ledger.complete(p), timeout=60)
@@ -151,11 +142,17 @@ def test_bad_rows_and_records_cost_only_themselves(pipeline: Pipeline, kafka_boo
         assert p.processes[name].alive(), f"{name} died:\n{p.processes[name].log_tail()}"
     counts = ledger.counts(p)
     assert (counts["lost"], counts["duplicated"], counts["tickets"]) == (0, 0, 3), counts
-    # Read at every scan, each bad row is logged once, with its key: the log says which, not how often.
+    # Each bad row the index could not read is logged once, with its key: the log says which, not
+    # how often. The row with a channel and nothing else reads as a conversation that waits for
+    # nothing: no reminder, nothing to say until an event for its key meets it.
     log = p.processes["router"].log_path.read_text(errors="replace")
-    assert {key: log.count(repr(key)) for key in BAD_ROWS} == dict.fromkeys(BAD_ROWS, 1)
+    unreadable = [key for key in BAD_ROWS if key != b"bad-row:missing-fields"]
+    assert {key: log.count(repr(key)) for key in BAD_ROWS} == {
+        **dict.fromkeys(BAD_ROWS, 0),
+        **dict.fromkeys(unreadable, 1),
+    }
     print(
-        f"\ndrill: {len(BAD_ROWS)} bad links rows (counted {bad_rows_counted(p):.0f} times by the scan), "
+        f"\ndrill: {len(BAD_ROWS)} bad links rows ({len(unreadable)} unreadable, each logged once), "
         f"{len(expected)} bad records into {len(dlqs)} topics, all dead-lettered; "
         f"3 conversations: lost 0, duplicated 0; router and zendesk-sync running"
     )

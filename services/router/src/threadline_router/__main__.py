@@ -12,16 +12,22 @@ from threadline_common.faust_worker import worker_loglevel
 from threadline_common.logs import configure_logging
 from threadline_common.settings import KafkaSettings, load_kafka_settings, load_settings
 from threadline_router.app import create_app
+from threadline_router.due_index import IndexedTable
 from threadline_router.restore import restore_table
 from threadline_router.settings import RouterSettings
 
 log = logging.getLogger("threadline_router")
 
 
-def restore_all(app: Any, kafka: KafkaSettings) -> None:
+def restore_all(app: Any, kafka: KafkaSettings, bad_rows: Any) -> None:
+    """Run in the restore's child process; `bad_rows` (a shared integer) carries back how many
+    undecodable rows the due-time index met, for the worker's metric."""
     for name in ("links", "follows", "homes"):
         table = app.tables[name]
-        done = restore_table(table, kafka, getattr(table, "due_index", None))
+        index = getattr(table, "due_index", None)
+        done = restore_table(table, kafka, index)
+        if index is not None:
+            bad_rows.value += index.bad_rows
         log.info(
             "table %s restored: %d changelog records in %.1fs (%d rows re-indexed)",
             done.table,
@@ -55,11 +61,16 @@ def main() -> None:
         # In a child process: what the restore allocated goes back to the system with it, so the
         # worker's resident memory does not grow with the table. Forked before faust starts any
         # thread or client.
-        child = multiprocessing.get_context("fork").Process(target=restore_all, args=(app, kafka), name="restore")
+        fork = multiprocessing.get_context("fork")
+        bad_rows = fork.Value("q", 0)
+        child = fork.Process(target=restore_all, args=(app, kafka, bad_rows), name="restore")
         child.start()
         child.join()
         if child.exitcode != 0:
             raise SystemExit(f"the tables' restore from their changelogs failed (exit {child.exitcode}); see above")
+        links = app.tables["links"]
+        if bad_rows.value and isinstance(links, IndexedTable) and links.due_index is not None:
+            links.due_index.count_bad_rows(bad_rows.value)
     sys.argv = [sys.argv[0], *argv]  # faust's CLI reads sys.argv
     app.main()
 

@@ -256,6 +256,7 @@ def create_app(settings: RouterSettings, kafka: KafkaSettings, channels: Channel
             log.error("links row %r does not decode (%s); skipped", key[:200], error)
 
     due_index.on_bad_row = lambda key, exc: bad_row("reminders", key, exc)
+    due_index.count_bad_rows = lambda n: metrics.bad_rows.labels("reminders").inc(n)
 
     send_dead_letter = DeadLetters(app, "router").send
 

@@ -134,6 +134,13 @@ class DueIndex:
         self.fingerprint = rules_fingerprint(channels)
         self.partitions: dict[int, _Partition] = {}
         self.on_bad_row: Callable[[bytes, BaseException], None] = lambda key, exc: None
+        self.bad_rows = 0  # met so far (the restore's child process hands its count to the worker)
+        # Counts bad rows met elsewhere (the restore's child, whose log lines are written already).
+        self.count_bad_rows: Callable[[int], None] = lambda n: None
+
+    def _bad(self, key: bytes, exc: BaseException) -> None:
+        self.bad_rows += 1
+        self.on_bad_row(key, exc)
 
     def path(self, partition: int) -> Path:
         assert self.directory is not None
@@ -183,7 +190,7 @@ class DueIndex:
             fields = decode_reminder_fields(raw)
             due = next_reminder_at(fields, self.channels.rules_for(fields.channel_id))
         except (BadRow, *MALFORMED) as exc:  # a bad row gets no reminder and stops none
-            self.on_bad_row(key, exc)
+            self._bad(key, exc)
             return None
         return format_time(due) if due is not None else None
 
@@ -198,7 +205,7 @@ class DueIndex:
             try:
                 due = next_reminder_at(state, self.channels.rules_for(state.channel_id))
             except MALFORMED as exc:
-                self.on_bad_row(key, exc)
+                self._bad(key, exc)
         self.set(partition, key, format_time(due) if due is not None else None)
 
     def set(self, partition: int, key: bytes, due: str | None) -> None:
