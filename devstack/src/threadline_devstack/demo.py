@@ -120,9 +120,10 @@ def play(s: dict[str, Any]) -> None:
     story.show_thread(root)
     story.show_ticket(ticket.id)
 
-    print("\n5. Bob asks about the VPN; before a person answers, Threadline offers its automatic answer")
+    print("\n5. Alice asks about the VPN; before a person answers, Threadline offers its automatic answer")
     print('   (the channel\'s `vpn` rule) with the buttons "This solved it" and "I still need help".')
-    asked = bob.chat_postMessage(channel=SUPPORT, text="My VPN disconnects every few minutes")["ts"]
+    print("   (Bob and Sam are the support team: their own questions get no automatic answer.)")
+    asked = alice.chat_postMessage(channel=SUPPORT, text="My VPN disconnects every few minutes")["ts"]
     story.wait("the automatic answer", lambda: story.bot_said(asked, "the VPN guide"))
     story.show_thread(asked)
 
