@@ -24,6 +24,7 @@ import msgspec
 
 from threadline_common.business_hours import Calendar
 from threadline_common.dlq import PoisonMessage
+from threadline_common.models import ACTIVITY_V2_FIELDS, ACTIVITY_V2_KINDS
 from threadline_common.models.generated.activity_v2 import Activity, Actor
 from threadline_common.schemas import _RFC3339, SchemaViolation, validate
 from threadline_common.tickets import DONE_STATUSES, OPEN_STATUSES
@@ -36,8 +37,6 @@ RESPONDER_ROLES = frozenset({"responder", "agent"})
 # A conversation document keeps this much of its question and of its last answer (for the
 # similar-solved search and its suggestion's first line); the fold state keeps no more of any text.
 TEXT_CHARS = 300
-# The kinds threadline.activity v2 added: a record that says it is v1 cannot be one.
-V2_KINDS = frozenset({"answer_offered", "answer_feedback", "copy"})
 
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 _NUMBER = re.compile(r"\+?\d[\d \-().]{5,}\d")
@@ -86,7 +85,7 @@ def _plainly_valid(value: bytes) -> dict[str, Any] | None:
         if not isinstance(actor, dict) or not _ACTOR_FIELDS.issuperset(actor):
             return None
         msgspec.convert(record, Activity)  # v2: reads every v1 record too
-        v2_only = record.get("type") in V2_KINDS or "answer" in record or "via" in record
+        v2_only = record.get("type") in ACTIVITY_V2_KINDS or not ACTIVITY_V2_FIELDS.isdisjoint(record)
         if record.get("schema_version") == 1 and v2_only:
             return None  # v2's additions in a v1 record: the v1 schema says why not
         if not _RFC3339.fullmatch(record["occurred_at"]):

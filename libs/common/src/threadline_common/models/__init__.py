@@ -14,7 +14,7 @@ Why msgspec and not pydantic: decoding and encoding the hot-path records is seve
 faster (figures in tests/schemas/test_models.py's note and the README).
 """
 
-from typing import Any
+from typing import Any, get_args, get_type_hints
 
 from threadline_common.models.generated.activity_v1 import Activity as ActivityV1
 from threadline_common.models.generated.activity_v2 import Activity, Actor
@@ -52,6 +52,13 @@ from threadline_common.models.generated.sync_results_v3 import SyncResult as Syn
 from threadline_common.models.generated.sync_results_v4 import SyncResult as SyncResultV4
 from threadline_common.models.generated.zendesk_events_v1 import EventWebhookBody, ZendeskEventRecord
 
+# What threadline.activity v2 added to v1, read off the generated models (so they cannot drift
+# from the schemas): a record that says it is v1 may use none of it.
+ACTIVITY_V2_KINDS: frozenset[str] = frozenset(
+    set(get_args(get_type_hints(Activity)["type"])) - set(get_args(get_type_hints(ActivityV1)["type"]))
+)
+ACTIVITY_V2_FIELDS: frozenset[str] = frozenset(Activity.__struct_fields__) - frozenset(ActivityV1.__struct_fields__)
+
 # The model of each (topic, schema version).
 TOPIC_MODELS: dict[tuple[str, int], Any] = {
     ("threadline.slack.events", 1): SlackEventRecord,
@@ -75,6 +82,8 @@ TOPIC_MODELS: dict[tuple[str, int], Any] = {
 }
 
 __all__ = [
+    "ACTIVITY_V2_FIELDS",
+    "ACTIVITY_V2_KINDS",
     "TOPIC_MODELS",
     "Activity",
     "ActivityAnswer",

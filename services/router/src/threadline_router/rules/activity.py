@@ -7,14 +7,13 @@ from typing import Literal
 
 from msgspec import UNSET, UnsetType
 
-from threadline_common.models import Activity, ActivityAnswer, Actor
+from threadline_common.models import ACTIVITY_V2_KINDS, Activity, ActivityAnswer, Actor
 from threadline_router.conversation import Conversation
 
 Kind = Literal[
     "message", "reply", "reaction", "comment", "internal_note", "status_change", "ticket_created", "edit", "delete",
     "answer_offered", "answer_feedback", "copy",
 ]  # fmt: skip
-V2_KINDS = frozenset({"answer_offered", "answer_feedback", "copy"})
 # Where a solve, close or reopen was done (status_change's `via`).
 Via = Literal["slack_emoji", "slack_button", "slack_command", "slack_reply", "answer", "zendesk"]
 Role = Literal["requester", "responder", "agent", "bot", "system"]
@@ -44,7 +43,7 @@ def activity(
     """One thing that happened in `state`'s conversation; where and which ticket are the
     conversation's unless given. Every v1 field is written (null when unknown), as v1 records are."""
     record = Activity(
-        schema_version=2 if kind in V2_KINDS or via is not None else 1,
+        schema_version=2 if kind in ACTIVITY_V2_KINDS or via is not None else 1,
         event_id=event_id,
         type=kind,
         conversation_id=state.conversation_id,

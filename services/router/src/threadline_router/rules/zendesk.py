@@ -13,7 +13,7 @@ from threadline_common.tickets import DONE_STATUSES, OPEN_STATUSES, WAITING_STAT
 from threadline_router.conversation import Conversation, Status, external_id, new_conversation
 from threadline_router.inbound import ZendeskTicketEvent
 from threadline_router.rules import status_origin
-from threadline_router.rules.activity import Role, activity
+from threadline_router.rules.activity import activity
 from threadline_router.rules.commands import NO_CAUSE, UNSTAMPED, agent_comment, notice
 from threadline_router.rules.decision import Context, Decision, ignore, mark_seen, role
 from threadline_router.rules.results import counted_comment_key, own_copy_key
@@ -94,7 +94,7 @@ def _on_comment(event: ZendeskTicketEvent, state: Conversation, ctx: Context) ->
         occurred_at=occurred_at,
         ticket_id=event.ticket_id,
         actor_id=str(event.author_id) if event.author_id else None,
-        role=_comment_role(event, ctx),
+        role="bot" if _ours(event, ctx) else "agent" if event.author_is_staff else "requester",
         source="zendesk",
         text=event.comment_body if public else None,
         public=public,
@@ -102,7 +102,7 @@ def _on_comment(event: ZendeskTicketEvent, state: Conversation, ctx: Context) ->
     # Internal notes never reach Slack; nor do comments Threadline itself wrote.
     if not public:
         return Decision(state, [], [commented], reason="internal note")
-    if ctx.zendesk_api_user_id is not None and event.author_id == ctx.zendesk_api_user_id:
+    if _ours(event, ctx):
         return Decision(state, [], [commented], reason="our own comment")
     if event.author_is_staff:
         state = replace(state, waiting_since=None, reminders_sent=0)  # support answered
@@ -119,12 +119,10 @@ def _on_comment(event: ZendeskTicketEvent, state: Conversation, ctx: Context) ->
     return Decision(state, [agent_comment(state, post)], [commented])
 
 
-def _comment_role(event: ZendeskTicketEvent, ctx: Context) -> Role:
-    """Threadline's own Zendesk user writes notices and unmapped people's copies: a bot, which
-    no figure counts as someone's message (the Slack message it copies is counted)."""
-    if ctx.zendesk_api_user_id is not None and event.author_id == ctx.zendesk_api_user_id:
-        return "bot"
-    return "agent" if event.author_is_staff else "requester"
+def _ours(event: ZendeskTicketEvent, ctx: Context) -> bool:
+    """Written by Threadline's own Zendesk user (notices, unmapped people's copies): a bot's,
+    which no figure counts as someone's message (the Slack message it copies is counted)."""
+    return ctx.zendesk_api_user_id is not None and event.author_id == ctx.zendesk_api_user_id
 
 
 def _email_ticket(event: ZendeskTicketEvent, ctx: Context) -> Decision:
