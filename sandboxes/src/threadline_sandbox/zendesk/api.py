@@ -267,6 +267,8 @@ class ZendeskApi:
             ("/groups.json", self.groups, ["GET"]),
             ("/groups/{id:int}.json", self.group, ["GET"]),
             ("/brands.json", self.brands, ["GET"]),
+            ("/ticket_fields.json", self.ticket_fields, ["GET"]),
+            ("/ticket_fields/{id:int}.json", self.ticket_field, ["GET"]),
             ("/brands/{id:int}.json", self.brand, ["GET"]),
             ("/incremental/tickets.json", self.incremental_tickets, ["GET"]),
             ("/incremental/tickets/cursor.json", self.incremental_cursor, ["GET"]),
@@ -584,6 +586,17 @@ class ZendeskApi:
     def brands(self, call: Call) -> Result:
         items = sorted(self.account.brands.values(), key=lambda b: b["id"])
         return 200, paginate(call, items, "brands", "/api/v2/brands.json"), {}
+
+    def ticket_fields(self, call: Call) -> Result:
+        # Zendesk answers the whole list, by position (cursor pagination is offered, not needed here).
+        items = sorted(self.account.ticket_fields.values(), key=lambda f: f["position"])
+        return 200, {"ticket_fields": items, "next_page": None, "previous_page": None, "count": len(items)}, {}
+
+    def ticket_field(self, call: Call) -> Result:
+        found = self.account.ticket_fields.get(int(call.request.path_params["id"]))
+        if found is None:
+            raise not_found()
+        return 200, {"ticket_field": found}, {}
 
     def brand(self, call: Call) -> Result:
         brand = self.account.brands.get(int(call.request.path_params["id"]))

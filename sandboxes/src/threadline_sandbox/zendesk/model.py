@@ -30,6 +30,14 @@ STATUSES = ("new", "open", "pending", "hold", "solved", "closed")
 PRIORITIES = ("low", "normal", "high", "urgent")
 TICKET_TYPES = ("problem", "incident", "question", "task")
 STAFF_ROLES = ("agent", "admin")
+# The system ticket fields after subject and description, as GET /api/v2/ticket_fields lists them.
+SYSTEM_FIELDS = (
+    ("status", "Status"),
+    ("tickettype", "Type"),
+    ("priority", "Priority"),
+    ("group", "Group"),
+    ("assignee", "Assignee"),
+)
 SYSTEM_USER_ID = -1  # Zendesk's author of automation changes
 EMPTY_SOURCE: dict[str, Any] = {"from": {}, "to": {}, "rel": None}
 # Ticket fields an update may set as they are (status, tags and comment have rules of their own).
@@ -228,6 +236,31 @@ class Account:
                 "updated_at": stamp,
             }
 
+        # Zendesk lists its system fields first, then the custom ones, by position.
+        self.ticket_fields: dict[int, dict[str, Any]] = {}
+        system = [
+            (DESCRIPTION_FIELD_ID - 1, "subject", "Subject"),
+            (DESCRIPTION_FIELD_ID, "description", "Description"),
+        ]
+        system += [(DESCRIPTION_FIELD_ID + n, kind, title) for n, (kind, title) in enumerate(SYSTEM_FIELDS, start=1)]
+        for position, (fid, kind, title) in enumerate(system):
+            self.ticket_fields[fid] = self._ticket_field(fid, kind, title, position, True, [], stamp)
+        for position, raw in enumerate(seed.ticket_fields, start=len(system)):
+            options = [
+                {
+                    "id": self.next_id(),
+                    "name": str(o["name"]),
+                    "raw_name": str(o["name"]),
+                    "value": str(o["value"]),
+                    "default": False,
+                }
+                for o in raw.get("options") or ()
+            ]
+            fid = int(raw["id"])
+            self.ticket_fields[fid] = self._ticket_field(
+                fid, str(raw["type"]), str(raw["title"]), position, bool(raw.get("active", True)), options, stamp
+            )
+
     # --- ids, time, events -------------------------------------------------------------------
 
     def next_id(self) -> int:
@@ -248,6 +281,39 @@ class Account:
 
     def _emit(self, kind: str, ticket_id: int, event: dict[str, Any], actor_id: int) -> None:
         self._pending.append(_Pending(kind, ticket_id, event, actor_id))
+
+    def _ticket_field(
+        self, fid: int, kind: str, title: str, position: int, active: bool, options: list[dict[str, Any]], stamp: str
+    ) -> dict[str, Any]:
+        """A ticket field as GET /api/v2/ticket_fields/{id} shows it."""
+        field_json: dict[str, Any] = {
+            "url": f"{self.base_url}/api/v2/ticket_fields/{fid}.json",
+            "id": fid,
+            "type": kind,
+            "title": title,
+            "raw_title": title,
+            "description": "",
+            "raw_description": "",
+            "agent_description": None,
+            "position": position,
+            "active": active,
+            "required": False,
+            "collapsed_for_agents": False,
+            "regexp_for_validation": None,
+            "title_in_portal": title,
+            "raw_title_in_portal": title,
+            "visible_in_portal": False,
+            "editable_in_portal": False,
+            "required_in_portal": False,
+            "tag": None,
+            "created_at": stamp,
+            "updated_at": stamp,
+            "removable": kind not in {k for k, _ in SYSTEM_FIELDS} | {"subject", "description"},
+            "key": None,
+        }
+        if kind in ("tagger", "multiselect"):
+            field_json["custom_field_options"] = options
+        return field_json
 
     # --- users ---------------------------------------------------------------------------------
 

@@ -31,6 +31,8 @@ class Seed:
     groups: tuple[dict[str, Any], ...]
     brands: tuple[dict[str, Any], ...]
     ticket_forms: tuple[dict[str, Any], ...]
+    # Custom ticket fields: {id, type, title, options: [{name, value}] for a tagger, active}.
+    ticket_fields: tuple[dict[str, Any], ...] = ()
     custom_statuses: dict[str, int] = field(default_factory=dict)
     # Zendesk Guide: {locale, categories: [{id, name}], sections: [{id, name, category_id}]}.
     help_center: dict[str, Any] = field(default_factory=dict)
@@ -63,6 +65,7 @@ def load_seed(source: str | Path | dict[str, Any] | None = None) -> Seed:
         groups=tuple(raw.get("groups") or ()),
         brands=tuple(raw.get("brands") or ()),
         ticket_forms=tuple(raw.get("ticket_forms") or ()),
+        ticket_fields=tuple(raw.get("ticket_fields") or ()),
         custom_statuses={str(k): int(v) for k, v in (raw.get("custom_statuses") or {}).items()},
         webhook_id=str(raw.get("webhook_id") or "01HSANDBOXWEBHOOK000000000"),
         help_center=dict(raw.get("help_center") or {}),
