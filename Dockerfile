@@ -36,6 +36,8 @@ RUN --mount=type=cache,target=/root/.cache/uv \
 # service's command (its __main__, as in a local run) is threadline-service in every image.
 COPY libs/common libs/common
 COPY services/${SERVICE} services/${SERVICE}
+# The router's threadline-ops doctor checks the reporter's templates with the reporter's own code.
+COPY services/reporter services/reporter
 RUN --mount=type=cache,target=/root/.cache/uv \
     uv sync --frozen --no-dev --no-editable --package "threadline-${SERVICE}" \
     && ln -s "threadline-${SERVICE}" /app/.venv/bin/threadline-service

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from elasticsearch import Elasticsearch
 from sandboxes.zendesk.conftest import Listener
 from zenpy.lib.api_objects import Comment, Ticket, User, Webhook
 
@@ -20,6 +21,9 @@ from threadline_common.kafka import admin_config
 from threadline_common.settings import KafkaSettings
 from threadline_common.topics import delete_topics, ensure_topics
 from threadline_devstack.waiting import wait_until
+from threadline_reporter.indices import Names, ensure_indices
+from threadline_reporter.service import elasticsearch_client
+from threadline_reporter.settings import ElasticsearchSettings
 from threadline_router.ops.cli import main
 from threadline_router.ops.slack_manifest import BOT_SCOPES
 from threadline_sandbox.slack.server import SlackSandbox
@@ -28,6 +32,7 @@ from threadline_sandbox.zendesk import ZendeskSandbox
 pytestmark = pytest.mark.integration
 
 INGEST = "https://threadline.sandbox-corp.example"
+REGION, ORDER = 1021, 1022  # the sandbox's seeded ticket fields: a drop-down (emea, amer) and a text
 Run = Callable[..., tuple[int, list[str]]]
 
 
@@ -60,7 +65,17 @@ def channels_file(tmp_path: Path, zendesk: ZendeskSandbox) -> Path:
     config = {
         "defaults": {"zendesk": {"brand_id": zendesk.brand_id}},
         "channels": {
-            "C0SUPPORT": {"name": "support", "zendesk": {"group_id": zendesk.group_id}},
+            "C0SUPPORT": {
+                "name": "support",
+                "zendesk": {
+                    "group_id": zendesk.group_id,
+                    "custom_fields": {REGION: "emea"},
+                    "form": [
+                        {"id": REGION, "label": "Region", "kind": "select", "options": ["emea", "amer"]},
+                        {"id": ORDER, "label": "Order number"},
+                    ],
+                },
+            },
             "C0INFRA": {"name": "infra-help", "zendesk": {"group_id": zendesk.infra_group_id}},
         },
         "email_groups": {zendesk.group_id: "C0SUPPORT"},
@@ -70,8 +85,22 @@ def channels_file(tmp_path: Path, zendesk: ZendeskSandbox) -> Path:
 
 
 @pytest.fixture
-def ops(monkeypatch, deployed_topics, slack, zendesk, channels_file) -> Run:
+def reporter_es(elasticsearch_url, es_index_prefix) -> Iterator[Elasticsearch]:
+    """The cluster as the reporter leaves it at start: its templates and indices, under this test's prefix."""
+    settings = ElasticsearchSettings(elasticsearch_url=elasticsearch_url, index_prefix=es_index_prefix)
+    es = elasticsearch_client(settings)
+    ensure_indices(es, Names(es_index_prefix))
+    yield es
+    es.close()
+
+
+@pytest.fixture
+def ops(
+    monkeypatch, deployed_topics, slack, zendesk, channels_file, reporter_es, elasticsearch_url, es_index_prefix
+) -> Run:
     env = {
+        "THREADLINE_REPORTER_ELASTICSEARCH_URL": elasticsearch_url,
+        "THREADLINE_REPORTER_INDEX_PREFIX": es_index_prefix,
         **zendesk.zenpy_env(),
         "KAFKA_BOOTSTRAP_SERVERS": deployed_topics.bootstrap_servers,
         "KAFKA_TOPIC_PREFIX": deployed_topics.topic_prefix,
@@ -100,7 +129,7 @@ def problems(lines: list[str]) -> list[str]:
     return [line for line in lines if line.startswith("PROBLEM")]
 
 
-def test_a_healthy_deployment_passes_with_a_line_per_check(ops):
+def test_a_healthy_deployment_passes_with_a_line_per_check(ops, es_index_prefix):
     code, lines = ops("doctor", "--url", INGEST)
     assert problems(lines) == [], lines
     assert code == 0
@@ -114,6 +143,12 @@ def test_a_healthy_deployment_passes_with_a_line_per_check(ops):
         "ok      Zendesk: the credentials are valid (threadline@sandbox-corp.example, admin, sandbox)",
         f"sends ticket.created, ticket.comment_added, ticket.status_changed to {INGEST}/zendesk/webhook, active",
         "ok      Zendesk: every group and brand",
+        "ok      Zendesk: every ticket field",
+        "ok      Elasticsearch: http",
+        "ok      Elasticsearch: the reporter's 3 index templates are installed as it installs them",
+        f"ok      Elasticsearch: {es_index_prefix}conversations -> {es_index_prefix}conversations-v1",
+        f"ok      Elasticsearch: {es_index_prefix}reports -> {es_index_prefix}reports-v1",
+        f"note    Elasticsearch alias {es_index_prefix}events points at no index yet",
         "note    Zendesk has no recent deliveries of webhook",
     ):
         assert wanted in passed
@@ -271,3 +306,79 @@ def test_a_failing_latest_delivery_to_ingest_is_a_problem(ops, zendesk):
     finally:
         ingest.server.shutdown()
         ingest.server.server_close()
+
+
+def test_a_missing_or_altered_template_is_named(ops, reporter_es, es_index_prefix):
+    conversations, events = f"{es_index_prefix}conversations", f"{es_index_prefix}events"
+    reporter_es.indices.delete_index_template(name=conversations)
+    code, lines = ops("doctor")
+    assert code == 1
+    assert problems(lines) == [
+        f"PROBLEM Elasticsearch template {conversations} is missing: "
+        "start the reporter once (it installs its templates and indices at start)"
+    ]
+
+    # Someone edits a template by hand: a field mapped as text, one more replica.
+    ensure_indices(reporter_es, Names(es_index_prefix))
+    body = Names(es_index_prefix).templates()[events]
+    mappings = {**body["template"]["mappings"]}
+    mappings["properties"] = {**mappings["properties"], "channel_id": {"type": "text"}}
+    altered = {**body, "template": {**body["template"], "mappings": mappings}}
+    altered["template"]["settings"] = {**body["template"]["settings"], "number_of_replicas": 1}
+    reporter_es.indices.put_index_template(name=events, **altered)
+    code, lines = ops("doctor")
+    assert code == 1
+    assert problems(lines) == [
+        f"PROBLEM Elasticsearch template {events} is not the reporter's (settings number_of_replicas; "
+        "mapping maps differently channel_id): start the reporter once (it installs its templates and indices "
+        "at start) of this release, which puts it back (a field whose type changed needs a new -vN index)"
+    ]
+
+    ensure_indices(reporter_es, Names(es_index_prefix))  # what the reporter does at start
+    code, lines = ops("doctor")
+    assert code == 0, problems(lines)
+
+
+def test_a_missing_index_behind_an_alias_is_named(ops, reporter_es, es_index_prefix):
+    reporter_es.indices.delete(index=f"{es_index_prefix}reports-v1")
+    code, lines = ops("doctor")
+    assert code == 1
+    assert problems(lines) == [
+        f"PROBLEM Elasticsearch alias {es_index_prefix}reports points at no index: "
+        "start the reporter once (it installs its templates and indices at start)"
+    ]
+
+
+def test_elasticsearch_out_of_reach_or_refusing_is_one_line(ops, monkeypatch):
+    monkeypatch.setenv("THREADLINE_REPORTER_ELASTICSEARCH_URL", "http://127.0.0.1:9")
+    code, lines = ops("doctor")
+    assert code == 1
+    (line,) = problems(lines)
+    assert line.startswith("PROBLEM cannot reach Elasticsearch at http://127.0.0.1:9: ")
+    assert line.endswith("check THREADLINE_REPORTER_ELASTICSEARCH_URL and that the cluster is up")
+
+    monkeypatch.setenv("THREADLINE_REPORTER_ELASTICSEARCH_URL", "not a url")
+    code, lines = ops("doctor")
+    assert code == 1
+    (line,) = problems(lines)
+    assert line.startswith("PROBLEM THREADLINE_REPORTER_ELASTICSEARCH_URL='not a url' will not do"), line
+
+
+def test_ticket_fields_the_channel_file_names_must_exist_with_their_options(ops, channels_file):
+    config = yaml.safe_load(channels_file.read_text())
+    zendesk = config["channels"]["C0INFRA"]["zendesk"]
+    zendesk["custom_fields"] = {999: "x", REGION: "apac"}
+    zendesk["form"] = [{"id": ORDER, "label": "Order", "kind": "select", "options": ["a"]}]
+    channels_file.write_text(yaml.safe_dump(config))
+    code, lines = ops("doctor")
+    assert code == 1
+    fix = "Admin Center > Objects and rules > Tickets > Fields"
+    label = "channel C0INFRA (#infra-help) zendesk"
+    assert problems(lines) == [
+        f"PROBLEM {label}.custom_fields in {channels_file}: Zendesk has no ticket field 999: "
+        f"correct the id, or create it in {fix}",
+        f"PROBLEM {label}.custom_fields in {channels_file}: ticket field {REGION} 'Region' has no option 'apac' "
+        f"(its values: emea, amer): use a value, or add the option in {fix}",
+        f"PROBLEM {label}.form 'Order' in {channels_file}: ticket field {ORDER} 'Order number' is a text field, "
+        "not a drop-down: make the form field kind text",
+    ]

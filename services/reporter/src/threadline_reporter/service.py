@@ -28,7 +28,7 @@ from threadline_reporter.indices import Names, apply_retention, ensure_indices
 from threadline_reporter.metrics import Metrics
 from threadline_reporter.posting import Reporter
 from threadline_reporter.schedule import due_reports
-from threadline_reporter.settings import ReporterSettings
+from threadline_reporter.settings import ElasticsearchSettings, ReporterSettings
 
 log = logging.getLogger(__name__)
 SCHEDULER_INTERVAL_SECONDS = 20.0
@@ -68,7 +68,7 @@ class FastNdjsonSerializer(_MsgspecJson, NdjsonSerializer):
     pass
 
 
-def elasticsearch_client(settings: ReporterSettings) -> Elasticsearch:
+def elasticsearch_client(settings: ElasticsearchSettings) -> Elasticsearch:
     api_key = settings.elasticsearch_api_key.get_secret_value() if settings.elasticsearch_api_key else None
     tls: dict[str, Any] = {}
     if settings.elasticsearch_ca_certs is not None:

@@ -20,7 +20,10 @@ from threadline_common.settings import ServiceSettings, reject_placeholder
 MIN_API_TOKEN_LENGTH = 24
 
 
-class ReporterSettings(ServiceSettings):
+class ElasticsearchSettings(ServiceSettings):
+    """Where the reporter's cluster is and which names it uses: the service's, and all that
+    `threadline-ops doctor` reads to check the same cluster and templates (one definition, no drift)."""
+
     model_config = SettingsConfigDict(env_prefix="THREADLINE_REPORTER_", extra="ignore")
 
     elasticsearch_url: str = Field(description="http(s)://host:port of the cluster")
@@ -30,6 +33,16 @@ class ReporterSettings(ServiceSettings):
     elasticsearch_timeout_seconds: float = 30.0
     # Every index, template and alias name starts with this (several deployments can share a cluster).
     index_prefix: str = "threadline-"
+
+    @field_validator("elasticsearch_api_key")
+    @classmethod
+    def _no_placeholder_key(cls, value: SecretStr | None) -> SecretStr | None:
+        return reject_placeholder(value, "a token")
+
+
+class ReporterSettings(ElasticsearchSettings):
+    model_config = SettingsConfigDict(env_prefix="THREADLINE_REPORTER_", extra="ignore")
+
     group_id: str = "threadline-reporter"
     # A bulk request goes out when this many records are waiting, or this long after the first one.
     batch_size: int = Field(default=500, gt=0)
@@ -65,7 +78,7 @@ class ReporterSettings(ServiceSettings):
     api_enabled: bool = True
     api_token: SecretStr | None = None
 
-    @field_validator("slack_bot_token", "elasticsearch_api_key")
+    @field_validator("slack_bot_token")
     @classmethod
     def _no_placeholder(cls, value: SecretStr | None) -> SecretStr | None:
         return reject_placeholder(value, "a token")

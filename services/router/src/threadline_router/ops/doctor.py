@@ -9,7 +9,12 @@ exit 1 if there is any problem.
   the bot is a member of every channel of the channel file.
 - Zendesk: the credentials are valid (users/me); with --url, a webhook sends to ingest, active
   and subscribed to the event types the router handles, and its latest delivery did not fail.
-- The channel file parses, and the Zendesk groups and brands it names exist.
+- The channel file parses, and the Zendesk groups and brands it names exist, and every ticket
+  field it names (zendesk.custom_fields, zendesk.form) exists, is active, and has the options the
+  channel gives it; the credentials are an agent's (or an admin's).
+- Elasticsearch (the reporter's settings, THREADLINE_REPORTER_ELASTICSEARCH_*): it answers, the
+  reporter's index templates are installed and equal to what this release's reporter installs,
+  and the aliases its readers use point at an index.
 
 The judgements are pure functions of what was read (`topic_findings`, `scope_findings`, ...);
 `run_doctor` reads, and says what they found. One check failing does not stop the others.
@@ -19,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import itertools
+import os
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -47,6 +53,8 @@ from threadline_router.ops.zendesk_webhook import (
 )
 
 CREATE_TOPICS = "python -m threadline_common.topics (what the chart's topics Job runs)"
+START_REPORTER = "start the reporter once (it installs its templates and indices at start)"
+STAFF_ROLES = ("agent", "admin")
 
 
 @dataclass(frozen=True)
@@ -191,6 +199,184 @@ def routing_findings(
     return found
 
 
+@dataclass(frozen=True)
+class TicketField:
+    """What the doctor needs of a Zendesk ticket field: its title, type, whether it is active, and
+    the values of its options (a drop-down's `tagger`, or `multiselect`)."""
+
+    title: str
+    type: str
+    active: bool = True
+    values: tuple[str, ...] = ()
+
+
+CHOICE_TYPES = ("tagger", "multiselect")
+NUMBER_TYPES = ("integer", "decimal")
+
+
+def field_findings(channels: ChannelsConfig, fields: Mapping[int, TicketField], source: str) -> list[Finding]:
+    """Every ticket field the channel file names (zendesk.custom_fields, zendesk.form), against those
+    Zendesk has: it exists, is active, and offers the values the channel sets or asks for."""
+    found: list[Finding] = []
+    fix = "Admin Center > Objects and rules > Tickets > Fields"
+
+    def check(label: str, field_id: int, values: Iterable[str], kind: str | None) -> None:
+        have = fields.get(field_id)
+        if have is None:
+            found.append(
+                problem(
+                    f"{label} in {source}: Zendesk has no ticket field {field_id}: "
+                    f"correct the id, or create it in {fix}"
+                )
+            )
+            return
+        name = f"ticket field {field_id} {have.title!r}"
+        if not have.active:
+            found.append(problem(f"{label} in {source}: {name} is inactive: activate it in {fix}"))
+        if kind == "select" and have.type not in CHOICE_TYPES:
+            found.append(
+                problem(
+                    f"{label} in {source}: {name} is a {have.type} field, not a drop-down: "
+                    f"make the form field kind {_kind_for(have.type)}"
+                )
+            )
+            return
+        if kind == "number" and have.type not in NUMBER_TYPES:
+            found.append(
+                problem(
+                    f"{label} in {source}: {name} is a {have.type} field, not a number: "
+                    f"make the form field kind {_kind_for(have.type)}"
+                )
+            )
+            return
+        if have.type in CHOICE_TYPES:
+            unknown = [v for v in values if v not in have.values]
+            if unknown:
+                found.append(
+                    problem(
+                        f"{label} in {source}: {name} has no option {', '.join(repr(v) for v in unknown)} "
+                        f"(its values: {', '.join(have.values) or 'none'}): use a value, or add the option in {fix}"
+                    )
+                )
+
+    for channel_id, rules in channels.channels.items():
+        label = f"channel {channel_id}" + (f" (#{rules.name})" if rules.name else "")
+        for field_id, value in sorted(rules.zendesk.custom_fields.items()):
+            check(f"{label} zendesk.custom_fields", field_id, [value], None)
+        for form_field in rules.zendesk.form:
+            check(f"{label} zendesk.form {form_field.label!r}", form_field.id, form_field.options, form_field.kind)
+    if not found:
+        found.append(ok(f"Zendesk: every ticket field {source} names exists, is active and has its options"))
+    return found
+
+
+def _kind_for(field_type: str) -> str:
+    return "select" if field_type in CHOICE_TYPES else "number" if field_type in NUMBER_TYPES else "text"
+
+
+def agent_findings(email: str, role: str) -> list[Finding]:
+    """Threadline opens, answers and solves tickets as this user: an end-user can do none of it."""
+    if role not in STAFF_ROLES:
+        return [
+            problem(
+                f"the Zendesk credentials are {email}'s, an {role}: Threadline needs an agent (an admin for "
+                "setup-zendesk's webhook); use an agent's email and API token, or make this user an agent"
+            )
+        ]
+    return []
+
+
+def _flat_settings(settings: Mapping[str, Any]) -> dict[str, str]:
+    """Index settings as Elasticsearch answers them: flat keys without `index.`, values as strings."""
+    flat: dict[str, str] = {}
+
+    def walk(prefix: str, value: Any) -> None:
+        if isinstance(value, Mapping):
+            for key, inner in value.items():
+                walk(f"{prefix}{key}.", inner)
+        else:
+            flat[prefix[:-1].removeprefix("index.")] = str(value).lower() if isinstance(value, bool) else str(value)
+
+    walk("", settings)
+    return flat
+
+
+def template_differences(wanted: Mapping[str, Any], have: Mapping[str, Any]) -> list[str]:
+    """What differs between the template the reporter would install and the one installed (as
+    GET _index_template answers it: settings flattened, numbers as strings)."""
+    differences = []
+    if list(have.get("index_patterns") or ()) != list(wanted.get("index_patterns") or ()):
+        differences.append(
+            f"index_patterns {list(have.get('index_patterns') or ())}, not {wanted.get('index_patterns')}"
+        )
+    if have.get("priority") != wanted.get("priority"):
+        differences.append(f"priority {have.get('priority')}, not {wanted.get('priority')}")
+    want_t, have_t = wanted.get("template") or {}, have.get("template") or {}
+    want_s, have_s = _flat_settings(want_t.get("settings") or {}), _flat_settings(have_t.get("settings") or {})
+    changed = sorted(k for k in want_s.keys() | have_s.keys() if want_s.get(k) != have_s.get(k))
+    if changed:
+        differences.append(f"settings {', '.join(changed)}")
+    want_m, have_m = want_t.get("mappings") or {}, have_t.get("mappings") or {}
+    want_p, have_p = want_m.get("properties") or {}, have_m.get("properties") or {}
+    missing = sorted(want_p.keys() - have_p.keys())
+    extra = sorted(have_p.keys() - want_p.keys())
+    altered = sorted(k for k in want_p.keys() & have_p.keys() if want_p[k] != have_p[k])
+    for what, names in (
+        ("lacks fields", missing),
+        ("has fields the reporter does not", extra),
+        ("maps differently", altered),
+    ):
+        if names:
+            differences.append(f"mapping {what} {', '.join(names)}")
+    other = sorted(k for k in want_m.keys() | have_m.keys() if k != "properties" and want_m.get(k) != have_m.get(k))
+    if other:
+        differences.append(f"mapping {', '.join(other)}")
+    if set((have_t.get("aliases") or {}).keys()) != set((want_t.get("aliases") or {}).keys()):
+        differences.append(f"aliases {sorted(have_t.get('aliases') or {})}, not {sorted(want_t.get('aliases') or {})}")
+    if have.get("_meta") != wanted.get("_meta"):
+        differences.append("_meta")
+    return differences
+
+
+def template_findings(wanted: Mapping[str, Mapping[str, Any]], have: Mapping[str, Mapping[str, Any]]) -> list[Finding]:
+    """The reporter's index templates (name -> body, as it would PUT them) against those installed."""
+    found = []
+    for name, body in sorted(wanted.items()):
+        if name not in have:
+            found.append(problem(f"Elasticsearch template {name} is missing: {START_REPORTER}"))
+            continue
+        differences = template_differences(body, have[name])
+        if differences:
+            found.append(
+                problem(
+                    f"Elasticsearch template {name} is not the reporter's ({'; '.join(differences)}): {START_REPORTER} "
+                    "of this release, which puts it back (a field whose type changed needs a new -vN index)"
+                )
+            )
+    if not found:
+        found.append(
+            ok(f"Elasticsearch: the reporter's {len(wanted)} index templates are installed as it installs them")
+        )
+    return found
+
+
+def alias_findings(required: Iterable[str], optional: Iterable[str], aliases: Mapping[str, list[str]]) -> list[Finding]:
+    """The aliases readers use (alias -> the indices behind it): the single-index kinds must point
+    at an index; monthly event indices appear with the first event."""
+    found = []
+    for alias in required:
+        if not aliases.get(alias):
+            found.append(problem(f"Elasticsearch alias {alias} points at no index: {START_REPORTER}"))
+        else:
+            found.append(ok(f"Elasticsearch: {alias} -> {', '.join(sorted(aliases[alias]))}"))
+    for alias in optional:
+        if not aliases.get(alias):
+            found.append(
+                note(f"Elasticsearch alias {alias} points at no index yet (its first index comes with the first event)")
+            )
+    return found
+
+
 def membership_findings(channel_id: str, name: str, info: dict[str, Any] | None, error: str | None) -> list[Finding]:
     label = f"#{name} ({channel_id})" if name else channel_id
     if error is not None:
@@ -273,6 +459,7 @@ def _zendesk(env: Env, url: str | None, channels: ChannelsConfig | None) -> list
     except OpsError as exc:
         return [problem(str(exc))]
     found = [ok(f"Zendesk: the credentials are valid ({me.email}, {me.role}, {subdomain})")]
+    found += agent_findings(str(me.email), str(me.role))
     if url is None:
         found.append(note("Zendesk's webhook not checked (give --url https://<ingest> to check it)"))
     else:
@@ -289,13 +476,106 @@ def _zendesk(env: Env, url: str | None, channels: ChannelsConfig | None) -> list
         except (APIException, ZenpyException, OSError) as exc:
             found.append(problem(str(zendesk_error(exc, "list its webhook's invocations", subdomain))))
     if channels is not None:
-        try:
-            groups = _names(zendesk.zen.groups)
-            brands = _names(zendesk.zen.brands)
-        except (APIException, ZenpyException, OSError) as exc:
-            return [*found, problem(str(zendesk_error(exc, "list its groups and brands", subdomain)))]
-        found += routing_findings(channels, groups, brands, str(env.ops.channels_file))
+        found += zendesk_config_findings(zendesk.zen, channels, subdomain, str(env.ops.channels_file))
     return found
+
+
+def zendesk_config_findings(zen: Any, channels: ChannelsConfig, subdomain: str, source: str) -> list[Finding]:
+    """The groups, brands and ticket fields the channel file names, against the account's (doctor
+    and setup-zendesk both say these)."""
+    try:
+        groups = _names(zen.groups)
+        brands = _names(zen.brands)
+    except (APIException, ZenpyException, OSError) as exc:
+        return [problem(str(zendesk_error(exc, "list its groups and brands", subdomain)))]
+    found = routing_findings(channels, groups, brands, source)
+    try:
+        fields = {int(f.id): _ticket_field(f) for f in zen.ticket_fields()}
+    except (APIException, ZenpyException, OSError) as exc:
+        return [*found, problem(str(zendesk_error(exc, "list its ticket fields", subdomain)))]
+    return found + field_findings(channels, fields, source)
+
+
+def _ticket_field(item: Any) -> TicketField:
+    # zenpy's TicketField has no attribute for custom_field_options: read the JSON it keeps.
+    options = item.to_dict().get("custom_field_options") or ()
+    return TicketField(
+        title=str(item.title),
+        type=str(item.type),
+        active=bool(item.active),
+        values=tuple(str(o.get("value")) for o in options if isinstance(o, dict)),
+    )
+
+
+def _elasticsearch() -> list[Finding]:
+    from elastic_transport import TransportError
+    from elasticsearch import ApiError, AuthenticationException, AuthorizationException
+
+    from threadline_reporter.indices import Names
+    from threadline_reporter.service import elasticsearch_client
+    from threadline_reporter.settings import ElasticsearchSettings
+
+    if not os.environ.get("THREADLINE_REPORTER_ELASTICSEARCH_URL"):
+        return [
+            note(
+                "Elasticsearch not checked (set THREADLINE_REPORTER_ELASTICSEARCH_URL "
+                "and the reporter's other settings)"
+            )
+        ]
+    try:
+        # The reporter's own settings and client: the doctor reads the cluster the reporter writes.
+        settings = ElasticsearchSettings()  # type: ignore[call-arg]
+    except ValidationError as exc:
+        lines = describe_validation_error(ElasticsearchSettings, exc).splitlines()
+        return [problem(f"{lines[0]} {'; '.join(line.strip(' -') for line in lines[1:])}")]
+    url, names = settings.elasticsearch_url, Names(settings.index_prefix)
+    try:
+        es = elasticsearch_client(settings).options(request_timeout=min(settings.elasticsearch_timeout_seconds, 15))
+    except ValueError as exc:  # the client's own check of the URL
+        return [problem(f"THREADLINE_REPORTER_ELASTICSEARCH_URL={url!r} will not do ({exc}): give http(s)://host:port")]
+    try:
+        try:
+            info = es.info()
+        except AuthenticationException:
+            return [
+                problem(
+                    f"Elasticsearch at {url} refused the credentials (401): "
+                    "check THREADLINE_REPORTER_ELASTICSEARCH_API_KEY"
+                )
+            ]
+        except AuthorizationException as exc:
+            return [
+                problem(
+                    f"Elasticsearch at {url} did not let the API key read the cluster (403: {exc.message}): "
+                    "give it the monitor privilege"
+                )
+            ]
+        except TransportError as exc:
+            return [
+                problem(
+                    f"cannot reach Elasticsearch at {url}: {exc.message}: "
+                    "check THREADLINE_REPORTER_ELASTICSEARCH_URL and that the cluster is up"
+                )
+            ]
+        found = [
+            ok(f"Elasticsearch: {url} answers ({info.get('cluster_name')}, {info.get('version', {}).get('number')})")
+        ]
+        try:
+            answer = es.indices.get_index_template(name=f"{names.prefix}*")
+            have = {t["name"]: t["index_template"] for t in answer.get("index_templates", [])}
+            found += template_findings(names.templates(), have)
+            required, optional = [names.conversations, names.reports], [names.events]
+            got = es.options(ignore_status=404).indices.get_alias(name=",".join([*required, *optional]))
+            aliases: dict[str, list[str]] = {}
+            for index, body in got.body.items():
+                for alias in (body.get("aliases") or {}) if isinstance(body, dict) else ():
+                    aliases.setdefault(alias, []).append(index)
+            found += alias_findings(required, optional, aliases)
+        except (ApiError, TransportError) as exc:
+            found.append(problem(f"Elasticsearch at {url} did not answer the templates or aliases: {exc}"))
+        return found
+    finally:
+        es.close()
 
 
 def _names(endpoint: Callable[[], Iterable[Any]]) -> dict[int, str]:
@@ -317,7 +597,13 @@ def run_doctor(args: argparse.Namespace, env: Env) -> int:
     if args.url is not None:
         endpoint_for(args.url)  # a wrong --url is a usage error (exit 2), before anything is read
     channels, findings = _channels(env)
-    for check in (lambda: _kafka(env), lambda: _slack(env, channels), lambda: _zendesk(env, args.url, channels)):
+    checks = (
+        lambda: _kafka(env),
+        lambda: _slack(env, channels),
+        lambda: _zendesk(env, args.url, channels),
+        _elasticsearch,
+    )
+    for check in checks:
         findings += check()
     problems = [f for f in findings if not f.ok]
     for finding in findings:
