@@ -8,10 +8,17 @@ from zenpy.lib.api_objects import Invocation, Webhook
 
 from threadline_common.channels import parse_channels
 from threadline_common.contracts import load_topics
+from threadline_reporter.indices import Names
 from threadline_router.ops.doctor import (
+    TicketField,
+    agent_findings,
+    alias_findings,
     delivery_findings,
+    field_findings,
     routing_findings,
     scope_findings,
+    template_differences,
+    template_findings,
     topic_findings,
     webhook_findings,
 )
@@ -136,3 +143,123 @@ def test_only_a_failing_latest_delivery_is_a_problem():
     assert texts(recovered) == ["ok Zendesk: the latest delivery to ingest succeeded (1 of the last 2 failed)"]
     (failing,) = delivery_findings("W", [invocation("server error", 503), invocation("success")])
     assert not failing.ok and "(server error 503 at 2026-12-01T10:00:00Z; 1 of the last 2 failed)" in failing.text
+
+
+FIELDS = {
+    7: TicketField("Region", "tagger", values=("emea", "amer")),
+    8: TicketField("Order number", "text"),
+    9: TicketField("Old", "text", active=False),
+    10: TicketField("Seats", "integer"),
+}
+
+
+def test_ticket_fields_named_by_the_channel_file():
+    channels = parse_channels(
+        {
+            "channels": {
+                "C1": {
+                    "name": "help",
+                    "zendesk": {
+                        "custom_fields": {7: "emea", 8: "anything"},
+                        "form": [
+                            {"id": 7, "label": "Region", "kind": "select", "options": ["emea", "amer"]},
+                            {"id": 10, "label": "Seats", "kind": "number"},
+                        ],
+                    },
+                }
+            }
+        }
+    )
+    assert texts(field_findings(channels, FIELDS, "f.yaml")) == [
+        "ok Zendesk: every ticket field f.yaml names exists, is active and has its options"
+    ]
+
+    channels = parse_channels(
+        {
+            "channels": {
+                "C1": {
+                    "zendesk": {
+                        "custom_fields": {9: "x", 7: "apac"},
+                        "form": [
+                            {"id": 8, "label": "Kind", "kind": "select", "options": ["a"]},
+                            {"id": 7, "label": "Count", "kind": "number"},
+                            {"id": 404, "label": "Gone"},
+                        ],
+                    }
+                }
+            }
+        }
+    )
+    fix = "Admin Center > Objects and rules > Tickets > Fields"
+    assert texts(field_findings(channels, FIELDS, "f.yaml")) == [
+        "PROBLEM channel C1 zendesk.custom_fields in f.yaml: ticket field 7 'Region' has no option 'apac' "
+        f"(its values: emea, amer): use a value, or add the option in {fix}",
+        f"PROBLEM channel C1 zendesk.custom_fields in f.yaml: ticket field 9 'Old' is inactive: activate it in {fix}",
+        "PROBLEM channel C1 zendesk.form 'Kind' in f.yaml: ticket field 8 'Order number' is a text field, "
+        "not a drop-down: make the form field kind text",
+        "PROBLEM channel C1 zendesk.form 'Count' in f.yaml: ticket field 7 'Region' is a tagger field, "
+        "not a number: make the form field kind select",
+        "PROBLEM channel C1 zendesk.form 'Gone' in f.yaml: Zendesk has no ticket field 404: "
+        f"correct the id, or create it in {fix}",
+    ]
+
+
+def test_an_end_user_is_no_agent():
+    assert agent_findings("a@x.example", "agent") == agent_findings("a@x.example", "admin") == []
+    (finding,) = agent_findings("a@x.example", "end-user")
+    assert not finding.ok and "a@x.example's, an end-user: Threadline needs an agent" in finding.text
+
+
+def installed(body: dict) -> dict:
+    """A template as GET _index_template answers it: settings nested under index, numbers as strings."""
+    template = dict(body["template"])
+    template["settings"] = {"index": {k: str(v) for k, v in template["settings"].items()}}
+    return {**body, "template": template, "composed_of": []}
+
+
+def test_templates_as_installed_are_equal_to_the_reporters():
+    wanted = Names("p-").templates()
+    have = {name: installed(body) for name, body in wanted.items()}
+    assert texts(template_findings(wanted, have)) == [
+        "ok Elasticsearch: the reporter's 3 index templates are installed as it installs them"
+    ]
+
+
+def test_what_differs_in_a_template_is_named():
+    wanted = Names("p-").templates()["p-conversations"]
+    have = installed(wanted)
+    mappings = dict(have["template"]["mappings"])
+    properties = dict(mappings["properties"])
+    del properties["question"]
+    properties["status"] = {"type": "text"}
+    properties["note"] = {"type": "text"}
+    mappings.update(properties=properties, dynamic="true")
+    have["template"] = {**have["template"], "mappings": mappings, "aliases": {}}
+    have["priority"] = 100
+    assert template_differences(wanted, have) == [
+        "priority 100, not 200",
+        "mapping lacks fields question",
+        "mapping has fields the reporter does not note",
+        "mapping maps differently status",
+        "mapping dynamic",
+        "aliases [], not ['p-conversations']",
+    ]
+    (finding,) = template_findings({"p-conversations": wanted}, {"p-conversations": have})
+    assert not finding.ok and finding.text.startswith("Elasticsearch template p-conversations is not the reporter's")
+
+
+def test_a_missing_template_says_how_to_install_it():
+    assert texts(template_findings({"p-events": {}}, {})) == [
+        "PROBLEM Elasticsearch template p-events is missing: "
+        "start the reporter once (it installs its templates and indices at start)"
+    ]
+
+
+def test_aliases_readers_use():
+    found = alias_findings(["p-conversations", "p-reports"], ["p-events"], {"p-conversations": ["p-conversations-v1"]})
+    assert texts(found) == [
+        "ok Elasticsearch: p-conversations -> p-conversations-v1",
+        "PROBLEM Elasticsearch alias p-reports points at no index: "
+        "start the reporter once (it installs its templates and indices at start)",
+        "note Elasticsearch alias p-events points at no index yet (its first index comes with the first event)",
+    ]

@@ -57,6 +57,29 @@ def test_groups_and_brands_of_the_seeded_account(zendesk, zen):
     assert brand.id == zendesk.brand_id and zen.brands(id=brand.id).subdomain == zendesk.subdomain
 
 
+def test_ticket_fields_list_the_system_fields_then_the_custom_ones(zendesk, zen):
+    fields = list(zen.ticket_fields())
+    assert [f.type for f in fields[:7]] == [
+        "subject",
+        "description",
+        "status",
+        "tickettype",
+        "priority",
+        "group",
+        "assignee",
+    ]
+    custom = {f.id: (f.type, f.title, f.removable) for f in fields[7:]}
+    assert custom == {
+        1021: ("tagger", "Region", True),
+        1022: ("text", "Order number", True),
+        1023: ("integer", "Seats", True),
+    }
+    region = zen.ticket_fields(id=1021).to_dict()
+    assert [(o["name"], o["value"]) for o in region["custom_field_options"]] == [("EMEA", "emea"), ("Americas", "amer")]
+    with pytest.raises(APIException):
+        zen.ticket_fields(id=999)
+
+
 def test_uploads_become_attachments_of_a_comment(zendesk, zen):
     log = zen.attachments.upload(io.BytesIO(b"line 1\nline 2\n"), target_name="crash.log", content_type="text/plain")
     shot = zen.attachments.upload(io.BytesIO(b"\x89PNG..."), token=log.token, target_name="screen shot.png")
