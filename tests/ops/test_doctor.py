@@ -32,7 +32,7 @@ from threadline_sandbox.zendesk import ZendeskSandbox
 pytestmark = pytest.mark.integration
 
 INGEST = "https://threadline.sandbox-corp.example"
-REGION, ORDER = 1021, 1022  # the sandbox's seeded ticket fields: a drop-down (emea, amer) and a text
+SOURCE, REGION = 360001, 360002  # the sandbox's seeded ticket fields: a text and a drop-down (emea, amer, apac)
 Run = Callable[..., tuple[int, list[str]]]
 
 
@@ -72,7 +72,7 @@ def channels_file(tmp_path: Path, zendesk: ZendeskSandbox) -> Path:
                     "custom_fields": {REGION: "emea"},
                     "form": [
                         {"id": REGION, "label": "Region", "kind": "select", "options": ["emea", "amer"]},
-                        {"id": ORDER, "label": "Order number"},
+                        {"id": SOURCE, "label": "Source"},
                     ],
                 },
             },
@@ -367,8 +367,8 @@ def test_elasticsearch_out_of_reach_or_refusing_is_one_line(ops, monkeypatch):
 def test_ticket_fields_the_channel_file_names_must_exist_with_their_options(ops, channels_file):
     config = yaml.safe_load(channels_file.read_text())
     zendesk = config["channels"]["C0INFRA"]["zendesk"]
-    zendesk["custom_fields"] = {999: "x", REGION: "apac"}
-    zendesk["form"] = [{"id": ORDER, "label": "Order", "kind": "select", "options": ["a"]}]
+    zendesk["custom_fields"] = {999: "x", REGION: "antarctica"}
+    zendesk["form"] = [{"id": SOURCE, "label": "Source", "kind": "select", "options": ["a"]}]
     channels_file.write_text(yaml.safe_dump(config))
     code, lines = ops("doctor")
     assert code == 1
@@ -377,8 +377,8 @@ def test_ticket_fields_the_channel_file_names_must_exist_with_their_options(ops,
     assert problems(lines) == [
         f"PROBLEM {label}.custom_fields in {channels_file}: Zendesk has no ticket field 999: "
         f"correct the id, or create it in {fix}",
-        f"PROBLEM {label}.custom_fields in {channels_file}: ticket field {REGION} 'Region' has no option 'apac' "
-        f"(its values: emea, amer): use a value, or add the option in {fix}",
-        f"PROBLEM {label}.form 'Order' in {channels_file}: ticket field {ORDER} 'Order number' is a text field, "
+        f"PROBLEM {label}.custom_fields in {channels_file}: ticket field {REGION} 'Region' has no option 'antarctica' "
+        f"(its values: emea, amer, apac): use a value, or add the option in {fix}",
+        f"PROBLEM {label}.form 'Source' in {channels_file}: ticket field {SOURCE} 'Source' is a text field, "
         "not a drop-down: make the form field kind text",
     ]

@@ -9,6 +9,7 @@ import os
 import stat
 import time
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import httpx
 import pytest
@@ -219,3 +220,38 @@ def test_rotate_secret_resets_it_and_says_what_that_means(zendesk, ops):
     assert rotated.strip() == zendesk.zenpy().webhooks.show_secret(hook.id).secret
     assert "ingest refuses its events (401) until zendesk-webhook-secret has it" in err
     assert ops("setup-zendesk", "--url", INGEST)[1] == rotated  # without the flag: the secret as it is
+
+
+def test_it_checks_the_groups_and_fields_the_channel_file_names(zendesk, ops, tmp_path, monkeypatch):
+    channels = tmp_path / "channels.yaml"
+    channels.write_text(
+        "channels:\n"
+        "  C0SUPPORT:\n"
+        "    name: support\n"
+        f"    zendesk: {{group_id: {zendesk.group_id}, custom_fields: {{360002: emea}}}}\n"
+    )
+    monkeypatch.setenv("THREADLINE_OPS_CHANNELS_FILE", str(channels))
+    code, out, err = ops("setup-zendesk", "--url", INGEST)
+    assert code == 0, err
+    assert "PROBLEM" not in err
+
+    channels.write_text(
+        "channels:\n  C0SUPPORT:\n    name: support\n    zendesk: {group_id: 999, custom_fields: {4040: x}}\n"
+    )
+    code, out, err = ops("setup-zendesk", "--url", INGEST)
+    assert code == 1
+    (hook,) = hooks(zendesk)  # the webhook is done all the same, and its secret said
+    assert out == f"{zendesk.zenpy().webhooks.show_secret(hook.id).secret}\n"
+    assert [line for line in err.splitlines() if line.startswith("PROBLEM")] == [
+        f"PROBLEM channel C0SUPPORT (#support) in {channels}: Zendesk has no group 999 "
+        "(groups: 1003 Support, 1004 Infrastructure)",
+        f"PROBLEM channel C0SUPPORT (#support) zendesk.custom_fields in {channels}: Zendesk has no ticket field "
+        "4040: correct the id, or create it in Admin Center > Objects and rules > Tickets > Fields",
+    ]
+
+
+def test_the_example_channel_file_names_what_the_sandbox_has(zendesk, ops, monkeypatch):
+    example = Path(__file__).resolve().parents[2] / "examples" / "channels.yaml"
+    monkeypatch.setenv("THREADLINE_OPS_CHANNELS_FILE", str(example))
+    code, _, err = ops("setup-zendesk", "--url", INGEST)
+    assert code == 0, err

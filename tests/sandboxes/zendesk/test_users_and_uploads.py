@@ -70,12 +70,16 @@ def test_ticket_fields_list_the_system_fields_then_the_custom_ones(zendesk, zen)
     ]
     custom = {f.id: (f.type, f.title, f.removable) for f in fields[7:]}
     assert custom == {
-        1021: ("tagger", "Region", True),
-        1022: ("text", "Order number", True),
-        1023: ("integer", "Seats", True),
+        360001: ("text", "Source", True),
+        360002: ("tagger", "Region", True),
+        360003: ("integer", "Affected users", True),
     }
-    region = zen.ticket_fields(id=1021).to_dict()
-    assert [(o["name"], o["value"]) for o in region["custom_field_options"]] == [("EMEA", "emea"), ("Americas", "amer")]
+    region = zen.ticket_fields(id=360002).to_dict()
+    assert [(o["name"], o["value"]) for o in region["custom_field_options"]] == [
+        ("EMEA", "emea"),
+        ("Americas", "amer"),
+        ("APAC", "apac"),
+    ]
     with pytest.raises(APIException):
         zen.ticket_fields(id=999)
 

@@ -582,7 +582,7 @@ def _names(endpoint: Callable[[], Iterable[Any]]) -> dict[int, str]:
     return {int(item.id): str(item.name) for item in endpoint()}
 
 
-def _channels(env: Env) -> tuple[ChannelsConfig | None, list[Finding]]:
+def channel_file_findings(env: Env) -> tuple[ChannelsConfig | None, list[Finding]]:
     path = env.ops.channels_file
     if path is None:
         return None, [note("no channel file checked (set THREADLINE_OPS_CHANNELS_FILE to the router's)")]
@@ -596,7 +596,7 @@ def _channels(env: Env) -> tuple[ChannelsConfig | None, list[Finding]]:
 def run_doctor(args: argparse.Namespace, env: Env) -> int:
     if args.url is not None:
         endpoint_for(args.url)  # a wrong --url is a usage error (exit 2), before anything is read
-    channels, findings = _channels(env)
+    channels, findings = channel_file_findings(env)
     checks = (
         lambda: _kafka(env),
         lambda: _slack(env, channels),

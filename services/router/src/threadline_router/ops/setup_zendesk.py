@@ -9,17 +9,24 @@ it can go straight into the Secret:
       --from-literal=zendesk-webhook-secret="$(threadline-ops setup-zendesk --url https://threadline.acme.example)"
 
 Everything goes through zenpy's webhooks API (create, patch, list, show_secret).
+
+With a channel file (THREADLINE_OPS_CHANNELS_FILE or the router's) it then checks, as the doctor
+does and with the doctor's code, the groups, brands and ticket fields the file names: one line per
+problem on stderr, and exit 1 (the webhook and its secret are done all the same).
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from zenpy.lib.api_objects import Webhook
 from zenpy.lib.exception import APIException, ZenpyException
 
+from threadline_router.ops.doctor import channel_file_findings, zendesk_config_findings
 from threadline_router.ops.env import Env, UsageError
 from threadline_router.ops.saas import Zendesk
 from threadline_router.ops.zendesk_webhook import (
@@ -108,4 +115,14 @@ def run_setup_zendesk(args: argparse.Namespace, env: Env) -> int:
     else:
         report("signing secret (stdout): put it in the zendesk-webhook-secret key of Threadline's Secret")
         env.say(secret)
-    return 0
+    return _check_channel_file(env, zen, subdomain, report)
+
+
+def _check_channel_file(env: Env, zen: Any, subdomain: str, report: Callable[[str], None]) -> int:
+    channels, findings = channel_file_findings(env)
+    if channels is not None:
+        findings += zendesk_config_findings(zen, channels, subdomain, str(env.ops.channels_file))
+    problems = [f for f in findings if not f.ok]
+    for finding in problems:
+        report(f"{finding.label} {finding.text}")
+    return 1 if problems else 0
