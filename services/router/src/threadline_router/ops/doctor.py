@@ -508,8 +508,7 @@ def _ticket_field(item: Any) -> TicketField:
 
 
 def _elasticsearch() -> list[Finding]:
-    from elastic_transport import TransportError
-    from elasticsearch import ApiError, AuthenticationException, AuthorizationException
+    from elasticsearch import ApiError, AuthenticationException, AuthorizationException, TransportError
 
     from threadline_reporter.indices import Names
     from threadline_reporter.service import elasticsearch_client
