@@ -69,6 +69,7 @@ def channels_file(tmp_path: Path, zendesk: ZendeskSandbox) -> Path:
                 "name": "support",
                 "zendesk": {
                     "group_id": zendesk.group_id,
+                    "ticket_form_id": 1006,
                     "custom_fields": {REGION: "emea"},
                     "form": [
                         {"id": REGION, "label": "Region", "kind": "select", "options": ["emea", "amer"]},
@@ -369,6 +370,7 @@ def test_ticket_fields_the_channel_file_names_must_exist_with_their_options(ops,
     zendesk = config["channels"]["C0INFRA"]["zendesk"]
     zendesk["custom_fields"] = {999: "x", REGION: "antarctica"}
     zendesk["form"] = [{"id": SOURCE, "label": "Source", "kind": "select", "options": ["a"]}]
+    zendesk["ticket_form_id"] = 999
     channels_file.write_text(yaml.safe_dump(config))
     code, lines = ops("doctor")
     assert code == 1
@@ -381,4 +383,6 @@ def test_ticket_fields_the_channel_file_names_must_exist_with_their_options(ops,
         f"(its values: emea, amer, apac): use a value, or add the option in {fix}",
         f"PROBLEM {label}.form 'Source' in {channels_file}: ticket field {SOURCE} 'Source' is a text field, "
         "not a drop-down: make the form field kind text",
+        f"PROBLEM channel C0INFRA (#infra-help) in {channels_file}: Zendesk has no ticket form 999 "
+        "(forms: 1006 Default Ticket Form)",
     ]

@@ -15,6 +15,7 @@ from threadline_router.ops.doctor import (
     alias_findings,
     delivery_findings,
     field_findings,
+    form_findings,
     routing_findings,
     scope_findings,
     template_differences,
@@ -262,4 +263,23 @@ def test_aliases_readers_use():
         "PROBLEM Elasticsearch alias p-reports points at no index: "
         "start the reporter once (it installs its templates and indices at start)",
         "note Elasticsearch alias p-events points at no index yet (its first index comes with the first event)",
+    ]
+
+
+def test_ticket_forms_named_by_the_channel_file():
+    channels = parse_channels(
+        {
+            "channels": {
+                "C1": {"zendesk": {"ticket_form_id": 5}},
+                "C2": {"name": "b", "zendesk": {"ticket_form_id": 6}},
+                "C3": {"zendesk": {"ticket_form_id": 404}},
+                "C4": {},
+            }
+        }
+    )
+    forms = {5: ("Default", True), 6: ("Old", False)}
+    assert texts(form_findings(channels, forms, "f.yaml")) == [
+        "PROBLEM channel C2 (#b) in f.yaml: the ticket form 6 'Old' is inactive: activate it in "
+        "Admin Center > Objects and rules > Tickets > Forms",
+        "PROBLEM channel C3 in f.yaml: Zendesk has no ticket form 404 (forms: 5 Default, 6 Old)",
     ]

@@ -84,6 +84,12 @@ def test_ticket_fields_list_the_system_fields_then_the_custom_ones(zendesk, zen)
         zen.ticket_fields(id=999)
 
 
+def test_the_seeded_ticket_form_shows_every_field(zen):
+    (form,) = zen.ticket_forms()
+    assert (form.id, form.name, form.active, form.default) == (1006, "Default Ticket Form", True, True)
+    assert {360001, 360002, 360003} <= set(zen.ticket_forms(id=1006).ticket_field_ids)
+
+
 def test_uploads_become_attachments_of_a_comment(zendesk, zen):
     log = zen.attachments.upload(io.BytesIO(b"line 1\nline 2\n"), target_name="crash.log", content_type="text/plain")
     shot = zen.attachments.upload(io.BytesIO(b"\x89PNG..."), token=log.token, target_name="screen shot.png")

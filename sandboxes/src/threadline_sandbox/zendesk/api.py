@@ -269,6 +269,8 @@ class ZendeskApi:
             ("/brands.json", self.brands, ["GET"]),
             ("/ticket_fields.json", self.ticket_fields, ["GET"]),
             ("/ticket_fields/{id:int}.json", self.ticket_field, ["GET"]),
+            ("/ticket_forms.json", self.ticket_forms, ["GET"]),
+            ("/ticket_forms/{id:int}.json", self.ticket_form, ["GET"]),
             ("/brands/{id:int}.json", self.brand, ["GET"]),
             ("/incremental/tickets.json", self.incremental_tickets, ["GET"]),
             ("/incremental/tickets/cursor.json", self.incremental_cursor, ["GET"]),
@@ -597,6 +599,16 @@ class ZendeskApi:
         if found is None:
             raise not_found()
         return 200, {"ticket_field": found}, {}
+
+    def ticket_forms(self, call: Call) -> Result:
+        items = sorted(self.account.ticket_forms.values(), key=lambda f: f["position"])
+        return 200, {"ticket_forms": items, "next_page": None, "previous_page": None, "count": len(items)}, {}
+
+    def ticket_form(self, call: Call) -> Result:
+        found = self.account.ticket_forms.get(int(call.request.path_params["id"]))
+        if found is None:
+            raise not_found()
+        return 200, {"ticket_form": found}, {}
 
     def brand(self, call: Call) -> Result:
         brand = self.account.brands.get(int(call.request.path_params["id"]))

@@ -261,6 +261,30 @@ class Account:
                 fid, str(raw["type"]), str(raw["title"]), position, bool(raw.get("active", True)), options, stamp
             )
 
+        # Ticket forms (GET /api/v2/ticket_forms): each shows every field unless the seed lists its own.
+        self.ticket_forms: dict[int, dict[str, Any]] = {}
+        for position, raw in enumerate(seed.ticket_forms):
+            tid, name = int(raw["id"]), str(raw["name"])
+            self.ticket_forms[tid] = {
+                "url": f"{base_url}/api/v2/ticket_forms/{tid}.json",
+                "id": tid,
+                "name": name,
+                "raw_name": name,
+                "display_name": name,
+                "raw_display_name": name,
+                "position": position,
+                "active": bool(raw.get("active", True)),
+                "end_user_visible": True,
+                "default": bool(raw.get("default", False)),
+                "ticket_field_ids": [int(i) for i in raw.get("ticket_field_ids") or self.ticket_fields],
+                "in_all_brands": True,
+                "restricted_brand_ids": [],
+                "agent_conditions": [],
+                "end_user_conditions": [],
+                "created_at": stamp,
+                "updated_at": stamp,
+            }
+
     # --- ids, time, events -------------------------------------------------------------------
 
     def next_id(self) -> int:

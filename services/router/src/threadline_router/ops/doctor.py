@@ -9,7 +9,7 @@ exit 1 if there is any problem.
   the bot is a member of every channel of the channel file.
 - Zendesk: the credentials are valid (users/me); with --url, a webhook sends to ingest, active
   and subscribed to the event types the router handles, and its latest delivery did not fail.
-- The channel file parses, and the Zendesk groups and brands it names exist, and every ticket
+- The channel file parses, and the Zendesk groups, brands and ticket forms it names exist, and every ticket
   field it names (zendesk.custom_fields, zendesk.form) exists, is active, and has the options the
   channel gives it; the credentials are an agent's (or an admin's).
 - Elasticsearch (the reporter's settings, THREADLINE_REPORTER_ELASTICSEARCH_*): it answers, the
@@ -270,6 +270,28 @@ def field_findings(channels: ChannelsConfig, fields: Mapping[int, TicketField], 
     return found
 
 
+def form_findings(channels: ChannelsConfig, forms: Mapping[int, tuple[str, bool]], source: str) -> list[Finding]:
+    """Every ticket form the channel file names (zendesk.ticket_form_id), against the account's
+    (id -> name, active): tickets opened with a missing or inactive form are refused or misfiled."""
+    found = []
+    known = ", ".join(f"{i} {n}" for i, (n, _) in sorted(forms.items())) or "none"
+    for channel_id, rules in channels.channels.items():
+        form_id = rules.zendesk.ticket_form_id
+        if form_id is None:
+            continue
+        label = f"channel {channel_id}" + (f" (#{rules.name})" if rules.name else "")
+        if form_id not in forms:
+            found.append(problem(f"{label} in {source}: Zendesk has no ticket form {form_id} (forms: {known})"))
+        elif not forms[form_id][1]:
+            found.append(
+                problem(
+                    f"{label} in {source}: the ticket form {form_id} {forms[form_id][0]!r} is inactive: activate it "
+                    "in Admin Center > Objects and rules > Tickets > Forms"
+                )
+            )
+    return found
+
+
 def _kind_for(field_type: str) -> str:
     return "select" if field_type in CHOICE_TYPES else "number" if field_type in NUMBER_TYPES else "text"
 
@@ -493,7 +515,14 @@ def zendesk_config_findings(zen: Any, channels: ChannelsConfig, subdomain: str, 
         fields = {int(f.id): _ticket_field(f) for f in zen.ticket_fields()}
     except (APIException, ZenpyException, OSError) as exc:
         return [*found, problem(str(zendesk_error(exc, "list its ticket fields", subdomain)))]
-    return found + field_findings(channels, fields, source)
+    found += field_findings(channels, fields, source)
+    if any(rules.zendesk.ticket_form_id is not None for rules in channels.channels.values()):
+        try:
+            forms = {int(f.id): (str(f.name), bool(f.active)) for f in zen.ticket_forms()}
+        except (APIException, ZenpyException, OSError) as exc:
+            return [*found, problem(str(zendesk_error(exc, "list its ticket forms", subdomain)))]
+        found += form_findings(channels, forms, source)
+    return found
 
 
 def _ticket_field(item: Any) -> TicketField:
