@@ -386,3 +386,16 @@ def test_ticket_fields_the_channel_file_names_must_exist_with_their_options(ops,
         f"PROBLEM channel C0INFRA (#infra-help) in {channels_file}: Zendesk has no ticket form 999 "
         "(forms: 1006 Default Ticket Form)",
     ]
+
+
+def test_a_cluster_without_any_of_the_templates_names_each(ops, reporter_es, es_index_prefix):
+    names = sorted(Names(es_index_prefix).templates())
+    for name in names:
+        reporter_es.indices.delete_index_template(name=name)
+    code, lines = ops("doctor")
+    assert code == 1
+    assert problems(lines) == [
+        f"PROBLEM Elasticsearch template {name} is missing: "
+        "start the reporter once (it installs its templates and indices at start)"
+        for name in names
+    ]
