@@ -76,6 +76,7 @@ class Ingest:
             direct_messages=settings.direct_messages,
         )
         self.publisher: Publisher | None = None
+        self.oauth: Any = None  # routes.slack_oauth.OAuthDoor when several workspaces are configured
         self._recent = RecentIds(settings.dedup_cache_size)
         self._pending: dict[str, asyncio.Future[float]] = {}
 
