@@ -123,6 +123,10 @@ class KafkaInstallationStore(InstallationStore):
         self._thread.start()
         return self
 
+    @property
+    def ready(self) -> bool:
+        return self._ready.is_set()
+
     def wait_ready(self, timeout: float = 30.0) -> None:
         """Until the topic was read to its end as it was at start."""
         if not self._ready.wait(timeout):
@@ -275,6 +279,11 @@ class TokenResolver:
     @property
     def several_workspaces(self) -> bool:
         return self.store is not None
+
+    def wait_ready(self, timeout: float = 30.0) -> None:
+        """Until the installations were read (at once without them)."""
+        if self.store is not None:
+            self.store.wait_ready(timeout)
 
     def token_for(self, team_id: str | None, enterprise_id: str | None = None) -> str:
         if self.store is not None and team_id:
