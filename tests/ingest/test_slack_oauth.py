@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 import pytest
 from cryptography.fernet import Fernet
 from fastapi.routing import iter_route_contexts
-from ingest.support import make_settings, serving
+from ingest.support import make_settings, serving, slack_headers
 from slack_sdk import WebClient
 from threadline_testing.kafka import read_topic
 
@@ -40,8 +40,9 @@ def kafka_settings(kafka_bootstrap, kafka_topics) -> KafkaSettings:
     return KafkaSettings(bootstrap_servers=kafka_bootstrap, topic_prefix=kafka_topics.prefix)
 
 
-def oauth_app(slack: SlackSandbox, kafka_settings: KafkaSettings, secret: str = APP.client_secret):
+def oauth_app(slack: SlackSandbox, kafka_settings: KafkaSettings, secret: str = APP.client_secret, **more):
     settings = make_settings(
+        **more,
         slack_client_id=APP.client_id,
         slack_client_secret=secret,
         slack_installations_key=KEY,
@@ -82,6 +83,22 @@ async def test_install_stores_the_workspace_encrypted_and_its_token_acts_there(s
     # At rest the record holds no token and no team name.
     records = read_topic(kafka_settings.bootstrap_servers, kafka_topics.slack_installations)
     assert records and all(b"xoxb-" not in r.value() and b"Second Corp" not in r.value() for r in records)
+
+
+async def test_an_installed_workspace_is_served_though_not_listed(slack, kafka_settings, kafka_topics, real_payloads):
+    command = (real_payloads / "slack" / "interactivity" / "slash_command_form_body.txt").read_bytes().strip()
+    form = "application/x-www-form-urlencoded"
+    async with serving(oauth_app(slack, kafka_settings, slack_team_ids=["T999"])) as client:
+        before = await client.post(
+            "/slack/commands", content=command, headers=slack_headers(command, content_type=form)
+        )
+        assert before.json()["text"] == "Threadline does not serve this workspace."
+        redirect, cookie = await start_install(client, slack, "T111", "Test Domain")
+        assert (await client.get(redirect, headers={"cookie": cookie})).status_code == 200
+        after = await client.post("/slack/commands", content=command, headers=slack_headers(command, content_type=form))
+        assert after.status_code == 200 and "does not serve" not in after.text
+    [record] = read_topic(kafka_settings.bootstrap_servers, kafka_topics.slack_events)
+    assert b"T111" in record.value()
 
 
 async def test_changed_state_or_another_browser_is_refused(slack, kafka_settings):

@@ -255,9 +255,10 @@ class KafkaInstallationStore(InstallationStore):
                     return installation
         return None
 
-    def teams(self) -> list[str]:
+    def installed_ids(self) -> frozenset[str]:
+        """Every team and enterprise id with an install."""
         with self._lock:
-            return sorted(name for name in self._rows)
+            return frozenset(part for name in self._rows for part in name.split("/") if part != "-")
 
     def delete_installation(self, enterprise_id: str | None, team_id: str | None, user_id: str | None = None) -> None:
         key = record_key(enterprise_id, team_id)
