@@ -119,3 +119,14 @@ def test_authorize_page_refuses_unknown_client_and_redirect(slack):
     assert httpx.get(url.replace("threadline.example", "evil.example")).status_code == 400
     denied = code_of(slack.approve_install(url, "T2", allow=False))
     assert denied == {"error": "access_denied", "state": "st-1"}
+
+
+def test_an_org_wide_install_names_the_enterprise_and_no_team(slack):
+    location = slack.approve_install(authorize_url(slack), "T2", enterprise_id="E1", org_wide=True)
+    install = WebClient(base_url=slack.api_url).oauth_v2_access(
+        client_id=APP.client_id, client_secret=APP.client_secret, code=code_of(location)["code"], redirect_uri=REDIRECT
+    )
+    assert install["is_enterprise_install"] is True
+    assert install["team"] is None and install["enterprise"] == {"id": "E1", "name": "E1"}
+    answer = WebClient(token=install["access_token"], base_url=slack.api_url).auth_test()
+    assert answer["enterprise_id"] == "E1" and answer["is_enterprise_install"] is True

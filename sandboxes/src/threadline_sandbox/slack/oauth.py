@@ -201,9 +201,11 @@ def approve(
     enterprise_id: str | None = None,
     user: str = "U0ALICE",
     allow: bool = True,
+    org_wide: bool = False,
 ) -> str:
     """What a person's click on Allow (or Cancel) does: post the authorize page's form over HTTP
-    and return where Slack redirects the browser (the app's redirect_uri with code and state)."""
+    and return where Slack redirects the browser (the app's redirect_uri with code and state).
+    `org_wide`: an Enterprise Grid admin installs for the whole organisation `enterprise_id`."""
     import httpx  # the sandbox's own client, as a browser would post the form
 
     query = {k: v[0] for k, v in parse_qs(urlsplit(authorize_url).query).items()}
@@ -214,6 +216,7 @@ def approve(
         "enterprise_id": enterprise_id or "",
         "user": user,
         "decision": "allow" if allow else "deny",
+        "is_enterprise_install": "true" if org_wide else "false",
     }
     response = httpx.post(f"{s.base_url}/oauth/v2/authorize", data=form, follow_redirects=False)
     if response.status_code != 302:
