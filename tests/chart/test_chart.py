@@ -421,7 +421,15 @@ def test_optional_parts_are_off_by_default_and_on_by_values(rendered: dict[str, 
     assert "replicas" not in everything.named("Deployment", "-ingest")["spec"]  # the HPA owns it
     ingress = everything.named("Ingress", "-ingest")
     paths = [p["path"] for p in ingress["spec"]["rules"][0]["http"]["paths"]]
-    assert paths == ["/slack/events", "/slack/interactions", "/slack/commands", "/zendesk/webhook"]
+    # slack.oauth is on in these values: the install flow's two pages are public too.
+    assert paths == [
+        "/slack/events",
+        "/slack/interactions",
+        "/slack/commands",
+        "/zendesk/webhook",
+        "/slack/install",
+        "/slack/oauth_redirect",
+    ]
 
 
 def test_the_alert_rules_watch_metrics_the_services_export(rendered: dict[str, Rendered]) -> None:

@@ -64,10 +64,23 @@ def test_socket_mode_has_no_request_urls_and_a_renamed_command():
     assert document["features"]["bot_user"]["display_name"] == "Help"
 
 
+def test_oauth_adds_the_redirect_url_and_org_wide_install():
+    code, out, err = run("slack-manifest", "--url", "https://threadline.acme.example", "--oauth")
+    assert code == 0, err
+    document = yaml.safe_load(out)
+    assert document["oauth_config"]["redirect_urls"] == ["https://threadline.acme.example/slack/oauth_redirect"]
+    assert document["oauth_config"]["scopes"]["bot"] == list(BOT_SCOPES)
+    assert document["settings"]["org_deploy_enabled"] is True
+    # Without it, as before: no redirect URL, no org-wide install.
+    plain = manifest("https://threadline.acme.example")
+    assert "redirect_urls" not in plain["oauth_config"] and plain["settings"]["org_deploy_enabled"] is False
+
+
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
         (("slack-manifest",), "--url"),
+        (("slack-manifest", "--socket-mode", "--oauth"), "--url"),
         (("slack-manifest", "--url", "http://plain.example"), "https://"),
         (("slack-manifest", "--url", "https://x.example", "--command", "support"), "--command"),
     ],

@@ -94,7 +94,8 @@ def stop_all(processes: Iterable[ManagedProcess]) -> None:
 @pytest.fixture
 def pipeline_settings() -> dict[str, dict[str, str]]:
     """Extra settings per service ("ingest", "router", "zendesk-sync": {name: value}, each becoming
-    THREADLINE_<SERVICE>_<NAME>); none by default. A test or module overrides this fixture."""
+    THREADLINE_<SERVICE>_<NAME>); none by default. A test or module overrides this fixture.
+    `{ingest_url}` and `{slack_url}` in a value become ingest's and the Slack sandbox's addresses."""
     return {}
 
 
@@ -135,6 +136,12 @@ def running_pipeline(
         f"email_groups: {{{zendesk.group_id}: C0SUPPORT}}\n"
     )
     env = services.ServiceEnv(kafka_bootstrap, kafka_topics.prefix, tmp_path, {"PYTHONWARNINGS": "ignore"})
+    pipeline_settings = {
+        service: {
+            k: v.replace("{ingest_url}", ingest_url).replace("{slack_url}", slack.base_url) for k, v in values.items()
+        }
+        for service, values in pipeline_settings.items()
+    }
     processes = {
         "ingest": services.ingest(
             env, ports["ingest"], SLACK_SECRET, ZENDESK_SECRET, **pipeline_settings.get("ingest", {})

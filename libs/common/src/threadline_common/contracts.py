@@ -114,6 +114,7 @@ class Topics:
     RESULTS = "threadline.sync.results"
     ROUTER_INBOUND = "threadline.router.inbound"
     HOMES = "threadline.homes"
+    SLACK_INSTALLATIONS = "threadline.slack.installations"
 
     def __init__(self, prefix: str = "") -> None:
         self.prefix = prefix
@@ -159,3 +160,7 @@ class Topics:
     @property
     def homes(self) -> str:
         return self.name(self.HOMES)
+
+    @property
+    def slack_installations(self) -> str:
+        return self.name(self.SLACK_INSTALLATIONS)

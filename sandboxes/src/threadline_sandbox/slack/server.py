@@ -35,7 +35,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from threadline_sandbox.common import BackgroundServer
-from threadline_sandbox.slack import interactive
+from threadline_sandbox.slack import interactive, oauth
 from threadline_sandbox.slack.errors import SlackError
 from threadline_sandbox.slack.interactive import Interactive, InteractiveState
 
@@ -136,6 +136,10 @@ class Workspace:
     files: dict[str, dict[str, Any]] = field(default_factory=dict)
     pending_uploads: dict[str, dict[str, Any]] = field(default_factory=dict)
     usergroups: dict[str, dict[str, Any]] = field(default_factory=dict)  # S... -> {"users": [...], "disabled": bool}
+    # Teams the app was installed to through OAuth (oauth.py), and which team each issued token
+    # acts in; a token not listed (the seed's) acts in the seed team.
+    teams: dict[str, dict[str, Any]] = field(default_factory=dict)
+    token_teams: dict[str, str] = field(default_factory=dict)
 
 
 def load_workspace(path: Path = SEED) -> Workspace:
@@ -187,7 +191,11 @@ class SlackSandbox(Interactive):
         port: int = 0,
         commands_url: str | None = None,
         interactivity_url: str | None = None,
+        oauth_app: oauth.OAuthApp | None = None,
     ) -> None:
+        self.oauth_app = oauth_app or oauth.OAuthApp()
+        self.oauth_grants: dict[str, oauth.Grant] = {}
+        self._acting_team: str | None = None  # the team of the token of the call being handled
         self.signing_secret = signing_secret
         self.events_urls = list(events_urls or [])
         self.commands_url = commands_url
@@ -234,6 +242,19 @@ class SlackSandbox(Interactive):
     def bot_id(self) -> str:
         return str(self.ws.bot["bot_id"])
 
+    @property
+    def team_id(self) -> str:
+        """The team the current Web API call acts in (its token's), else the seed team."""
+        return self._acting_team or self.ws.team_id
+
+    def team_info(self, team_id: str) -> dict[str, Any]:
+        return self.ws.teams.get(team_id) or {"id": self.ws.team_id, "name": self.ws.team_name, "enterprise_id": None}
+
+    def approve_install(self, authorize_url: str, team_id: str, team_name: str | None = None, **kw: Any) -> str:
+        """A person approves the app's install to `team_id` on the authorize page: returns the
+        redirect (the app's redirect_uri with `code` and `state`)."""
+        return oauth.approve(self, authorize_url, team_id, team_name, **kw)
+
     def user_token(self, name: str) -> str:
         for user in self.ws.users.values():
             if user.get("name") == name:
@@ -277,7 +298,9 @@ class SlackSandbox(Interactive):
     def _app(self) -> Starlette:
         return Starlette(
             routes=[
+                Route("/api/oauth.v2.access", self._oauth_access, methods=["GET", "POST"]),
                 Route("/api/{method}", self._api, methods=["GET", "POST"]),
+                Route("/oauth/v2/authorize", self._oauth_authorize, methods=["GET", "POST"]),
                 Route("/upload/{file_id}", self._upload, methods=["POST"]),
                 Route("/files/{file_id}/{name}", self._download, methods=["GET"]),
                 Route("/hooks/{kind}/{team}/{hook_id}/{secret}", self._response_url, methods=["POST"]),
@@ -285,6 +308,14 @@ class SlackSandbox(Interactive):
                 Route("/_sandbox/knobs", self._set_knobs, methods=["POST"]),
             ]
         )
+
+    async def _oauth_access(self, request: Request) -> Response:
+        return await oauth.oauth_v2_access(self, request)
+
+    async def _oauth_authorize(self, request: Request) -> Response:
+        if request.method == "POST":
+            return await oauth.authorize_decision(self, request)
+        return await oauth.authorize_page(self, request)
 
     async def _params(self, request: Request) -> dict[str, Any]:
         params: dict[str, Any] = dict(request.query_params)
@@ -358,7 +389,11 @@ class SlackSandbox(Interactive):
             if needed and needed not in scopes:
                 raise SlackError("missing_scope", extra={"needed": needed, "provided": ",".join(scopes)})
             with self._lock:
-                result = handler(self, actor, params)
+                self._acting_team = self.ws.token_teams.get(str(self._token(request, params)))
+                try:
+                    result = handler(self, actor, params)
+                finally:
+                    self._acting_team = None
             granted = ",".join(scopes)
             return JSONResponse({"ok": True, **result}, headers={"x-oauth-scopes": granted})
         except SlackError as exc:
@@ -446,11 +481,12 @@ class SlackSandbox(Interactive):
     def _emit(self, event: dict[str, Any], channel: str | None) -> None:
         if not self.events_urls or not self._app_receives(event, channel):
             return
+        team = self.team_info(self.team_id)
         body = {
             "token": VERIFICATION_TOKEN,
-            "team_id": self.ws.team_id,
-            "context_team_id": self.ws.team_id,
-            "context_enterprise_id": None,
+            "team_id": team["id"],
+            "context_team_id": team["id"],
+            "context_enterprise_id": team.get("enterprise_id"),
             "api_app_id": self.ws.app_id,
             "event": event,
             "type": "event_callback",
@@ -458,11 +494,11 @@ class SlackSandbox(Interactive):
             "event_time": int(time.time()),
             "authorizations": [
                 {
-                    "enterprise_id": None,
-                    "team_id": self.ws.team_id,
+                    "enterprise_id": team.get("enterprise_id"),
+                    "team_id": None if team.get("is_enterprise_install") else team["id"],
                     "user_id": self.bot_user_id,
                     "is_bot": True,
-                    "is_enterprise_install": False,
+                    "is_enterprise_install": bool(team.get("is_enterprise_install")),
                 }
             ],
             "is_ext_shared_channel": bool(channel and self.ws.channels[channel].get("is_ext_shared")),
@@ -541,14 +577,17 @@ class SlackSandbox(Interactive):
 
 
 def auth_test(s: SlackSandbox, user: str, p: dict[str, Any]) -> dict[str, Any]:
+    team = s.team_info(s.team_id)
     result = {
-        "url": f"https://{s.ws.domain}.slack.com/",
-        "team": s.ws.team_name,
+        "url": f"https://{s.ws.domain if team['id'] == s.ws.team_id else team['id'].lower()}.slack.com/",
+        "team": team["name"],
         "user": s.ws.users[user]["name"],
-        "team_id": s.ws.team_id,
+        "team_id": team["id"],
         "user_id": user,
-        "is_enterprise_install": False,
+        "is_enterprise_install": bool(team.get("is_enterprise_install")),
     }
+    if team.get("enterprise_id"):
+        result["enterprise_id"] = team["enterprise_id"]
     if s._is_bot(user):
         result["bot_id"] = s.bot_id
     return result
@@ -587,7 +626,7 @@ def _post(
     if member_check and user not in channel["members"]:
         raise SlackError("not_in_channel")
     ts = s._next_ts()
-    message: dict[str, Any] = {"type": "message", "user": user, "text": text, "ts": ts, "team": s.ws.team_id}
+    message: dict[str, Any] = {"type": "message", "user": user, "text": text, "ts": ts, "team": s.team_id}
     if blocks:
         message["blocks"] = blocks
     metadata = p.get("metadata")
@@ -623,7 +662,7 @@ def _post(
             "updated": 1_600_000_000,
             "app_id": s.ws.app_id,
             "icons": {f"image_{n}": f"https://avatars.sandbox.invalid/{s.bot_id}_{n}.png" for n in (36, 48, 72)},
-            "team_id": s.ws.team_id,
+            "team_id": s.team_id,
         }
         for override in ("username", "icon_url", "icon_emoji"):
             if p.get(override):

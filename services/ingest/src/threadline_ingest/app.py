@@ -16,13 +16,14 @@ from fastapi import FastAPI
 
 from threadline_common.contracts import Topics
 from threadline_common.health import Readiness
+from threadline_common.installations import InstallationCipher, KafkaInstallationStore
 from threadline_common.kafka import producer_config
 from threadline_common.settings import KafkaSettings
 from threadline_ingest.answers import Answered, Problem, early_answer, problem_answer
 from threadline_ingest.instrumented import Instrumented
 from threadline_ingest.metrics import Metrics
 from threadline_ingest.publisher import Publisher
-from threadline_ingest.routes import health, slack_events, slack_interactive, zendesk_webhook
+from threadline_ingest.routes import health, slack_events, slack_interactive, slack_oauth, zendesk_webhook
 from threadline_ingest.service import Ingest
 from threadline_ingest.settings import IngestSettings
 
@@ -51,6 +52,10 @@ def create_app(settings: IngestSettings, kafka_settings: KafkaSettings) -> FastA
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         ingest.publisher = Publisher(producer_config(kafka_settings, **PRODUCER))
+        store = None
+        if settings.oauth:
+            store = _installations(settings, kafka_settings, topics).start()
+            ingest.oauth = _oauth_door(settings, store)
         socket_mode = None
         if settings.socket_mode:
             from threadline_ingest.socket_mode import SocketModeDoor
@@ -65,6 +70,8 @@ def create_app(settings: IngestSettings, kafka_settings: KafkaSettings) -> FastA
             # Mode envelopes, then give Kafka what it still owes us.
             if socket_mode is not None:
                 await socket_mode.close()
+            if store is not None:
+                await asyncio.to_thread(store.close)
             publisher, ingest.publisher = ingest.publisher, None
             await asyncio.to_thread(publisher.close, settings.flush_timeout_seconds)
             metrics.process_ended()
@@ -92,5 +99,27 @@ def create_app(settings: IngestSettings, kafka_settings: KafkaSettings) -> FastA
     app.state.readiness = readiness
     for router in SOURCE_ROUTERS:
         app.include_router(router)
+    if settings.oauth:
+        app.include_router(slack_oauth.router)
     app.include_router(health.router)
     return app
+
+
+def _installations(settings: IngestSettings, kafka_settings: KafkaSettings, topics: Topics) -> KafkaInstallationStore:
+    assert settings.slack_installations_key is not None
+    cipher = InstallationCipher(settings.slack_installations_key.get_secret_value())
+    return KafkaInstallationStore(kafka_settings, topics.slack_installations, cipher, client_id="threadline-ingest")
+
+
+def _oauth_door(settings: IngestSettings, store: KafkaInstallationStore) -> slack_oauth.OAuthDoor:
+    assert settings.slack_client_id and settings.slack_client_secret and settings.slack_oauth_redirect_uri
+    return slack_oauth.OAuthDoor(
+        client_id=settings.slack_client_id,
+        client_secret=settings.slack_client_secret.get_secret_value(),
+        redirect_uri=settings.slack_oauth_redirect_uri,
+        scopes=settings.slack_oauth_scopes,
+        user_scopes=settings.slack_oauth_user_scopes,
+        authorize_url=settings.slack_authorize_url,
+        state_seconds=settings.oauth_state_seconds,
+        store=store,
+    )

@@ -11,6 +11,7 @@ import asyncio
 import logging
 import time
 from collections import OrderedDict
+from dataclasses import replace
 from functools import partial
 from typing import Any
 
@@ -76,8 +77,17 @@ class Ingest:
             direct_messages=settings.direct_messages,
         )
         self.publisher: Publisher | None = None
+        self.oauth: Any = None  # routes.slack_oauth.OAuthDoor when several workspaces are configured
         self._recent = RecentIds(settings.dedup_cache_size)
         self._pending: dict[str, asyncio.Future[float]] = {}
+
+    def _policy(self) -> SlackPolicy:
+        """With several workspaces, a listed set of teams (slack_team_ids) takes the installed
+        teams and organisations too: an install is the admin's say that its events are wanted."""
+        if self.oauth is None or not self.policy.team_ids:
+            return self.policy
+        installed = self.oauth.store.installed_ids()
+        return replace(self.policy, team_ids=self.policy.team_ids | installed) if installed else self.policy
 
     async def slack(
         self,
@@ -90,15 +100,16 @@ class Ingest:
     ) -> str:
         """Publish one Slack request (raises BadRequest, PublishError). Returns what happened:
         "published", "duplicate" or "dropped:<reason>"."""
+        policy = self._policy()
         if kind == "event_callback":
             check_event_callback(body)
-            decision = route_event(body, self.policy)
+            decision = route_event(body, policy)
         elif kind == "interaction":
             check_interaction(body)
-            decision = route_interaction(body, self.policy)
+            decision = route_interaction(body, policy)
         else:
             check_command(body)
-            decision = route_command(body, self.policy)
+            decision = route_command(body, policy)
         if isinstance(decision, Drop):
             self.metrics.dropped.labels(decision.reason).inc()
             return f"dropped:{decision.reason}"

@@ -9,6 +9,26 @@ from pydantic_settings import NoDecode, SettingsConfigDict
 
 from threadline_common.settings import ServiceSettings, reject_placeholder
 
+BOT_SCOPES = (
+    "channels:history",
+    "groups:history",
+    "im:history",
+    "channels:read",
+    "groups:read",
+    "im:read",
+    "im:write",
+    "channels:join",
+    "chat:write",
+    "reactions:read",
+    "reactions:write",
+    "users:read",
+    "users:read.email",
+    "files:read",
+    "files:write",
+    "commands",
+    "usergroups:read",
+)
+
 # A comma-separated environment variable read as a list ("C1,C2").
 CommaList = Annotated[list[str], NoDecode]
 
@@ -39,6 +59,19 @@ class IngestSettings(ServiceSettings):
     zendesk_basic_auth_username: str | None = None
     zendesk_basic_auth_password: SecretStr | None = None
     zendesk_bearer_token: SecretStr | None = None
+    # Several workspaces (OAuth v2 install, README "Several workspaces"): the app's Client ID and
+    # Client Secret, the key installations are encrypted with (Fernet keys, comma-separated,
+    # newest first), and the public URL of /slack/oauth_redirect (one of the app's Redirect URLs).
+    # All four or none: without them /slack/install is not served and the single bot token is used.
+    slack_client_id: str | None = None
+    slack_client_secret: SecretStr | None = None
+    slack_installations_key: SecretStr | None = None
+    slack_oauth_redirect_uri: str | None = None
+    # The bot scopes an install asks for: threadline-ops slack-manifest's (a test holds them equal).
+    slack_oauth_scopes: CommaList = Field(default_factory=lambda: list(BOT_SCOPES))
+    slack_oauth_user_scopes: CommaList = Field(default_factory=list)
+    slack_authorize_url: str = "https://slack.com/oauth/v2/authorize"
+    oauth_state_seconds: int = Field(default=600, gt=0)
     max_body_bytes: int = Field(default=1024 * 1024, gt=0)
     # Slack gives up after 3 s: answer 503 (so it retries) well before that.
     ack_timeout_seconds: float = Field(default=2.0, gt=0, le=2.8)
@@ -53,7 +86,14 @@ class IngestSettings(ServiceSettings):
     # process's loop saturates one core (README, "Scale").
     workers: int = Field(default=1, ge=1, le=64)
 
-    @field_validator("slack_team_ids", "slack_app_ids", "monitored_channels", mode="before")
+    @field_validator(
+        "slack_team_ids",
+        "slack_app_ids",
+        "monitored_channels",
+        "slack_oauth_scopes",
+        "slack_oauth_user_scopes",
+        mode="before",
+    )
     @classmethod
     def _split(cls, value: object) -> object:
         if isinstance(value, str):
@@ -67,6 +107,8 @@ class IngestSettings(ServiceSettings):
         "zendesk_legacy_token",
         "zendesk_basic_auth_password",
         "zendesk_bearer_token",
+        "slack_client_secret",
+        "slack_installations_key",
     )
     @classmethod
     def _no_placeholder(cls, value: SecretStr | None) -> SecretStr | None:
@@ -85,7 +127,28 @@ class IngestSettings(ServiceSettings):
             raise ValueError("set THREADLINE_INGEST_SLACK_SIGNING_SECRET (HTTP) or THREADLINE_INGEST_SLACK_APP_TOKEN")
         if (self.zendesk_basic_auth_username is None) != (self.zendesk_basic_auth_password is None):
             raise ValueError("set both THREADLINE_INGEST_ZENDESK_BASIC_AUTH_USERNAME and _PASSWORD, or neither")
+        oauth = {
+            "SLACK_CLIENT_ID": self.slack_client_id,
+            "SLACK_CLIENT_SECRET": self.slack_client_secret,
+            "SLACK_INSTALLATIONS_KEY": self.slack_installations_key,
+            "SLACK_OAUTH_REDIRECT_URI": self.slack_oauth_redirect_uri,
+        }
+        missing = [f"THREADLINE_INGEST_{k}" for k, v in oauth.items() if v is None]
+        if 0 < len(missing) < len(oauth):
+            raise ValueError(f"several workspaces (OAuth) needs all four settings; missing {', '.join(missing)}")
+        if self.slack_installations_key is not None:
+            from threadline_common.installations import InstallationCipher, InstallationKeyError
+
+            try:
+                InstallationCipher(self.slack_installations_key.get_secret_value())
+            except InstallationKeyError as exc:
+                raise ValueError(str(exc)) from None
         return self
+
+    @property
+    def oauth(self) -> bool:
+        """Several workspaces: the OAuth install flow is served, installations are stored."""
+        return self.slack_client_id is not None
 
     @property
     def socket_mode(self) -> bool:

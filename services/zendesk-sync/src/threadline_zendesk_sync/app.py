@@ -33,6 +33,7 @@ from threadline_common.contracts import Topics
 from threadline_common.dlq import PoisonMessage
 from threadline_common.faust_worker import WEB_OPTIONS, DeadLetters, ExitOnCrash, exit_now, fatal, pause_while
 from threadline_common.health import Heartbeat
+from threadline_common.installations import InstallationCipher, KafkaInstallationStore, TokenResolver
 from threadline_common.kafka import faust_broker_options
 from threadline_common.lanes import Lanes
 from threadline_common.logs import log_context
@@ -119,6 +120,17 @@ class SyncApp(ExitOnCrash, faust.App):
     """A crashed app ends the process (threadline_common.faust_worker)."""
 
 
+def token_resolver(settings: ZendeskSyncSettings, kafka: KafkaSettings, topics: Topics) -> TokenResolver:
+    """The bot token by team: the single token, and with several workspaces the installations
+    topic read into memory (its reader thread starts here)."""
+    single = settings.slack_bot_token.get_secret_value()
+    if settings.slack_installations_key is None:
+        return TokenResolver(single)
+    cipher = InstallationCipher(settings.slack_installations_key.get_secret_value())
+    store = KafkaInstallationStore(kafka, topics.slack_installations, cipher, client_id=settings.app_id)
+    return TokenResolver(single, store.start())
+
+
 def create_app(settings: ZendeskSyncSettings, kafka: KafkaSettings, effects: Effects | None = None) -> faust.App:
     topics = Topics(kafka.topic_prefix)
     metrics = Metrics()
@@ -164,7 +176,7 @@ def create_app(settings: ZendeskSyncSettings, kafka: KafkaSettings, effects: Eff
             budgets = Budgets(
                 settings.zendesk_budget_per_minute, settings.slack_channel_interval_seconds, metrics.registry
             )
-            state["effects"] = effects or Effects(settings, budgets)
+            state["effects"] = effects or Effects(settings, budgets, token_resolver(settings, kafka, topics))
         return state["effects"]
 
     @app.on_partitions_revoked.connect  # type: ignore[arg-type]

@@ -18,6 +18,7 @@ The clients' caches only spare API calls and are dropped on every rebalance.
 
 from __future__ import annotations
 
+from threadline_common.installations import TokenResolver, team_of_conversation
 from threadline_common.models import CommandV4
 from threadline_common.models.generated.commands_v4 import (
     OnCallAnswer,
@@ -54,19 +55,21 @@ from threadline_zendesk_sync.on_call import OnCall, PagerDuty
 from threadline_zendesk_sync.plan.failures import PermanentError
 from threadline_zendesk_sync.plan.outcomes import Outcome
 from threadline_zendesk_sync.settings import ZendeskSyncSettings
-from threadline_zendesk_sync.slack_poster import Slack
+from threadline_zendesk_sync.slack_poster import ACTING_TEAM, Slack
 from threadline_zendesk_sync.thread_commands import ThreadCommands
 from threadline_zendesk_sync.ticket_commands import TicketCommands
 from threadline_zendesk_sync.zendesk_client import Zendesk
 
 
 class Effects:
-    def __init__(self, settings: ZendeskSyncSettings, budgets: Budgets | None = None) -> None:
+    def __init__(
+        self, settings: ZendeskSyncSettings, budgets: Budgets | None = None, tokens: TokenResolver | None = None
+    ) -> None:
         self.settings = settings
         self.budgets = budgets or Budgets(settings.zendesk_budget_per_minute, settings.slack_channel_interval_seconds)
         self.zendesk = Zendesk(settings, self.budgets)
-        self.slack = Slack(settings, self.budgets)
-        self.files = FileTransfer(settings, self.zendesk)
+        self.slack = Slack(settings, self.budgets, tokens)
+        self.files = FileTransfer(settings, self.zendesk, self.slack.token)
         pagerduty = (
             PagerDuty(settings.pagerduty_api_url, settings.pagerduty_api_token.get_secret_value())
             if settings.pagerduty_api_token is not None
@@ -88,6 +91,13 @@ class Effects:
         await self.slack.close()
 
     async def perform(self, command: CommandV4) -> Outcome:
+        acting = ACTING_TEAM.set(team_of_conversation(command.conversation_id))
+        try:
+            return await self._perform(command)
+        finally:
+            ACTING_TEAM.reset(acting)
+
+    async def _perform(self, command: CommandV4) -> Outcome:
         match command:
             case ZendeskCreateTicket() | ZendeskCreateFollowup():
                 return await self.tickets.create_ticket(command)

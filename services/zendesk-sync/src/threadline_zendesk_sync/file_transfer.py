@@ -8,6 +8,7 @@ retry of the same comment sends the same attachment instead of uploading it agai
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 
 import requests
 
@@ -19,8 +20,10 @@ from threadline_zendesk_sync.zendesk_client import Zendesk
 
 
 class FileTransfer:
-    def __init__(self, settings: ZendeskSyncSettings, zendesk: Zendesk) -> None:
-        self.token = settings.slack_bot_token.get_secret_value()
+    def __init__(self, settings: ZendeskSyncSettings, zendesk: Zendesk, token: Callable[[], str] | None = None) -> None:
+        single = settings.slack_bot_token.get_secret_value()
+        # The acting team's bot token (Slack.token), the single one by default.
+        self.token = token or (lambda: single)
         self.max_bytes = settings.max_file_bytes
         self.zendesk = zendesk
         self.reset_caches()
@@ -52,7 +55,7 @@ class FileTransfer:
 
         def get() -> bytes | None:
             with requests.get(
-                url, headers={"Authorization": f"Bearer {self.token}"}, stream=True, timeout=30
+                url, headers={"Authorization": f"Bearer {self.token()}"}, stream=True, timeout=30
             ) as response:
                 # Without a valid token Slack answers 200 with its sign-in page.
                 if response.status_code != 200 or response.headers.get("content-type", "").startswith("text/html"):

@@ -21,6 +21,10 @@ class ZendeskSyncSettings(ServiceSettings):
     # Where people open a ticket; Zendesk's agent UI unless set.
     zendesk_ticket_url: str | None = None
     slack_bot_token: SecretStr
+    # Several workspaces (OAuth installs, README "Several workspaces"): the key ingest encrypts
+    # installations with. Set: each command's Slack calls use its team's bot token from
+    # threadline.slack.installations, the single token above for a team without an install.
+    slack_installations_key: SecretStr | None = None
     # A Slack-compatible API root (the sandbox); Slack's own when unset.
     slack_api_url: str | None = None
     # Requests per minute Threadline may make to Zendesk (share of the account's limit).
@@ -66,7 +70,12 @@ class ZendeskSyncSettings(ServiceSettings):
     session_timeout_seconds: float = 10.0
 
     @field_validator(
-        "zendesk_api_token", "zendesk_oauth_token", "slack_bot_token", "pagerduty_api_token", "reporter_api_token"
+        "zendesk_api_token",
+        "zendesk_oauth_token",
+        "slack_bot_token",
+        "pagerduty_api_token",
+        "reporter_api_token",
+        "slack_installations_key",
     )
     @classmethod
     def _no_placeholder(cls, value: SecretStr | None) -> SecretStr | None:

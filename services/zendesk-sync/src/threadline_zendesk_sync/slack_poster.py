@@ -13,6 +13,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable, Iterable
+from contextvars import ContextVar
 from dataclasses import replace
 from typing import Any
 
@@ -23,6 +24,7 @@ from slack_sdk.web.async_slack_response import AsyncSlackResponse
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from threadline_common import to_slack
+from threadline_common.installations import TokenResolver, UnknownTeam
 from threadline_common.retry import TransientError
 from threadline_zendesk_sync.budgets import Budgets
 from threadline_zendesk_sync.lru import LRU
@@ -33,6 +35,10 @@ from threadline_zendesk_sync.settings import ZendeskSyncSettings
 
 log = logging.getLogger(__name__)
 SlackMethod = Callable[..., Awaitable[AsyncSlackResponse]]
+# The Slack team the command being performed is for (its conversation's): with several
+# workspaces every call is made with that team's bot token (Effects.perform sets it per command,
+# each in its own task, so commands side by side do not see each other's).
+ACTING_TEAM: ContextVar[str | None] = ContextVar("threadline_slack_team", default=None)
 MEMBERS_TTL_SECONDS = 60.0  # how long a channel's member list is trusted (who may follow, who reads text)
 
 
@@ -42,9 +48,10 @@ def slack_method_name(method: Callable[..., Any]) -> str:
 
 
 class Slack:
-    def __init__(self, settings: ZendeskSyncSettings, budgets: Budgets) -> None:
+    def __init__(self, settings: ZendeskSyncSettings, budgets: Budgets, tokens: TokenResolver | None = None) -> None:
         self.settings = settings
         self.budgets = budgets
+        self.tokens = tokens or TokenResolver(settings.slack_bot_token.get_secret_value())
         options: dict[str, Any] = {"base_url": settings.slack_api_url} if settings.slack_api_url else {}
         # Nothing is retried inside the client: a 429 holds its resource for every command that
         # needs it (budgets), and a post whose answer was lost is looked for before it is retried.
@@ -86,9 +93,20 @@ class Slack:
         if session is not None and not session.closed and self._loop is asyncio.get_running_loop():
             await session.close()
 
+    def token(self) -> str:
+        """The bot token of the acting team (the single one without several workspaces)."""
+        try:
+            return self.tokens.token_for(ACTING_TEAM.get())
+        except UnknownTeam as exc:
+            raise PermanentError(str(exc)) from exc
+
     async def call(self, method: SlackMethod, **kwargs: Any) -> Any:
         name = slack_method_name(method)
         channel = kwargs.get("channel")
+        if self.tokens.several_workspaces and "token" not in kwargs:
+            if self.tokens.store is not None and not self.tokens.store.ready:
+                await asyncio.to_thread(self.tokens.wait_ready)
+            kwargs["token"] = self.token()
         await self.budgets.slack_call(name, channel)
         self._session()
         try:
@@ -157,6 +175,9 @@ class Slack:
         self.homes.put(user, command_id)
 
     async def team(self) -> str:
+        acting = ACTING_TEAM.get()
+        if acting is not None and self.tokens.several_workspaces:
+            return acting
         if self.team_id is None:
             self.team_id = str((await self.call(self.client.auth_test))["team_id"])
         return self.team_id

@@ -46,6 +46,7 @@ from threadline_common.models.generated.links_v2 import Conversation as Conversa
 from threadline_common.models.generated.links_v3 import Conversation as ConversationV3
 from threadline_common.models.generated.links_v4 import Conversation as ConversationV4
 from threadline_common.models.generated.slack_events_v1 import EventsApiEnvelope, SlackEventRecord
+from threadline_common.models.generated.slack_installations_v1 import SlackInstallationRecord
 from threadline_common.models.generated.sync_results_v1 import SyncResult
 from threadline_common.models.generated.sync_results_v2 import SyncResult as SyncResultV2
 from threadline_common.models.generated.sync_results_v3 import SyncResult as SyncResultV3
@@ -79,6 +80,7 @@ TOPIC_MODELS: dict[tuple[str, int], Any] = {
     ("threadline.sync.results", 4): SyncResultV4,
     ("threadline.follows", 1): FollowRow,
     ("threadline.homes", 1): HomeRow,
+    ("threadline.slack.installations", 1): SlackInstallationRecord,
 }
 
 __all__ = [
@@ -112,6 +114,7 @@ __all__ = [
     "SlackAddReaction",
     "SlackEventRecord",
     "SlackFile",
+    "SlackInstallationRecord",
     "SlackMessageMetadata",
     "SlackOpenThread",
     "SlackPerson",

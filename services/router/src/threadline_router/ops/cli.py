@@ -142,6 +142,11 @@ def build_parser() -> Parser:
     )
     manifest.add_argument("--name", default="Threadline", help="the app's and bot's name")
     manifest.add_argument("--socket-mode", action="store_true", help="Socket Mode: no request URLs")
+    manifest.add_argument(
+        "--oauth",
+        action="store_true",
+        help="several workspaces: ingest's /slack/oauth_redirect as the Redirect URL (with --url), org-wide install",
+    )
     manifest.set_defaults(run=run_slack_manifest)
 
     setup_zendesk = commands.add_parser(

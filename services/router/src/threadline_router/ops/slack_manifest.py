@@ -60,15 +60,27 @@ USAGE_HINT = "help | status <ticket> | open [text] | follow <ticket> | unfollow 
 
 
 def manifest(
-    base_url: str | None, *, name: str = "Threadline", command: str = "/support", socket_mode: bool = False
+    base_url: str | None,
+    *,
+    name: str = "Threadline",
+    command: str = "/support",
+    socket_mode: bool = False,
+    oauth: bool = False,
 ) -> dict[str, Any]:
     """The manifest for an ingest reachable at base_url (HTTP request URLs), or for Socket Mode
-    (no request URLs: Slack sends everything over the app-level token's WebSocket)."""
+    (no request URLs: Slack sends everything over the app-level token's WebSocket). With `oauth`
+    (several workspaces): ingest's /slack/oauth_redirect as the Redirect URL, and org-wide
+    deployment on (an Enterprise Grid organisation may install it for all its workspaces)."""
     if not command.startswith("/") or len(command) < 2 or " " in command:
         raise UsageError("--command", f"a slash command starts with / and has no spaces: {command!r}")
     if not socket_mode and not (base_url and base_url.startswith("https://")):
         raise UsageError("--url", "ingest's public https:// address is needed (or --socket-mode)")
+    if oauth and not (base_url and base_url.startswith("https://")):
+        raise UsageError("--url", "the OAuth redirect URL is under ingest's public https:// address")
     root = (base_url or "").rstrip("/")
+    oauth_config: dict[str, Any] = {"scopes": {"bot": list(BOT_SCOPES)}}
+    if oauth:
+        oauth_config = {"redirect_urls": [f"{root}/slack/oauth_redirect"], **oauth_config}
 
     def url(path: str) -> dict[str, str]:
         return {} if socket_mode else {"url": f"{root}{path}"}
@@ -103,11 +115,11 @@ def manifest(
             ],
             "slash_commands": [slash],
         },
-        "oauth_config": {"scopes": {"bot": list(BOT_SCOPES)}},
+        "oauth_config": oauth_config,
         "settings": {
             "event_subscriptions": {**request_url("/slack/events"), "bot_events": list(BOT_EVENTS)},
             "interactivity": {"is_enabled": True, **request_url("/slack/interactions")},
-            "org_deploy_enabled": False,
+            "org_deploy_enabled": oauth,
             "socket_mode_enabled": socket_mode,
             "token_rotation_enabled": False,
         },
@@ -115,6 +127,8 @@ def manifest(
 
 
 def run_slack_manifest(args: argparse.Namespace, env: Env) -> int:
-    document = manifest(args.url, name=args.name, command=args.slash_command, socket_mode=args.socket_mode)
+    document = manifest(
+        args.url, name=args.name, command=args.slash_command, socket_mode=args.socket_mode, oauth=args.oauth
+    )
     env.out.write(yaml.safe_dump(document, sort_keys=False, allow_unicode=True))
     return 0

@@ -1,0 +1,304 @@
+"""Slack installations (OAuth v2 installs) in a compacted topic, encrypted at rest, and the bot
+token of each team.
+
+- `InstallationCipher`: Fernet keys from THREADLINE_SLACK_INSTALLATIONS_KEY (a comma-separated
+  list, newest first: MultiFernet encrypts with the first and decrypts with any, so a key is
+  rotated by putting the new one in front, re-saving, then dropping the old one).
+- `encode`/`decode`: pure, an installation <-> its `threadline.slack.installations` v1 record;
+  only the key (`<enterprise_id or ->/<team_id or ->`) and the ids are in the clear.
+- `KafkaInstallationStore`: slack_sdk's `InstallationStore` over that topic. It reads the whole
+  topic into memory on start (`wait_ready`) and goes on reading in a thread, so every service
+  sees a new install without restarting; `save` writes the record and waits for Kafka's
+  acknowledgement. Kept in memory because the table is small (one row per workspace).
+- `TokenResolver`: the bot token for a team: its install's, else the org's (an org-wide
+  Enterprise Grid install), else the single configured bot token (the setup without OAuth).
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import logging
+import threading
+import time
+from typing import Any
+
+import msgspec
+from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, Producer, TopicPartition
+from cryptography.fernet import Fernet, InvalidToken, MultiFernet
+from slack_sdk.oauth.installation_store import Bot, Installation, InstallationStore
+
+from threadline_common.kafka import consumer_config, producer_config
+from threadline_common.models.generated.slack_installations_v1 import SlackInstallationRecord
+from threadline_common.settings import KafkaSettings
+
+log = logging.getLogger(__name__)
+
+
+class InstallationKeyError(ValueError):
+    """The encryption key setting is not a Fernet key (or a list of them)."""
+
+
+class UnknownTeam(LookupError):
+    """No install for this team and no single bot token to fall back on."""
+
+
+class InstallationCipher:
+    def __init__(self, keys: str) -> None:
+        parts = [k.strip() for k in keys.split(",") if k.strip()]
+        if not parts:
+            raise InstallationKeyError("THREADLINE_SLACK_INSTALLATIONS_KEY is empty")
+        try:
+            self._fernet = MultiFernet([Fernet(k.encode()) for k in parts])
+        except ValueError as exc:
+            raise InstallationKeyError(
+                "THREADLINE_SLACK_INSTALLATIONS_KEY must be Fernet keys (32 url-safe base64-encoded bytes each, "
+                "comma-separated, newest first; make one with "
+                "`python -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())'`)"
+            ) from exc
+
+    def encrypt(self, data: bytes) -> str:
+        return self._fernet.encrypt(data).decode()
+
+    def decrypt(self, token: str) -> bytes:
+        return self._fernet.decrypt(token.encode())
+
+
+def record_key(enterprise_id: str | None, team_id: str | None) -> str:
+    return f"{enterprise_id or '-'}/{team_id or '-'}"
+
+
+def _installation_key(installation: Installation) -> str:
+    team = None if installation.is_enterprise_install else installation.team_id
+    return record_key(installation.enterprise_id, team)
+
+
+def _plain(value: Any) -> Any:
+    return value.timestamp() if isinstance(value, datetime.datetime) else value
+
+
+def encode(installation: Installation, cipher: InstallationCipher) -> tuple[bytes, bytes]:
+    """The record (key, value) of an installation."""
+    fields = {k: _plain(v) for k, v in installation.to_dict_for_copying().items()}
+    record = SlackInstallationRecord(
+        format="fernet",
+        enterprise_id=installation.enterprise_id,
+        team_id=installation.team_id,
+        is_enterprise_install=bool(installation.is_enterprise_install),
+        installed_at=float(installation.installed_at),
+        installation=cipher.encrypt(json.dumps(fields).encode()),
+    )
+    return _installation_key(installation).encode(), msgspec.json.encode(record)
+
+
+def decode(value: bytes, cipher: InstallationCipher) -> Installation:
+    """An installation from its record; raises InvalidToken when no key of the cipher opens it."""
+    record = msgspec.json.decode(value, type=SlackInstallationRecord)
+    fields = json.loads(cipher.decrypt(record.installation))
+    return Installation(**fields)
+
+
+class KafkaInstallationStore(InstallationStore):
+    """slack_sdk's InstallationStore over the compacted installations topic (see the module doc)."""
+
+    def __init__(self, kafka: KafkaSettings, topic: str, cipher: InstallationCipher, client_id: str) -> None:
+        self.topic = topic
+        self.cipher = cipher
+        self._rows: dict[str, Installation] = {}
+        self._lock = threading.Lock()
+        self._ready = threading.Event()
+        self._stop = threading.Event()
+        self._kafka = kafka
+        self._client_id = client_id
+        self._producer: Producer | None = None
+        self._thread = threading.Thread(target=self._read, name="slack-installations", daemon=True)
+
+    @property
+    def logger(self) -> logging.Logger:
+        return log
+
+    # --- lifecycle ------------------------------------------------------------------------------
+
+    def start(self) -> KafkaInstallationStore:
+        self._thread.start()
+        return self
+
+    @property
+    def ready(self) -> bool:
+        return self._ready.is_set()
+
+    def wait_ready(self, timeout: float = 30.0) -> None:
+        """Until the topic was read to its end as it was at start."""
+        if not self._ready.wait(timeout):
+            raise TimeoutError(f"the installations topic {self.topic} was not read within {timeout:.0f} s")
+
+    def close(self) -> None:
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(10)
+
+    def _read(self) -> None:
+        # No consumer group offsets: every service reads the whole table from the beginning.
+        conf = consumer_config(
+            self._kafka, group_id=f"{self._client_id}.installations", **{"enable.partition.eof": True}
+        )
+        consumer = Consumer(conf)
+        try:
+            partitions = self._partitions(consumer)
+            consumer.assign([TopicPartition(self.topic, p, OFFSET_BEGINNING) for p in partitions])
+            at_end: set[int] = set()
+            while not self._stop.is_set():
+                message = consumer.poll(0.5)
+                if message is None:
+                    continue
+                error = message.error()
+                if error is not None:
+                    if error.code() == KafkaError._PARTITION_EOF:
+                        at_end.add(message.partition() or 0)
+                        if at_end >= set(partitions):
+                            self._ready.set()
+                    else:
+                        log.warning("reading %s: %s", self.topic, error)
+                    continue
+                self._apply(message.key() or b"", message.value())
+        finally:
+            consumer.close()
+
+    def _partitions(self, consumer: Consumer) -> list[int]:
+        deadline = time.monotonic() + 30
+        while True:
+            metadata = consumer.list_topics(self.topic, timeout=10)
+            topic = metadata.topics.get(self.topic)
+            if topic is not None and topic.error is None and topic.partitions:
+                return sorted(topic.partitions)
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"the installations topic {self.topic} does not exist")
+            time.sleep(0.5)
+
+    def _apply(self, key: bytes, value: bytes | None) -> None:
+        name = key.decode()
+        if value is None:
+            with self._lock:
+                self._rows.pop(name, None)
+            return
+        try:
+            installation = decode(value, self.cipher)
+        except InvalidToken:
+            # A record no configured key opens (a dropped old key, or another deployment's):
+            # said once per record, never its content; the team then has no token here.
+            log.error(
+                "installation %s in %s cannot be decrypted with THREADLINE_SLACK_INSTALLATIONS_KEY", name, self.topic
+            )
+            return
+        except (msgspec.DecodeError, msgspec.ValidationError, TypeError, ValueError) as exc:
+            log.error("installation %s in %s is not a v1 record: %s", name, self.topic, exc)
+            return
+        with self._lock:
+            self._rows[name] = installation
+
+    # --- writes ---------------------------------------------------------------------------------
+
+    def _produce(self, key: bytes, value: bytes | None) -> None:
+        if self._producer is None:
+            self._producer = Producer(producer_config(self._kafka))
+        failure: list[KafkaError] = []
+
+        def delivered(error: KafkaError | None, _message: Any) -> None:
+            if error is not None:
+                failure.append(error)
+
+        self._producer.produce(self.topic, key=key, value=value, on_delivery=delivered)
+        remaining = self._producer.flush(30)
+        if remaining or failure:
+            raise RuntimeError(f"Kafka did not take the installation record: {failure[0] if failure else 'timeout'}")
+
+    def save(self, installation: Installation) -> None:
+        key, value = encode(installation, self.cipher)
+        self._produce(key, value)
+        with self._lock:  # read-your-writes before the reader thread meets the record
+            self._rows[key.decode()] = installation
+
+    def save_bot(self, bot: Bot) -> None:
+        raise NotImplementedError("bots are saved with their installation (save)")
+
+    # --- reads ----------------------------------------------------------------------------------
+
+    def find_installation(
+        self,
+        enterprise_id: str | None,
+        team_id: str | None,
+        user_id: str | None = None,
+        is_enterprise_install: bool | None = False,
+    ) -> Installation | None:
+        with self._lock:
+            if not is_enterprise_install and team_id:
+                found = self._rows.get(record_key(enterprise_id, team_id))
+                if found is not None:
+                    return found
+            # An org-wide install answers for every workspace of its organisation.
+            return self._rows.get(record_key(enterprise_id, None)) if enterprise_id else None
+
+    def find_bot(
+        self,
+        enterprise_id: str | None,
+        team_id: str | None,
+        is_enterprise_install: bool | None = False,
+    ) -> Bot | None:
+        installation = self.find_installation(enterprise_id, team_id, is_enterprise_install=is_enterprise_install)
+        return installation.to_bot() if installation is not None and installation.bot_token else None
+
+    def find_by_team(self, team_id: str) -> Installation | None:
+        """The install of a workspace when only its team id is known (a conversation key)."""
+        with self._lock:
+            for name, installation in self._rows.items():
+                if name.endswith(f"/{team_id}"):
+                    return installation
+        return None
+
+    def installed_ids(self) -> frozenset[str]:
+        """Every team and enterprise id with an install."""
+        with self._lock:
+            return frozenset(part for name in self._rows for part in name.split("/") if part != "-")
+
+    def delete_installation(self, enterprise_id: str | None, team_id: str | None, user_id: str | None = None) -> None:
+        key = record_key(enterprise_id, team_id)
+        self._produce(key.encode(), None)
+        with self._lock:
+            self._rows.pop(key, None)
+
+    def delete_bot(self, enterprise_id: str | None, team_id: str | None) -> None:
+        self.delete_installation(enterprise_id, team_id)
+
+
+class TokenResolver:
+    """The bot token to call Slack with for a team (see the module doc)."""
+
+    def __init__(self, single_token: str | None, store: KafkaInstallationStore | None = None) -> None:
+        self.single_token = single_token
+        self.store = store
+
+    @property
+    def several_workspaces(self) -> bool:
+        return self.store is not None
+
+    def wait_ready(self, timeout: float = 30.0) -> None:
+        """Until the installations were read (at once without them)."""
+        if self.store is not None:
+            self.store.wait_ready(timeout)
+
+    def token_for(self, team_id: str | None, enterprise_id: str | None = None) -> str:
+        if self.store is not None and team_id:
+            installation = self.store.find_installation(enterprise_id, team_id)
+            if installation is None and enterprise_id is None:
+                installation = self.store.find_by_team(team_id)
+            if installation is not None and installation.bot_token:
+                return installation.bot_token
+        if self.single_token:
+            return self.single_token
+        raise UnknownTeam(f"no Slack install for team {team_id} and no single bot token configured")
+
+
+def team_of_conversation(conversation_id: str) -> str | None:
+    """The team of a conversation key `<team>:<channel>:<thread ts>` (None when not a Slack key)."""
+    team, sep, _ = conversation_id.partition(":")
+    return team if sep and team.startswith(("T", "E")) else None

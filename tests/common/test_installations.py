@@ -1,0 +1,112 @@
+"""Slack installations in their compacted topic: encrypted at rest (the token is nowhere in the
+record's bytes), keys rotated with MultiFernet, a bad key named at start, and the store read
+back by another service's store over real Kafka."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from confluent_kafka import Consumer
+from cryptography.fernet import Fernet
+from slack_sdk.oauth.installation_store import Installation
+
+from threadline_common.installations import (
+    InstallationCipher,
+    InstallationKeyError,
+    KafkaInstallationStore,
+    TokenResolver,
+    UnknownTeam,
+    decode,
+    encode,
+)
+from threadline_common.schemas import validate
+from threadline_common.settings import KafkaSettings
+
+KEY = Fernet.generate_key().decode()
+
+
+def t2(token: str = "xoxb-T2-secret-token") -> Installation:  # noqa: S107 (a test token)
+    return Installation(
+        app_id="A0THREADLINE",
+        team_id="T2",
+        team_name="Second Corp",
+        bot_token=token,
+        bot_user_id="U0BOT",
+        bot_scopes="chat:write",
+        user_id="U0ALICE",
+        installed_at=1764630000.0,
+    )
+
+
+@pytest.mark.unit
+def test_record_is_encrypted_valid_and_reads_back():
+    cipher = InstallationCipher(KEY)
+    key, value = encode(t2(), cipher)
+    assert key == b"-/T2"
+    assert b"xoxb-T2-secret-token" not in value and b"Second Corp" not in value
+    import json
+
+    validate("threadline.slack.installations", 1, json.loads(value))
+    assert decode(value, cipher).bot_token == "xoxb-T2-secret-token"
+
+
+@pytest.mark.unit
+def test_key_rotation_and_bad_keys():
+    old = InstallationCipher(KEY)
+    _, value = encode(t2(), old)
+    new_key = Fernet.generate_key().decode()
+    rotated = InstallationCipher(f"{new_key},{KEY}")
+    assert decode(value, rotated).team_id == "T2"  # the old key still opens old records
+    _, fresh = encode(t2(), rotated)
+    assert decode(fresh, InstallationCipher(new_key)).team_id == "T2"  # new records use the new key
+    with pytest.raises(InstallationKeyError, match="Fernet keys"):
+        InstallationCipher("not-a-key")
+
+
+@pytest.mark.unit
+def test_resolver_without_installations_is_the_single_token():
+    assert TokenResolver("xoxb-single").token_for("T1") == "xoxb-single"
+    with pytest.raises(UnknownTeam):
+        TokenResolver(None).token_for("T9")
+
+
+@pytest.mark.integration
+def test_store_over_kafka(kafka_bootstrap, kafka_topics, unique_group):
+    settings = KafkaSettings(bootstrap_servers=kafka_bootstrap)
+    topic = kafka_topics.slack_installations
+    writer = KafkaInstallationStore(settings, topic, InstallationCipher(KEY), client_id="ingest").start()
+    writer.wait_ready()
+    writer.save(t2())
+    org = Installation(enterprise_id="E1", team_id=None, is_enterprise_install=True, bot_token="xoxb-E1", user_id="U1")
+    writer.save(org)
+    # Another service's store reads the topic from the beginning.
+    reader = KafkaInstallationStore(settings, topic, InstallationCipher(KEY), client_id="zendesk-sync").start()
+    try:
+        reader.wait_ready()
+        resolver = TokenResolver("xoxb-single", reader)
+        assert resolver.token_for("T2") == "xoxb-T2-secret-token"
+        assert resolver.token_for("T1") == "xoxb-single"
+        assert reader.find_bot("E1", "T77").bot_token == "xoxb-E1"  # org-wide install covers its workspaces
+        # An install made after start reaches the running reader.
+        writer.save(t2("xoxb-T2-reinstalled"))
+        deadline = time.monotonic() + 20
+        while resolver.token_for("T2") != "xoxb-T2-reinstalled" and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert resolver.token_for("T2") == "xoxb-T2-reinstalled"
+    finally:
+        reader.close()
+        writer.close()
+    # At rest: no token in the topic's bytes.
+    consumer = Consumer(
+        {"bootstrap.servers": kafka_bootstrap, "group.id": unique_group, "auto.offset.reset": "earliest"}
+    )
+    consumer.subscribe([topic])
+    seen: list[bytes] = []
+    deadline = time.monotonic() + 20
+    while len(seen) < 3 and time.monotonic() < deadline:
+        message = consumer.poll(0.5)
+        if message is not None and message.error() is None:
+            seen.append(message.value())
+    consumer.close()
+    assert len(seen) == 3 and not any(b"xoxb-" in v for v in seen)

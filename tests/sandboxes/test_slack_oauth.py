@@ -1,0 +1,132 @@
+"""The sandbox's OAuth v2 install flow through slack_sdk's own helpers (AuthorizeUrlGenerator,
+WebClient.oauth_v2_access): the documented response and errors, and the issued bot token acting
+in its team in the other methods and in the events it causes."""
+
+from __future__ import annotations
+
+from urllib.parse import parse_qs, urlsplit
+
+import httpx
+import pytest
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+from slack_sdk.oauth import AuthorizeUrlGenerator
+
+from threadline_sandbox.slack import SlackSandbox
+from threadline_sandbox.slack.oauth import OAuthApp
+
+from .test_slack_sandbox import Receiver
+
+pytestmark = pytest.mark.unit
+REDIRECT = "https://threadline.example/slack/oauth_redirect"
+APP = OAuthApp(client_id="111.222", client_secret="s3cret", redirect_urls=(REDIRECT,))
+
+
+@pytest.fixture
+def receiver():
+    r = Receiver()
+    yield r
+    r.server.shutdown()
+
+
+@pytest.fixture
+def slack(receiver):
+    sandbox = SlackSandbox("sig", [receiver.url], oauth_app=APP).start()
+    yield sandbox
+    sandbox.stop()
+
+
+def authorize_url(slack: SlackSandbox, state: str = "st-1") -> str:
+    generator = AuthorizeUrlGenerator(
+        client_id=APP.client_id,
+        scopes=["chat:write", "channels:history"],
+        user_scopes=["chat:write"],
+        redirect_uri=REDIRECT,
+        authorization_url=f"{slack.base_url}/oauth/v2/authorize",
+    )
+    return generator.generate(state)
+
+
+def code_of(location: str) -> dict[str, str]:
+    return {k: v[0] for k, v in parse_qs(urlsplit(location).query).items()}
+
+
+def test_install_returns_documented_response_and_token_acts_in_its_team(slack, receiver):
+    page = httpx.get(authorize_url(slack))
+    assert page.status_code == 200 and "chat:write" in page.text
+    location = slack.approve_install(authorize_url(slack), "T2", "Second Corp")
+    assert location.startswith(REDIRECT)
+    query = code_of(location)
+    assert query["state"] == "st-1"
+
+    client = WebClient(base_url=slack.api_url)
+    install = client.oauth_v2_access(
+        client_id=APP.client_id, client_secret=APP.client_secret, code=query["code"], redirect_uri=REDIRECT
+    )
+    assert install["token_type"] == "bot" and install["access_token"].startswith("xoxb-")
+    assert install["team"] == {"id": "T2", "name": "Second Corp"}
+    assert install["bot_user_id"] == slack.bot_user_id and install["app_id"] == slack.ws.app_id
+    assert install["scope"] == "chat:write,channels:history"
+    assert install["is_enterprise_install"] is False and install["enterprise"] is None
+    assert install["authed_user"]["access_token"].startswith("xoxp-")
+
+    bot = WebClient(token=install["access_token"], base_url=slack.api_url)
+    assert bot.auth_test()["team_id"] == "T2"
+    posted = bot.chat_postMessage(channel=slack.channel_id("support"), text="hello from T2")
+    assert posted["message"]["team"] == "T2"
+    # The seed token still acts in the seed team.
+    seed = WebClient(token=slack.bot_token, base_url=slack.api_url)
+    assert seed.auth_test()["team_id"] == slack.ws.team_id
+
+    # A person of T2 posts with their token: the event comes from T2.
+    person = WebClient(token=install["authed_user"]["access_token"], base_url=slack.api_url)
+    person.chat_postMessage(channel=slack.channel_id("support"), text="a question from T2")
+    slack.wait_for_deliveries()
+    from_t2 = [e for e in receiver.events() if e["event"].get("text") == "a question from T2"]
+    assert from_t2 and from_t2[0]["team_id"] == "T2"
+    assert from_t2[0]["authorizations"][0]["team_id"] == "T2"
+
+
+def test_oauth_v2_access_documented_errors(slack):
+    client = WebClient(base_url=slack.api_url)
+
+    def error(**kw: str) -> str:
+        with pytest.raises(SlackApiError) as exc:
+            client.oauth_v2_access(**{"client_id": APP.client_id, "client_secret": APP.client_secret, **kw})
+        return str(exc.value.response["error"])
+
+    code = code_of(slack.approve_install(authorize_url(slack), "T2"))["code"]
+    assert error(code=code, client_secret="wrong", redirect_uri=REDIRECT) == "bad_client_secret"
+    assert error(code=code, client_id="999.999", redirect_uri=REDIRECT) == "invalid_client_id"
+    assert error(code="not-a-code", redirect_uri=REDIRECT) == "invalid_code"
+    assert error(code=code, redirect_uri="https://elsewhere.example/cb") == "bad_redirect_uri"
+    # A code is good once: used (even by a failed exchange on its redirect_uri), it is gone.
+    assert error(code=code, redirect_uri=REDIRECT) == "invalid_code"
+
+    fresh = code_of(slack.approve_install(authorize_url(slack), "T3"))["code"]
+    # HTTP Basic credentials, as the documentation prefers.
+    answer = httpx.post(
+        f"{slack.api_url}oauth.v2.access",
+        data={"code": fresh, "redirect_uri": REDIRECT},
+        auth=(APP.client_id, APP.client_secret),
+    ).json()
+    assert answer["ok"] and answer["team"]["id"] == "T3"
+
+
+def test_authorize_page_refuses_unknown_client_and_redirect(slack):
+    url = authorize_url(slack)
+    assert httpx.get(url.replace(APP.client_id, "000.000")).status_code == 400
+    assert httpx.get(url.replace("threadline.example", "evil.example")).status_code == 400
+    denied = code_of(slack.approve_install(url, "T2", allow=False))
+    assert denied == {"error": "access_denied", "state": "st-1"}
+
+
+def test_an_org_wide_install_names_the_enterprise_and_no_team(slack):
+    location = slack.approve_install(authorize_url(slack), "T2", enterprise_id="E1", org_wide=True)
+    install = WebClient(base_url=slack.api_url).oauth_v2_access(
+        client_id=APP.client_id, client_secret=APP.client_secret, code=code_of(location)["code"], redirect_uri=REDIRECT
+    )
+    assert install["is_enterprise_install"] is True
+    assert install["team"] is None and install["enterprise"] == {"id": "E1", "name": "E1"}
+    answer = WebClient(token=install["access_token"], base_url=slack.api_url).auth_test()
+    assert answer["enterprise_id"] == "E1" and answer["is_enterprise_install"] is True
