@@ -100,3 +100,19 @@ def test_team_velocity_per_responder_in_business_hours_against_the_target(es, na
     assert "U0ANA · 3 solved · first response 30m · resolution 4h 00m · 0 past target" in text
     blocks = str(reports.blocks(report))
     assert "Team velocity" in blocks and "Common requests" in blocks
+
+
+def test_the_velocity_panel_shows_the_reports_numbers(es, names, channels_file):
+    """The dashboard's velocity table, run as the aggregation Kibana sends, agrees with the report."""
+    from threadline_reporter.kibana.objects import for_prefix, saved_objects
+    from threadline_testing.lens import panel_rows
+
+    report = Reporter(es, names, load_channels(channels_file), None).build("weekly", CH, WEEK)
+    objects = for_prefix(saved_objects(), names.prefix)
+    rows = {r["responder"]: r for r in panel_rows(es, objects, f"{names.prefix}velocity") if r["channel"] == CH}
+    for v in report.velocity:
+        row = rows[v.responder_id]
+        assert row["solved"] == v.solved
+        assert row["ttfr"] == pytest.approx(v.median_first_response_business_seconds, abs=0.1)
+        assert row["ttr"] == pytest.approx(v.median_resolution_business_seconds, abs=0.1)
+    assert (rows["U0BOB"]["solved"], rows["U0BOB"]["ttfr"]) == (2, 60 * 60)  # median of 30 and 90 min
