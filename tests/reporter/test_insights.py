@@ -8,11 +8,13 @@ from typing import Any
 
 import pytest
 from elasticsearch import helpers
+from threadline_testing.lens import panel_rows
 
 from threadline_common.channels import load_channels
 from threadline_reporter import reports
 from threadline_reporter.documents import doc_id
 from threadline_reporter.indices import Names, ensure_indices
+from threadline_reporter.kibana.objects import for_prefix, saved_objects
 from threadline_reporter.posting import Reporter
 
 pytestmark = pytest.mark.integration
@@ -59,10 +61,7 @@ def names(es, es_index_prefix) -> Names:
         conversation(5, "How do I reset the password", **solved(["U0ANA"], 50, 600)),
         # Elsewhere and earlier: the background that makes "the" and "password" ordinary.
         *[conversation(10 + i, f"The printer on floor {i} is jammed", channel="C0INFRA") for i in range(6)],
-        *[
-            conversation(20 + i, "I forgot the password again", opened_at="2026-11-02T10:00:00.000Z")
-            for i in range(6)
-        ],
+        *[conversation(20 + i, "I forgot the password again", opened_at="2026-11-02T10:00:00.000Z") for i in range(6)],
     ]
     helpers.bulk(es, [{"_index": names.conversations_index, **d} for d in docs], refresh=True)
     return names
@@ -104,9 +103,6 @@ def test_team_velocity_per_responder_in_business_hours_against_the_target(es, na
 
 def test_the_velocity_panel_shows_the_reports_numbers(es, names, channels_file):
     """The dashboard's velocity table, run as the aggregation Kibana sends, agrees with the report."""
-    from threadline_reporter.kibana.objects import for_prefix, saved_objects
-    from threadline_testing.lens import panel_rows
-
     report = Reporter(es, names, load_channels(channels_file), None).build("weekly", CH, WEEK)
     objects = for_prefix(saved_objects(), names.prefix)
     rows = {r["responder"]: r for r in panel_rows(es, objects, f"{names.prefix}velocity") if r["channel"] == CH}

@@ -91,7 +91,9 @@ class Reporter:
         body = reports.past_target_query(period, target, waiting_before)
         past = reports.past_target_from(self.es.search(index=self.names.conversations, body=body)["aggregations"])
         oldest = [self._with_link(channel_id, c) for c in reports.oldest_from(aggs)] if kind == "daily" else []
-        previous, responders, common, velocity = None, [], [], []
+        previous, responders = None, []
+        common: list[insights.CommonTerm] = []
+        velocity: list[insights.Velocity] = []
         if kind == "weekly":
             previous, _ = self._figures(period.previous())
             found = self.es.search(
@@ -117,9 +119,7 @@ class Reporter:
             velocity=velocity,
         )
 
-    def _insights(
-        self, period: Period, target: float
-    ) -> tuple[list[insights.CommonTerm], list[insights.Velocity]]:
+    def _insights(self, period: Period, target: float) -> tuple[list[insights.CommonTerm], list[insights.Velocity]]:
         common: list[insights.CommonTerm] = []
         if self.text_kept:
             found = self.es.search(index=self.names.conversations, body=insights.common_requests_query(period))
