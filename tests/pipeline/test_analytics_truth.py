@@ -157,6 +157,8 @@ def test_reports_dashboard_and_what_happened_agree(pipeline: Pipeline, reporter:
         assert report.past_target == 0, kind  # D waits unanswered, but for seconds, not the hour
     weekly = reporter.reporter.build("weekly", "C0SUPPORT", today)
     assert {r.id: r.messages for r in weekly.responders} == {"U0SRE": 1, ann: 2}
+    # Solved this week: A (Sam answered), B (the agent), C (nobody answered it); none late.
+    assert {v.responder_id: (v.solved, v.past_target) for v in weekly.velocity} == {"U0SRE": (1, 0), ann: (1, 0)}
     infra = reporter.reporter.build("daily", "C0INFRA", today).figures
     assert (infra.opened, infra.open_at_end, infra.first_responses) == (1, 1, 1)
 
@@ -190,6 +192,11 @@ def test_reports_dashboard_and_what_happened_agree(pipeline: Pipeline, reporter:
     assert first == {k.split(":", 1)[1]: v for k, v in played.items() if k.startswith("first:")}
     replies = {row["responder"]: row["messages"] for row in panel("responder-messages")}
     assert replies == {k.split(":", 1)[1]: v for k, v in played.items() if k.startswith("reply:")}
+    velocity = {row["responder"]: row for row in panel("velocity") if row["channel"] == "C0SUPPORT" and row["solved"]}
+    assert {k: row["solved"] for k, row in velocity.items()} == {v.responder_id: v.solved for v in weekly.velocity}
+    for v in weekly.velocity:
+        assert velocity[v.responder_id]["ttfr"] == pytest.approx(v.median_first_response_business_seconds, abs=0.1)
+        assert velocity[v.responder_id]["ttr"] == pytest.approx(v.median_resolution_business_seconds, abs=0.1)
     by_side = Counter()
     for row in panel("messages"):
         by_side[row["source"]] += row["messages"]

@@ -12,7 +12,7 @@ import datetime as dt
 import logging
 import socket
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from elasticsearch import ConflictError, Elasticsearch, NotFoundError
@@ -22,7 +22,7 @@ from slack_sdk.errors import SlackApiError
 from threadline_common.business_hours import Calendar
 from threadline_common.channels import ChannelRules, ChannelsConfig
 from threadline_common.times import format_time, parse_time
-from threadline_reporter import reports
+from threadline_reporter import insights, reports
 from threadline_reporter.chart import weekly_chart
 from threadline_reporter.documents import doc_id
 from threadline_reporter.indices import Names
@@ -52,11 +52,13 @@ class Reporter:
         *,
         bridge_actor_ids: frozenset[str] = frozenset(),
         oldest_listed: int = 5,
+        text_kept: bool = True,
         stale_claim: dt.timedelta = dt.timedelta(minutes=10),
     ) -> None:
         self.es, self.names, self.channels, self.slack = es, names, channels, slack
         self.bridge_actor_ids = bridge_actor_ids
         self.oldest_listed = oldest_listed
+        self.text_kept = text_kept  # False when TEXT_MODE=drop leaves no question to read terms from
         self.stale_claim = stale_claim
         self.owner = f"{socket.gethostname()}:{uuid.uuid4().hex[:8]}"
 
@@ -90,12 +92,15 @@ class Reporter:
         past = reports.past_target_from(self.es.search(index=self.names.conversations, body=body)["aggregations"])
         oldest = [self._with_link(channel_id, c) for c in reports.oldest_from(aggs)] if kind == "daily" else []
         previous, responders = None, []
+        common: list[insights.CommonTerm] = []
+        velocity: list[insights.Velocity] = []
         if kind == "weekly":
             previous, _ = self._figures(period.previous())
             found = self.es.search(
                 index=self.names.events, body=reports.responders_query(period, self.bridge_actor_ids)
             )
             responders = [self._with_name(r) for r in reports.responders_from(found.body)]
+            common, velocity = self._insights(period, target)
         return Report(
             kind=kind,
             channel_id=channel_id,
@@ -109,7 +114,23 @@ class Reporter:
             oldest_open=oldest,
             previous=previous,
             responders=responders,
+            text_kept=self.text_kept,
+            common_requests=common,
+            velocity=velocity,
         )
+
+    def _insights(self, period: Period, target: float) -> tuple[list[insights.CommonTerm], list[insights.Velocity]]:
+        common: list[insights.CommonTerm] = []
+        if self.text_kept:
+            found = self.es.search(index=self.names.conversations, body=insights.common_requests_query(period))
+            common = insights.common_requests_from(found["aggregations"])
+        found = self.es.search(index=self.names.conversations, body=insights.velocity_query(period, target))
+        velocity = [self._velocity_named(v) for v in insights.velocity_from(found["aggregations"])]
+        return common, velocity
+
+    def _velocity_named(self, v: insights.Velocity) -> insights.Velocity:
+        named = self._with_name(reports.Responder(v.responder_id, v.solved))
+        return replace(v, name=named.name)
 
     def _with_link(self, channel_id: str, c: reports.OpenConversation) -> reports.OpenConversation:
         if self.slack is None or not c.thread_ts:

@@ -11,11 +11,14 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import asdict, dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from threadline_common import to_slack
 from threadline_common.business_hours import Calendar
 from threadline_common.times import format_time
+
+if TYPE_CHECKING:
+    from threadline_reporter.insights import CommonTerm, Velocity
 
 Kind = Literal["daily", "weekly"]
 REPORT_EVENT_TYPE = "threadline_report"
@@ -278,6 +281,10 @@ class Report:
     oldest_open: list[OpenConversation] = field(default_factory=list)
     previous: Figures | None = None
     responders: list[Responder] = field(default_factory=list)
+    # Weekly only (insights.py). No terms when the reporter keeps no question text (TEXT_MODE).
+    text_kept: bool = True
+    common_requests: list[CommonTerm] = field(default_factory=list)
+    velocity: list[Velocity] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
@@ -456,8 +463,35 @@ def blocks(report: Report) -> list[dict[str, Any]]:
         # Names are people's own words (Slack profiles): text, never markup (to_slack).
         lines = [f"• {to_slack.escape(r.name or r.id)} · {r.messages}" for r in report.responders]
         out.append({"type": "section", "text": {"type": "mrkdwn", "text": "*Busiest responders*\n" + "\n".join(lines)}})
+    if report.kind == "weekly":
+        out.append({"type": "section", "text": {"type": "mrkdwn", "text": common_requests_text(report)}})
+        if report.velocity:
+            out.append({"type": "section", "text": {"type": "mrkdwn", "text": velocity_text(report)}})
     if p is not None and report.kind == "weekly":
         out.append(
             {"type": "context", "elements": [{"type": "mrkdwn", "text": "Changes are against the previous week."}]}
         )
     return out
+
+
+def common_requests_text(report: Report) -> str:
+    """The week's stand-out question terms, or why there are none."""
+    if not report.text_kept:
+        return "*Common requests*\nNot available: the reporter keeps no question text (TEXT_MODE)."
+    if not report.common_requests:
+        return "*Common requests*\nNo term stood out in this week's questions."
+    # Terms are people's words: escaped, never markup.
+    terms = ", ".join(f"{to_slack.escape(t.term)} ({t.questions})" for t in report.common_requests)
+    return f"*Common requests*\n{terms}"
+
+
+def velocity_text(report: Report) -> str:
+    """One line per responder: solved, median first response and resolution (business hours), late."""
+    lines = [
+        f"• {to_slack.escape(v.name or v.responder_id)} · {v.solved} solved · first response "
+        f"{duration(v.median_first_response_business_seconds)} · resolution "
+        f"{duration(v.median_resolution_business_seconds)} · {v.past_target} past target"
+        for v in report.velocity
+    ]
+    header = f"*Team velocity* (business hours, target {report.response_target_minutes}m)"
+    return header + "\n" + "\n".join(lines)

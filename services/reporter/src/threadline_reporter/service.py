@@ -107,6 +107,7 @@ def build_reporter(settings: ReporterSettings) -> Reporter:
         slack_client(settings),
         bridge_actor_ids=frozenset(settings.bridge_actor_ids),
         oldest_listed=settings.oldest_open_listed,
+        text_kept=settings.text_mode != "drop",  # redact keeps the words, less emails and numbers
     )
 
 

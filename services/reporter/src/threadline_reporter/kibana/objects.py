@@ -296,6 +296,24 @@ def charts() -> list[dict[str, Any]]:
             "lnsDatatable",
             table(["responder", "responses", "ttfr", "business"]),
         ),
+        # Team velocity, as in the weekly report: conversations solved, per channel and responder
+        # who answered in them. Past-target counts stay in the report: each channel has its own target.
+        lens(
+            f"{p}velocity",
+            "Team velocity: solved by responder (business hours)",
+            conv,
+            {
+                "channel": terms("channel_id", "Channel", 20, order_by="solved"),
+                "responder": terms("responders", "Responder", 20, order_by="solved"),
+                "solved": count("Solved", "resolved_at : *"),
+                "ttfr": metric(
+                    "median", "time_to_first_response_business_seconds", "Median first response", "resolved_at : *"
+                ),
+                "ttr": metric("median", "time_to_resolution_business_seconds", "Median resolution", "resolved_at : *"),
+            },
+            "lnsDatatable",
+            table(["channel", "responder", "solved", "ttfr", "ttr"]),
+        ),
         lens(
             f"{p}responder-messages",
             "Messages by responder",
@@ -371,7 +389,7 @@ def charts() -> list[dict[str, Any]]:
 # Where each chart sits on the dashboard's 48-column grid: (x, y, w, h).
 LAYOUT = [(0, 0, 36, 12), (36, 0, 12, 12), (0, 12, 24, 14), (24, 12, 24, 14), (0, 26, 24, 14), (24, 26, 24, 14),
           (0, 40, 24, 16), (24, 40, 24, 16), (0, 56, 48, 14), (0, 70, 48, 12), (0, 82, 24, 14),
-          (24, 82, 24, 14)]  # fmt: skip
+          (24, 82, 24, 14), (0, 96, 48, 14)]  # fmt: skip
 
 
 def dashboard(panels: list[dict[str, Any]]) -> dict[str, Any]:
