@@ -22,6 +22,7 @@ from threadline_common.installations import (
 )
 from threadline_common.schemas import validate
 from threadline_common.settings import KafkaSettings
+from threadline_devstack.waiting import wait_until
 
 KEY = Fernet.generate_key().decode()
 
@@ -90,9 +91,7 @@ def test_store_over_kafka(kafka_bootstrap, kafka_topics, unique_group):
         assert reader.find_bot("E1", "T77").bot_token == "xoxb-E1"  # org-wide install covers its workspaces
         # An install made after start reaches the running reader.
         writer.save(t2("xoxb-T2-reinstalled"))
-        deadline = time.monotonic() + 20
-        while resolver.token_for("T2") != "xoxb-T2-reinstalled" and time.monotonic() < deadline:
-            time.sleep(0.05)
+        wait_until("the reinstall read", lambda: resolver.token_for("T2") == "xoxb-T2-reinstalled", timeout=20)
         assert resolver.token_for("T2") == "xoxb-T2-reinstalled"
     finally:
         reader.close()
