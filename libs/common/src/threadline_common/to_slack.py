@@ -30,13 +30,12 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING
 from urllib.parse import quote, urlsplit
 
-from bs4 import BeautifulSoup
-from mailparser_reply import EmailReplyParser
-from markdown_it import MarkdownIt
-from markdownify import MarkdownConverter
+if TYPE_CHECKING:
+    from mailparser_reply import EmailReplyParser
+
 
 _ESCAPES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;"})
 _SLACK_IDS = re.compile(r"[UW][A-Z0-9]{2,}")  # people; bots and apps are never mentioned
@@ -88,123 +87,31 @@ def link(url: str, label: str | None = None) -> str:
     return f"<{target}|{shown}>" if shown else f"<{target}>"
 
 
-class _Mrkdwn(MarkdownConverter):
-    """markdownify's converter speaking Slack mrkdwn instead of Markdown."""
-
-    def __init__(self, **options: Any) -> None:
-        super().__init__(
-            bullets="•",
-            escape_asterisks=False,
-            escape_underscores=False,
-            escape_misc=False,
-            heading_style="atx",
-            newline_style="backslash",
-            strip_document="strip",
-            **options,
-        )
-
-    # Every text node passes here (not those in code: see process_text).
-    def escape(self, text: str, parent_tags: set[str]) -> str:
-        return escape(text) if text else ""
-
-    def process_text(self, el: Any, parent_tags: set[str] | None = None) -> str:
-        text: str = super().process_text(el, parent_tags)  # type: ignore[misc]
-        if parent_tags is not None and "_noformat" in parent_tags:
-            text = escape(text)  # markdownify leaves code alone; Slack still needs it escaped
-        return text
-
-    def _wrap(self, text: str, mark: str) -> str:
-        inner = text.strip()
-        if not inner:
-            return text
-        lead, trail = text[: len(text) - len(text.lstrip())], text[len(text.rstrip()) :]
-        return f"{lead}{mark}{inner}{mark}{trail}"
-
-    def convert_b(self, el: Any, text: str, parent_tags: set[str]) -> str:
-        return text if "_inline" in parent_tags and "pre" in parent_tags else self._wrap(text, "*")
-
-    convert_strong = convert_b
-
-    def convert_em(self, el: Any, text: str, parent_tags: set[str]) -> str:
-        return self._wrap(text, "_")
-
-    convert_i = convert_em
-
-    def convert_del(self, el: Any, text: str, parent_tags: set[str]) -> str:
-        return self._wrap(text, "~")
-
-    convert_s = convert_del
-
-    def convert_hN(self, n: int, el: Any, text: str, parent_tags: set[str]) -> str:
-        if "_inline" in parent_tags:
-            return text
-        return f"\n\n{self._wrap(text.strip(), '*')}\n\n"
-
-    def convert_a(self, el: Any, text: str, parent_tags: set[str]) -> str:
-        href = el.get("href") or ""
-        target = safe_url(href)
-        label = text.strip()
-        if "_noformat" in parent_tags or target is None:
-            return text
-        if not label or label == escape(href):
-            return f"<{target}>"
-        return f"<{target}|{label}>"
-
-    def convert_img(self, el: Any, text: str, parent_tags: set[str]) -> str:
-        src, alt = el.get("src") or "", el.get("alt") or "image"
-        return link(src, alt) if safe_url(src) else escape(alt)
-
-    def convert_br(self, el: Any, text: str, parent_tags: set[str]) -> str:
-        return "\n" if "_inline" not in parent_tags else " "
-
-    def convert_script(self, el: Any, text: str, parent_tags: set[str]) -> str:
-        return ""
-
-    convert_style = convert_script
-
-    def convert_code(self, el: Any, text: str, parent_tags: set[str]) -> str:
-        if "pre" in parent_tags or not text.strip():
-            return text
-        return "`" + text.replace("`", _GRAVE) + "`"
-
-    def convert_pre(self, el: Any, text: str, parent_tags: set[str]) -> str:
-        if not text.strip():
-            return ""
-        # A fence inside the text would end the block early.
-        return "\n\n```\n" + text.strip("\n").replace("```", _GRAVE * 3) + "\n```\n\n"
-
-
-_MARKDOWN = MarkdownIt("commonmark", {"html": False, "breaks": True}).enable("strikethrough")
-_BLANK_RUNS = re.compile(r"\n{3,}")
+# The converters (markdownify, BeautifulSoup, markdown-it-py) are in rich_text, imported at the
+# first conversion: they cost ~0.15 s at every start of a process that imports this module for
+# escape() and mention() only (the router; measured with `python -X importtime`).
 
 
 def html_to_mrkdwn(markup: str) -> str:
     """Zendesk HTML (a comment's html_body) as Slack mrkdwn, every text character escaped."""
-    text = _Mrkdwn().convert(str(markup or ""))
-    return _BLANK_RUNS.sub("\n\n", text).strip()
+    from threadline_common import rich_text
+
+    return rich_text.html_to_mrkdwn(markup)
 
 
 def markdown_to_mrkdwn(text: str) -> str:
     """Zendesk Markdown or plain text (body / plain_body) as Slack mrkdwn; HTML in it is text."""
-    return html_to_mrkdwn(_MARKDOWN.render(str(text or "")))
+    from threadline_common import rich_text
 
-
-# Tags that say the HTML carries the agent's formatting; Zendesk wraps a plain comment in
-# div/p/br only, and then its body (which may be Markdown) says more than its html_body.
-FORMATTING_TAGS = (
-    "a", "b", "strong", "i", "em", "s", "del", "strike", "u", "code", "pre", "blockquote",
-    "ul", "ol", "li", "h1", "h2", "h3", "h4", "h5", "h6", "img", "table", "hr",
-)  # fmt: skip
+    return rich_text.markdown_to_mrkdwn(text)
 
 
 def zendesk_to_mrkdwn(html_body: str | None, body: str | None) -> str:
     """A Zendesk comment for Slack: its html_body when that carries formatting (the rich text
     editor's bold, links, lists), else its body (plain text or Markdown) read as Markdown."""
-    if html_body and html_body.strip() and BeautifulSoup(html_body, "html.parser").find(FORMATTING_TAGS):
-        return html_to_mrkdwn(html_body)
-    if not (body or "").strip() and html_body:
-        return html_to_mrkdwn(html_body)
-    return markdown_to_mrkdwn(body or "")
+    from threadline_common import rich_text
+
+    return rich_text.zendesk_to_mrkdwn(html_body, body)
 
 
 def quote_lines(mrkdwn: str) -> str:
@@ -220,6 +127,8 @@ EMAIL_LANGUAGES = ("en", "de", "fr", "es", "it", "nl", "da", "sv", "pl", "cs")
 
 @lru_cache(maxsize=1)
 def _reply_parser() -> EmailReplyParser:
+    from mailparser_reply import EmailReplyParser  # at the first email, as rich_text
+
     return EmailReplyParser(languages=list(EMAIL_LANGUAGES))
 
 
