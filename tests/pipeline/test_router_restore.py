@@ -12,7 +12,7 @@ from confluent_kafka import Producer
 
 from threadline_common.settings import KafkaSettings
 from threadline_router.app import create_app
-from threadline_router.restore import restore_table
+from threadline_router.restore import restore_table, restore_tables
 from threadline_router.settings import RouterSettings
 
 pytestmark = pytest.mark.integration
@@ -106,3 +106,33 @@ def test_the_changelog_comes_back_into_faust_s_files_and_a_restart_reads_only_th
     assert [k for p in range(2) for k in later.due_index.due(p, "2026-11-20T11:30:00.000Z")] == []
     assert [k for p in range(2) for k in later.due_index.due(p, "2026-11-20T12:00:00.000Z")] == [keys[1]]
     later.due_index.close()
+
+
+def test_the_tables_are_restored_together_with_one_consumer_and_a_restart_with_nothing_new_reads_nothing(
+    kafka_bootstrap, kafka_topics, tmp_path: Path
+):
+    channels = tmp_path / "channels.yaml"
+    channels.write_text(CHANNELS)
+    settings = RouterSettings(channels_file=channels, data_dir=tmp_path / "data", partitions=2, store="rocksdb://")
+    kafka = KafkaSettings(bootstrap_servers=kafka_bootstrap, topic_prefix=kafka_topics.prefix)
+    keys = [f"T1:C1:{i}.000100".encode() for i in range(6)]
+    produce(kafka_bootstrap, kafka_topics.links, [(k, row(k.decode().rsplit(":", 1)[1])) for k in keys])
+    produce(kafka_bootstrap, kafka_topics.follows, [(b"ticket:7", b'{"followers":[]}'), (b"ticket:8", None)])
+
+    def restore() -> dict[str, int]:
+        app = create_app(settings, kafka)
+        tables = [app.tables[name] for name in ("links", "follows", "homes")]
+        return {done.table: done.rows for done in restore_tables(tables, kafka)}
+
+    assert restore() == {"links": 6, "follows": 2, "homes": 0}
+    assert restore() == {"links": 0, "follows": 0, "homes": 0}, "nothing new: nothing read"
+    produce(kafka_bootstrap, kafka_topics.follows, [(b"ticket:9", b'{"followers":[]}')])
+    assert restore() == {"links": 0, "follows": 1, "homes": 0}, "only what was written since"
+
+    store = create_app(settings, kafka).tables["follows"].data
+    found: dict[bytes, bytes] = {}
+    for p in range(2):
+        db = store.rocksdb_options.open(store.partition_path(p))
+        found.update((k, v) for k, v in db.items() if k != store.offset_key)
+        db.close()
+    assert set(found) == {b"ticket:7", b"ticket:9"}, "each table's rows in its own files, the tombstone applied"

@@ -214,12 +214,6 @@ def _number(lines: list[str], pattern: str) -> float | None:
     return float(match.group(1)) if match else None
 
 
-def _seconds(line: str) -> float:
-    """The seconds a restore line reports ('... records in 2.3s ...')."""
-    match = re.search(r" in ([0-9.]+)s", line)
-    return float(match.group(1)) if match else 0.0
-
-
 def _ticks(port: int, process: Any, after: dict[str, float] | None = None) -> dict[str, float]:
     """The reminder ticks measured since `after` (a scrape), once TICKS more have run."""
     before = after or {}
@@ -329,9 +323,8 @@ def measure(bootstrap: str, count: int, timeout: float, keep: set[str] | None = 
                 if pid is None:
                     raise BenchError("the router is gone")
                 result[f"{phase}_memory_mib"] = memory_mib(pid)
-                said = [line for line in _restore_lines(router.log_path) if "restored:" in line][-3:]
-                result[f"{phase}_restore_seconds"] = round(sum(_seconds(line) for line in said), 2)
                 done = [line for line in _restore_lines(router.log_path) if "restore done:" in line][-1:]
+                result[f"{phase}_restore_seconds"] = _number(done, r" in ([0-9.]+)s")
                 result[f"{phase}_restore_cpu_seconds"] = _number(done, r"([0-9.]+) CPU seconds")
                 result[f"{phase}_restore_peak_mib"] = _number(done, r"peak resident memory ([0-9.]+) MiB")
                 if phase == "cold":

@@ -6,6 +6,7 @@ import logging
 import multiprocessing
 import resource
 import sys
+import time
 from typing import Any
 
 from threadline_common.faust_worker import worker_loglevel
@@ -13,7 +14,7 @@ from threadline_common.logs import configure_logging
 from threadline_common.settings import KafkaSettings, load_kafka_settings, load_settings
 from threadline_router.app import create_app
 from threadline_router.due_index import IndexedTable
-from threadline_router.restore import restore_table
+from threadline_router.restore import restore_tables
 from threadline_router.settings import RouterSettings
 
 log = logging.getLogger("threadline_router")
@@ -22,10 +23,10 @@ log = logging.getLogger("threadline_router")
 def restore_all(app: Any, kafka: KafkaSettings, bad_rows: Any) -> None:
     """Run in the restore's child process; `bad_rows` (a shared integer) carries back how many
     undecodable rows the due-time index met, for the worker's metric."""
-    for name in ("links", "follows", "homes"):
-        table = app.tables[name]
+    began = time.monotonic()
+    tables = [app.tables[name] for name in ("links", "follows", "homes")]
+    for table, done in zip(tables, restore_tables(tables, kafka), strict=True):
         index = getattr(table, "due_index", None)
-        done = restore_table(table, kafka, index)
         if index is not None:
             bad_rows.value += index.bad_rows
         log.info(
@@ -39,7 +40,8 @@ def restore_all(app: Any, kafka: KafkaSettings, bad_rows: Any) -> None:
     # CPU seconds: what the restore costs whatever else the machine runs; the peak: what the pod
     # needs beside the worker (which waits meanwhile at its own, smaller, size).
     log.info(
-        "restore done: %.1f CPU seconds, peak resident memory %.0f MiB",
+        "restore done: in %.2fs, %.1f CPU seconds, peak resident memory %.0f MiB",
+        time.monotonic() - began,
         usage.ru_utime + usage.ru_stime,
         usage.ru_maxrss / 1024,
     )

@@ -24,13 +24,14 @@ from typing import Any
 
 from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
 
-from threadline_common.kafka import consumer_config
+from threadline_common.kafka import admin_config, consumer_config
 from threadline_common.settings import KafkaSettings
 from threadline_router.due_index import DueIndex
 
 log = logging.getLogger(__name__)
 
 BATCH = 10_000  # records a write batch (and a consume call) holds
+Watermarks = dict[tuple[str, int], tuple[int, int]]  # (topic, partition) -> (first offset, end offset)
 
 
 @dataclass
@@ -47,18 +48,11 @@ def _rows(db: Any, offset_key: bytes) -> Iterator[tuple[bytes, bytes]]:
             yield key, value
 
 
-def restore_table(table: Any, kafka: KafkaSettings, index: DueIndex | None = None) -> Restored:
-    """Restore one faust table (RocksDB store) from its changelog, every partition."""
-    import rocksdict
-
-    began = time.monotonic()
-    store = table.data
-    topic = table.changelog_topic.get_topic_name()
-    partitions = table.partitions or table.app.conf.topic_partitions
-    consumer = Consumer(
+def _consumer(kafka: KafkaSettings, app_id: str) -> Consumer:
+    return Consumer(
         consumer_config(
             kafka,
-            f"{table.app.conf.id}-restore",
+            f"{app_id}-restore",
             # Bounded read-ahead: librdkafka's defaults queue hundreds of MiB ahead of the writes
             # (measured: 870 MiB resident at 1,000,000 rows, 350 MiB with these), which costs memory and no speed.
             **{
@@ -69,6 +63,63 @@ def restore_table(table: Any, kafka: KafkaSettings, index: DueIndex | None = Non
             },
         )
     )
+
+
+def _partitions(table: Any) -> int:
+    return int(table.partitions or table.app.conf.topic_partitions)
+
+
+def watermarks(kafka: KafkaSettings, tables: list[Any]) -> Watermarks:
+    """Each changelog partition's first and end offsets, for all the tables at once: two
+    ListOffsets requests in all (the admin API), instead of two a partition."""
+    from confluent_kafka.admin import AdminClient, OffsetSpec
+
+    tps = [TopicPartition(t.changelog_topic.get_topic_name(), p) for t in tables for p in range(_partitions(t))]
+    admin = AdminClient(admin_config(kafka))
+    found: dict[tuple[str, int], list[int]] = {(tp.topic, tp.partition): [0, 0] for tp in tps}
+    asked = [
+        (i, admin.list_offsets({tp: spec for tp in tps}, request_timeout=30))
+        for i, spec in enumerate((OffsetSpec.earliest(), OffsetSpec.latest()))
+    ]
+    for i, futures in asked:
+        for tp, future in futures.items():
+            found[(tp.topic, tp.partition)][i] = future.result().offset
+    return {key: (low, high) for key, (low, high) in found.items()}
+
+
+def restore_tables(tables: list[Any], kafka: KafkaSettings) -> list[Restored]:
+    """Restore several faust tables with one consumer and one look-up of their changelogs'
+    offsets (a restart with nothing new then costs two requests, not a client and 12 requests a
+    table). Each table's due-time index, if it has one, is fed as in restore_table."""
+    if not tables:
+        return []
+    ends = watermarks(kafka, tables)
+    consumer = _consumer(kafka, tables[0].app.conf.id)
+    try:
+        return [restore_table(t, kafka, getattr(t, "due_index", None), consumer=consumer, offsets=ends) for t in tables]
+    finally:
+        consumer.close()
+
+
+def restore_table(
+    table: Any,
+    kafka: KafkaSettings,
+    index: DueIndex | None = None,
+    *,
+    consumer: Consumer | None = None,
+    offsets: Watermarks | None = None,
+) -> Restored:
+    """Restore one faust table (RocksDB store) from its changelog, every partition. With a
+    `consumer` (restore_tables) it is used and left open, with `offsets` its watermarks."""
+    import rocksdict
+
+    began = time.monotonic()
+    store = table.data
+    topic = table.changelog_topic.get_topic_name()
+    partitions = _partitions(table)
+    own = consumer is None
+    if consumer is None:
+        consumer = _consumer(kafka, table.app.conf.id)
     dbs: dict[int, Any] = {}
     ends: dict[int, int] = {}
     starts: list[TopicPartition] = []
@@ -92,7 +143,10 @@ def restore_table(table: Any, kafka: KafkaSettings, index: DueIndex | None = Non
                 collect[p] = {}
             elif index is not None and not index.current(p):
                 stale.add(p)
-            low, high = consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=30)
+            if offsets is not None:
+                low, high = offsets[(topic, p)]
+            else:
+                low, high = consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=30)
             start = int(stored) + 1 if stored is not None else max(low, 0)
             if start < high:
                 ends[p] = high
@@ -106,7 +160,7 @@ def restore_table(table: Any, kafka: KafkaSettings, index: DueIndex | None = Non
                 if message.error():
                     raise RuntimeError(f"restoring {topic}: {message.error()}")
                 part, offset, key = message.partition(), message.offset(), message.key()
-                if part is None or offset is None or part not in ends or key is None:
+                if part is None or offset is None or part not in ends or key is None or message.topic() != topic:
                     continue
                 batch = batches.get(part)
                 if batch is None:
@@ -139,7 +193,10 @@ def restore_table(table: Any, kafka: KafkaSettings, index: DueIndex | None = Non
             for p in sorted(stale):
                 indexed += index.rebuild(p, _rows(dbs[p], store.offset_key))
     finally:
-        consumer.close()
+        if own:
+            consumer.close()
+        else:
+            consumer.unassign()
         for db in dbs.values():
             db.close()
         if index is not None:
