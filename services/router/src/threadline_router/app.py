@@ -18,6 +18,7 @@ from typing import Any
 
 import faust
 import msgspec
+from faust.tables import TableManager
 from faust.web import Request, Response, View
 from mode.utils.objects import cached_property
 from mode.utils.queues import FlowControlEvent
@@ -125,6 +126,18 @@ class KeepDeliveredEvents(FlowControlEvent):
         super().resume()
 
 
+class PromptTableManager(TableManager):
+    """faust's table manager without the second it sleeps at start before it registers the
+    tables' changelogs (faust 0.15 `TableManager.on_start`: `await self.sleep(1.0)`, a wait for
+    tables declared late). The group's first assignment waits for that registration, so every
+    start of the router waited that second; its tables are all declared in create_app."""
+
+    async def on_start(self) -> None:
+        if not self.should_stop:
+            await self._update_channels()
+            await self.recovery.start()
+
+
 class RouterApp(ExitOnCrash, faust.App):
     @cached_property
     def flow_control(self) -> FlowControlEvent:
@@ -179,6 +192,7 @@ def create_app(settings: RouterSettings, kafka: KafkaSettings, channels: Channel
         broker_session_timeout=settings.session_timeout_seconds,
         broker_heartbeat_interval=max(1.0, settings.session_timeout_seconds / 4),
         broker_commit_interval=1.0,
+        TableManager=PromptTableManager,
         **WEB_OPTIONS,
     )
 
