@@ -20,6 +20,7 @@ import logging
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
@@ -101,6 +102,25 @@ def restore_tables(tables: list[Any], kafka: KafkaSettings) -> list[Restored]:
         consumer.close()
 
 
+def _stored_offset(store: Any, path: Path) -> bytes | None:
+    """faust's offset in a partition's files, read from a read-only open: a read-write open
+    writes and syncs a new manifest (measured: 0.7-0.85 s for the 18 partitions of a restart on
+    the bench's machine, 0.1-0.16 s read-only), and a restart has nothing to write to most of
+    them. A read-only open still reads the write-ahead log that a crash left."""
+    import rocksdict
+
+    if not (path / "CURRENT").exists():
+        return None
+    db = rocksdict.Rdict(
+        str(path), options=store.rocksdb_options.as_options(), access_type=rocksdict.AccessType.read_only()
+    )
+    try:
+        stored = db.get(store.offset_key)
+        return bytes(stored) if stored is not None else None
+    finally:
+        db.close()
+
+
 def restore_table(
     table: Any,
     kafka: KafkaSettings,
@@ -137,8 +157,7 @@ def restore_table(
         for p in range(partitions):
             path = store.partition_path(p)
             path.parent.mkdir(parents=True, exist_ok=True)
-            db = dbs[p] = store.rocksdb_options.open(path)
-            stored = db.get(store.offset_key)
+            stored = _stored_offset(store, path)
             if index is not None and stored is None:
                 collect[p] = {}
             elif index is not None and not index.current(p):
@@ -148,6 +167,8 @@ def restore_table(
             else:
                 low, high = consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=30)
             start = int(stored) + 1 if stored is not None else max(low, 0)
+            if start < high or p in stale:
+                dbs[p] = store.rocksdb_options.open(path)  # written to (or its rows read again)
             if start < high:
                 ends[p] = high
                 starts.append(TopicPartition(topic, p, start if stored is not None else OFFSET_BEGINNING))
