@@ -330,6 +330,7 @@ def measure(bootstrap: str, count: int, timeout: float, keep: set[str] | None = 
                 result[f"{phase}_restore_seconds"] = _number(done, r" in ([0-9.]+)s")
                 made = [line for line in _restore_lines(router.log_path) if "app made" in line][-1:]
                 result[f"{phase}_app_made_seconds"] = _number(made, r"app made ([0-9.]+)s")
+                result[f"{phase}_app_made_cpu_seconds"] = _number(made, r", ([0-9.]+) CPU seconds")
                 # What is left: faust's start, the group's join and assignment, the probe's two hops.
                 result[f"{phase}_faust_seconds"] = round(
                     result[f"{phase}_seconds"]
@@ -402,6 +403,12 @@ def _start_note(empty: dict[str, Any], runs: list[dict[str, Any]], compiled: flo
         last = runs[-1]
         size = f"{last['conversations']:,}"
         said.append(f"At {size} conversations a restart took {parts(last, 'warm')}; a new pod {parts(last, 'cold')}.")
+    said.append(
+        f"Beside the start, a router with conversations routes the {DUE} due a reminder at each of the bench's "
+        "one-second ticks from its first second on (the empty table has none due): part of faust's share above. "
+        f"Making the app cost {empty['warm_app_made_cpu_seconds'] or 0:.1f} CPU seconds at the empty router's "
+        "restart: the rest of its share is the machine's load."
+    )
     said.append(
         f"Bytecode compiled ahead as in the image ({compiled:.1f} s before the figures; without it each start "
         "compiled every module again)."

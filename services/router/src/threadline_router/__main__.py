@@ -67,7 +67,12 @@ def main() -> None:
     app = create_app(settings, kafka)
     elapsed = since_process_start()
     if elapsed is not None:
-        log.info("app made %.2fs after the process started (interpreter, imports, settings, channels)", elapsed)
+        usage = resource.getrusage(resource.RUSAGE_SELF)
+        log.info(
+            "app made %.2fs after the process started, %.2f CPU seconds (interpreter, imports, settings, channels)",
+            elapsed,
+            usage.ru_utime + usage.ru_stime,
+        )
     argv = sys.argv[1:] or [
         "worker",
         "--without-web" if settings.web_port == 0 else "--web-port",
