@@ -21,8 +21,12 @@ $(UV):
 	python3 -m venv $(TOOLS)
 	$(TOOLS)/bin/pip install --quiet uv==$(UV_VERSION)
 
+# Bytecode compiled once here, as the images have it: every test, demo and bench process would
+# otherwise compile its libraries again at each start where PYTHONDONTWRITEBYTECODE is set
+# (the router's imports: 2.3 CPU seconds without, 1.1 with).
 $(SYNCED): $(UV) uv.lock pyproject.toml $(wildcard */pyproject.toml */*/pyproject.toml)
-	$(UV) sync --frozen --all-packages
+	$(UV) sync --frozen --all-packages --compile-bytecode
+	$(PY) -m compileall -q libs services sandboxes devstack tests > /dev/null
 	@touch $@
 
 venv: $(SYNCED) ## create .venv from the lock file (uv workspace)
