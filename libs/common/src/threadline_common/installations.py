@@ -298,6 +298,18 @@ class TokenResolver:
         raise UnknownTeam(f"no Slack install for team {team_id} and no single bot token configured")
 
 
+def token_resolver(
+    single_token: str | None, installations_key: str | None, kafka: KafkaSettings, topic: str, client_id: str
+) -> TokenResolver:
+    """The bot token by team as a service configures it: the single token alone, or with
+    several workspaces (an installations key) also the installations topic read into memory
+    (its reader thread starts here; `wait_ready` before the first call that needs it)."""
+    if installations_key is None:
+        return TokenResolver(single_token)
+    store = KafkaInstallationStore(kafka, topic, InstallationCipher(installations_key), client_id=client_id)
+    return TokenResolver(single_token, store.start())
+
+
 def team_of_conversation(conversation_id: str) -> str | None:
     """The team of a conversation key `<team>:<channel>:<thread ts>` (None when not a Slack key)."""
     team, sep, _ = conversation_id.partition(":")
