@@ -8,16 +8,13 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from cryptography.fernet import Fernet
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
-from slack_sdk.oauth import AuthorizeUrlGenerator
-from slack_sdk.oauth.installation_store import Installation
+from threadline_testing.installs import install, keep
 
-from threadline_common.installations import InstallationCipher, KafkaInstallationStore
 from threadline_common.settings import KafkaSettings
 from threadline_reporter.slack_clients import UnknownWorkspace
 
@@ -25,31 +22,6 @@ from .conftest import produce, wait_until
 
 pytestmark = pytest.mark.integration
 KEY = Fernet.generate_key().decode()
-
-
-def installed(slack, team: str) -> Installation:
-    """The app installed to `team` on the sandbox's authorize page and exchanged for its tokens."""
-    url = AuthorizeUrlGenerator(
-        client_id=slack.oauth_app.client_id,
-        scopes=["chat:write", "channels:history"],
-        redirect_uri="https://threadline.example/slack/oauth_redirect",
-        authorization_url=f"{slack.base_url}/oauth/v2/authorize",
-    ).generate("st")
-    code = parse_qs(urlsplit(slack.approve_install(url, team)).query)["code"][0]
-    answer = WebClient(base_url=slack.api_url).oauth_v2_access(
-        client_id=slack.oauth_app.client_id,
-        client_secret=slack.oauth_app.client_secret,
-        code=code,
-        redirect_uri="https://threadline.example/slack/oauth_redirect",
-    )
-    return Installation(
-        team_id=team,
-        bot_token=answer["access_token"],
-        bot_user_id=answer["bot_user_id"],
-        bot_scopes=answer["scope"],
-        user_id=answer["authed_user"]["id"],
-        app_id=answer["app_id"],
-    )
 
 
 def opened(team: str, channel: str, ts: str, at: str) -> dict[str, Any]:
@@ -77,17 +49,8 @@ def reports_in(slack, channel: str) -> list[dict[str, Any]]:
 def two_workspaces(slack, tmp_path: Path, kafka_bootstrap, kafka_topics) -> Path:
     slack.add_workspace("T2", "Second Corp")
     slack.add_channel("C2HELP", "help", "T2", members=[slack.bot_user_id])
-    store = KafkaInstallationStore(
-        KafkaSettings(bootstrap_servers=kafka_bootstrap),
-        kafka_topics.slack_installations,
-        InstallationCipher(KEY),
-        client_id="ingest",
-    ).start()
-    try:
-        store.wait_ready()
-        store.save(installed(slack, "T2"))
-    finally:
-        store.close()
+    kafka = KafkaSettings(bootstrap_servers=kafka_bootstrap)
+    keep(kafka, kafka_topics.slack_installations, KEY, install(slack, "T2", "Second Corp"))
     path = tmp_path / "channels.yaml"
     path.write_text(
         "defaults: {timezone: UTC, response_target_minutes: 60}\n"

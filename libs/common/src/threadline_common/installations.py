@@ -255,6 +255,11 @@ class KafkaInstallationStore(InstallationStore):
                     return installation
         return None
 
+    def installations(self) -> list[Installation]:
+        """Every install read, by key (a team's, or an organisation's org-wide one)."""
+        with self._lock:
+            return [self._rows[name] for name in sorted(self._rows)]
+
     def installed_ids(self) -> frozenset[str]:
         """Every team and enterprise id with an install."""
         with self._lock:
