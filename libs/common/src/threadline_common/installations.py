@@ -315,6 +315,50 @@ def token_resolver(
     return TokenResolver(single_token, store.start())
 
 
+# The Enterprise Grid organisation of the Slack record that caused a command, on the command's
+# record (threadline.commands headers): with it zendesk-sync finds an org-wide install for a
+# workspace that has none of its own (slack_sdk's find_installation(enterprise_id, team_id)).
+ENTERPRISE_HEADER = "threadline-slack-enterprise"
+
+
+def enterprise_of(kind: str, body: Any) -> str | None:
+    """The organisation whose install a Slack request is for, where Slack's payloads say it:
+    an Events API callback's `authorizations[0].enterprise_id` (the installation the event is
+    delivered for: in a Slack Connect channel the envelope's `enterprise_id` is the actor's
+    organisation, not the installer's), else its `context_enterprise_id` / `enterprise_id`;
+    an interaction's `enterprise.id` (or `team.enterprise_id`); a slash command's `enterprise_id`.
+    None outside Enterprise Grid."""
+    if not isinstance(body, dict):
+        return None
+    found: Any = None
+    if kind == "event_callback":
+        authorizations = body.get("authorizations")
+        if isinstance(authorizations, list) and authorizations and isinstance(authorizations[0], dict):
+            found = authorizations[0].get("enterprise_id")
+        found = found or body.get("context_enterprise_id") or body.get("enterprise_id")
+    elif kind == "interaction":
+        enterprise, team = body.get("enterprise"), body.get("team")
+        found = (enterprise or {}).get("id") if isinstance(enterprise, dict) else None
+        found = found or ((team or {}).get("enterprise_id") if isinstance(team, dict) else None)
+    elif kind == "slash_command":
+        found = body.get("enterprise_id")
+    return found if isinstance(found, str) and found.startswith("E") else None
+
+
+def enterprise_header(enterprise_id: str | None) -> list[tuple[str, bytes]]:
+    return [(ENTERPRISE_HEADER, enterprise_id.encode())] if enterprise_id else []
+
+
+def enterprise_in(headers: Any) -> str | None:
+    """The organisation a command's headers name (None without the header)."""
+    items = headers.items() if isinstance(headers, dict) else (headers or ())
+    for key, value in items:
+        if key == ENTERPRISE_HEADER:
+            raw = value.decode(errors="replace") if isinstance(value, bytes) else str(value or "")
+            return raw if raw.startswith("E") else None
+    return None
+
+
 def team_of_conversation(conversation_id: str) -> str | None:
     """The team of a conversation key `<team>:<channel>:<thread ts>` (None when not a Slack key)."""
     team, sep, _ = conversation_id.partition(":")

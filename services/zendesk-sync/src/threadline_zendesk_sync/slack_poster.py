@@ -39,6 +39,10 @@ SlackMethod = Callable[..., Awaitable[AsyncSlackResponse]]
 # workspaces every call is made with that team's bot token (Effects.perform sets it per command,
 # each in its own task, so commands side by side do not see each other's).
 ACTING_TEAM: ContextVar[str | None] = ContextVar("threadline_slack_team", default=None)
+# Its Enterprise Grid organisation when the command's Slack request named one (the commands'
+# threadline-slack-enterprise header): a workspace without an install of its own is then served
+# by its organisation's org-wide install.
+ACTING_ENTERPRISE: ContextVar[str | None] = ContextVar("threadline_slack_enterprise", default=None)
 MEMBERS_TTL_SECONDS = 60.0  # how long a channel's member list is trusted (who may follow, who reads text)
 
 
@@ -96,7 +100,7 @@ class Slack:
     def token(self) -> str:
         """The bot token of the acting team (the single one without several workspaces)."""
         try:
-            return self.tokens.token_for(ACTING_TEAM.get())
+            return self.tokens.token_for(ACTING_TEAM.get(), ACTING_ENTERPRISE.get())
         except UnknownTeam as exc:
             raise PermanentError(str(exc)) from exc
 

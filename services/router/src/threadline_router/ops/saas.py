@@ -78,11 +78,31 @@ def workspaces(settings: OpsSettings, kafka: KafkaSettings | None, topic: str | 
     return found
 
 
+def slack_for_channel(settings: OpsSettings, kafka: KafkaSettings | None, topic: str | None, channel: str) -> Slack:
+    """Slack with the bot token of the workspace `channel` is in: the single token alone, else the
+    first workspace's (single first, then each install's) that Slack shows the channel to."""
+    found = workspaces(settings, kafka, topic)
+    if len(found) == 1:
+        return Slack(settings, found[0].token)
+    for workspace in found:
+        slack = Slack(settings, workspace.token)
+        try:
+            info = slack.client.conversations_info(channel=channel)["channel"]
+        except SlackApiError:
+            continue
+        except OSError as exc:
+            raise OpsError(f"cannot reach Slack for conversations.info of {channel}: {exc}") from exc
+        slack.channel_team = info.get("context_team_id") or workspace.team_id
+        return slack
+    raise OpsError(f"no workspace's bot token sees {channel}: install the app in its workspace (/slack/install)")
+
+
 class Slack:
     def __init__(self, settings: OpsSettings, token: str | None = None) -> None:
         if token is None and settings.slack_bot_token is None:
             raise OpsError("set THREADLINE_OPS_SLACK_BOT_TOKEN (the bot token Threadline uses) to read Slack")
         self.client = slack_client(settings, token or settings.slack_bot_token.get_secret_value())  # type: ignore[union-attr]
+        self.channel_team: str | None = None  # the workspace of the channel it was picked for, if known
 
     def _call(self, what: str, method: Any, **kwargs: Any) -> Any:
         try:
@@ -99,7 +119,10 @@ class Slack:
             raise OpsError(f"cannot reach Slack for {what}: {exc}") from exc
 
     def team_id(self) -> str:
-        """The workspace Threadline is installed in: the first part of its conversation ids."""
+        """The workspace of the token's channel (the first part of its conversation ids): the one
+        its install is for (auth.test), or the channel's own for an org-wide token."""
+        if self.channel_team:
+            return self.channel_team
         return str(self._call("auth.test", self.client.auth_test)["team_id"])
 
     def thread(self, channel: str, root_ts: str) -> list[dict[str, Any]]:
