@@ -1005,6 +1005,8 @@ def _conversation_object(s: SlackSandbox, user: str, channel: dict[str, Any]) ->
         "topic": text_field(str(channel.get("topic", ""))),
         "purpose": text_field(str(channel.get("purpose", ""))),
         "previous_names": [],
+        # The workspace a channel of one belongs to (Slack's context_team_id).
+        **({"context_team_id": channel["context_team_id"]} if channel.get("context_team_id") else {}),
     }
 
 
