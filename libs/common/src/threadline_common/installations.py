@@ -291,6 +291,12 @@ class TokenResolver:
         if self.store is not None:
             self.store.wait_ready(timeout)
 
+    def bot_tokens(self) -> list[str]:
+        """Every bot token there is: the single one first, then each install's."""
+        installs = self.store.installations() if self.store is not None else []
+        found = [self.single_token, *(i.bot_token for i in installs)]
+        return list(dict.fromkeys(t for t in found if t))
+
     def token_for(self, team_id: str | None, enterprise_id: str | None = None) -> str:
         if self.store is not None and team_id:
             installation = self.store.find_installation(enterprise_id, team_id)

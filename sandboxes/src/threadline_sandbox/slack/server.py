@@ -327,10 +327,14 @@ class SlackSandbox(Interactive):
                 return cid
         raise KeyError(name)
 
-    def set_usergroup(self, group_id: str, users: list[str], disabled: bool = False) -> None:
-        """Who is in a user group from now on (as an admin would change it in Slack)."""
+    def set_usergroup(
+        self, group_id: str, users: list[str], disabled: bool = False, team_id: str | None = None
+    ) -> None:
+        """Who is in a user group from now on (as an admin would change it in Slack). `team_id`:
+        the group is that workspace's (added with add_workspace): to a token of any other,
+        usergroups.users.list answers no_such_subteam, as Slack does; else every team sees it."""
         with self._lock:
-            self.ws.usergroups[group_id] = {"users": list(users), "disabled": disabled}
+            self.ws.usergroups[group_id] = {"users": list(users), "disabled": disabled, "team_id": team_id}
 
     def thread(self, channel: str, ts: str) -> list[dict[str, Any]]:
         with self._lock:
@@ -1112,6 +1116,9 @@ def usergroups_users_list(s: SlackSandbox, user: str, p: dict[str, Any]) -> dict
     only with include_disabled."""
     group = s.ws.usergroups.get(str(p["usergroup"]))
     include_disabled = str(p.get("include_disabled", "")).lower() in ("1", "true")
+    owner = (group or {}).get("team_id")
+    if owner and s.team_id != owner and s.team_info(owner).get("enterprise_id") != s.team_id:
+        group = None  # another workspace's group
     if group is None or (group["disabled"] and not include_disabled):
         raise SlackError("no_such_subteam")
     return {"users": list(group["users"])}

@@ -56,6 +56,7 @@ class Slack:
         self.settings = settings
         self.budgets = budgets
         self.tokens = tokens or TokenResolver(settings.slack_bot_token.get_secret_value())
+        self.group_tokens: dict[str, str] = {}  # user group -> the token of the workspace it is in
         options: dict[str, Any] = {"base_url": settings.slack_api_url} if settings.slack_api_url else {}
         # Nothing is retried inside the client: a 429 holds its resource for every command that
         # needs it (budgets), and a post whose answer was lost is looked for before it is retried.
@@ -127,9 +128,28 @@ class Slack:
             raise TransientError(f"Slack unreachable: {type(exc).__name__}", service="slack") from exc
 
     async def usergroup_members(self, usergroup: str) -> list[str]:
-        """usergroups.users.list: the user ids of a user group (needs usergroups:read)."""
-        response = await self.call(self.client.usergroups_users_list, usergroup=usergroup)
-        return [str(u) for u in response.get("users") or []]
+        """usergroups.users.list: the user ids of a user group (needs usergroups:read). With
+        several workspaces the group is read with its own workspace's token: the channels file
+        does not say whose a group is, so each workspace's token is asked in turn (the one that
+        knew it last time first) until one does not answer no_such_subteam."""
+        if not self.tokens.several_workspaces or ACTING_TEAM.get() is not None:
+            response = await self.call(self.client.usergroups_users_list, usergroup=usergroup)
+            return [str(u) for u in response.get("users") or []]
+        await asyncio.to_thread(self.tokens.wait_ready)
+        known = self.group_tokens.get(usergroup)
+        tokens = list(dict.fromkeys(t for t in (known, *self.tokens.bot_tokens()) if t))
+        unknown: PermanentError | None = None
+        for token in tokens:
+            try:
+                response = await self.call(self.client.usergroups_users_list, usergroup=usergroup, token=token)
+            except PermanentError as exc:
+                if "no_such_subteam" not in str(exc):
+                    raise
+                unknown = exc  # not this workspace's group
+                continue
+            self.group_tokens[usergroup] = token
+            return [str(u) for u in response.get("users") or []]
+        raise unknown or PermanentError(f"no Slack token to read user group {usergroup} with")
 
     async def in_channel(self, method: SlackMethod, **kwargs: Any) -> Any:
         """A call in a channel (reading its threads, posting). In a public channel the app was
