@@ -13,6 +13,7 @@ import pytest
 from confluent_kafka import Consumer
 from cryptography.fernet import Fernet
 from slack_sdk.oauth.installation_store import Installation
+from threadline_testing.installs import install, keep
 
 from threadline_common.installations import (
     InstallationCipher,
@@ -25,10 +26,12 @@ from threadline_common.installations import (
     enterprise_header,
     enterprise_in,
     enterprise_of,
+    token_resolver,
 )
 from threadline_common.schemas import validate
 from threadline_common.settings import KafkaSettings
 from threadline_devstack.waiting import wait_until
+from threadline_sandbox.slack import SlackSandbox
 
 KEY = Fernet.generate_key().decode()
 
@@ -154,3 +157,28 @@ def test_an_org_wide_install_answers_for_a_workspace_of_its_organisation_named_w
     resolver = TokenResolver("xoxb-single", store)
     assert resolver.token_for("T3", "E1") == "xoxb-E1"
     assert resolver.token_for("T3") == "xoxb-single"  # without the organisation: the single token
+
+
+@pytest.mark.integration
+def test_a_workspace_no_request_named_is_found_in_its_organisation_by_asking_slack(kafka_bootstrap, kafka_topics):
+    slack = SlackSandbox().start()
+    try:
+        slack.add_workspace("T3", "Third Corp", enterprise_id="E1")
+        slack.add_workspace("T4", "Elsewhere", enterprise_id="E9")
+        org = install(slack, "T3", "Acme Grid", enterprise_id="E1", org_wide=True)
+        kafka = KafkaSettings(bootstrap_servers=kafka_bootstrap)
+        keep(kafka, kafka_topics.slack_installations, KEY, org)
+        resolver = token_resolver(
+            "xoxb-single", KEY, kafka, kafka_topics.slack_installations, "reporter", slack.api_url
+        )
+        try:
+            resolver.wait_ready()
+            assert resolver.needs_asking("T3")
+            assert resolver.token_for("T3") == org.bot_token  # auth.teams.list of the org-wide install
+            assert not resolver.needs_asking("T3")  # remembered
+            assert resolver.token_for("T4") == "xoxb-single"  # not one of its workspaces
+        finally:
+            assert resolver.store is not None
+            resolver.store.close()
+    finally:
+        slack.stop()

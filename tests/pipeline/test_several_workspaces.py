@@ -110,3 +110,13 @@ def test_a_workspace_covered_only_by_an_org_wide_install_is_answered_with_the_or
     [link] = wait_until("the ticket link in T3's thread", lambda: bot_replies(p, "C3HELP", root))[:1]
     assert "opened ticket" in link["text"]
     assert link["_token_team"] == "E1"  # posted with the org-wide install's token
+
+    # An agent's answer from Zendesk: no Slack request behind it, the workspace's organisation
+    # as its question named it.
+    [ticket] = list(p.zen().tickets(external_id=f"T3:C3HELP:{root}"))
+    p.zendesk.agent_comment(ticket.id, "The readers are back, badge in again please.")
+    [answer] = wait_until(
+        "the agent's answer in T3's thread",
+        lambda: [m for m in bot_replies(p, "C3HELP", root) if "badge in again" in m["text"]],
+    )
+    assert answer["_token_team"] == "E1"

@@ -662,6 +662,17 @@ def auth_test(s: SlackSandbox, user: str, p: dict[str, Any]) -> dict[str, Any]:
     return result
 
 
+def auth_teams_list(s: SlackSandbox, user: str, p: dict[str, Any]) -> dict[str, Any]:
+    """auth.teams.list: the workspaces an org-wide app was approved for (every workspace of the
+    organisation, here); a workspace's token lists its own workspace."""
+    acting = s.team_info(s.team_id)
+    if acting.get("is_enterprise_install"):
+        teams = [w for w in s.ws.workspaces.values() if w.get("enterprise_id") == acting["id"]]
+    else:
+        teams = [acting]
+    return {"teams": [{"id": t["id"], "name": t["name"]} for t in teams], "response_metadata": {"next_cursor": ""}}
+
+
 def _blocks_text(p: dict[str, Any]) -> tuple[str, list[Any] | None]:
     blocks = p.get("blocks")
     if isinstance(blocks, str):
@@ -1258,6 +1269,7 @@ def files_info(s: SlackSandbox, user: str, p: dict[str, Any]) -> dict[str, Any]:
 
 METHODS = {
     "auth.test": auth_test,
+    "auth.teams.list": auth_teams_list,
     "chat.postMessage": chat_post_message,
     "chat.postEphemeral": chat_post_ephemeral,
     "chat.update": chat_update,

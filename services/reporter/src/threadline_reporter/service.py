@@ -109,6 +109,7 @@ def slack_clients(settings: ReporterSettings, kafka: KafkaSettings | None) -> Sl
         kafka,
         Topics(kafka.topic_prefix).slack_installations,
         client_id=f"{settings.group_id}.slack",
+        slack_api_url=settings.slack_api_url,
     )
     return SlackClients(tokens, settings.slack_api_url)
 

@@ -27,18 +27,14 @@ import msgspec
 from faust.web import Request, Response, View
 from prometheus_client import CollectorRegistry, Counter, Gauge
 
+from threadline_common import installations
 from threadline_common.causality import depth_header, depth_of, is_loop, loop_reason
 from threadline_common.channels import load_channels
 from threadline_common.contracts import Topics
 from threadline_common.dlq import PoisonMessage
 from threadline_common.faust_worker import WEB_OPTIONS, DeadLetters, ExitOnCrash, exit_now, fatal, pause_while
 from threadline_common.health import Heartbeat
-from threadline_common.installations import (
-    InstallationCipher,
-    KafkaInstallationStore,
-    TokenResolver,
-    enterprise_in,
-)
+from threadline_common.installations import TokenResolver, enterprise_in
 from threadline_common.kafka import faust_broker_options
 from threadline_common.lanes import Lanes
 from threadline_common.logs import log_context
@@ -128,12 +124,15 @@ class SyncApp(ExitOnCrash, faust.App):
 def token_resolver(settings: ZendeskSyncSettings, kafka: KafkaSettings, topics: Topics) -> TokenResolver:
     """The bot token by team: the single token, and with several workspaces the installations
     topic read into memory (its reader thread starts here)."""
-    single = settings.slack_bot_token.get_secret_value()
-    if settings.slack_installations_key is None:
-        return TokenResolver(single)
-    cipher = InstallationCipher(settings.slack_installations_key.get_secret_value())
-    store = KafkaInstallationStore(kafka, topics.slack_installations, cipher, client_id=settings.app_id)
-    return TokenResolver(single, store.start())
+    key = settings.slack_installations_key
+    return installations.token_resolver(
+        settings.slack_bot_token.get_secret_value(),
+        key.get_secret_value() if key is not None else None,
+        kafka,
+        topics.slack_installations,
+        client_id=settings.app_id,
+        slack_api_url=settings.slack_api_url,
+    )
 
 
 def create_app(settings: ZendeskSyncSettings, kafka: KafkaSettings, effects: Effects | None = None) -> faust.App:

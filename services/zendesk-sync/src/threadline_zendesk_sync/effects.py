@@ -92,7 +92,11 @@ class Effects:
 
     async def perform(self, command: CommandV4, enterprise_id: str | None = None) -> Outcome:
         """`enterprise_id`: the organisation the command's Slack request named (its header)."""
-        acting = ACTING_TEAM.set(team_of_conversation(command.conversation_id))
+        team = team_of_conversation(command.conversation_id)
+        # Remembered: a later command of this workspace with no Slack request behind it (an
+        # agent's comment) finds the org-wide install too.
+        self.slack.tokens.learn(team, enterprise_id)
+        acting = ACTING_TEAM.set(team)
         organisation = ACTING_ENTERPRISE.set(enterprise_id)
         try:
             return await self._perform(command)

@@ -111,7 +111,10 @@ class Slack:
         if self.tokens.several_workspaces and "token" not in kwargs:
             if self.tokens.store is not None and not self.tokens.store.ready:
                 await asyncio.to_thread(self.tokens.wait_ready)
-            kwargs["token"] = self.token()
+            if self.tokens.needs_asking(ACTING_TEAM.get(), ACTING_ENTERPRISE.get()):
+                kwargs["token"] = await asyncio.to_thread(self.token)  # may ask Slack (auth.teams.list)
+            else:
+                kwargs["token"] = self.token()
         await self.budgets.slack_call(name, channel)
         self._session()
         try:
