@@ -3,7 +3,7 @@ checking a ticket and pointing its external_id at a conversation (zenpy)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -14,7 +14,7 @@ from zenpy import Zenpy
 from zenpy.lib.api_objects import Ticket
 from zenpy.lib.exception import APIException, RecordNotFoundException, ZenpyException
 
-from threadline_common.installations import InstallationCipher, KafkaInstallationStore
+from threadline_common.installations import InstallationCipher, InstallationKeyError, KafkaInstallationStore
 from threadline_common.settings import KafkaSettings
 from threadline_router.ops.kafka_io import OpsError
 from threadline_router.ops.settings import OpsSettings
@@ -33,7 +33,7 @@ class Workspace:
     """A bot token threadline-ops may call Slack with, and whose it is."""
 
     label: str  # "bot token" (the single one), "bot token of Second Corp (T2)", ...
-    token: str
+    token: str = field(repr=False)  # never in a line said
     team_id: str | None = None  # None: the single token's (auth.test says it), or an org-wide install's
     enterprise_id: str | None = None
     single: bool = False
@@ -43,9 +43,11 @@ def installed_workspaces(settings: OpsSettings, kafka: KafkaSettings, topic: str
     """The installs of several workspaces, read from their topic (none without the key)."""
     if settings.slack_installations_key is None:
         return []
-    store = KafkaInstallationStore(
-        kafka, topic, InstallationCipher(settings.slack_installations_key.get_secret_value()), "threadline-ops"
-    ).start()
+    try:
+        cipher = InstallationCipher(settings.slack_installations_key.get_secret_value())
+    except InstallationKeyError as exc:
+        raise OpsError(str(exc).replace("THREADLINE_SLACK_", "THREADLINE_OPS_SLACK_")) from exc
+    store = KafkaInstallationStore(kafka, topic, cipher, "threadline-ops").start()
     try:
         store.wait_ready(settings.kafka_timeout_seconds * 2)
         installs = store.installations()
