@@ -665,6 +665,8 @@ def auth_test(s: SlackSandbox, user: str, p: dict[str, Any]) -> dict[str, Any]:
 def auth_teams_list(s: SlackSandbox, user: str, p: dict[str, Any]) -> dict[str, Any]:
     """auth.teams.list: the workspaces an org-wide app was approved for (every workspace of the
     organisation, here); a workspace's token lists its own workspace."""
+    if p.get("cursor"):
+        raise SlackError("invalid_cursor")  # one page always: no cursor was ever handed out
     acting = s.team_info(s.team_id)
     if acting.get("is_enterprise_install"):
         teams = [w for w in s.ws.workspaces.values() if w.get("enterprise_id") == acting["id"]]
