@@ -430,6 +430,16 @@ def test_optional_parts_are_off_by_default_and_on_by_values(rendered: dict[str, 
         "/slack/install",
         "/slack/oauth_redirect",
     ]
+    # Every service that calls Slack reads the installations then: the key reaches each of them.
+    for workload in ("-ingest", "-zendesk-sync", "-reporter"):
+        names = [n for n in env_of(everything.named("Deployment", workload)) if n.endswith("_SLACK_INSTALLATIONS_KEY")]
+        assert len(names) == 1, workload
+        assert env_of(everything.named("Deployment", workload))[names[0]]["valueFrom"]["secretKeyRef"]["key"] == (
+            "slack-installations-key"
+        )
+    assert not any(
+        n.endswith("_SLACK_INSTALLATIONS_KEY") for n in env_of(rendered["default"].named("Deployment", "-reporter"))
+    )
 
 
 def test_the_alert_rules_watch_metrics_the_services_export(rendered: dict[str, Rendered]) -> None:

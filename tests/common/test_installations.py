@@ -4,12 +4,16 @@ back by another service's store over real Kafka."""
 
 from __future__ import annotations
 
+import json
 import time
+from pathlib import Path
+from urllib.parse import parse_qs
 
 import pytest
 from confluent_kafka import Consumer
 from cryptography.fernet import Fernet
 from slack_sdk.oauth.installation_store import Installation
+from threadline_testing.installs import install, keep
 
 from threadline_common.installations import (
     InstallationCipher,
@@ -19,10 +23,15 @@ from threadline_common.installations import (
     UnknownTeam,
     decode,
     encode,
+    enterprise_header,
+    enterprise_in,
+    enterprise_of,
+    token_resolver,
 )
 from threadline_common.schemas import validate
 from threadline_common.settings import KafkaSettings
 from threadline_devstack.waiting import wait_until
+from threadline_sandbox.slack import SlackSandbox
 
 KEY = Fernet.generate_key().decode()
 
@@ -109,3 +118,67 @@ def test_store_over_kafka(kafka_bootstrap, kafka_topics, unique_group):
             seen.append(message.value())
     consumer.close()
     assert len(seen) == 3 and not any(b"xoxb-" in v for v in seen)
+
+
+REAL = Path(__file__).parents[1] / "fixtures" / "real_payloads" / "slack"
+
+
+def test_the_enterprise_of_a_slack_request_is_read_where_slack_puts_it():
+    def body(name: str) -> dict:
+        return json.loads((REAL / name).read_text())
+
+    # Org-wide install: authorizations[0] has no team, the organisation's id.
+    assert enterprise_of("event_callback", body("message_enterprise_grid_org_wide_install.json")) == "E111"
+    # A shared channel: the envelope names the actor's organisation, the authorization the installer's.
+    assert enterprise_of("event_callback", body("reaction_added_shared_channel_source_team_differs.json")) == (
+        "E_INSTALLED"
+    )
+    form = parse_qs((REAL / "interactivity" / "slash_command_form_body.txt").read_text().strip())
+    assert enterprise_of("slash_command", {k: v[0] for k, v in form.items()}) == "E111"
+    # Outside Enterprise Grid: none (an interaction with `enterprise: null`).
+    assert enterprise_of("interaction", body("interactivity/block_actions_with_message_socket_mode.json")) is None
+    assert enterprise_of("interaction", {"enterprise": {"id": "E9"}, "team": {"id": "T1"}}) == "E9"
+    assert enterprise_of("event_callback", "not a body") is None
+    # On the command's record and back.
+    assert enterprise_in(enterprise_header("E111")) == "E111"
+    assert enterprise_header(None) == [] and enterprise_in([]) is None
+
+
+def test_an_org_wide_install_answers_for_a_workspace_of_its_organisation_named_with_it():
+    store = KafkaInstallationStore(KafkaSettings(bootstrap_servers="127.0.0.1:9"), "t", InstallationCipher(KEY), "x")
+    store._apply(
+        *encode(
+            Installation(
+                enterprise_id="E1", team_id=None, is_enterprise_install=True, bot_token="xoxb-E1", user_id="U1"
+            ),
+            InstallationCipher(KEY),
+        )
+    )
+    resolver = TokenResolver("xoxb-single", store)
+    assert resolver.token_for("T3", "E1") == "xoxb-E1"
+    assert resolver.token_for("T3") == "xoxb-single"  # without the organisation: the single token
+
+
+@pytest.mark.integration
+def test_a_workspace_no_request_named_is_found_in_its_organisation_by_asking_slack(kafka_bootstrap, kafka_topics):
+    slack = SlackSandbox().start()
+    try:
+        slack.add_workspace("T3", "Third Corp", enterprise_id="E1")
+        slack.add_workspace("T4", "Elsewhere", enterprise_id="E9")
+        org = install(slack, "T3", "Acme Grid", enterprise_id="E1", org_wide=True)
+        kafka = KafkaSettings(bootstrap_servers=kafka_bootstrap)
+        keep(kafka, kafka_topics.slack_installations, KEY, org)
+        resolver = token_resolver(
+            "xoxb-single", KEY, kafka, kafka_topics.slack_installations, "reporter", slack.api_url
+        )
+        try:
+            resolver.wait_ready()
+            assert resolver.needs_asking("T3")
+            assert resolver.token_for("T3") == org.bot_token  # auth.teams.list of the org-wide install
+            assert not resolver.needs_asking("T3")  # remembered
+            assert resolver.token_for("T4") == "xoxb-single"  # not one of its workspaces
+        finally:
+            assert resolver.store is not None
+            resolver.store.close()
+    finally:
+        slack.stop()

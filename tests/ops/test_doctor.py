@@ -12,8 +12,10 @@ from pathlib import Path
 
 import pytest
 import yaml
+from cryptography.fernet import Fernet
 from elasticsearch import Elasticsearch
 from sandboxes.zendesk.conftest import Listener
+from threadline_testing.installs import install, keep
 from zenpy.lib.api_objects import Comment, Ticket, User, Webhook
 
 from threadline_common.contracts import load_topics
@@ -398,4 +400,46 @@ def test_a_cluster_without_any_of_the_templates_names_each(ops, reporter_es, es_
         f"PROBLEM Elasticsearch template {name} is missing: "
         "start the reporter once (it installs its templates and indices at start)"
         for name in names
+    ]
+
+
+def test_several_workspaces_each_token_and_each_channel_with_its_workspace_s(
+    ops, slack, monkeypatch, channels_file, deployed_topics
+):
+    key = Fernet.generate_key().decode()
+    slack.add_workspace("T2", "Second Corp")
+    slack.add_workspace("T3", "Gone Corp")
+    slack.add_channel("C2HELP", "help", "T2", members=[slack.bot_user_id])
+    slack.add_channel("C2QUIET", "quiet", "T2")  # the bot was never invited there
+    slack.add_channel("C3HELP", "gone-help", "T3", members=[slack.bot_user_id])
+    t2, t3 = install(slack, "T2", "Second Corp"), install(slack, "T3", "Gone Corp")
+    slack.ws.scopes[t2.bot_token] = [s for s in BOT_SCOPES if s != "files:write"]
+    slack.ws.scopes[t3.bot_token] = list(BOT_SCOPES)
+    del slack.ws.tokens[t3.bot_token]  # uninstalled there since: Slack answers invalid_auth
+    keep(deployed_topics, deployed_topics.topic_prefix + "threadline.slack.installations", key, t2, t3)
+    config = yaml.safe_load(channels_file.read_text())
+    config["channels"].update({c: {"name": n} for c, n in (("C2HELP", "help"), ("C2QUIET", "quiet"))})
+    config["channels"]["C3HELP"] = {"name": "gone-help"}
+    channels_file.write_text(yaml.safe_dump(config))
+    monkeypatch.setenv("THREADLINE_OPS_SLACK_INSTALLATIONS_KEY", key)
+
+    code, lines = ops("doctor")
+    assert code == 1
+    text = "\n".join(lines)
+    for wanted in (
+        "ok      Slack: the bot token is valid (@threadline",
+        "ok      Slack: the bot token of Second Corp (T2) is valid (@threadline in Second Corp (T2))",
+        "ok      Slack: the bot is in #support (C0SUPPORT) with the bot token",
+        "ok      Slack: the bot is in #help (C2HELP) with the bot token of Second Corp (T2)",
+    ):
+        assert wanted in text, text
+    assert problems(lines) == [
+        "PROBLEM the Slack bot token of Second Corp (T2) lacks the scopes files:write: add them under OAuth & "
+        "Permissions (or update the app from `threadline-ops slack-manifest`) and reinstall the app there",
+        "PROBLEM Slack refused the bot token of Gone Corp (T3) (invalid_auth): the app was uninstalled there or "
+        "its token revoked; install it again from /slack/install",
+        "PROBLEM the Threadline bot is not in #quiet (C2QUIET) with the bot token of Second Corp (T2): "
+        "/invite @Threadline there",
+        "PROBLEM no workspace's bot token sees #gone-help (C3HELP): check the channel id, install the app in its "
+        "workspace (/slack/install), and invite the app if the channel is private",
     ]

@@ -1,9 +1,14 @@
 """Several workspaces: a second workspace (T2) installs the app through ingest's OAuth flow
 (Slack sandbox, installations in real Kafka); a question asked in T2 gets its ticket link
-posted with T2's bot token, while the first workspace keeps working with the single token."""
+posted with T2's bot token, while the first workspace keeps working with the single token. An
+Enterprise Grid organisation installs the app org-wide: a question in one of its workspaces,
+which has no install of its own, gets its link posted with the org's token (the sandbox, as
+Slack, answers channel_not_found to the single token there)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
@@ -14,6 +19,7 @@ from slack_sdk import WebClient
 from threadline_common.installations import InstallationCipher, KafkaInstallationStore
 from threadline_common.settings import KafkaSettings
 from threadline_sandbox.slack.oauth import OAuthApp
+from threadline_sandbox.zendesk import ZendeskSandbox
 
 from .conftest import Pipeline, wait_until
 
@@ -39,14 +45,23 @@ def pipeline_settings() -> dict[str, dict[str, str]]:
     }
 
 
-def install(p: Pipeline, team: str, name: str) -> None:
+@pytest.fixture
+def pipeline_channels() -> Callable[[ZendeskSandbox], str]:
+    """The seed workspace's #support, and #help of a workspace of the organisation E1."""
+    return lambda zendesk: (
+        f"channels:\n  C0SUPPORT: {{name: support, zendesk: {{group_id: {zendesk.group_id}}}}}\n"
+        f"  C3HELP: {{name: help, zendesk: {{group_id: {zendesk.group_id}}}}}\n"
+    )
+
+
+def install(p: Pipeline, team: str, name: str, **org: Any) -> None:
     ingest = f"http://127.0.0.1:{p.ports['ingest']}"
     started = httpx.get(f"{ingest}/slack/install")
     assert started.status_code == 302
     cookie = started.headers["set-cookie"].split(";")[0]
-    back = urlsplit(p.slack.approve_install(started.headers["location"], team, name))
+    back = urlsplit(p.slack.approve_install(started.headers["location"], team, name, **org))
     done = httpx.get(f"{ingest}{back.path}?{back.query}", headers={"cookie": cookie})
-    assert done.status_code == 200 and f"installed in {name}" in done.text
+    assert done.status_code == 200 and "installed in" in done.text, done.text
 
 
 def person_of(p: Pipeline, team: str) -> WebClient:
@@ -83,3 +98,25 @@ def test_an_installed_workspace_is_answered_with_its_own_token(pipeline: Pipelin
     root1 = p.user("alice").chat_postMessage(channel="C0SUPPORT", text="The coffee machine is leaking")["ts"]
     [link1] = wait_until("the ticket link in T1's thread", lambda: bot_replies(p, "C0SUPPORT", root1))[:1]
     assert link1["team"] == p.slack.ws.team_id
+
+
+def test_a_workspace_covered_only_by_an_org_wide_install_is_answered_with_the_org_token(pipeline: Pipeline):
+    p = pipeline
+    p.slack.add_workspace("T3", "Third Corp", enterprise_id="E1")
+    p.slack.add_channel("C3HELP", "help", "T3", members=[p.slack.bot_user_id, "W3ALICE"])
+    install(p, "T3", "Acme Grid", enterprise_id="E1", org_wide=True)
+    alice_t3 = WebClient(token=p.slack.person_token("T3", "W3ALICE"), base_url=p.slack.api_url)
+    root = alice_t3.chat_postMessage(channel="C3HELP", text="The Grid badge readers are offline")["ts"]
+    [link] = wait_until("the ticket link in T3's thread", lambda: bot_replies(p, "C3HELP", root))[:1]
+    assert "opened ticket" in link["text"]
+    assert link["_token_team"] == "E1"  # posted with the org-wide install's token
+
+    # An agent's answer from Zendesk: no Slack request behind it, the workspace's organisation
+    # as its question named it.
+    [ticket] = list(p.zen().tickets(external_id=f"T3:C3HELP:{root}"))
+    p.zendesk.agent_comment(ticket.id, "The readers are back, badge in again please.")
+    [answer] = wait_until(
+        "the agent's answer in T3's thread",
+        lambda: [m for m in bot_replies(p, "C3HELP", root) if "badge in again" in m["text"]],
+    )
+    assert answer["_token_team"] == "E1"

@@ -66,8 +66,34 @@ NEWER_MESSAGE_FIELDS = {
     "hidden": {"type": "boolean"},
 }
 # Methods newer than the specification, from their pages (docs.slack.dev/reference/methods/...):
-# files.getUploadURLExternal and files.completeUploadExternal (2023).
+# files.getUploadURLExternal and files.completeUploadExternal (2023); auth.teams.list (the
+# workspaces an org-wide app was approved for: `teams` of id and name, `response_metadata`).
 NEWER_METHODS: dict[str, dict[str, Any]] = {
+    "auth.teams.list": {
+        "success": {
+            "type": "object",
+            "additionalProperties": False,
+            "required": ["ok", "teams"],
+            "properties": {
+                "ok": {"$ref": "#/definitions/defs_ok_true"},
+                "teams": {
+                    "type": "array",
+                    "items": {
+                        "type": "object",
+                        "additionalProperties": False,
+                        "required": ["id", "name"],
+                        "properties": {"id": {"$ref": "#/definitions/defs_team"}, "name": {"type": "string"}},
+                    },
+                },
+                "response_metadata": {
+                    "type": "object",
+                    "required": ["next_cursor"],
+                    "properties": {"next_cursor": {"type": "string"}},
+                },
+            },
+        },
+        "errors": {"invalid_cursor", "not_authed", "invalid_auth"},
+    },
     "files.getUploadURLExternal": {
         "success": {
             "type": "object",
@@ -434,6 +460,8 @@ CASES: list[tuple[str, str | None, Params, str]] = [
     ("auth.test", "alice", lambda w: {}, "ok"),
     ("auth.test", None, lambda w: {}, "not_authed"),
     ("auth.test", "wrong", lambda w: {}, "invalid_auth"),
+    ("auth.teams.list", "bot", lambda w: {}, "ok"),
+    ("auth.teams.list", "bot", lambda w: {"cursor": "dXNlcjpVMEc5V0ZYTlo="}, "invalid_cursor"),
     ("chat.postMessage", "bot", lambda w: {"channel": w.channel("support"), "text": "Ticket #1"}, "ok"),
     (
         "chat.postMessage",

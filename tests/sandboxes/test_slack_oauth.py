@@ -130,3 +130,57 @@ def test_an_org_wide_install_names_the_enterprise_and_no_team(slack):
     assert install["team"] is None and install["enterprise"] == {"id": "E1", "name": "E1"}
     answer = WebClient(token=install["access_token"], base_url=slack.api_url).auth_test()
     assert answer["enterprise_id"] == "E1" and answer["is_enterprise_install"] is True
+
+
+def install_token(slack: SlackSandbox, team: str, **kw: object) -> str:
+    location = slack.approve_install(authorize_url(slack), team, **kw)
+    install = WebClient(base_url=slack.api_url).oauth_v2_access(
+        client_id=APP.client_id, client_secret=APP.client_secret, code=code_of(location)["code"], redirect_uri=REDIRECT
+    )
+    return str(install["access_token"])
+
+
+def test_a_channel_of_one_workspace_refuses_the_token_of_another(slack):
+    slack.add_workspace("T2", "Second Corp")
+    slack.add_channel("C2HELP", "help", "T2", members=[slack.bot_user_id])
+    t2 = WebClient(token=install_token(slack, "T2"), base_url=slack.api_url)
+    assert t2.chat_postMessage(channel="C2HELP", text="hello")["message"]["team"] == "T2"
+    # The seed workspace's bot token does not reach T2's channel: Slack answers as if it did not exist.
+    seed = WebClient(token=slack.bot_token, base_url=slack.api_url)
+    for call in (
+        lambda: seed.chat_postMessage(channel="C2HELP", text="wrong token"),
+        lambda: seed.conversations_info(channel="C2HELP"),
+        lambda: seed.conversations_history(channel="C2HELP"),
+    ):
+        with pytest.raises(SlackApiError) as exc:
+            call()
+        assert exc.value.response["error"] == "channel_not_found"
+    # The seed's channels stay shared by every workspace.
+    assert t2.conversations_info(channel=slack.channel_id("support"))["ok"]
+
+
+def test_an_org_wide_token_reaches_the_workspaces_of_its_organisation(slack, receiver):
+    slack.add_workspace("T3", "Third Corp", enterprise_id="E1")
+    slack.add_workspace("T4", "Elsewhere", enterprise_id="E9")
+    slack.add_channel("C3HELP", "help", "T3", members=[slack.bot_user_id, "W3ALICE"])
+    slack.add_channel("C4HELP", "help", "T4", members=[slack.bot_user_id])
+    org = WebClient(token=install_token(slack, "T3", enterprise_id="E1", org_wide=True), base_url=slack.api_url)
+    assert org.chat_postMessage(channel="C3HELP", text="from the org app")["ok"]
+    with pytest.raises(SlackApiError) as exc:
+        org.chat_postMessage(channel="C4HELP", text="another organisation")
+    assert exc.value.response["error"] == "channel_not_found"
+
+    # A person of T3 asks: the event is T3's, delivered for the org-wide install, as Slack's
+    # Enterprise Grid payload (team_id T3, enterprise_id, authorizations[0].team_id null).
+    person = WebClient(token=slack.person_token("T3", "W3ALICE"), base_url=slack.api_url)
+    person.chat_postMessage(channel="C3HELP", text="a question from T3")
+    slack.wait_for_deliveries()
+    [event] = [e for e in receiver.events() if e["event"].get("text") == "a question from T3"]
+    assert event["team_id"] == "T3" and event["enterprise_id"] == "E1"
+    assert event["authorizations"][0] == {
+        "enterprise_id": "E1",
+        "team_id": None,
+        "user_id": slack.bot_user_id,
+        "is_bot": True,
+        "is_enterprise_install": True,
+    }

@@ -255,6 +255,11 @@ class KafkaInstallationStore(InstallationStore):
                     return installation
         return None
 
+    def installations(self) -> list[Installation]:
+        """Every install read, by key (a team's, or an organisation's org-wide one)."""
+        with self._lock:
+            return [self._rows[name] for name in sorted(self._rows)]
+
     def installed_ids(self) -> frozenset[str]:
         """Every team and enterprise id with an install."""
         with self._lock:
@@ -271,11 +276,24 @@ class KafkaInstallationStore(InstallationStore):
 
 
 class TokenResolver:
-    """The bot token to call Slack with for a team (see the module doc)."""
+    """The bot token to call Slack with for a team (see the module doc).
 
-    def __init__(self, single_token: str | None, store: KafkaInstallationStore | None = None) -> None:
+    A workspace covered only by an org-wide install is found by its organisation: the one a
+    request named (`token_for(team, enterprise)`, and remembered with `learn`), else the one Slack
+    says (auth.teams.list with each org-wide install's token: the workspaces an org-wide app was
+    approved for), asked at most once a minute per workspace, by `organisation_of`."""
+
+    ASK_AGAIN_SECONDS = 60.0
+
+    def __init__(
+        self, single_token: str | None, store: KafkaInstallationStore | None = None, slack_api_url: str | None = None
+    ) -> None:
         self.single_token = single_token
         self.store = store
+        self.slack_api_url = slack_api_url
+        self._organisations: dict[str, str] = {}  # workspace -> organisation with an org-wide install
+        self._asked: dict[str, float] = {}
+        self._lock = threading.Lock()
 
     @property
     def several_workspaces(self) -> bool:
@@ -286,16 +304,131 @@ class TokenResolver:
         if self.store is not None:
             self.store.wait_ready(timeout)
 
+    def learn(self, team_id: str | None, enterprise_id: str | None) -> None:
+        """A request of workspace `team_id` named its organisation."""
+        if team_id and enterprise_id:
+            with self._lock:
+                self._organisations[team_id] = enterprise_id
+
+    def _org_installs(self) -> list[Installation]:
+        installs = self.store.installations() if self.store is not None else []
+        return [i for i in installs if i.is_enterprise_install and i.enterprise_id and i.bot_token]
+
+    def needs_asking(self, team_id: str | None, enterprise_id: str | None = None) -> bool:
+        """Whether `token_for` may have to ask Slack (a call a caller on an event loop runs in a thread)."""
+        if self.store is None or not team_id or enterprise_id:
+            return False
+        with self._lock:
+            if team_id in self._organisations:
+                return False
+        return self.store.find_by_team(team_id) is None and bool(self._org_installs())
+
+    def organisation_of(self, team_id: str) -> str | None:
+        with self._lock:
+            known = self._organisations.get(team_id)
+            if known is not None:
+                return known
+            now = time.monotonic()
+            if now - self._asked.get(team_id, -self.ASK_AGAIN_SECONDS) < self.ASK_AGAIN_SECONDS:
+                return None
+            self._asked[team_id] = now
+        from slack_sdk import WebClient  # only with an org-wide install
+        from slack_sdk.errors import SlackApiError
+
+        for org in self._org_installs():
+            client = WebClient(token=org.bot_token, base_url=self.slack_api_url or WebClient.BASE_URL)
+            try:
+                teams = [t for page in client.auth_teams_list(limit=1000) for t in page.get("teams") or []]
+            except (SlackApiError, OSError) as exc:
+                log.warning("auth.teams.list of the org-wide install of %s failed: %s", org.enterprise_id, exc)
+                continue
+            with self._lock:
+                for team in teams:
+                    self._organisations[str(team.get("id"))] = str(org.enterprise_id)
+        with self._lock:
+            return self._organisations.get(team_id)
+
     def token_for(self, team_id: str | None, enterprise_id: str | None = None) -> str:
         if self.store is not None and team_id:
             installation = self.store.find_installation(enterprise_id, team_id)
             if installation is None and enterprise_id is None:
                 installation = self.store.find_by_team(team_id)
+            if installation is None and enterprise_id is None and self._org_installs():
+                organisation = self.organisation_of(team_id)
+                if organisation is not None:
+                    installation = self.store.find_installation(organisation, team_id)
             if installation is not None and installation.bot_token:
                 return installation.bot_token
         if self.single_token:
             return self.single_token
         raise UnknownTeam(f"no Slack install for team {team_id} and no single bot token configured")
+
+    def bot_tokens(self) -> list[str]:
+        """Every bot token there is: the single one first, then each install's."""
+        installs = self.store.installations() if self.store is not None else []
+        found = [self.single_token, *(i.bot_token for i in installs)]
+        return list(dict.fromkeys(t for t in found if t))
+
+
+def token_resolver(
+    single_token: str | None,
+    installations_key: str | None,
+    kafka: KafkaSettings,
+    topic: str,
+    client_id: str,
+    slack_api_url: str | None = None,
+) -> TokenResolver:
+    """The bot token by team as a service configures it: the single token alone, or with
+    several workspaces (an installations key) also the installations topic read into memory
+    (its reader thread starts here; `wait_ready` before the first call that needs it)."""
+    if installations_key is None:
+        return TokenResolver(single_token)
+    store = KafkaInstallationStore(kafka, topic, InstallationCipher(installations_key), client_id=client_id)
+    return TokenResolver(single_token, store.start(), slack_api_url)
+
+
+# The Enterprise Grid organisation of the Slack record that caused a command, on the command's
+# record (threadline.commands headers): with it zendesk-sync finds an org-wide install for a
+# workspace that has none of its own (slack_sdk's find_installation(enterprise_id, team_id)).
+ENTERPRISE_HEADER = "threadline-slack-enterprise"
+
+
+def enterprise_of(kind: str, body: Any) -> str | None:
+    """The organisation whose install a Slack request is for, where Slack's payloads say it:
+    an Events API callback's `authorizations[0].enterprise_id` (the installation the event is
+    delivered for: in a Slack Connect channel the envelope's `enterprise_id` is the actor's
+    organisation, not the installer's), else its `context_enterprise_id` / `enterprise_id`;
+    an interaction's `enterprise.id` (or `team.enterprise_id`); a slash command's `enterprise_id`.
+    None outside Enterprise Grid."""
+    if not isinstance(body, dict):
+        return None
+    found: Any = None
+    if kind == "event_callback":
+        authorizations = body.get("authorizations")
+        if isinstance(authorizations, list) and authorizations and isinstance(authorizations[0], dict):
+            found = authorizations[0].get("enterprise_id")
+        found = found or body.get("context_enterprise_id") or body.get("enterprise_id")
+    elif kind == "interaction":
+        enterprise, team = body.get("enterprise"), body.get("team")
+        found = (enterprise or {}).get("id") if isinstance(enterprise, dict) else None
+        found = found or ((team or {}).get("enterprise_id") if isinstance(team, dict) else None)
+    elif kind == "slash_command":
+        found = body.get("enterprise_id")
+    return found if isinstance(found, str) and found.startswith("E") else None
+
+
+def enterprise_header(enterprise_id: str | None) -> list[tuple[str, bytes]]:
+    return [(ENTERPRISE_HEADER, enterprise_id.encode())] if enterprise_id else []
+
+
+def enterprise_in(headers: Any) -> str | None:
+    """The organisation a command's headers name (None without the header)."""
+    items = headers.items() if isinstance(headers, dict) else (headers or ())
+    for key, value in items:
+        if key == ENTERPRISE_HEADER:
+            raw = value.decode(errors="replace") if isinstance(value, bytes) else str(value or "")
+            return raw if raw.startswith("E") else None
+    return None
 
 
 def team_of_conversation(conversation_id: str) -> str | None:

@@ -140,6 +140,8 @@ class Workspace:
     # acts in; a token not listed (the seed's) acts in the seed team.
     teams: dict[str, dict[str, Any]] = field(default_factory=dict)
     token_teams: dict[str, str] = field(default_factory=dict)
+    # Further workspaces (add_workspace), installed or not: id -> {id, name, enterprise_id}.
+    workspaces: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
 def load_workspace(path: Path = SEED) -> Workspace:
@@ -248,7 +250,65 @@ class SlackSandbox(Interactive):
         return self._acting_team or self.ws.team_id
 
     def team_info(self, team_id: str) -> dict[str, Any]:
-        return self.ws.teams.get(team_id) or {"id": self.ws.team_id, "name": self.ws.team_name, "enterprise_id": None}
+        return (
+            self.ws.teams.get(team_id)
+            or self.ws.workspaces.get(team_id)
+            or {"id": self.ws.team_id, "name": self.ws.team_name, "enterprise_id": None}
+        )
+
+    def add_workspace(self, team_id: str, name: str | None = None, enterprise_id: str | None = None) -> None:
+        """Another workspace (of the organisation `enterprise_id`, on Enterprise Grid), with or
+        without the app installed: its channels (add_channel) are its own."""
+        with self._lock:
+            self.ws.workspaces[team_id] = {"id": team_id, "name": name or team_id, "enterprise_id": enterprise_id}
+
+    def add_channel(
+        self, channel_id: str, name: str, team_id: str, members: list[str] | None = None, is_private: bool = False
+    ) -> None:
+        """A channel of workspace `team_id` alone. Slack answers `channel_not_found` to a token of
+        any other workspace (a bot token of its own team, or its organisation's org-wide token,
+        sees it). The seed's channels stay visible to every team, as Slack Connect channels are."""
+        with self._lock:
+            self.ws.channels[channel_id] = {
+                "id": channel_id,
+                "name": name,
+                "is_private": is_private,
+                "context_team_id": team_id,
+                "shared_team_ids": [team_id],
+                "members": list(members or []),
+            }
+            self.ws.messages[channel_id] = []
+
+    def person_token(self, team_id: str, user: str, scopes: tuple[str, ...] = ("chat:write",)) -> str:
+        """A token of person `user` signed in to workspace `team_id` (to post there as them)."""
+        token = f"xoxp-{team_id}-{uuid.uuid4().hex[:12]}"
+        with self._lock:
+            self.ws.tokens[token] = user
+            self.ws.scopes[token] = list(scopes)
+            self.ws.token_teams[token] = team_id
+            self.ws.users.setdefault(user, {"id": user, "name": user.lower(), "real_name": user, "team_id": team_id})
+        return token
+
+    def sees(self, acting: str, channel: dict[str, Any]) -> bool:
+        """Whether a token acting in `acting` (a team, or an organisation for an org-wide install)
+        reaches the channel at all."""
+        teams = channel.get("shared_team_ids")
+        if not teams or acting in teams:
+            return True
+        return any(self.team_info(t).get("enterprise_id") == acting for t in teams if t in self.ws.workspaces)
+
+    def authorization(self, team_id: str) -> dict[str, Any]:
+        """The install an event of workspace `team_id` is delivered for (the envelope's
+        `authorizations[0]`): its own, else its organisation's org-wide one (`team_id` null,
+        `is_enterprise_install` true, as Slack sends it), else the seed's."""
+        team = self.team_info(team_id)
+        enterprise = team.get("enterprise_id")
+        org = self.ws.teams.get(enterprise or "")
+        if team_id not in self.ws.teams and org is not None and org.get("is_enterprise_install"):
+            return {"enterprise_id": enterprise, "team_id": None, "is_enterprise_install": True}
+        if team.get("is_enterprise_install"):
+            return {"enterprise_id": enterprise, "team_id": None, "is_enterprise_install": True}
+        return {"enterprise_id": enterprise, "team_id": team["id"], "is_enterprise_install": False}
 
     def approve_install(self, authorize_url: str, team_id: str, team_name: str | None = None, **kw: Any) -> str:
         """A person approves the app's install to `team_id` on the authorize page: returns the
@@ -267,10 +327,14 @@ class SlackSandbox(Interactive):
                 return cid
         raise KeyError(name)
 
-    def set_usergroup(self, group_id: str, users: list[str], disabled: bool = False) -> None:
-        """Who is in a user group from now on (as an admin would change it in Slack)."""
+    def set_usergroup(
+        self, group_id: str, users: list[str], disabled: bool = False, team_id: str | None = None
+    ) -> None:
+        """Who is in a user group from now on (as an admin would change it in Slack). `team_id`:
+        the group is that workspace's (added with add_workspace): to a token of any other,
+        usergroups.users.list answers no_such_subteam, as Slack does; else every team sees it."""
         with self._lock:
-            self.ws.usergroups[group_id] = {"users": list(users), "disabled": disabled}
+            self.ws.usergroups[group_id] = {"users": list(users), "disabled": disabled, "team_id": team_id}
 
     def thread(self, channel: str, ts: str) -> list[dict[str, Any]]:
         with self._lock:
@@ -435,7 +499,7 @@ class SlackSandbox(Interactive):
 
     def _channel(self, channel_id: Any) -> dict[str, Any]:
         channel = self.ws.channels.get(str(channel_id))
-        if channel is None:
+        if channel is None or not self.sees(self.team_id, channel):
             raise SlackError("channel_not_found")
         return channel
 
@@ -481,12 +545,17 @@ class SlackSandbox(Interactive):
     def _emit(self, event: dict[str, Any], channel: str | None) -> None:
         if not self.events_urls or not self._app_receives(event, channel):
             return
-        team = self.team_info(self.team_id)
+        # The event is the workspace's whose channel it happened in (the acting token's team for
+        # the seed's shared channels).
+        where = (self.ws.channels.get(channel or "") or {}).get("context_team_id")
+        team = self.team_info(where or self.team_id)
+        authorization = self.authorization(team["id"])
         body = {
             "token": VERIFICATION_TOKEN,
             "team_id": team["id"],
             "context_team_id": team["id"],
             "context_enterprise_id": team.get("enterprise_id"),
+            **({"enterprise_id": team["enterprise_id"]} if team.get("enterprise_id") else {}),
             "api_app_id": self.ws.app_id,
             "event": event,
             "type": "event_callback",
@@ -494,11 +563,11 @@ class SlackSandbox(Interactive):
             "event_time": int(time.time()),
             "authorizations": [
                 {
-                    "enterprise_id": team.get("enterprise_id"),
-                    "team_id": None if team.get("is_enterprise_install") else team["id"],
+                    "enterprise_id": authorization["enterprise_id"],
+                    "team_id": authorization["team_id"],
                     "user_id": self.bot_user_id,
                     "is_bot": True,
-                    "is_enterprise_install": bool(team.get("is_enterprise_install")),
+                    "is_enterprise_install": authorization["is_enterprise_install"],
                 }
             ],
             "is_ext_shared_channel": bool(channel and self.ws.channels[channel].get("is_ext_shared")),
@@ -593,6 +662,19 @@ def auth_test(s: SlackSandbox, user: str, p: dict[str, Any]) -> dict[str, Any]:
     return result
 
 
+def auth_teams_list(s: SlackSandbox, user: str, p: dict[str, Any]) -> dict[str, Any]:
+    """auth.teams.list: the workspaces an org-wide app was approved for (every workspace of the
+    organisation, here); a workspace's token lists its own workspace."""
+    if p.get("cursor"):
+        raise SlackError("invalid_cursor")  # one page always: no cursor was ever handed out
+    acting = s.team_info(s.team_id)
+    if acting.get("is_enterprise_install"):
+        teams = [w for w in s.ws.workspaces.values() if w.get("enterprise_id") == acting["id"]]
+    else:
+        teams = [acting]
+    return {"teams": [{"id": t["id"], "name": t["name"]} for t in teams], "response_metadata": {"next_cursor": ""}}
+
+
 def _blocks_text(p: dict[str, Any]) -> tuple[str, list[Any] | None]:
     blocks = p.get("blocks")
     if isinstance(blocks, str):
@@ -626,7 +708,10 @@ def _post(
     if member_check and user not in channel["members"]:
         raise SlackError("not_in_channel")
     ts = s._next_ts()
-    message: dict[str, Any] = {"type": "message", "user": user, "text": text, "ts": ts, "team": s.team_id}
+    # `team`: the channel's workspace for a channel of one; `_token_team`: whose token posted it.
+    team = channel.get("context_team_id") or s.team_id
+    message: dict[str, Any] = {"type": "message", "user": user, "text": text, "ts": ts, "team": team}
+    message["_token_team"] = s.team_id
     if blocks:
         message["blocks"] = blocks
     metadata = p.get("metadata")
@@ -937,6 +1022,8 @@ def _conversation_object(s: SlackSandbox, user: str, channel: dict[str, Any]) ->
         "topic": text_field(str(channel.get("topic", ""))),
         "purpose": text_field(str(channel.get("purpose", ""))),
         "previous_names": [],
+        # The workspace a channel of one belongs to (Slack's context_team_id).
+        **({"context_team_id": channel["context_team_id"]} if channel.get("context_team_id") else {}),
     }
 
 
@@ -1042,6 +1129,9 @@ def usergroups_users_list(s: SlackSandbox, user: str, p: dict[str, Any]) -> dict
     only with include_disabled."""
     group = s.ws.usergroups.get(str(p["usergroup"]))
     include_disabled = str(p.get("include_disabled", "")).lower() in ("1", "true")
+    owner = (group or {}).get("team_id")
+    if owner and s.team_id != owner and s.team_info(owner).get("enterprise_id") != s.team_id:
+        group = None  # another workspace's group
     if group is None or (group["disabled"] and not include_disabled):
         raise SlackError("no_such_subteam")
     return {"users": list(group["users"])}
@@ -1181,6 +1271,7 @@ def files_info(s: SlackSandbox, user: str, p: dict[str, Any]) -> dict[str, Any]:
 
 METHODS = {
     "auth.test": auth_test,
+    "auth.teams.list": auth_teams_list,
     "chat.postMessage": chat_post_message,
     "chat.postEphemeral": chat_post_ephemeral,
     "chat.update": chat_update,

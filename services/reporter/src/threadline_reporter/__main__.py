@@ -143,7 +143,8 @@ def main(argv: list[str] | None = None) -> int:
         log.warning("ignoring variables no setting reads (a typo?): %s", ", ".join(unknown))
     try:
         if args.command == "report":
-            return _report(build_reporter(settings), args)
+            kafka = load_kafka_settings() if settings.slack_installations_key is not None else None
+            return _report(build_reporter(settings, kafka), args)
         service = Service(settings, load_kafka_settings())
     except ChannelConfigError as exc:
         print(f"error: {exc}", file=sys.stderr)

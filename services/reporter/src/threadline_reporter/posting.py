@@ -4,6 +4,9 @@ Once means once across restarts and replicas: a marker document created with op_
 the claim (only one writer can create it), and before posting the channel's history is searched
 for a message whose metadata names the report, in case the marker was lost (indices rebuilt from
 Kafka). A claim whose holder died is taken over after `stale_claim` with a conditional write.
+
+Every Slack call about a channel (the post, the history searched, permalinks, names) is made with
+the bot token of the channel's workspace (`slack_clients`; the single token without several).
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from threadline_reporter.chart import weekly_chart
 from threadline_reporter.documents import doc_id
 from threadline_reporter.indices import Names
 from threadline_reporter.reports import REPORT_EVENT_TYPE, Kind, Period, Report
+from threadline_reporter.slack_clients import SlackClients, UnknownWorkspace
 
 log = logging.getLogger(__name__)
 
@@ -48,14 +52,15 @@ class Reporter:
         es: Elasticsearch,
         names: Names,
         channels: ChannelsConfig,
-        slack: WebClient | None,
+        slack: WebClient | SlackClients | None,
         *,
         bridge_actor_ids: frozenset[str] = frozenset(),
         oldest_listed: int = 5,
         text_kept: bool = True,
         stale_claim: dt.timedelta = dt.timedelta(minutes=10),
     ) -> None:
-        self.es, self.names, self.channels, self.slack = es, names, channels, slack
+        self.es, self.names, self.channels = es, names, channels
+        self.slack = SlackClients.single(slack) if isinstance(slack, WebClient) else slack
         self.bridge_actor_ids = bridge_actor_ids
         self.oldest_listed = oldest_listed
         self.text_kept = text_kept  # False when TEXT_MODE=drop leaves no question to read terms from
@@ -99,7 +104,7 @@ class Reporter:
             found = self.es.search(
                 index=self.names.events, body=reports.responders_query(period, self.bridge_actor_ids)
             )
-            responders = [self._with_name(r) for r in reports.responders_from(found.body)]
+            responders = [self._with_name(channel_id, r) for r in reports.responders_from(found.body)]
             common, velocity = self._insights(period, target)
         return Report(
             kind=kind,
@@ -125,28 +130,35 @@ class Reporter:
             found = self.es.search(index=self.names.conversations, body=insights.common_requests_query(period))
             common = insights.common_requests_from(found["aggregations"])
         found = self.es.search(index=self.names.conversations, body=insights.velocity_query(period, target))
-        velocity = [self._velocity_named(v) for v in insights.velocity_from(found["aggregations"])]
+        velocity = [self._velocity_named(period.channel_id, v) for v in insights.velocity_from(found["aggregations"])]
         return common, velocity
 
-    def _velocity_named(self, v: insights.Velocity) -> insights.Velocity:
-        named = self._with_name(reports.Responder(v.responder_id, v.solved))
+    def _velocity_named(self, channel_id: str, v: insights.Velocity) -> insights.Velocity:
+        named = self._with_name(channel_id, reports.Responder(v.responder_id, v.solved))
         return replace(v, name=named.name)
+
+    def client(self, channel_id: str) -> WebClient:
+        """The client with the bot token of the monitored channel's workspace (its report channel
+        is in the same workspace)."""
+        if self.slack is None:
+            raise RuntimeError("no Slack token configured (THREADLINE_REPORTER_SLACK_BOT_TOKEN)")
+        return self.slack.for_team(self.slack.team_of(self.es, self.names.conversations, channel_id), channel_id)
 
     def _with_link(self, channel_id: str, c: reports.OpenConversation) -> reports.OpenConversation:
         if self.slack is None or not c.thread_ts:
             return c
         try:
-            link = self.slack.chat_getPermalink(channel=channel_id, message_ts=c.thread_ts)["permalink"]
-        except SlackApiError:
+            link = self.client(channel_id).chat_getPermalink(channel=channel_id, message_ts=c.thread_ts)["permalink"]
+        except (SlackApiError, UnknownWorkspace):
             return c
         return reports.OpenConversation(c.conversation_id, c.opened_at, c.ticket_id, c.thread_ts, c.status, link)
 
-    def _with_name(self, r: reports.Responder) -> reports.Responder:
+    def _with_name(self, channel_id: str, r: reports.Responder) -> reports.Responder:
         if r.name or self.slack is None or r.id[:1] not in ("U", "W"):
             return r
         try:
-            user = self.slack.users_info(user=r.id)["user"]
-        except SlackApiError:
+            user = self.client(channel_id).users_info(user=r.id)["user"]
+        except (SlackApiError, UnknownWorkspace):
             return r
         return reports.Responder(r.id, r.messages, user.get("real_name") or user.get("name"))
 
@@ -157,8 +169,7 @@ class Reporter:
         target = rules.report_channel if rules.report_channel is not None else channel_id
         if not target:
             return Posted("disabled")
-        if self.slack is None:
-            raise RuntimeError("no Slack token configured (THREADLINE_REPORTER_SLACK_BOT_TOKEN)")
+        slack = self.client(channel_id)  # before the claim: a workspace without a token claims nothing
         period = self.period(kind, channel_id, start)
         now = now or dt.datetime.now(dt.UTC)
         marker_id = doc_id(period.key)
@@ -169,20 +180,22 @@ class Reporter:
             stale = posted_at is not None and now - parse_time(posted_at) >= self.stale_claim
             if current.get("state") == "posted" and kind == "weekly" and stale:
                 # posted, but whoever posted it died before the chart went up
-                self._ensure_chart(kind, channel_id, start, current["slack_channel"], current["slack_ts"], marker_id)
+                self._ensure_chart(
+                    slack, kind, channel_id, start, current["slack_channel"], current["slack_ts"], marker_id
+                )
             state = "already_posted" if current.get("state") in ("posted", "complete") else "in_progress"
             return Posted(state, current.get("slack_channel"), current.get("slack_ts"))
         try:
-            ts = self._find_posted(target, period)
+            ts = self._find_posted(slack, target, period)
             if ts is None:
                 report = self.build(kind, channel_id, start, now)
-                ts = self._send(target, period, report)
+                ts = self._send(slack, target, period, report)
                 status = "posted"
             else:
                 status = "already_posted"
             self._mark(marker_id, state="posted", slack_channel=target, slack_ts=ts, posted_at=format_time(now))
             if kind == "weekly":
-                self._ensure_chart(kind, channel_id, start, target, ts, marker_id)
+                self._ensure_chart(slack, kind, channel_id, start, target, ts, marker_id)
             else:
                 self._mark(marker_id, state="complete")
         except Exception:
@@ -242,27 +255,26 @@ class Reporter:
         except Exception:
             log.warning("could not release the claim on report %s; it expires on its own", marker_id)
 
-    def _in_channel(self, method: Any, **kwargs: Any) -> Any:
+    def _in_channel(self, slack: WebClient, method: Any, **kwargs: Any) -> Any:
         """A call in the report channel. In a public channel the app was never invited to, Slack
         answers not_in_channel (reading its history comes first): the app joins it by itself
         and calls again. A private channel it is not in stays an error (channel_not_found)."""
-        assert self.slack is not None
         try:
             return method(**kwargs)
         except SlackApiError as exc:
             if exc.response.get("error") != "not_in_channel":
                 raise
         log.info("joining %s to post reports there: Threadline was not invited to it", kwargs["channel"])
-        self.slack.conversations_join(channel=kwargs["channel"])
+        slack.conversations_join(channel=kwargs["channel"])
         return method(**kwargs)
 
-    def _find_posted(self, channel: str, period: Period) -> str | None:
+    def _find_posted(self, slack: WebClient, channel: str, period: Period) -> str | None:
         """The ts of this report in the channel, found by its metadata, if it is there already."""
-        assert self.slack is not None
         cursor = None
         while True:
             page = self._in_channel(
-                self.slack.conversations_history,
+                slack,
+                slack.conversations_history,
                 channel=channel,
                 oldest=str(period.start.timestamp()),
                 include_all_metadata=True,
@@ -280,10 +292,10 @@ class Reporter:
             if not page.get("has_more") or not cursor:
                 return None
 
-    def _send(self, channel: str, period: Period, report: Report) -> str:
-        assert self.slack is not None
+    def _send(self, slack: WebClient, channel: str, period: Period, report: Report) -> str:
         response = self._in_channel(
-            self.slack.chat_postMessage,
+            slack,
+            slack.chat_postMessage,
             channel=channel,
             text=reports.fallback_text(report),
             blocks=reports.blocks(report),
@@ -296,13 +308,14 @@ class Reporter:
         log.info("posted the %s report of %s for %s", period.kind, period.channel_id, period.start_date)
         return str(response["ts"])
 
-    def _ensure_chart(self, kind: Kind, channel_id: str, start: dt.date, channel: str, ts: str, marker_id: str) -> None:
+    def _ensure_chart(
+        self, slack: WebClient, kind: Kind, channel_id: str, start: dt.date, channel: str, ts: str, marker_id: str
+    ) -> None:
         """The chart goes in the report's thread, once: a thread that already has a file is done."""
-        assert self.slack is not None
-        replies = self._in_channel(self.slack.conversations_replies, channel=channel, ts=ts)["messages"]
+        replies = self._in_channel(slack, slack.conversations_replies, channel=channel, ts=ts)["messages"]
         if not any(m.get("files") for m in replies if m.get("ts") != ts):
             report = self.build(kind, channel_id, start)
-            self.slack.files_upload_v2(
+            slack.files_upload_v2(
                 channel=channel,
                 thread_ts=ts,
                 file=weekly_chart(report),

@@ -20,6 +20,7 @@ from threadline_common.channels import ChannelsConfig, load_channels
 from threadline_common.contracts import Topics
 from threadline_common.dlq import DeadLetterProducer
 from threadline_common.health import Heartbeat
+from threadline_common.installations import token_resolver
 from threadline_common.kafka import consumer_config, producer_config
 from threadline_common.settings import KafkaSettings
 from threadline_reporter.documents import Privacy
@@ -29,6 +30,7 @@ from threadline_reporter.metrics import Metrics
 from threadline_reporter.posting import Reporter
 from threadline_reporter.schedule import due_reports
 from threadline_reporter.settings import ElasticsearchSettings, ReporterSettings
+from threadline_reporter.slack_clients import SlackClients
 
 log = logging.getLogger(__name__)
 SCHEDULER_INTERVAL_SECONDS = 20.0
@@ -93,18 +95,38 @@ def slack_client(settings: ReporterSettings) -> WebClient | None:
     )
 
 
+def slack_clients(settings: ReporterSettings, kafka: KafkaSettings | None) -> SlackClients | None:
+    """Slack by workspace: the single token's client alone, or with several workspaces every
+    install's too (the installations topic read into memory: Kafka is needed then)."""
+    single = slack_client(settings)
+    if settings.slack_installations_key is None:
+        return SlackClients.single(single) if single is not None else None
+    if kafka is None:
+        raise RuntimeError("THREADLINE_REPORTER_SLACK_INSTALLATIONS_KEY is set: Kafka settings are needed to read them")
+    tokens = token_resolver(
+        settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None,
+        settings.slack_installations_key.get_secret_value(),
+        kafka,
+        Topics(kafka.topic_prefix).slack_installations,
+        client_id=f"{settings.group_id}.slack",
+        slack_api_url=settings.slack_api_url,
+    )
+    return SlackClients(tokens, settings.slack_api_url)
+
+
 def privacy_of(settings: ReporterSettings) -> Privacy:
     salt = settings.hash_salt.get_secret_value().encode() if settings.hash_salt else b""
     return Privacy(text_mode=settings.text_mode, hash_emails=settings.hash_emails, salt=salt)
 
 
-def build_reporter(settings: ReporterSettings) -> Reporter:
-    """What the report command needs: Elasticsearch, the channels and Slack (no Kafka)."""
+def build_reporter(settings: ReporterSettings, kafka: KafkaSettings | None = None) -> Reporter:
+    """What the report command needs: Elasticsearch, the channels and Slack (Kafka only to read
+    the installations of several workspaces)."""
     return Reporter(
         elasticsearch_client(settings),
         Names(settings.index_prefix),
         load_channels(settings.channels_file) if settings.channels_file else ChannelsConfig(),
-        slack_client(settings),
+        slack_clients(settings, kafka),
         bridge_actor_ids=frozenset(settings.bridge_actor_ids),
         oldest_listed=settings.oldest_open_listed,
         text_kept=settings.text_mode != "drop",  # redact keeps the words, less emails and numbers
@@ -114,7 +136,7 @@ def build_reporter(settings: ReporterSettings) -> Reporter:
 class Service:
     def __init__(self, settings: ReporterSettings, kafka: KafkaSettings) -> None:
         self.settings = settings
-        self.reporter = build_reporter(settings)
+        self.reporter = build_reporter(settings, kafka)
         self.es, self.names, self.channels = self.reporter.es, self.reporter.names, self.reporter.channels
         self.metrics = Metrics()
         self.heartbeat = Heartbeat(max_age_seconds=max(60.0, settings.max_backoff_seconds * 2))
@@ -171,6 +193,8 @@ class Service:
             return
         self._closed = True
         self.dead_letters.close()
+        if self.reporter.slack is not None:
+            self.reporter.slack.close()
         self.es.close()
         log.info("reporter stopped")
 

@@ -61,6 +61,10 @@ class ReporterSettings(ElasticsearchSettings):
 
     channels_file: Path | None = None
     slack_bot_token: SecretStr | None = None
+    # Several workspaces (README "Several workspaces"): the key ingest encrypts installations
+    # with. Set: each channel's reports are posted with its workspace's bot token, read from
+    # threadline.slack.installations (the single token above for a workspace without an install).
+    slack_installations_key: SecretStr | None = None
     # A Slack-compatible API root (the sandbox); Slack's own when unset.
     slack_api_url: str | None = None
     # Reports: the daily one at this local time (each channel's timezone), the weekly one on this day too.
@@ -78,7 +82,7 @@ class ReporterSettings(ElasticsearchSettings):
     api_enabled: bool = True
     api_token: SecretStr | None = None
 
-    @field_validator("slack_bot_token")
+    @field_validator("slack_bot_token", "slack_installations_key")
     @classmethod
     def _no_placeholder(cls, value: SecretStr | None) -> SecretStr | None:
         return reject_placeholder(value, "a token")

@@ -29,6 +29,7 @@ from threadline_common.contracts import Topics
 from threadline_common.dlq import PoisonMessage
 from threadline_common.faust_worker import WEB_OPTIONS, DeadLetters, ExitOnCrash, fatal, pause_while
 from threadline_common.health import Heartbeat
+from threadline_common.installations import enterprise_header
 from threadline_common.kafka import faust_broker_options
 from threadline_common.logs import log_context
 from threadline_common.metrics import add_metrics_page
@@ -72,6 +73,7 @@ from threadline_router.inbound.rotation import (
     decode_handover_tick,
     handover_tick_record,
 )
+from threadline_router.inbound.slack import enterprise_of_record
 from threadline_router.inbound.teams import TEAM_SOURCE, TeamMembers, decode_team, team_key, team_record
 from threadline_router.metrics import Metrics, kind_of, outcome_of
 from threadline_router.rules import (
@@ -433,8 +435,10 @@ def create_app(settings: RouterSettings, kafka: KafkaSettings, channels: Channel
                 metrics.loops.labels(kind_of(decoded)).inc()
                 metrics.record(kind_of(decoded), "dead_lettered")
                 return
-            # A command is as deep as what caused it; zendesk-sync's result is one deeper.
-            command_headers = [depth_header(depth)]
+            # A command is as deep as what caused it; zendesk-sync's result is one deeper. One
+            # caused by a Slack request names its Enterprise Grid organisation, if any (its install).
+            enterprise = enterprise_of_record(event.value) if source == "slack" else None
+            command_headers = [depth_header(depth), *enterprise_header(enterprise)]
             pending = [
                 await commands.send(key=key.encode(), value=ENCODER.encode(c), headers=command_headers)
                 for c in decision.commands

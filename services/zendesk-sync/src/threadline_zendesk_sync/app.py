@@ -27,13 +27,14 @@ import msgspec
 from faust.web import Request, Response, View
 from prometheus_client import CollectorRegistry, Counter, Gauge
 
+from threadline_common import installations
 from threadline_common.causality import depth_header, depth_of, is_loop, loop_reason
 from threadline_common.channels import load_channels
 from threadline_common.contracts import Topics
 from threadline_common.dlq import PoisonMessage
 from threadline_common.faust_worker import WEB_OPTIONS, DeadLetters, ExitOnCrash, exit_now, fatal, pause_while
 from threadline_common.health import Heartbeat
-from threadline_common.installations import InstallationCipher, KafkaInstallationStore, TokenResolver
+from threadline_common.installations import TokenResolver, enterprise_in
 from threadline_common.kafka import faust_broker_options
 from threadline_common.lanes import Lanes
 from threadline_common.logs import log_context
@@ -123,12 +124,15 @@ class SyncApp(ExitOnCrash, faust.App):
 def token_resolver(settings: ZendeskSyncSettings, kafka: KafkaSettings, topics: Topics) -> TokenResolver:
     """The bot token by team: the single token, and with several workspaces the installations
     topic read into memory (its reader thread starts here)."""
-    single = settings.slack_bot_token.get_secret_value()
-    if settings.slack_installations_key is None:
-        return TokenResolver(single)
-    cipher = InstallationCipher(settings.slack_installations_key.get_secret_value())
-    store = KafkaInstallationStore(kafka, topics.slack_installations, cipher, client_id=settings.app_id)
-    return TokenResolver(single, store.start())
+    key = settings.slack_installations_key
+    return installations.token_resolver(
+        settings.slack_bot_token.get_secret_value(),
+        key.get_secret_value() if key is not None else None,
+        kafka,
+        topics.slack_installations,
+        client_id=settings.app_id,
+        slack_api_url=settings.slack_api_url,
+    )
 
 
 def create_app(settings: ZendeskSyncSettings, kafka: KafkaSettings, effects: Effects | None = None) -> faust.App:
@@ -216,9 +220,11 @@ def create_app(settings: ZendeskSyncSettings, kafka: KafkaSettings, effects: Eff
         metrics.queued_notices.inc()
         return True
 
-    async def perform_command(command: CommandV4) -> tuple[list[SyncResultV4 | Activity], str | None]:
+    async def perform_command(
+        command: CommandV4, enterprise_id: str | None = None
+    ) -> tuple[list[SyncResultV4 | Activity], str | None]:
         """Perform until done or failed for good: (its results and activity records, the reason it is
-        dead-lettered or None)."""
+        dead-lettered or None). `enterprise_id`: the organisation its header names."""
         kind = outcomes.command_type(command)
         told = not isinstance(command, FILING)
 
@@ -232,7 +238,7 @@ def create_app(settings: ZendeskSyncSettings, kafka: KafkaSettings, effects: Eff
                 told = await tell_queued(command)
 
         try:
-            outcome: Outcome = await retry.run(lambda: get_effects().perform(command), on_retry)
+            outcome: Outcome = await retry.run(lambda: get_effects().perform(command, enterprise_id), on_retry)
             metrics.commands.labels(kind, outcome.effect).inc()
             log.info("%s %s %s", kind, outcome.effect, outcome.detail)
             return [*outcome.results, *outcome.activity], None
@@ -262,7 +268,7 @@ def create_app(settings: ZendeskSyncSettings, kafka: KafkaSettings, effects: Eff
             event_id=command.command_id,
             conversation=command.conversation_id,
         ):
-            records, dead = await perform_command(command)
+            records, dead = await perform_command(command, enterprise_in(message.headers))
             if dead is not None:
                 await send_dead_letter(event, dead, PermanentError(dead))
             # A result is one step further from what people did than its command.

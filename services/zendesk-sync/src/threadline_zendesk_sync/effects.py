@@ -55,7 +55,7 @@ from threadline_zendesk_sync.on_call import OnCall, PagerDuty
 from threadline_zendesk_sync.plan.failures import PermanentError
 from threadline_zendesk_sync.plan.outcomes import Outcome
 from threadline_zendesk_sync.settings import ZendeskSyncSettings
-from threadline_zendesk_sync.slack_poster import ACTING_TEAM, Slack
+from threadline_zendesk_sync.slack_poster import ACTING_ENTERPRISE, ACTING_TEAM, Slack
 from threadline_zendesk_sync.thread_commands import ThreadCommands
 from threadline_zendesk_sync.ticket_commands import TicketCommands
 from threadline_zendesk_sync.zendesk_client import Zendesk
@@ -90,11 +90,18 @@ class Effects:
     async def close(self) -> None:
         await self.slack.close()
 
-    async def perform(self, command: CommandV4) -> Outcome:
-        acting = ACTING_TEAM.set(team_of_conversation(command.conversation_id))
+    async def perform(self, command: CommandV4, enterprise_id: str | None = None) -> Outcome:
+        """`enterprise_id`: the organisation the command's Slack request named (its header)."""
+        team = team_of_conversation(command.conversation_id)
+        # Remembered: a later command of this workspace with no Slack request behind it (an
+        # agent's comment) finds the org-wide install too.
+        self.slack.tokens.learn(team, enterprise_id)
+        acting = ACTING_TEAM.set(team)
+        organisation = ACTING_ENTERPRISE.set(enterprise_id)
         try:
             return await self._perform(command)
         finally:
+            ACTING_ENTERPRISE.reset(organisation)
             ACTING_TEAM.reset(acting)
 
     async def _perform(self, command: CommandV4) -> Outcome:

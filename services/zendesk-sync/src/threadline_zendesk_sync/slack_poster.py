@@ -39,6 +39,10 @@ SlackMethod = Callable[..., Awaitable[AsyncSlackResponse]]
 # workspaces every call is made with that team's bot token (Effects.perform sets it per command,
 # each in its own task, so commands side by side do not see each other's).
 ACTING_TEAM: ContextVar[str | None] = ContextVar("threadline_slack_team", default=None)
+# Its Enterprise Grid organisation when the command's Slack request named one (the commands'
+# threadline-slack-enterprise header): a workspace without an install of its own is then served
+# by its organisation's org-wide install.
+ACTING_ENTERPRISE: ContextVar[str | None] = ContextVar("threadline_slack_enterprise", default=None)
 MEMBERS_TTL_SECONDS = 60.0  # how long a channel's member list is trusted (who may follow, who reads text)
 
 
@@ -52,6 +56,7 @@ class Slack:
         self.settings = settings
         self.budgets = budgets
         self.tokens = tokens or TokenResolver(settings.slack_bot_token.get_secret_value())
+        self.group_tokens: dict[str, str] = {}  # user group -> the token of the workspace it is in
         options: dict[str, Any] = {"base_url": settings.slack_api_url} if settings.slack_api_url else {}
         # Nothing is retried inside the client: a 429 holds its resource for every command that
         # needs it (budgets), and a post whose answer was lost is looked for before it is retried.
@@ -96,7 +101,7 @@ class Slack:
     def token(self) -> str:
         """The bot token of the acting team (the single one without several workspaces)."""
         try:
-            return self.tokens.token_for(ACTING_TEAM.get())
+            return self.tokens.token_for(ACTING_TEAM.get(), ACTING_ENTERPRISE.get())
         except UnknownTeam as exc:
             raise PermanentError(str(exc)) from exc
 
@@ -106,7 +111,10 @@ class Slack:
         if self.tokens.several_workspaces and "token" not in kwargs:
             if self.tokens.store is not None and not self.tokens.store.ready:
                 await asyncio.to_thread(self.tokens.wait_ready)
-            kwargs["token"] = self.token()
+            if self.tokens.needs_asking(ACTING_TEAM.get(), ACTING_ENTERPRISE.get()):
+                kwargs["token"] = await asyncio.to_thread(self.token)  # may ask Slack (auth.teams.list)
+            else:
+                kwargs["token"] = self.token()
         await self.budgets.slack_call(name, channel)
         self._session()
         try:
@@ -123,9 +131,28 @@ class Slack:
             raise TransientError(f"Slack unreachable: {type(exc).__name__}", service="slack") from exc
 
     async def usergroup_members(self, usergroup: str) -> list[str]:
-        """usergroups.users.list: the user ids of a user group (needs usergroups:read)."""
-        response = await self.call(self.client.usergroups_users_list, usergroup=usergroup)
-        return [str(u) for u in response.get("users") or []]
+        """usergroups.users.list: the user ids of a user group (needs usergroups:read). With
+        several workspaces the group is read with its own workspace's token: the channels file
+        does not say whose a group is, so each workspace's token is asked in turn (the one that
+        knew it last time first) until one does not answer no_such_subteam."""
+        if not self.tokens.several_workspaces or ACTING_TEAM.get() is not None:
+            response = await self.call(self.client.usergroups_users_list, usergroup=usergroup)
+            return [str(u) for u in response.get("users") or []]
+        await asyncio.to_thread(self.tokens.wait_ready)
+        known = self.group_tokens.get(usergroup)
+        tokens = list(dict.fromkeys(t for t in (known, *self.tokens.bot_tokens()) if t))
+        unknown: PermanentError | None = None
+        for token in tokens:
+            try:
+                response = await self.call(self.client.usergroups_users_list, usergroup=usergroup, token=token)
+            except PermanentError as exc:
+                if "no_such_subteam" not in str(exc):
+                    raise
+                unknown = exc  # not this workspace's group
+                continue
+            self.group_tokens[usergroup] = token
+            return [str(u) for u in response.get("users") or []]
+        raise unknown or PermanentError(f"no Slack token to read user group {usergroup} with")
 
     async def in_channel(self, method: SlackMethod, **kwargs: Any) -> Any:
         """A call in a channel (reading its threads, posting). In a public channel the app was

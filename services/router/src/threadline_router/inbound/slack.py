@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from threadline_common.dlq import PoisonMessage
+from threadline_common.installations import enterprise_of
 from threadline_common.slack_messages import message_kind
 from threadline_router.inbound.events import Inbound, SlackDelete, SlackEdit, SlackJoin, SlackMessage, SlackReaction
 from threadline_router.inbound.interactions import decode_home_opened, decode_interaction, decode_slash_command
@@ -112,3 +113,18 @@ def _decode_message(event: dict[str, Any], event_id: str, team_id: str) -> Inbou
         subtype=subtype,
         files=tuple(f for f in event.get("files") or () if isinstance(f, dict)),
     )
+
+
+def enterprise_of_record(record: bytes | str | dict[str, Any] | None) -> str | None:
+    """The Enterprise Grid organisation a threadline.slack.events record's install is for
+    (threadline_common.installations.enterprise_of), None outside Enterprise Grid. The commands it
+    causes carry it to zendesk-sync, which finds an org-wide install by it."""
+    if isinstance(record, bytes | str) and "enterprise" not in (
+        record.decode(errors="replace") if isinstance(record, bytes) else record
+    ):
+        return None  # most records: no need to read the JSON a second time
+    try:
+        envelope = json_record(record)
+    except PoisonMessage:
+        return None
+    return enterprise_of(str(envelope.get("kind")), envelope.get("body"))

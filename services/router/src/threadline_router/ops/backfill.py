@@ -9,10 +9,10 @@ from typing import Any
 from threadline_common.slack_messages import is_conversation
 from threadline_router.inbound import OPS_SOURCE, backfill_record, conversation_key
 from threadline_router.ops import parse
-from threadline_router.ops.env import SOURCE_HEADER, Env, UsageError, check_channel
+from threadline_router.ops.env import SOURCE_HEADER, Env, UsageError, check_channel, installations_source
 from threadline_router.ops.kafka_io import Record
 from threadline_router.ops.progress import Progress
-from threadline_router.ops.saas import Slack
+from threadline_router.ops.saas import slack_for_channel
 
 
 def check_arguments(
@@ -56,7 +56,7 @@ def run_backfill(args: argparse.Namespace, env: Env) -> int:
     check_arguments(ref, args.channel, args.since, args.until, datetime.now(UTC))
     channel = ref.channel_id if ref is not None else str(args.channel)
     check_channel(env, channel, "link" if ref is not None else "--channel")
-    slack = Slack(env.ops)
+    slack = slack_for_channel(env.ops, *installations_source(env), channel)
     team = slack.team_id()
     if ref is not None:
         threads = [slack.thread(channel, ref.root_ts)]

@@ -6,7 +6,9 @@ exit 1 if there is any problem.
   cleanup.policy (compacted tables must be compacted, or they lose rows).
 - Slack: the bot token is valid (auth.test), and the scopes granted to it (Slack says them in
   the `x-oauth-scopes` header of every Web API answer) include every one the manifest asks for;
-  the bot is a member of every channel of the channel file.
+  the bot is a member of every channel of the channel file. With several workspaces
+  (THREADLINE_OPS_SLACK_INSTALLATIONS_KEY) every install's token is checked so, and each channel
+  with the token of its own workspace (the one Slack shows the channel to).
 - Zendesk: the credentials are valid (users/me); with --url, a webhook sends to ingest, active
   and subscribed to the event types the router handles, and its latest delivery did not fail.
 - The channel file parses, and the Zendesk groups, brands and ticket forms it names exist, and every ticket
@@ -30,17 +32,18 @@ from dataclasses import dataclass
 from typing import Any
 
 from pydantic import ValidationError
+from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from zenpy.lib.exception import APIException, ZenpyException
 
 from threadline_common.channels import ChannelsConfig, load_channels
-from threadline_common.contracts import ContractError, TopicSpec, load_topics
+from threadline_common.contracts import ContractError, Topics, TopicSpec, load_topics
 from threadline_common.kafka import admin_config
 from threadline_common.settings import KafkaSettings, describe_validation_error
 from threadline_common.topics import plan
 from threadline_router.ops.env import Env
 from threadline_router.ops.kafka_io import OpsError
-from threadline_router.ops.saas import Slack, Zendesk
+from threadline_router.ops.saas import Workspace, Zendesk, slack_client, workspaces
 from threadline_router.ops.slack_manifest import BOT_SCOPES
 from threadline_router.ops.zendesk_webhook import (
     NEEDED_EVENTS,
@@ -113,25 +116,28 @@ def topic_findings(
     return found
 
 
-def scope_findings(granted_header: str | None) -> list[Finding]:
-    """The bot token's granted scopes (the x-oauth-scopes header) against the manifest's."""
+def scope_findings(granted_header: str | None, workspace: Workspace | None = None) -> list[Finding]:
+    """A bot token's granted scopes (the x-oauth-scopes header) against the manifest's; `workspace`
+    names whose token it is (the single one by default)."""
+    whose = workspace.label if workspace is not None else "bot token"
     if granted_header is None:
-        return [problem("Slack did not say the bot token's scopes (no x-oauth-scopes header): cannot check them")]
+        return [problem(f"Slack did not say the {whose}'s scopes (no x-oauth-scopes header): cannot check them")]
     granted = {s.strip() for s in granted_header.split(",") if s.strip()}
     missing = [s for s in BOT_SCOPES if s not in granted]
     found = []
     if missing:
+        where = " there" if workspace is not None and not workspace.single else ""
         found.append(
             problem(
-                f"the Slack bot token lacks the scopes {', '.join(missing)}: add them under OAuth & Permissions "
-                "(or update the app from `threadline-ops slack-manifest`) and reinstall the app"
+                f"the Slack {whose} lacks the scopes {', '.join(missing)}: add them under OAuth & Permissions "
+                f"(or update the app from `threadline-ops slack-manifest`) and reinstall the app{where}"
             )
         )
     else:
-        found.append(ok(f"Slack: the bot token has all {len(BOT_SCOPES)} scopes Threadline needs"))
+        found.append(ok(f"Slack: the {whose} has all {len(BOT_SCOPES)} scopes Threadline needs"))
     extra = sorted(granted - set(BOT_SCOPES))
     if extra:  # not a failure, but a leaked token should not carry them
-        found.append(note(f"the bot token also has scopes Threadline does not use: {', '.join(extra)}"))
+        found.append(note(f"the {whose} also has scopes Threadline does not use: {', '.join(extra)}"))
     return found
 
 
@@ -399,13 +405,42 @@ def alias_findings(required: Iterable[str], optional: Iterable[str], aliases: Ma
     return found
 
 
-def membership_findings(channel_id: str, name: str, info: dict[str, Any] | None, error: str | None) -> list[Finding]:
+def membership_findings(
+    channel_id: str,
+    name: str,
+    info: dict[str, Any] | None,
+    error: str | None,
+    workspace: Workspace | None = None,
+    *,
+    several: bool = False,
+) -> list[Finding]:
+    """Whether the bot is in a channel of the file. `workspace`: whose token saw it (said when
+    there are several); `several`: every workspace's token was asked and none saw it."""
     label = f"#{name} ({channel_id})" if name else channel_id
+    if error == "channel_not_found" and several:
+        return [
+            problem(
+                f"no workspace's bot token sees {label}: check the channel id, install the app in its "
+                "workspace (/slack/install), and invite the app if the channel is private"
+            )
+        ]
     if error is not None:
         return [problem(f"Slack answered {error} for {label}: check the channel id, and invite the app if private")]
+    where = f" with the {workspace.label}" if workspace is not None else ""
     if not (info or {}).get("is_member"):
-        return [problem(f"the Threadline bot is not in {label}: /invite @Threadline there")]
-    return [ok(f"Slack: the bot is in {label}")]
+        return [problem(f"the Threadline bot is not in {label}{where}: /invite @Threadline there")]
+    return [ok(f"Slack: the bot is in {label}{where}")]
+
+
+def token_refused_findings(workspace: Workspace, error: str) -> list[Finding]:
+    if workspace.single:
+        return [problem(f"Slack refused the bot token ({error}): check THREADLINE_OPS_SLACK_BOT_TOKEN (xoxb-...)")]
+    return [
+        problem(
+            f"Slack refused the {workspace.label} ({error}): the app was uninstalled there or its token revoked; "
+            "install it again from /slack/install"
+        )
+    ]
 
 
 # --- reading the deployment -----------------------------------------------------------------------
@@ -446,30 +481,59 @@ def _kafka(env: Env) -> list[Finding]:
     return topic_findings(specs, partitions, policies, settings.topic_prefix)
 
 
+def _slack_error(exc: SlackApiError) -> str:
+    return str(exc.response.get("error") if exc.response is not None else exc)
+
+
 def _slack(env: Env, channels: ChannelsConfig | None) -> list[Finding]:
+    """Each workspace's bot token (the single one, and with several workspaces each install's):
+    valid, with the scopes; then each channel of the file with the token of the workspace it is
+    in, the one whose token Slack shows it to (to any other it answers channel_not_found)."""
+    kafka: KafkaSettings | None = None
+    if env.ops.slack_installations_key is not None:
+        try:
+            kafka = KafkaSettings()  # type: ignore[call-arg]
+        except ValidationError as exc:
+            return [problem(f"the Slack installations cannot be read: {describe_validation_error(KafkaSettings, exc)}")]
     try:
-        slack = Slack(env.ops)
+        tokens = workspaces(env.ops, kafka, Topics(kafka.topic_prefix).slack_installations if kafka else None)
     except OpsError as exc:
         return [problem(str(exc))]
-    try:
-        answer = slack.client.auth_test()
-    except SlackApiError as exc:
-        error = exc.response.get("error") if exc.response is not None else str(exc)
-        return [problem(f"Slack refused the bot token ({error}): check THREADLINE_OPS_SLACK_BOT_TOKEN (xoxb-...)")]
-    except OSError as exc:
-        return [problem(f"cannot reach Slack: {exc}")]
-    who = f"@{answer.get('user')} in {answer.get('team')} ({answer.get('team_id')})"
-    found = [ok(f"Slack: the bot token is valid ({who})")]
-    headers = {k.lower(): v for k, v in answer.headers.items()}
-    granted = headers.get("x-oauth-scopes")
-    found += scope_findings(", ".join(granted) if isinstance(granted, list) else granted)
-    for channel_id, rules in (channels.channels if channels else {}).items():
+    found: list[Finding] = []
+    usable: list[tuple[Workspace, WebClient]] = []
+    for workspace in tokens:
+        client = slack_client(env.ops, workspace.token)
         try:
-            info = slack.client.conversations_info(channel=channel_id)["channel"]
-            found += membership_findings(channel_id, rules.name, info, None)
+            answer = client.auth_test()
         except SlackApiError as exc:
-            error = exc.response.get("error") if exc.response is not None else str(exc)
-            found += membership_findings(channel_id, rules.name, None, str(error))
+            found += token_refused_findings(workspace, _slack_error(exc))
+            continue
+        except OSError as exc:
+            return [*found, problem(f"cannot reach Slack: {exc}")]
+        who = f"@{answer.get('user')} in {answer.get('team')} ({answer.get('team_id') or answer.get('enterprise_id')})"
+        found.append(ok(f"Slack: the {workspace.label} is valid ({who})"))
+        headers = {k.lower(): v for k, v in answer.headers.items()}
+        granted = headers.get("x-oauth-scopes")
+        found += scope_findings(", ".join(granted) if isinstance(granted, list) else granted, workspace)
+        usable.append((workspace, client))
+    if not usable:
+        return found
+    several = len(tokens) > 1
+    for channel_id, rules in (channels.channels if channels else {}).items():
+        error: str | None = "channel_not_found"
+        for workspace, client in usable:
+            try:
+                info = client.conversations_info(channel=channel_id)["channel"]
+            except SlackApiError as exc:
+                error = _slack_error(exc)
+                if error == "channel_not_found" and several:
+                    continue  # not this workspace's channel: ask the next one's token
+                found += membership_findings(channel_id, rules.name, None, error)
+                break
+            found += membership_findings(channel_id, rules.name, info, None, workspace if several else None)
+            break
+        else:
+            found += membership_findings(channel_id, rules.name, None, error, several=several)
     return found
 
 

@@ -72,3 +72,10 @@ def check_channel(env: Env, channel: str, argument: str) -> None:
     channels = _channels(env)
     if channels is not None and channels.rules_for(channel) is None:
         raise UsageError(argument, f"{channel} is not a support channel in {env.ops.channels_file}")
+
+
+def installations_source(env: Env) -> tuple[KafkaSettings | None, str | None]:
+    """Where the Slack installations of several workspaces are read (Kafka, topic), when configured."""
+    if env.ops.slack_installations_key is None:
+        return None, None
+    return env.kafka, env.topics.slack_installations

@@ -11,9 +11,9 @@ from typing import Any
 from threadline_common.times import now_iso
 from threadline_router.inbound import OPS_SOURCE, OperatorAction, action_record, conversation_key
 from threadline_router.ops import parse
-from threadline_router.ops.env import SOURCE_HEADER, Env, UsageError, check_channel
+from threadline_router.ops.env import SOURCE_HEADER, Env, UsageError, check_channel, installations_source
 from threadline_router.ops.kafka_io import OpsError, json_object
-from threadline_router.ops.saas import Slack, Zendesk
+from threadline_router.ops.saas import Zendesk, slack_for_channel
 from threadline_router.ops.show import find, named
 
 
@@ -98,7 +98,7 @@ def run_relink(args: argparse.Namespace, env: Env) -> int:
         )
     requester = None
     if conversation is None:
-        slack = Slack(env.ops)
+        slack = slack_for_channel(env.ops, *installations_source(env), ref.channel_id)
         check_channel(env, ref.channel_id, "link")
         messages = slack.thread(ref.channel_id, ref.root_ts)
         root = next((m for m in messages if m["ts"] == ref.root_ts), None)

@@ -3,6 +3,7 @@ checking a ticket and pointing its external_id at a conversation (zenpy)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -13,23 +14,97 @@ from zenpy import Zenpy
 from zenpy.lib.api_objects import Ticket
 from zenpy.lib.exception import APIException, RecordNotFoundException, ZenpyException
 
+from threadline_common.installations import InstallationCipher, InstallationKeyError, KafkaInstallationStore
+from threadline_common.settings import KafkaSettings
 from threadline_router.ops.kafka_io import OpsError
 from threadline_router.ops.settings import OpsSettings
 
 PAGE = 200
 
 
+def slack_client(settings: OpsSettings, token: str) -> WebClient:
+    options: dict[str, Any] = {"base_url": settings.slack_api_url} if settings.slack_api_url else {}
+    # History methods are rate limited (tier 3): wait as Slack says rather than fail.
+    return WebClient(token=token, retry_handlers=[RateLimitErrorRetryHandler(max_retry_count=10)], **options)
+
+
+@dataclass(frozen=True)
+class Workspace:
+    """A bot token threadline-ops may call Slack with, and whose it is."""
+
+    label: str  # "bot token" (the single one), "bot token of Second Corp (T2)", ...
+    token: str = field(repr=False)  # never in a line said
+    team_id: str | None = None  # None: the single token's (auth.test says it), or an org-wide install's
+    enterprise_id: str | None = None
+    single: bool = False
+
+
+def installed_workspaces(settings: OpsSettings, kafka: KafkaSettings, topic: str) -> list[Workspace]:
+    """The installs of several workspaces, read from their topic (none without the key)."""
+    if settings.slack_installations_key is None:
+        return []
+    try:
+        cipher = InstallationCipher(settings.slack_installations_key.get_secret_value())
+    except InstallationKeyError as exc:
+        raise OpsError(str(exc).replace("THREADLINE_SLACK_", "THREADLINE_OPS_SLACK_")) from exc
+    store = KafkaInstallationStore(kafka, topic, cipher, "threadline-ops").start()
+    try:
+        store.wait_ready(settings.kafka_timeout_seconds * 2)
+        installs = store.installations()
+    except (TimeoutError, RuntimeError) as exc:
+        raise OpsError(f"cannot read the Slack installations from {topic}: {exc}") from exc
+    finally:
+        store.close()
+    found = []
+    for i in installs:
+        if not i.bot_token:
+            continue
+        if i.is_enterprise_install:
+            label = f"org-wide bot token of {i.enterprise_name or i.enterprise_id} ({i.enterprise_id})"
+            found.append(Workspace(label, i.bot_token, None, i.enterprise_id))
+        else:
+            label = f"bot token of {i.team_name or i.team_id} ({i.team_id})"
+            found.append(Workspace(label, i.bot_token, i.team_id, i.enterprise_id))
+    return found
+
+
+def workspaces(settings: OpsSettings, kafka: KafkaSettings | None, topic: str | None) -> list[Workspace]:
+    """Every bot token to check or call with: the single one first, then each install's."""
+    found = []
+    if settings.slack_bot_token is not None:
+        found.append(Workspace("bot token", settings.slack_bot_token.get_secret_value(), single=True))
+    if settings.slack_installations_key is not None and kafka is not None and topic is not None:
+        found += installed_workspaces(settings, kafka, topic)
+    if not found:
+        raise OpsError("set THREADLINE_OPS_SLACK_BOT_TOKEN (the bot token Threadline uses) to read Slack")
+    return found
+
+
+def slack_for_channel(settings: OpsSettings, kafka: KafkaSettings | None, topic: str | None, channel: str) -> Slack:
+    """Slack with the bot token of the workspace `channel` is in: the single token alone, else the
+    first workspace's (single first, then each install's) that Slack shows the channel to."""
+    found = workspaces(settings, kafka, topic)
+    if len(found) == 1:
+        return Slack(settings, found[0].token)
+    for workspace in found:
+        slack = Slack(settings, workspace.token)
+        try:
+            info = slack.client.conversations_info(channel=channel)["channel"]
+        except SlackApiError:
+            continue
+        except OSError as exc:
+            raise OpsError(f"cannot reach Slack for conversations.info of {channel}: {exc}") from exc
+        slack.channel_team = info.get("context_team_id") or workspace.team_id
+        return slack
+    raise OpsError(f"no workspace's bot token sees {channel}: install the app in its workspace (/slack/install)")
+
+
 class Slack:
-    def __init__(self, settings: OpsSettings) -> None:
-        if settings.slack_bot_token is None:
+    def __init__(self, settings: OpsSettings, token: str | None = None) -> None:
+        if token is None and settings.slack_bot_token is None:
             raise OpsError("set THREADLINE_OPS_SLACK_BOT_TOKEN (the bot token Threadline uses) to read Slack")
-        options: dict[str, Any] = {"base_url": settings.slack_api_url} if settings.slack_api_url else {}
-        # History methods are rate limited (tier 3): wait as Slack says rather than fail.
-        self.client = WebClient(
-            token=settings.slack_bot_token.get_secret_value(),
-            retry_handlers=[RateLimitErrorRetryHandler(max_retry_count=10)],
-            **options,
-        )
+        self.client = slack_client(settings, token or settings.slack_bot_token.get_secret_value())  # type: ignore[union-attr]
+        self.channel_team: str | None = None  # the workspace of the channel it was picked for, if known
 
     def _call(self, what: str, method: Any, **kwargs: Any) -> Any:
         try:
@@ -46,7 +121,10 @@ class Slack:
             raise OpsError(f"cannot reach Slack for {what}: {exc}") from exc
 
     def team_id(self) -> str:
-        """The workspace Threadline is installed in: the first part of its conversation ids."""
+        """The workspace of the token's channel (the first part of its conversation ids): the one
+        its install is for (auth.test), or the channel's own for an org-wide token."""
+        if self.channel_team:
+            return self.channel_team
         return str(self._call("auth.test", self.client.auth_test)["team_id"])
 
     def thread(self, channel: str, root_ts: str) -> list[dict[str, Any]]:

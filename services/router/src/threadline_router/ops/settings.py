@@ -21,6 +21,9 @@ class OpsSettings(ServiceSettings):
 
     slack_bot_token: SecretStr | None = Field(default=None, validation_alias=_env("SLACK_BOT_TOKEN"))
     slack_api_url: str | None = Field(default=None, validation_alias=_env("SLACK_API_URL"))
+    # Several workspaces (README "Several workspaces"): the key the installations are encrypted
+    # with; set, the Slack checks and calls use each workspace's install from its topic.
+    slack_installations_key: SecretStr | None = Field(default=None, validation_alias=_env("SLACK_INSTALLATIONS_KEY"))
     zendesk_subdomain: str | None = Field(default=None, validation_alias=_env("ZENDESK_SUBDOMAIN"))
     zendesk_email: str | None = Field(default=None, validation_alias=_env("ZENDESK_EMAIL"))
     zendesk_api_token: SecretStr | None = Field(default=None, validation_alias=_env("ZENDESK_API_TOKEN"))
@@ -34,7 +37,7 @@ class OpsSettings(ServiceSettings):
     wait_seconds: float = Field(default=30.0, ge=0)
     kafka_timeout_seconds: float = Field(default=15.0, gt=0)
 
-    @field_validator("slack_bot_token", "zendesk_api_token", "zendesk_oauth_token")
+    @field_validator("slack_bot_token", "slack_installations_key", "zendesk_api_token", "zendesk_oauth_token")
     @classmethod
     def _no_placeholder(cls, value: SecretStr | None) -> SecretStr | None:
         return reject_placeholder(value, "a token")
