@@ -30,6 +30,7 @@ from typing import Any
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
+from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from threadline_ingest.answers import SSL_CHECK, Answered, CommandAck, Problem, json_or_400, problem_response
@@ -70,13 +71,21 @@ async def read_body(request: Request, settings: IngestSettings) -> bytes:
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > settings.max_body_bytes:
         raise Problem(413, "body too large")
+    # The declared length may lie, or be absent (chunked). ASGI's receive() directly, as
+    # Request.stream() does, without its async generator.
     chunks, size = [], 0
-    async for chunk in request.stream():  # the declared length may lie, or be absent (chunked)
+    while True:
+        message = await request.receive()
+        if message["type"] == "http.disconnect":
+            raise ClientDisconnect()
+        chunk = message.get("body", b"")
         size += len(chunk)
         if size > settings.max_body_bytes:
             raise Problem(413, "body too large")
         chunks.append(chunk)
-    return b"".join(chunks)
+        if not message.get("more_body", False):
+            break
+    return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
 
 def _slack_signature_error(settings: IngestSettings, request: Request, raw: bytes) -> SignatureError | None:
