@@ -54,7 +54,7 @@ async def test_answers_are_counted_once_nothing_is_in_flight_and_at_every_scrape
     metrics.request_answered("/slack/events", 200)
     await asyncio.sleep(0)
     assert samples(metrics.registry, "threadline_ingest_requests").get(key, 0) == 0  # one still in flight
-    assert b'threadline_ingest_in_flight_requests 1.0' in metrics.exposition()  # a scrape writes them first
+    assert b"threadline_ingest_in_flight_requests 1.0" in metrics.exposition()  # a scrape writes them first
     assert samples(metrics.registry, "threadline_ingest_requests")[key] == 1
     metrics.request_answered("/slack/events", 200)
     await asyncio.sleep(0)  # the loop's next turn: nothing in flight, so written

@@ -29,7 +29,7 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse
-from fastapi.routing import APIRoute
+from fastapi.routing import APIRoute, iter_route_contexts
 from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -245,12 +245,13 @@ class DirectRoutes:
 
 def direct_routes(routes: list[Any]) -> dict[tuple[str, str], ASGIApp]:
     """(method, path) -> the direct app of every VerifiedRoute that has one, from an app's routes."""
-    from fastapi.routing import iter_route_contexts
-
     table: dict[tuple[str, str], ASGIApp] = {}
     for context in iter_route_contexts(routes):
         route = context.original_route
-        direct = route.direct() if isinstance(route, VerifiedRoute) and context.path == route.path else None
+        # Included under another prefix, the route's own path is not the one served: FastAPI serves it.
+        if not isinstance(route, VerifiedRoute) or context.path != route.path:
+            continue
+        direct = route.direct()
         if direct is not None:
             for method in context.methods or ():
                 table[method, route.path] = direct
