@@ -40,9 +40,13 @@ class Answered(Exception):
         self.response = response
 
 
+def problem_response(exc: Problem) -> Response:
+    return JSONResponse(ErrorBody(error=exc.error).model_dump(), exc.status, exc.headers)
+
+
 async def problem_answer(_: Request, exc: Exception) -> Response:
     assert isinstance(exc, Problem)
-    return JSONResponse(ErrorBody(error=exc.error).model_dump(), exc.status, exc.headers)
+    return problem_response(exc)
 
 
 async def early_answer(_: Request, exc: Exception) -> Response:
@@ -64,6 +68,14 @@ class Ack(BaseModel):
 
 class Challenge(BaseModel):
     challenge: str
+
+
+# The answer of nearly every request, encoded once: the bytes JSONResponse(Ack().model_dump()) writes.
+ACK_BODY = b'{"ok":true}'
+
+
+def ack() -> Response:
+    return Response(ACK_BODY, media_type=JSON)
 
 
 # The one line a slash command from a workspace Threadline does not serve gets (nothing else answers it).

@@ -7,7 +7,6 @@ Pure ASGI: no per-request task as Starlette's BaseHTTPMiddleware has.
 from __future__ import annotations
 
 import logging
-from typing import Any
 
 from fastapi.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -21,9 +20,6 @@ log = logging.getLogger(__name__)
 class Instrumented:
     def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
         self.app, self.metrics = app, metrics
-        # The counter of each (route, status) once looked up: labels() takes a lock and builds
-        # a key every call, and there are a dozen such pairs, not one per request.
-        self._counters: dict[tuple[str, int], Any] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -37,7 +33,7 @@ class Instrumented:
                 status = int(message["status"])
             await send(message)
 
-        self.metrics.in_flight.inc()
+        self.metrics.request_started()
         try:
             await self.app(scope, receive, counted)
         except Exception:
@@ -50,9 +46,4 @@ class Instrumented:
             )
             await response(scope, receive, send)
         finally:
-            self.metrics.in_flight.dec()
-            route = getattr(scope.get("route"), "path", "unmatched")
-            counter = self._counters.get((route, status))
-            if counter is None:
-                counter = self._counters[route, status] = self.metrics.requests.labels(route, str(status))
-            counter.inc()
+            self.metrics.request_answered(getattr(scope.get("route"), "path", "unmatched"), status)

@@ -196,5 +196,4 @@ class Ingest:
         if future.cancelled() or future.exception() is not None:
             return
         self._recent.add(dedup)
-        self.metrics.produce_latency.labels(topic).observe(future.result())
-        self.metrics.published.labels(topic, kind).inc()
+        self.metrics.acknowledged(topic, kind, future.result())

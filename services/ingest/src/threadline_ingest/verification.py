@@ -7,21 +7,33 @@ so a route added to it is verified by construction. The dependency checks the co
 Slack or Zendesk credentials on the raw bytes (401), and hands the route the verified body. The
 route takes it by declaring the same dependency (resolved once per request). Health, readiness
 and metrics are on a router of their own, without it.
+
+A source router's routes are `VerifiedRoute`s. One whose endpoint takes exactly the request and
+the verified value (every webhook route ingest has) is also served directly (`direct()`, through
+`DirectRoutes` in app.py): the same verifying function, then the endpoint, with no dependency
+solving, no exit stacks and no included-router matching. FastAPI's path for a request costs more
+CPU than everything ingest does with it (the ingest bench's profile); the OpenAPI document, the
+route objects and every answer stay FastAPI's. A route of another shape is served by FastAPI,
+through its router's dependency, as before.
 """
 
 from __future__ import annotations
 
 import contextlib
+import inspect
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute, iter_route_contexts
+from starlette.requests import ClientDisconnect
+from starlette.types import ASGIApp, Receive, Scope, Send
 
-from threadline_ingest.answers import SSL_CHECK, Answered, CommandAck, Problem, json_or_400
+from threadline_ingest.answers import SSL_CHECK, Answered, CommandAck, Problem, json_or_400, problem_response
 from threadline_ingest.bodies import BadRequest, parse_form, parse_json
 from threadline_ingest.settings import IngestSettings
 from threadline_ingest.state import metrics_of, settings_of
@@ -59,13 +71,21 @@ async def read_body(request: Request, settings: IngestSettings) -> bytes:
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > settings.max_body_bytes:
         raise Problem(413, "body too large")
+    # The declared length may lie, or be absent (chunked). ASGI's receive() directly, as
+    # Request.stream() does, without its async generator.
     chunks, size = [], 0
-    async for chunk in request.stream():  # the declared length may lie, or be absent (chunked)
+    while True:
+        message = await request.receive()
+        if message["type"] == "http.disconnect":
+            raise ClientDisconnect()
+        chunk = message.get("body", b"")
         size += len(chunk)
         if size > settings.max_body_bytes:
             raise Problem(413, "body too large")
         chunks.append(chunk)
-    return b"".join(chunks)
+        if not message.get("more_body", False):
+            break
+    return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
 
 def _slack_signature_error(settings: IngestSettings, request: Request, raw: bytes) -> SignatureError | None:
@@ -150,8 +170,89 @@ async def verified_zendesk(request: Request) -> ZendeskDelivery:
 VERIFIERS: tuple[Callable[..., Any], ...] = (verified_slack, verified_zendesk)
 
 
+class VerifiedRoute(APIRoute):
+    """A route of a source router: FastAPI's, plus a direct way in for an endpoint of the shape
+    `(request, <the verifying dependency's value>)`."""
+
+    def direct(self) -> ASGIApp | None:
+        """An ASGI app serving this route as FastAPI would, or None if its endpoint takes anything
+        else (path or query parameters, other dependencies, a body FastAPI parses)."""
+        verify = self._verifier()
+        if verify is None:
+            return None
+        endpoint: Callable[[Request, Any], Awaitable[Response]] = self.endpoint
+        route = self
+
+        async def app(scope: Scope, receive: Receive, send: Send) -> None:
+            scope["route"] = route  # as FastAPI's routing sets it: read_body and Instrumented read it
+            request = Request(scope, receive, send)
+            try:
+                response = await endpoint(request, await verify(request))
+            except Problem as exc:
+                response = problem_response(exc)
+            except Answered as exc:
+                response = exc.response
+            await response(scope, receive, send)
+
+        return app
+
+    def _verifier(self) -> Callable[[Request], Awaitable[Any]] | None:
+        dependant = self.dependant
+        parameters = list(inspect.signature(self.endpoint).parameters)
+        calls = {d.call for d in dependant.dependencies}
+        named = [d.name for d in dependant.dependencies if d.name]
+        if (
+            len(calls) != 1
+            or len(parameters) != 2
+            or dependant.request_param_name != parameters[0]
+            or named != parameters[1:]
+            or dependant.path_params
+            or dependant.query_params
+            or dependant.header_params
+            or dependant.cookie_params
+            or dependant.body_params
+            or not inspect.iscoroutinefunction(self.endpoint)
+        ):
+            return None
+        [verify] = calls
+        return verify if verify in VERIFIERS else None
+
+
 def source_router(verify: Callable[..., Any], **options: Any) -> APIRouter:
     """A router whose every route runs `verify` first: the dependency is the router's own."""
     if verify not in VERIFIERS:
         raise ValueError(f"{verify!r} is not one of the verifying dependencies")
-    return APIRouter(dependencies=[Depends(verify)], **options)
+    return APIRouter(dependencies=[Depends(verify)], route_class=VerifiedRoute, **options)
+
+
+class DirectRoutes:
+    """ASGI: a request for a route with a direct way in (VerifiedRoute.direct) goes straight to it;
+    everything else to FastAPI. Under the app's exception handlers' level, so the direct app
+    answers Problem and Answered itself; Instrumented, outside, counts both alike."""
+
+    def __init__(self, app: ASGIApp, routes: dict[tuple[str, str], ASGIApp]) -> None:
+        self.app, self.routes = app, routes  # (method, path) -> app, filled by create_app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        direct = None
+        if scope["type"] == "http" and not scope.get("root_path"):
+            direct = self.routes.get((scope["method"], scope["path"]))
+        if direct is None or scope["app"].dependency_overrides:
+            await self.app(scope, receive, send)
+        else:
+            await direct(scope, receive, send)
+
+
+def direct_routes(routes: list[Any]) -> dict[tuple[str, str], ASGIApp]:
+    """(method, path) -> the direct app of every VerifiedRoute that has one, from an app's routes."""
+    table: dict[tuple[str, str], ASGIApp] = {}
+    for context in iter_route_contexts(routes):
+        route = context.original_route
+        # Included under another prefix, the route's own path is not the one served: FastAPI serves it.
+        if not isinstance(route, VerifiedRoute) or context.path != route.path:
+            continue
+        direct = route.direct()
+        if direct is not None:
+            for method in context.methods or ():
+                table[method, route.path] = direct
+    return table

@@ -16,6 +16,7 @@ from threadline_ingest.answers import (
     Ack,
     Challenge,
     Problem,
+    ack,
     header,
     json_or_400,
     signed_body,
@@ -58,7 +59,7 @@ async def slack_events(request: Request, raw: Annotated[bytes, Depends(verified_
         metrics_of(request).dropped.labels("type").inc()
         if envelope_type == "app_rate_limited":
             log.warning("Slack rate-limits this app's events (app_rate_limited)")
-        return JSONResponse(Ack().model_dump())
+        return ack()
     await stored(
         ingest_of(request).slack(
             "event_callback",
@@ -69,4 +70,4 @@ async def slack_events(request: Request, raw: Annotated[bytes, Depends(verified_
             request.headers.get("x-slack-retry-reason"),
         )
     )
-    return JSONResponse(Ack().model_dump())
+    return ack()

@@ -6,9 +6,8 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import Depends, Request, Response
-from fastapi.responses import JSONResponse
 
-from threadline_ingest.answers import ERRORS, JSON, Ack, header, signed_body, stored
+from threadline_ingest.answers import ERRORS, JSON, Ack, ack, header, signed_body, stored
 from threadline_ingest.state import ingest_of
 from threadline_ingest.verification import ZendeskDelivery, source_router, verified_zendesk
 
@@ -45,4 +44,4 @@ async def zendesk_webhook(
             request.headers.get("x-zendesk-webhook-invocation-id"),
         )
     )
-    return JSONResponse(Ack().model_dump())
+    return ack()
