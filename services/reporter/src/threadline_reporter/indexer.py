@@ -41,7 +41,7 @@ from threadline_reporter.metrics import Metrics
 
 log = logging.getLogger(__name__)
 SERVICE = "reporter"
-# One bulk request per flush at the default batch (500 records and their conversations). Two
+# One bulk request per flush at the default batch (1,000 records and their conversations). Two
 # requests side by side (parallel_bulk) were tried: on two cores shared with the reporter's own
 # Python and Kafka, Elasticsearch had no idle core to give them, and the helper's thread pool a
 # flush cost more than it saved.
@@ -114,7 +114,7 @@ class Indexer:
         metrics: Metrics,
         heartbeat: Heartbeat,
         bridge_actor_ids: frozenset[str] = frozenset(),
-        batch_size: int = 500,
+        batch_size: int = 1000,
         batch_seconds: float = 1.0,
         max_backoff_seconds: float = 30.0,
     ) -> None:
