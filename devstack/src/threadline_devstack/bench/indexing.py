@@ -271,7 +271,8 @@ def run(bootstrap: str, es_url: str, budget: Budget, quick: bool = False) -> Fig
     baseline_rate = events * len(seconds["baseline"]) / sum(seconds["baseline"])
     figure.add(Metric("event documents/s", "docs/s", reporter_rate, baseline_rate, "higher"))
     figure.note = (
-        "for each batch (1,000 records or 1 s, the tail of a backlog at once) the reporter decodes the records (msgspec, the JSON Schema "
+        "for each batch (1,000 records or 1 s, the tail of a backlog at once) the reporter decodes the records "
+        "(msgspec, the JSON Schema "
         "for what it refuses), folds the conversations they touch from the events it keeps (a read-back "
         "only for a conversation it has not seen since it started), and streams the events and the "
         "conversation documents in one bulk request (streaming_bulk), with no refresh, while it prepares "
