@@ -64,6 +64,7 @@ def test_reports_dashboard_and_what_happened_agree(pipeline: Pipeline, reporter:
     alice, bob, sam = p.user("alice"), p.user("bob"), p.user("sam")
     ann = str(p.zendesk.agent["id"])
     played: Counter[str] = Counter()  # the test's own count of what it did
+    asked: dict[str, list[str]] = {"C0SUPPORT": [], "C0INFRA": []}  # the questions, for common requests
 
     # A: Sam answers in Slack (his reply is copied to Zendesk as his user), Alice solves with the emoji.
     a = alice.chat_postMessage(channel="C0SUPPORT", text="A: the printer on floor 3 is jammed")["ts"]
@@ -76,13 +77,15 @@ def test_reports_dashboard_and_what_happened_agree(pipeline: Pipeline, reporter:
 
     # B: the agent answers and solves in Zendesk.
     b = bob.chat_postMessage(channel="C0SUPPORT", text="B: VPN keeps dropping")["ts"]
+    asked["C0SUPPORT"] += ["A: the printer on floor 3 is jammed", "B: VPN keeps dropping"]
     b_ticket = ticket_of(p, "C0SUPPORT", b)
     p.zendesk.agent_comment(b_ticket, "B: please update the client to 5.2")
     p.zendesk.agent_set_status(b_ticket, "solved")
     played.update({"support:slack": 1, "support:zendesk": 1, "solve:zendesk": 1, f"first:{ann}": 1, f"reply:{ann}": 1})
 
     # C: solved in Zendesk, reopened by Alice's reply, solved again by her typed word.
-    c = alice.chat_postMessage(channel="C0SUPPORT", text="C: my badge does not open the door")["ts"]
+    c = alice.chat_postMessage(channel="C0SUPPORT", text="C: VPN rejects my badge")["ts"]
+    asked["C0SUPPORT"].append("C: VPN rejects my badge")
     c_ticket = ticket_of(p, "C0SUPPORT", c)
     p.zendesk.agent_set_status(c_ticket, "solved")
     wait_until("the solved notice", lambda: any("is solved" in m["text"] for m in p.slack.thread("C0SUPPORT", c)))
@@ -101,8 +104,10 @@ def test_reports_dashboard_and_what_happened_agree(pipeline: Pipeline, reporter:
 
     # E: an emailed ticket gets its thread; the agent answers in Zendesk.
     e_ticket = p.zendesk.receive_email(
-        "Erin", "erin@example.com", "E: invoice missing", "Since May.", p.zendesk.group_id
+        "Erin", "erin@example.com", "E: invoice missing", "VPN licence invoice missing since May.", p.zendesk.group_id
     )
+    # An e-mail's question is its body. D's question was edited: none is kept.
+    asked["C0SUPPORT"].append("VPN licence invoice missing since May.")
     wait_until(
         "the emailed ticket's thread",
         lambda: [m for m in p.slack.channel_messages("C0SUPPORT") if m.get("bot_id") and f"#{e_ticket}" in m["text"]],
@@ -112,6 +117,7 @@ def test_reports_dashboard_and_what_happened_agree(pipeline: Pipeline, reporter:
 
     # F: another channel; Sam answers, it stays open.
     f = alice.chat_postMessage(channel="C0INFRA", text="F: disk full on build-7")["ts"]
+    asked["C0INFRA"].append("F: disk full on build-7")
     f_ticket = ticket_of(p, "C0INFRA", f)
     sam.chat_postMessage(channel="C0INFRA", thread_ts=f, text="F: cleaning the cache now")
     wait_until("Sam's reply on F", lambda: len(p.zendesk.comments_of(f_ticket)) >= 2)
@@ -212,6 +218,14 @@ def test_reports_dashboard_and_what_happened_agree(pipeline: Pipeline, reporter:
         "slack_reply": (0, 1),
         "slack_command": (1, 0),
     }
+    # Common requests: the words in three questions or more (what the panel can list: Kibana sends no
+    # min_doc_count) that stand out in the channel, as the weekly report and the test count them.
+    common = Counter()
+    for row in panel("common-requests"):
+        common[(row["channel"], row["term"])] += row["questions"]
+    assert common == {("C0SUPPORT", "vpn"): 3}
+    assert sum("vpn" in q.lower().split() for q in asked["C0SUPPORT"]) == 3
+    assert {t.term: t.questions for t in weekly.common_requests if t.questions >= 3} == {"vpn": 3}
     for name in ("first-response", "resolution"):
         assert sum(1 for row in panel(name) if row["median"] is not None) >= 1, name
 

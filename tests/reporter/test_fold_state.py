@@ -87,6 +87,25 @@ def test_a_miss_reads_back_once_then_the_state_answers():
 
 
 @pytest.mark.unit
+def test_a_ticket_opened_from_its_thread_is_never_looked_for_as_an_emailed_conversation():
+    """A ticket Threadline opened from a Slack thread was not e-mailed: no `zd:<ticket>` search
+    for it. A ticket whose opening is not among the thread's events still is (an emailed one)."""
+    slack_ticket = next(r["ticket_id"] for r in examples() if r["type"] == "ticket_created")
+    store, state = Store(), FoldState()
+    for batch in batched(examples(), 4):
+        related_events(state, batch, store.read)
+    asked = set().union(*(conversations for conversations, _ in store.reads))
+    assert f"zd:{slack_ticket}" not in asked and THREAD in asked  # the thread itself: read once, on a miss
+    store = Store()
+    store.docs.update(docs_by_id(email_records()))  # the e-mail, indexed before its thread's activity
+    [batch] = batched(thread_records(), 100)
+    merged = folded(related_events(FoldState(), batch, store.read))
+    emailed = email_records()[0]["conversation_id"]
+    assert any(emailed in conversations for conversations, _ in store.reads)
+    assert merged == folded([*store.docs.values(), *docs_by_id(thread_records()).values()])
+
+
+@pytest.mark.unit
 def test_an_event_applied_twice_counts_once_and_a_refused_one_not_at_all():
     records = examples()
     state = FoldState()

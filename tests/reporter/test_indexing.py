@@ -117,6 +117,23 @@ def figures(service) -> dict:
     return {kind: service.reporter.build(kind, "C0SUPPORT", day).to_json() for kind in ("daily", "weekly")}
 
 
+def test_the_tail_of_a_backlog_is_indexed_at_once_not_after_the_batch_time(
+    make_service, es, es_index_prefix, kafka_bootstrap, kafka_topics
+):
+    """A reporter that was behind (full batches) and has read to the end sends what is left at
+    once: after an outage or a replay, the last records are searchable without waiting out
+    batch_seconds (a minute here)."""
+    produce(kafka_bootstrap, kafka_topics.activity, examples())
+    service = make_service(batch_size=4, batch_seconds=60)
+    service.start()
+    wait_until("all 13 events and both conversations", lambda: indexed(es, es_index_prefix, 13, 2), timeout=30)
+    wait_until(
+        "every offset committed",
+        lambda: sum(committed(kafka_bootstrap, service.settings.group_id, kafka_topics.activity)) == 13,
+        timeout=30,
+    )
+
+
 def test_an_elasticsearch_outage_loses_nothing_and_commits_nothing(
     make_service, es, es_index_prefix, kafka_bootstrap, kafka_topics
 ):

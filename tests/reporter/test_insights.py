@@ -12,7 +12,7 @@ from threadline_testing.lens import panel_rows
 
 from threadline_common.channels import load_channels
 from threadline_reporter import reports
-from threadline_reporter.documents import doc_id
+from threadline_reporter.documents import doc_id, question_terms
 from threadline_reporter.indices import Names, ensure_indices
 from threadline_reporter.kibana.objects import for_prefix, saved_objects
 from threadline_reporter.posting import Reporter
@@ -31,6 +31,7 @@ def conversation(i: int, question: str, channel: str = CH, **more: Any) -> dict[
         "is_open": True,
         "opened_at": "2026-11-17T10:00:00.000Z",
         "question": question,
+        "question_terms": question_terms(question),  # as the indexer's fold makes them
         **more,
     }
 
@@ -73,6 +74,22 @@ def test_common_requests_are_the_weeks_stand_out_question_terms(es, names, chann
     assert terms.get("vpn") == 4
     assert "the" not in terms and "password" not in terms  # common everywhere, not this week's request
     assert "vpn (4)" in reports.common_requests_text(report)
+
+
+def test_the_common_requests_panel_shows_the_reports_terms(es, names, channels_file):
+    """The dashboard's Common requests table, run as the aggregation Kibana sends (significant_terms
+    over the questions' words, per channel), lists the report's terms with the report's counts:
+    those in three questions or more (Kibana sends no min_doc_count; the report lists from two)."""
+    report = Reporter(es, names, load_channels(channels_file), None).build("weekly", CH, WEEK)
+    objects = for_prefix(saved_objects(), names.prefix)
+    week = {"range": {"opened_at": {"gte": "2026-11-16T00:00:00Z", "lt": "2026-11-23T00:00:00Z"}}}
+    rows = panel_rows(es, objects, f"{names.prefix}common-requests", time_filter=week)
+    panel = {r["term"]: r["questions"] for r in rows if r["channel"] == CH}
+    reported = {t.term: t.questions for t in report.common_requests}
+    assert panel == {"vpn": 4}  # four of the week's five questions; "the" is everywhere
+    assert panel == {term: n for term, n in reported.items() if n >= 3}
+    infra = {r["term"]: r["questions"] for r in rows if r["channel"] == "C0INFRA"}
+    assert infra["printer"] == 6 and "the" not in infra  # each channel its own
 
 
 def test_common_requests_say_so_when_no_text_is_kept(es, names, channels_file):

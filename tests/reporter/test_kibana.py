@@ -149,8 +149,20 @@ def test_every_field_a_chart_uses_is_in_the_templates_with_a_type_that_fits():
         ("median", "time_to_resolution_seconds"),
         ("terms", "first_responder_id"),
         ("terms", "actor.id"),
+        ("terms", "question_terms"),  # common requests
     ):
         assert needed in used
+    # Ranked by significance, Kibana offers one keyword field and no "Other" row (significant_terms).
+    significant = [
+        c
+        for chart in charts
+        for layer in chart["attributes"]["state"]["datasourceStates"]["formBased"]["layers"].values()
+        for c in layer["columns"].values()
+        if c["operationType"] == "terms" and c["params"]["orderBy"]["type"] == "significant"
+    ]
+    assert significant and all(
+        not c["params"]["otherBucket"] and "secondaryFields" not in c["params"] for c in significant
+    )
 
 
 def test_kql_check_catches_what_it_should():

@@ -20,6 +20,7 @@ from threadline_reporter.documents import (
     event_document,
     fold_conversation,
     index_actions,
+    question_terms,
 )
 from threadline_reporter.indices import expired_event_indices, retention_cutoff
 from threadline_reporter.reports import Period, blocks, duration
@@ -394,7 +395,7 @@ def test_blocks_carry_the_numbers():
 def test_the_document_keeps_the_question_the_last_answer_and_how_it_was_solved():
     conv = fold_conversation(docs(*STORY), Calendar("UTC"))
     assert conv["team_id"] == "T1"
-    assert conv["question"] == "help"
+    assert (conv["question"], conv["question_terms"]) == ("help", ["help"])
     assert conv["answer"] == "fixed"  # the last public response, not the requester's "anyone?"
     assert conv["solved_source"] == "slack"  # STORY's solve event came from Slack
     by_agent = [*STORY[:-1], activity("s2", "status_change", "2026-11-23T10:00:00Z", "901", "agent",
@@ -404,15 +405,25 @@ def test_the_document_keeps_the_question_the_last_answer_and_how_it_was_solved()
     assert fold_conversation(docs(*reopened), Calendar("UTC"))["solved_source"] is None
 
 
+def test_question_terms_are_the_words_the_standard_analyzer_would_make():
+    # What the weekly report's significant_text reads of `question`, as keywords a panel can rank.
+    assert question_terms("VPN drops: VPN 5.2 on macOS, don't know why (build-7)") == [
+        "5.2", "7", "build", "don't", "drops", "know", "macos", "on", "vpn", "why",
+    ]  # fmt: skip
+    assert question_terms(None) == question_terms("") == question_terms("?!") == []
+    assert len(question_terms(" ".join(f"w{i}" for i in range(200)))) == 50
+
+
 def test_a_deleted_or_edited_question_and_dropped_text_leave_nothing_to_match():
     deleted = [*STORY, activity("slack-delete:C1:100.000100", "delete", "2026-11-23T11:00:00Z", "UASK", "requester")]
     deleted[0] = {**deleted[0], "event_id": "slack:C1:100.000100"}
     conv = fold_conversation(docs(*deleted), Calendar("UTC"))
     assert conv["question"] == "anyone?"  # the requester's next words, not the deleted question
+    assert conv["question_terms"] == ["anyone"]  # nor are its words among the terms
     edit = activity("slack-edit:C1:100.000100:101.0", "edit", "2026-11-23T11:00:00Z", "UASK", "requester", text="x")
     edited = [{**STORY[0], "event_id": "slack:C1:100.000100"}, *STORY[1:], edit]
     assert fold_conversation(docs(*edited), Calendar("UTC"))["question"] == "anyone?"  # nor the words taken back
     dropped = fold_conversation([event_document(r, Privacy(text_mode="drop")) for r in STORY], Calendar("UTC"))
-    assert dropped["question"] is None and dropped["answer"] is None
+    assert dropped["question"] is None and dropped["answer"] is None and dropped["question_terms"] == []
     long = [{**STORY[0], "text": "x" * 5000}, *STORY[1:]]
     assert len(fold_conversation(docs(*long), Calendar("UTC"))["question"]) == TEXT_CHARS

@@ -3,9 +3,10 @@
 Kibana cannot run on these machines, so the truth test runs each Lens chart of the reporter's
 saved objects as the aggregation Kibana would send: its bucket columns (terms, date histogram)
 nested in column order, its metric columns (count, median, percentile, sum, average) at the
-leaves, each column's KQL filter as a filter aggregation, the chart's own KQL query as the query. The filters the charts use are plain
-field:value terms joined by and/or/not, which Lucene's query_string reads once the operators are
-upper case. The panel's rows come back as {column id: value}, one per bucket combination.
+leaves, each column's KQL filter as a filter aggregation, the chart's own KQL query as the query
+(a terms column ranked by significance is a significant_terms bucket, as Kibana sends it). The
+filters the charts use are plain field:value terms joined by and/or/not, which Lucene's
+query_string reads once the operators are upper case. The panel's rows come back as {column id: value}, one per bucket combination.
 """
 
 from __future__ import annotations
@@ -44,6 +45,10 @@ def _metric(column: dict[str, Any]) -> dict[str, Any] | None:
 
 
 def _bucket(column: dict[str, Any]) -> dict[str, Any]:
+    if column["operationType"] == "terms" and column["params"]["orderBy"]["type"] == "significant":
+        # Lens's "Rank by: Significance": a significant_terms bucket with the column's size and no
+        # other parameter (Elasticsearch's defaults: JLH, min_doc_count 3, the whole index as background).
+        return {"significant_terms": {"field": column["sourceField"], "size": column["params"]["size"]}}
     if column["operationType"] == "terms":
         terms = {"field": column["sourceField"], "size": column["params"]["size"]}
         if column["params"].get("missingBucket"):
@@ -79,8 +84,11 @@ def _value(column: dict[str, Any], name: str, bucket: dict[str, Any]) -> Any:
     return agg["value"]
 
 
-def panel_rows(es: Elasticsearch, objects: list[dict[str, Any]], chart_id: str) -> list[dict[str, Any]]:
-    """The rows the chart `chart_id` of `objects` (the saved objects, for the index prefix in use) shows."""
+def panel_rows(
+    es: Elasticsearch, objects: list[dict[str, Any]], chart_id: str, time_filter: dict[str, Any] | None = None
+) -> list[dict[str, Any]]:
+    """The rows the chart `chart_id` of `objects` (the saved objects, for the index prefix in use) shows;
+    `time_filter`: the dashboard's time range as a query clause (a range on the data view's time field)."""
     by_id = {o["id"]: o for o in objects}
     chart = by_id[chart_id]
     [layer] = chart["attributes"]["state"]["datasourceStates"]["formBased"]["layers"].values()
@@ -94,6 +102,8 @@ def panel_rows(es: Elasticsearch, objects: list[dict[str, Any]], chart_id: str) 
         aggs = {name: {**_bucket(columns[name]), **({"aggs": aggs} if aggs else {})}}
     kql = chart["attributes"]["state"]["query"]["query"]
     query = {"query_string": {"query": kql_to_lucene(kql)}} if kql else {"match_all": {}}
+    if time_filter is not None:
+        query = {"bool": {"must": [query], "filter": [time_filter]}}
     answer = es.search(index=view["attributes"]["title"], size=0, query=query, aggs=aggs, track_total_hits=True)
 
     rows: list[dict[str, Any]] = []

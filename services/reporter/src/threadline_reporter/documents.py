@@ -38,6 +38,11 @@ RESPONDER_ROLES = frozenset({"responder", "agent"})
 # similar-solved search and its suggestion's first line); the fold state keeps no more of any text.
 TEXT_CHARS = 300
 
+# A question's words as Elasticsearch's standard analyzer makes them of plain text: lower case,
+# letters and digits, with the apostrophes and dots inside a word kept ("don't", "5.2").
+_WORD = re.compile(r"\w+(?:['.]\w+)*")
+QUESTION_TERMS = 50  # a 300-character question has fewer words
+
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 _NUMBER = re.compile(r"\+?\d[\d \-().]{5,}\d")
 
@@ -197,7 +202,8 @@ def _answer(answer: dict[str, Any]) -> dict[str, Any]:
 
 def events_index(prefix: str, when: dt.datetime) -> str:
     """Monthly event indices (UTC), so that retention drops whole indices."""
-    return f"{prefix}events-{when.astimezone(dt.UTC):%Y.%m}"
+    utc = when.astimezone(dt.UTC)
+    return f"{prefix}events-{utc.year:04d}.{utc.month:02d}"  # not strftime: a tenth of its cost
 
 
 def index_actions(record: dict[str, Any], privacy: Privacy, prefix: str) -> list[dict[str, Any]]:
@@ -266,6 +272,14 @@ def merge_conversations(events: Iterable[dict[str, Any]]) -> tuple[dict[str, lis
             merged.add(conversation_id)
         groups[home].extend(docs)
     return dict(groups), merged
+
+
+def question_terms(question: str | None) -> list[str]:
+    """The distinct words of a question (sorted): the keyword array the dashboard's Common requests
+    panel ranks by significance, since a Kibana panel cannot run significant_text over the text."""
+    if not question:
+        return []
+    return sorted(list(dict.fromkeys(_WORD.findall(question.lower())))[:QUESTION_TERMS])
 
 
 def is_message(doc: dict[str, Any], bridge_actor_ids: frozenset[str]) -> bool:
@@ -425,6 +439,7 @@ def fold_conversation(
         "event_count": len(docs),
         "tags": sorted(tags),
         "question": question,
+        "question_terms": question_terms(question),
         "answer": answer,
         # Where the solve happened: "zendesk" (an agent), "slack" (a button or reaction in the thread).
         "solved_source": resolver["source"] if resolver else None,

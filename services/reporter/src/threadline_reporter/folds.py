@@ -155,12 +155,29 @@ def related_events(state: FoldState, batch: dict[str, dict[str, Doc]], read: Rea
     def tickets_in(docs: Iterable[dict[str, Doc]]) -> set[int]:
         return {d["ticket_id"] for kept in docs for d in kept.values() if d["ticket_id"] is not None}
 
+    def made_in_slack(docs: Iterable[dict[str, Doc]]) -> set[int]:
+        """Tickets Threadline opened from a Slack thread (their ticket_created, from Slack, is in
+        the thread): never emailed, so no `zd:<ticket>` conversation holds anything of theirs (the
+        router starts one only for a ticket created by e-mail without an external id)."""
+        return {
+            d["ticket_id"]
+            for kept in docs
+            for d in kept.values()
+            if d["type"] == "ticket_created"
+            and d["source"] == "slack"
+            and d["ticket_id"] is not None
+            and email_ticket(d["conversation_id"]) is None
+        }
+
     wanted_conversations = set(batch)
     wanted_tickets = tickets_in(batch.values())
+    # Known without a search: what the batch and the state hold of the batch's conversations.
+    slack_tickets = made_in_slack([*batch.values(), *(state.events(c) for c in batch if c in state)])
     read_conversations: set[str] = set()
     read_tickets: set[int] = set()
     for _ in range(MERGE_ROUNDS):
-        conversations = (wanted_conversations | {f"zd:{t}" for t in wanted_tickets}) - read_conversations
+        emailed_homes = {f"zd:{t}" for t in wanted_tickets - slack_tickets}
+        conversations = (wanted_conversations | emailed_homes) - read_conversations
         emailed = {email_ticket(c) for c in wanted_conversations | read_conversations | conversations}
         tickets = {t for t in emailed if t is not None} - read_tickets
         if not conversations and not tickets:
@@ -191,6 +208,7 @@ def related_events(state: FoldState, batch: dict[str, dict[str, Doc]], read: Rea
         read_conversations |= conversations
         read_tickets |= tickets
         wanted_tickets |= tickets_in(found[c] for c in conversations)
+        slack_tickets |= made_in_slack(found[c] for c in conversations)
     # Only conversations read whole make documents (a longer chain than MERGE_ROUNDS is not one
     # the router makes; the next flush touching it goes on from there).
     return [d for c in read_conversations for d in found[c].values()]

@@ -41,7 +41,10 @@ from threadline_reporter.metrics import Metrics
 
 log = logging.getLogger(__name__)
 SERVICE = "reporter"
-# One bulk request per flush at the default batch (500 records and their conversations).
+# One bulk request per flush at the default batch (1,000 records and their conversations). Two
+# requests side by side (parallel_bulk) were tried: on two cores shared with the reporter's own
+# Python and Kafka, Elasticsearch had no idle core to give them, and the helper's thread pool a
+# flush cost more than it saved.
 BULK_CHUNK = 2000
 BULK_CHUNK_BYTES = 20 * 1024 * 1024
 # Only what maps an item to its record: the answer to 2,000 actions is ~60 kB instead of ~500 kB.
@@ -111,7 +114,7 @@ class Indexer:
         metrics: Metrics,
         heartbeat: Heartbeat,
         bridge_actor_ids: frozenset[str] = frozenset(),
-        batch_size: int = 500,
+        batch_size: int = 1000,
         batch_seconds: float = 1.0,
         max_backoff_seconds: float = 30.0,
     ) -> None:
@@ -137,12 +140,19 @@ class Indexer:
         self._refolded = False  # a settled bulk changed the fold state under a prepared batch
         self._inflight: Inflight | None = None
         self._caught_up = False
+        # The last batch dispatched was full: the reader was behind. Once it has read to the end,
+        # what is left goes at once instead of waiting out batch_seconds (the tail of a catch-up,
+        # a replay, the end of an outage); records that trickle in afterwards are batched by time.
+        self._behind = False
         self.ready = threading.Event()
 
     # --- the loop -------------------------------------------------------------------------
 
     def run(self, stop: threading.Event) -> None:
-        consumer = Consumer(self.consumer_config)
+        # Offsets are committed without waiting for the broker's answer (the next batch is not held
+        # up by it; Kafka applies a group's commits in order); a failed commit is only logged: its
+        # records are read and indexed again, to the same documents.
+        consumer = Consumer({**self.consumer_config, "on_commit": _commit_failed})
         consumer.subscribe([self.topic], on_assign=self._on_assign, on_revoke=self._on_revoke, on_lost=self._on_revoke)
         log.info("indexing %s into %s*", self.topic, self.names.prefix)
         sender = ThreadPoolExecutor(max_workers=1, thread_name_prefix="indexer-bulk")
@@ -157,9 +167,13 @@ class Indexer:
                     self._take(message)
                 if self._inflight is not None and self._inflight.future.done():
                     self._complete(consumer, stop)
+                if self._caught_up and not self.batch and self._inflight is None:
+                    self._behind = False  # the backlog is done: what comes next waits for its batch
                 self._gauge()
                 due = self.batch and (
-                    len(self.batch) >= self.batch_size or time.monotonic() - self.first_at >= self.batch_seconds
+                    len(self.batch) >= self.batch_size
+                    or time.monotonic() - self.first_at >= self.batch_seconds
+                    or (self._behind and self._caught_up and self._inflight is None)
                 )
                 if due:
                     self._dispatch(consumer, stop, sender)
@@ -203,6 +217,7 @@ class Indexer:
                 self._flush_until_done(consumer, stop)
                 return
         prepared.ordered = self._caught_up
+        self._behind = len(batch) >= self.batch_size
         self._inflight = Inflight(prepared, sender.submit(self._send, prepared))
 
     def _complete(self, consumer: Consumer, stop: threading.Event) -> bool:
@@ -237,7 +252,7 @@ class Indexer:
                 self.batch = inflight.prepared.batch + self.batch
             else:
                 self.metrics.flushes.labels("ok").inc()
-                self._commit(consumer, inflight.prepared.batch)
+                self._commit(consumer, inflight.prepared.batch, wait=True)
                 if not self.batch and not inflight.prepared.ordered:
                     with contextlib.suppress(TransientFailure):  # searchable within a second anyway
                         self._refresh(self.names.events)
@@ -253,7 +268,7 @@ class Indexer:
             )
             return
         self.metrics.flushes.labels("ok").inc()
-        self._commit(consumer, batch)
+        self._commit(consumer, batch, wait=True)
         self.batch = []
 
     def _take(self, message: Message) -> None:
@@ -333,7 +348,9 @@ class Indexer:
             if message is not None:
                 self._take(message)  # from a partition assigned during the pause
 
-    def _commit(self, consumer: Consumer, batch: list[Message]) -> None:
+    def _commit(self, consumer: Consumer, batch: list[Message], wait: bool = False) -> None:
+        """Commit past the batch's records; `wait`: for the broker's answer (when stopping: the last
+        commit must be made before the consumer closes)."""
         offsets: dict[tuple[str, int], int] = {}
         owned = {(tp.topic, tp.partition) for tp in consumer.assignment()}
         for m in batch:
@@ -344,7 +361,11 @@ class Indexer:
         if not offsets:
             return
         try:
-            consumer.commit(offsets=[TopicPartition(t, p, o + 1) for (t, p), o in offsets.items()], asynchronous=False)
+            positions = [TopicPartition(t, p, o + 1) for (t, p), o in offsets.items()]
+            if wait:
+                consumer.commit(offsets=positions, asynchronous=False)
+            else:
+                consumer.commit(offsets=positions, asynchronous=True)
         except KafkaException as exc:
             # A rebalance took the partition: its new owner reindexes from the last commit, harmlessly.
             log.warning("commit failed (%s); the records will be indexed again", exc)
@@ -551,6 +572,12 @@ class Indexer:
             self.dead_letters.send(letter)
         except Exception as send_error:
             raise TransientFailure(f"dead-letter topic: {send_error}") from send_error
+
+
+def _commit_failed(error: KafkaError | None, partitions: list[TopicPartition]) -> None:
+    if error is not None:
+        # A rebalance took the partition: its new owner reindexes from the last commit, harmlessly.
+        log.warning("commit failed (%s); the records will be indexed again", error)
 
 
 def _header_pairs(

@@ -96,6 +96,9 @@ CONVERSATION_MAPPING: dict[str, Any] = {
         # The question and the last public answer (absent when the reporter indexes no text):
         # what the similar-solved search matches.
         "question": {"type": "text"},
+        # The question's words (documents.question_terms): what a Kibana panel can rank by
+        # significance (significant_terms), as the weekly report does with significant_text.
+        "question_terms": _KEYWORD,
         "answer": {"type": "text"},
         "solved_source": _KEYWORD,
         "timezone": _KEYWORD,

@@ -44,8 +44,11 @@ class ReporterSettings(ElasticsearchSettings):
     model_config = SettingsConfigDict(env_prefix="THREADLINE_REPORTER_", extra="ignore")
 
     group_id: str = "threadline-reporter"
-    # A bulk request goes out when this many records are waiting, or this long after the first one.
-    batch_size: int = Field(default=500, gt=0)
+    # A bulk request goes out when this many records are waiting, or this long after the first one
+    # (or at once when a backlog has been read to its end). Only a backlog fills a batch: 1,000
+    # halves the per-flush costs of 500 (a request, a commit, a read-back search) while catching up;
+    # 2,000 was no faster here.
+    batch_size: int = Field(default=1000, gt=0)
     batch_seconds: float = Field(default=1.0, gt=0)
     # Pause after a failed flush doubles up to this cap; offsets stay uncommitted meanwhile.
     max_backoff_seconds: float = 30.0

@@ -16,6 +16,8 @@ import copy
 import json
 from typing import Any
 
+from threadline_reporter.insights import COMMON_TERMS
+
 DEFAULT_PREFIX = "threadline-"
 EVENTS_VIEW = f"{DEFAULT_PREFIX}events"
 CONVERSATIONS_VIEW = f"{DEFAULT_PREFIX}conversations"
@@ -76,6 +78,34 @@ def terms(field: str, label: str, size: int, order_by: str | None = None, missin
             "orderDirection": "desc" if order_by else "asc",
             "otherBucket": True,
             "missingBucket": missing,
+            "parentFormat": {"id": "terms"},
+            "include": [],
+            "exclude": [],
+            "includeIsRegex": False,
+            "excludeIsRegex": False,
+        },
+    }
+
+
+def significant_terms(field: str, label: str, size: int) -> Column:
+    """Top values of a keyword field ranked by significance (Lens's "Rank by: Significance", an
+    Elasticsearch `significant_terms` bucket): the values that stand out in the rows above it (a
+    channel, in the dashboard's time range) against the whole index. Kibana offers it for one
+    keyword field, without an "Other" row, and sends no `min_doc_count`: Elasticsearch's default, 3."""
+    return {
+        "label": label,
+        "customLabel": True,
+        "dataType": "string",
+        "operationType": "terms",
+        "sourceField": field,
+        "isBucketed": True,
+        "scale": "ordinal",
+        "params": {
+            "size": size,
+            "orderBy": {"type": "significant"},
+            "orderDirection": "desc",
+            "otherBucket": False,
+            "missingBucket": False,
             "parentFormat": {"id": "terms"},
             "include": [],
             "exclude": [],
@@ -355,6 +385,24 @@ def charts() -> list[dict[str, Any]]:
             description="Each solve, close or reopen once, where it was done: a Slack emoji, button or "
             "typed word, a requester's reply, an automatic answer, or Zendesk (an agent or an automation).",
         ),
+        # Common requests, as in the weekly report: the words of the questions that stand out in a
+        # channel against every question indexed. Lens has no significant_text, so the reporter
+        # indexes each question's words as a keyword array (`question_terms`, with the question:
+        # none with TEXT_MODE=drop).
+        lens(
+            f"{p}common-requests",
+            "Common requests, by channel",
+            conv,
+            {
+                "channel": terms("channel_id", "Channel", 20, order_by="questions"),
+                "term": significant_terms("question_terms", "Term", COMMON_TERMS),
+                "questions": count("Questions"),
+            },
+            "lnsDatatable",
+            table(["channel", "term", "questions"]),
+            description="The words of the questions asked in the time range that stand out against every "
+            "question indexed, per channel, with the number of questions holding each (three or more).",
+        ),
         lens(
             f"{p}answers-deflection",
             "Automatic answers: deflection, by channel",
@@ -389,7 +437,7 @@ def charts() -> list[dict[str, Any]]:
 # Where each chart sits on the dashboard's 48-column grid: (x, y, w, h).
 LAYOUT = [(0, 0, 36, 12), (36, 0, 12, 12), (0, 12, 24, 14), (24, 12, 24, 14), (0, 26, 24, 14), (24, 26, 24, 14),
           (0, 40, 24, 16), (24, 40, 24, 16), (0, 56, 48, 14), (0, 70, 48, 12), (0, 82, 24, 14),
-          (24, 82, 24, 14), (0, 96, 48, 14)]  # fmt: skip
+          (24, 82, 24, 14), (0, 96, 48, 14), (0, 110, 48, 14)]  # fmt: skip
 
 
 def dashboard(panels: list[dict[str, Any]]) -> dict[str, Any]:
@@ -411,7 +459,7 @@ def dashboard(panels: list[dict[str, Any]]) -> dict[str, Any]:
         "attributes": {
             "title": "Threadline support",
             "description": "Volume, backlog, response and resolution times, by channel and by responder; "
-            "automatic answers' deflection. "
+            "common requests; automatic answers' deflection. "
             "The same documents as the daily and weekly reports in Slack.",
             "panelsJSON": json.dumps(layout, sort_keys=True),
             "optionsJSON": json.dumps({"useMargins": True, "syncColors": False, "hidePanelTitles": False}),
