@@ -92,27 +92,9 @@ def significant_terms(field: str, label: str, size: int) -> Column:
     Elasticsearch `significant_terms` bucket): the values that stand out in the rows above it (a
     channel, in the dashboard's time range) against the whole index. Kibana offers it for one
     keyword field, without an "Other" row, and sends no `min_doc_count`: Elasticsearch's default, 3."""
-    return {
-        "label": label,
-        "customLabel": True,
-        "dataType": "string",
-        "operationType": "terms",
-        "sourceField": field,
-        "isBucketed": True,
-        "scale": "ordinal",
-        "params": {
-            "size": size,
-            "orderBy": {"type": "significant"},
-            "orderDirection": "desc",
-            "otherBucket": False,
-            "missingBucket": False,
-            "parentFormat": {"id": "terms"},
-            "include": [],
-            "exclude": [],
-            "includeIsRegex": False,
-            "excludeIsRegex": False,
-        },
-    }
+    column = terms(field, label, size)
+    column["params"].update(orderBy={"type": "significant"}, orderDirection="desc", otherBucket=False)
+    return column
 
 
 def count(label: str, kql: str | None = None) -> Column:
