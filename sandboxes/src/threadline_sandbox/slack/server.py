@@ -302,7 +302,8 @@ class SlackSandbox(Interactive):
         each one they hold a token of (the installer of an install, people added with
         person_token)."""
         own = str((self.ws.users.get(user) or {}).get("team_id") or self.ws.team_id)
-        return {own, *(self.ws.token_teams[t] for t, u in self.ws.tokens.items() if u == user and t in self.ws.token_teams)}
+        held = (self.ws.token_teams[t] for t, u in self.ws.tokens.items() if u == user and t in self.ws.token_teams)
+        return {own, *held}
 
     def reaches_user(self, acting: str, user: str) -> bool:
         """Whether a token acting in `acting` (a team, or an organisation for an org-wide install)

@@ -524,9 +524,8 @@ def create_app(settings: RouterSettings, kafka: KafkaSettings, channels: Channel
         # The publish is made with the token of the person's workspace (their key's team), and
         # of its organisation's org-wide install when the Slack request behind it named one: the
         # Home visit's own (authorizations[0]), or the conversation's change that told the Home.
-        enterprise = (
-            enterprise_of_record(event.value) if isinstance(decoded, HomeOpened) else enterprise_in(event.message.headers)
-        )
+        visit = isinstance(decoded, HomeOpened)
+        enterprise = enterprise_of_record(event.value) if visit else enterprise_in(event.message.headers)
         headers = [depth_header(depth_of(event.message.headers)), *enterprise_header(enterprise)]
         pending = [
             await commands.send(key=key.encode(), value=ENCODER.encode(c), headers=headers) for c in decision.commands
