@@ -26,6 +26,7 @@ from threadline_common.installations import (
     enterprise_header,
     enterprise_in,
     enterprise_of,
+    team_of_conversation,
     token_resolver,
 )
 from threadline_common.schemas import validate
@@ -142,6 +143,17 @@ def test_the_enterprise_of_a_slack_request_is_read_where_slack_puts_it():
     # On the command's record and back.
     assert enterprise_in(enterprise_header("E111")) == "E111"
     assert enterprise_header(None) == [] and enterprise_in([]) is None
+
+
+def test_the_team_a_command_acts_in_is_read_off_its_key():
+    assert team_of_conversation("T2:C2HELP:1700000000.000100") == "T2"
+    # A person's row (their App Home's publishes, their follows' answers): their workspace.
+    assert team_of_conversation("person:T2:W2DANA") == "T2"
+    assert team_of_conversation("queue:T3:C3HELP") == "T3"
+    # Keys that name no workspace: the single token (or the organisation the request named).
+    assert team_of_conversation("ticket:42") is None
+    assert team_of_conversation("rotation:C0SUPPORT") is None
+    assert team_of_conversation("person:") is None
 
 
 def test_an_org_wide_install_answers_for_a_workspace_of_its_organisation_named_with_it():

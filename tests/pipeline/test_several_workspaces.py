@@ -3,7 +3,9 @@
 posted with T2's bot token, while the first workspace keeps working with the single token. An
 Enterprise Grid organisation installs the app org-wide: a question in one of its workspaces,
 which has no install of its own, gets its link posted with the org's token (the sandbox, as
-Slack, answers channel_not_found to the single token there)."""
+Slack, answers channel_not_found to the single token there). A person's App Home is published
+with their workspace's token too (the sandbox, as Slack, refuses views.publish for a person of
+another workspace)."""
 
 from __future__ import annotations
 
@@ -47,10 +49,11 @@ def pipeline_settings() -> dict[str, dict[str, str]]:
 
 @pytest.fixture
 def pipeline_channels() -> Callable[[ZendeskSandbox], str]:
-    """The seed workspace's #support, and #help of a workspace of the organisation E1."""
+    """The seed workspace's #support, #help of a workspace of the organisation E1, and T2's own #help-t2."""
     return lambda zendesk: (
         f"channels:\n  C0SUPPORT: {{name: support, zendesk: {{group_id: {zendesk.group_id}}}}}\n"
         f"  C3HELP: {{name: help, zendesk: {{group_id: {zendesk.group_id}}}}}\n"
+        f"  C2HELP: {{name: help-t2, zendesk: {{group_id: {zendesk.group_id}}}}}\n"
     )
 
 
@@ -120,3 +123,42 @@ def test_a_workspace_covered_only_by_an_org_wide_install_is_answered_with_the_or
         lambda: [m for m in bot_replies(p, "C3HELP", root) if "badge in again" in m["text"]],
     )
     assert answer["_token_team"] == "E1"
+
+
+def test_a_persons_home_tab_is_published_with_the_token_of_their_workspace(pipeline: Pipeline):
+    p = pipeline
+    p.slack.add_workspace("T2", "Second Corp")
+    p.slack.add_channel("C2HELP", "help-t2", "T2", members=[p.slack.bot_user_id, "W2DANA"])
+    install(p, "T2", "Second Corp")
+    p.slack.add_workspace("T3", "Third Corp", enterprise_id="E1")
+    p.slack.add_channel("C3HELP", "help", "T3", members=[p.slack.bot_user_id, "W3ALICE"])
+    install(p, "T3", "Acme Grid", enterprise_id="E1", org_wide=True)
+    dana_t2 = WebClient(token=p.slack.person_token("T2", "W2DANA"), base_url=p.slack.api_url)
+    alice_t3 = WebClient(token=p.slack.person_token("T3", "W3ALICE"), base_url=p.slack.api_url)
+
+    # A request of each lists itself on its asker's Home, unasked: published when the
+    # conversation changes, with T2's token for Dana, the org-wide install's for Alice of T3.
+    root2 = dana_t2.chat_postMessage(channel="C2HELP", text="The T2 printers jam")["ts"]
+    root3 = alice_t3.chat_postMessage(channel="C3HELP", text="The T3 printers jam")["ts"]
+    [ticket2] = wait_until("T2's ticket", lambda: list(p.zen().tickets(external_id=f"T2:C2HELP:{root2}")))
+    [ticket3] = wait_until("T3's ticket", lambda: list(p.zen().tickets(external_id=f"T3:C3HELP:{root3}")))
+    wait_until("the request on Dana's Home", lambda: f"#{ticket2.id}" in str(p.slack.home("w2dana") or ""))
+    wait_until("the request on Alice's Home in T3", lambda: f"#{ticket3.id}" in str(p.slack.home("w3alice") or ""))
+    assert p.slack.home_published_by("w2dana") == "T2"
+    assert p.slack.home_published_by("w3alice") == "E1"
+
+    # An agent solves Alice's request in Zendesk (no Slack request behind it): her Home loses
+    # it, published with the org's token as her workspace's earlier commands named it.
+    p.zendesk.agent_set_status(ticket3.id, "solved")
+    wait_until("Alice's Home updated", lambda: "You have no open requests" in str(p.slack.home("w3alice") or ""))
+    assert p.slack.home_published_by("w3alice") == "E1"
+
+    # Someone with nothing going on opens the tab (app_home_opened of their workspace: its
+    # team_id, and authorizations[0] naming the org-wide install for T3).
+    p.slack.person_token("T2", "W2ERIN")
+    p.slack.person_token("T3", "W3BEN")
+    p.slack.open_home("w2erin")
+    p.slack.open_home("w3ben")
+    wait_until("Erin's Home", lambda: "You have no open requests" in str(p.slack.home("w2erin") or ""))
+    wait_until("Ben's Home", lambda: "You have no open requests" in str(p.slack.home("w3ben") or ""))
+    assert p.slack.home_published_by("w2erin") == "T2" and p.slack.home_published_by("w3ben") == "E1"

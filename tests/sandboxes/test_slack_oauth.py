@@ -184,3 +184,40 @@ def test_an_org_wide_token_reaches_the_workspaces_of_its_organisation(slack, rec
         "is_bot": True,
         "is_enterprise_install": True,
     }
+
+
+def test_the_home_tab_of_a_person_of_another_workspace_needs_that_workspaces_token(slack, receiver):
+    """views.publish answers invalid_arguments ("invalid `user_id`", the documented error for a
+    user_id that is not viable) to a token of another workspace; the person's own workspace's
+    token, or its organisation's org-wide one, publishes. Opening the Home is an event of the
+    person's workspace (team_id, authorizations), as Slack sends app_home_opened."""
+    slack.add_workspace("T2", "Second Corp")
+    slack.add_workspace("T3", "Third Corp", enterprise_id="E1")
+    t2 = WebClient(token=install_token(slack, "T2"), base_url=slack.api_url)
+    org = WebClient(token=install_token(slack, "T3", enterprise_id="E1", org_wide=True), base_url=slack.api_url)
+    seed = WebClient(token=slack.bot_token, base_url=slack.api_url)
+    slack.person_token("T2", "W2DANA")
+    slack.person_token("T3", "W3ALICE")
+    home = {"type": "home", "blocks": []}
+
+    for token, person in ((seed, "W2DANA"), (org, "W2DANA"), (seed, "W3ALICE"), (t2, "W3ALICE"), (t2, "U0BOB")):
+        with pytest.raises(SlackApiError) as exc:
+            token.views_publish(user_id=person, view=home)
+        assert exc.value.response["error"] == "invalid_arguments"
+        assert exc.value.response["response_metadata"]["messages"] == ["invalid `user_id`"]
+    assert slack.home("w2dana") is None and slack.home("w3alice") is None
+
+    assert t2.views_publish(user_id="W2DANA", view=home)["view"]["team_id"] == "T2"
+    assert slack.home_published_by("w2dana") == "T2"
+    assert org.views_publish(user_id="W3ALICE", view=home)["view"]["team_id"] == "T3"
+    assert slack.home_published_by("w3alice") == "E1"
+    assert seed.views_publish(user_id="U0BOB", view=home)["view"]["team_id"] == slack.ws.team_id  # as before
+
+    slack.open_home("w2dana")
+    slack.open_home("w3alice")
+    slack.wait_for_deliveries()
+    opened = {e["event"]["user"]: e for e in receiver.events() if e["event"]["type"] == "app_home_opened"}
+    assert opened["W2DANA"]["team_id"] == "T2" and opened["W2DANA"]["authorizations"][0]["team_id"] == "T2"
+    assert opened["W3ALICE"]["team_id"] == "T3"
+    assert opened["W3ALICE"]["authorizations"][0]["enterprise_id"] == "E1"
+    assert opened["W3ALICE"]["authorizations"][0]["is_enterprise_install"] is True

@@ -431,7 +431,15 @@ def enterprise_in(headers: Any) -> str | None:
     return None
 
 
+# Router rows of one person of a workspace (`person:<team>:<user>`: their follows and App Home)
+# or one channel's queue (`queue:<team>:<channel>`): the team is their key's second part.
+_TEAM_ROWS = ("person:", "queue:")
+
+
 def team_of_conversation(conversation_id: str) -> str | None:
-    """The team of a conversation key `<team>:<channel>:<thread ts>` (None when not a Slack key)."""
+    """The team of a conversation key `<team>:<channel>:<thread ts>`, or of a person's row
+    `person:<team>:<user>` (their App Home publishes), None when the key names no team."""
+    if conversation_id.startswith(_TEAM_ROWS):
+        conversation_id = conversation_id.partition(":")[2]
     team, sep, _ = conversation_id.partition(":")
     return team if sep and team.startswith(("T", "E")) else None

@@ -269,12 +269,15 @@ class Interactive:
                 _apply_response_action(s, user, view, answer)
         return answer
 
-    def open_home(self, user_name: str, tab: str = "home") -> None:
+    def open_home(self, user_name: str, tab: str = "home", team_id: str | None = None) -> None:
         """`user_name` opens the app's Home tab (or, with tab="messages", its Messages tab): the
-        app_home_opened event, with the view published for them if any (on the Home tab)."""
+        app_home_opened event, with the view published for them if any (on the Home tab). The
+        event is their workspace's (`team_id`, else their own: a person added with person_token
+        is of that token's workspace): its envelope's team_id and authorizations, as Slack sends."""
         s = self._sandbox()
         user = _user_id(s, user_name)
         with s._lock:
+            team = team_id or str(s.ws.users[user].get("team_id") or s.ws.team_id)
             dm = _open_dm(s, user, s.bot_user_id)
             event: dict[str, Any] = {
                 "type": "app_home_opened",
@@ -286,7 +289,7 @@ class Interactive:
             view_id = self.ui.homes.get(user)
             if view_id and tab == "home":
                 event["view"] = public_view(self.ui.views[view_id])
-            s._emit(event, dm["id"])
+            s._emit(event, dm["id"], team if team in s.ws.workspaces or team in s.ws.teams else None)
 
     def dm(self, user_name: str, text: str) -> str:
         """`user_name` writes `text` to the bot in their DM (opened as conversations.open
@@ -330,6 +333,14 @@ class Interactive:
         with s._lock:
             view_id = self.ui.homes.get(_user_id(s, user_name))
             return public_view(self.ui.views[view_id]) if view_id else None
+
+    def home_published_by(self, user_name: str) -> str | None:
+        """The team whose token last published `user_name`'s Home view (an org-wide install's:
+        its organisation), or None when none was published."""
+        s = self._sandbox()
+        with s._lock:
+            view_id = self.ui.homes.get(_user_id(s, user_name))
+            return str(self.ui.views[view_id].get("_token_team")) if view_id else None
 
     def response_url_posts(self) -> list[dict[str, Any]]:
         """Every POST an app made to a response_url: url, body (JSON), status and answer."""

@@ -297,6 +297,25 @@ class SlackSandbox(Interactive):
             return True
         return any(self.team_info(t).get("enterprise_id") == acting for t in teams if t in self.ws.workspaces)
 
+    def teams_of_user(self, user: str) -> set[str]:
+        """The workspaces person `user` is in: their own (the seed's when the seed says none), and
+        each one they hold a token of (the installer of an install, people added with
+        person_token)."""
+        own = str((self.ws.users.get(user) or {}).get("team_id") or self.ws.team_id)
+        held = (self.ws.token_teams[t] for t, u in self.ws.tokens.items() if u == user and t in self.ws.token_teams)
+        return {own, *held}
+
+    def reaches_user(self, acting: str, user: str) -> bool:
+        """Whether a token acting in `acting` (a team, or an organisation for an org-wide install)
+        may address person `user` (views.publish): one of its workspace's people, or of a
+        workspace of its organisation. A person of a workspace the sandbox does not model (the
+        seed's Slack Connect guest) is reachable as before."""
+        teams = self.teams_of_user(user)
+        modelled = {self.ws.team_id, *self.ws.workspaces, *self.ws.teams}
+        if acting in teams or not teams & modelled:
+            return True
+        return any(self.team_info(t).get("enterprise_id") == acting for t in teams if t in modelled)
+
     def authorization(self, team_id: str) -> dict[str, Any]:
         """The install an event of workspace `team_id` is delivered for (the envelope's
         `authorizations[0]`): its own, else its organisation's org-wide one (`team_id` null,
@@ -542,12 +561,12 @@ class SlackSandbox(Interactive):
     def _public(self, message: dict[str, Any]) -> dict[str, Any]:
         return {k: v for k, v in message.items() if not k.startswith("_")}
 
-    def _emit(self, event: dict[str, Any], channel: str | None) -> None:
+    def _emit(self, event: dict[str, Any], channel: str | None, team_id: str | None = None) -> None:
         if not self.events_urls or not self._app_receives(event, channel):
             return
         # The event is the workspace's whose channel it happened in (the acting token's team for
-        # the seed's shared channels).
-        where = (self.ws.channels.get(channel or "") or {}).get("context_team_id")
+        # the seed's shared channels), or `team_id`'s (a person's own, for their App Home).
+        where = team_id or (self.ws.channels.get(channel or "") or {}).get("context_team_id")
         team = self.team_info(where or self.team_id)
         authorization = self.authorization(team["id"])
         body = {

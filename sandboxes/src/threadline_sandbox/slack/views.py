@@ -136,6 +136,7 @@ def store_view(
     if external_id and any(v["external_id"] == external_id for v in s.ui.views.values()):
         raise SlackError("duplicate_external_id")
     view_id = f"V{uuid.uuid4().hex[:10].upper()}"
+    # The workspace of the token that made it (`_token_team`: an org-wide install's organisation).
     view: dict[str, Any] = {"id": view_id, "team_id": s.ws.team_id}
     _fill_view(view, raw)
     view.update(
@@ -223,16 +224,25 @@ def views_update(s: SlackSandbox, user: str, p: dict[str, Any]) -> dict[str, Any
 
 def views_publish(s: SlackSandbox, user: str, p: dict[str, Any]) -> dict[str, Any]:
     person = str(p.get("user_id", ""))
-    if person not in s.ws.users or s.ws.users[person].get("is_bot"):
+    # Slack's documented answer for a user_id that is not viable: nobody, a bot, or (as for every
+    # method) someone of a workspace the token is not for (a workspace's own bot token reaches
+    # its people; an org-wide install's, the people of its organisation's workspaces).
+    if person not in s.ws.users or s.ws.users[person].get("is_bot") or not s.reaches_user(s.team_id, person):
         raise SlackError("invalid_arguments", messages=["invalid `user_id`"])
     raw = validated(p.get("view"), "home")
     current = s.ui.homes.get(person)
     if current is None:
         view = store_view(s, person, raw)
         s.ui.homes[person] = view["id"]
-        return {"view": public_view(view)}
-    view = s.ui.views[current]
-    if p.get("hash") and p["hash"] != view["hash"]:
-        raise SlackError("hash_conflict")
-    replace_view(view, raw)
+    else:
+        view = s.ui.views[current]
+        if p.get("hash") and p["hash"] != view["hash"]:
+            raise SlackError("hash_conflict")
+        replace_view(view, raw)
+    # The view is of the person's workspace the token acts in; `_token_team`: whose token
+    # published it (an org-wide install's: its organisation), as messages keep it.
+    acting = s.team_id
+    teams = s.teams_of_user(person)
+    in_org = sorted(t for t in teams if s.team_info(t).get("enterprise_id") == acting)
+    view.update(team_id=acting if acting in teams or not in_org else in_org[0], _token_team=acting)
     return {"view": public_view(view)}

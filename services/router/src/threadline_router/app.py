@@ -29,7 +29,7 @@ from threadline_common.contracts import Topics
 from threadline_common.dlq import PoisonMessage
 from threadline_common.faust_worker import WEB_OPTIONS, DeadLetters, ExitOnCrash, fatal, pause_while
 from threadline_common.health import Heartbeat
-from threadline_common.installations import enterprise_header
+from threadline_common.installations import enterprise_header, enterprise_in
 from threadline_common.kafka import faust_broker_options
 from threadline_common.logs import log_context
 from threadline_common.metrics import add_metrics_page
@@ -521,7 +521,12 @@ def create_app(settings: RouterSettings, kafka: KafkaSettings, channels: Channel
             await send_dead_letter(event, f"home rule failed: {exc!r}", exc)
             metrics.record(kind, "dead_lettered")
             return
-        headers = [depth_header(depth_of(event.message.headers))]
+        # The publish is made with the token of the person's workspace (their key's team), and
+        # of its organisation's org-wide install when the Slack request behind it named one: the
+        # Home visit's own (authorizations[0]), or the conversation's change that told the Home.
+        visit = isinstance(decoded, HomeOpened)
+        enterprise = enterprise_of_record(event.value) if visit else enterprise_in(event.message.headers)
+        headers = [depth_header(depth_of(event.message.headers)), *enterprise_header(enterprise)]
         pending = [
             await commands.send(key=key.encode(), value=ENCODER.encode(c), headers=headers) for c in decision.commands
         ]
