@@ -431,6 +431,27 @@ def enterprise_in(headers: Any) -> str | None:
     return None
 
 
+# The workspace a command's Slack calls are for, on the command's record, where its key names no
+# team (a `ticket:<id>` row's DM to a follower, its answers to the person who asked): the router
+# knows it there (the follower's row, the Slack request), so it says it rather than have
+# zendesk-sync guess.
+TEAM_HEADER = "threadline-slack-team"
+
+
+def team_header(team_id: str | None) -> list[tuple[str, bytes]]:
+    return [(TEAM_HEADER, team_id.encode())] if team_id else []
+
+
+def team_in(headers: Any) -> str | None:
+    """The workspace a command's headers name (None without the header)."""
+    items = headers.items() if isinstance(headers, dict) else (headers or ())
+    for key, value in items:
+        if key == TEAM_HEADER:
+            raw = value.decode(errors="replace") if isinstance(value, bytes) else str(value or "")
+            return raw if raw.startswith(("T", "E")) else None
+    return None
+
+
 # Router rows of one person of a workspace (`person:<team>:<user>`: their follows and App Home)
 # or one channel's queue (`queue:<team>:<channel>`): the team is their key's second part.
 _TEAM_ROWS = ("person:", "queue:")

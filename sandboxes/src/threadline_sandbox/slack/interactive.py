@@ -650,7 +650,10 @@ def conversations_open(s: SlackSandbox, user: str, p: dict[str, Any]) -> dict[st
         raise core.SlackError("users_list_not_supplied")
     if len(users) > 1:
         raise core.SlackError("method_not_supported_for_channel_type")  # group DMs are not modelled
-    if users[0] not in s.ws.users:
+    # user_not_found ("Value passed for `user` was invalid") for nobody, and for a person of a
+    # workspace the token is not for (a workspace's bot token reaches its own people; an org-wide
+    # install's, those of its organisation's workspaces), as views.publish refuses them.
+    if users[0] not in s.ws.users or not s.reaches_user(s.team_id, users[0]):
         raise core.SlackError("user_not_found")
     already = _dm_id(s, user, users[0]) in s.ws.channels
     channel = _open_dm(s, user, users[0])

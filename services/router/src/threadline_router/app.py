@@ -29,11 +29,11 @@ from threadline_common.contracts import Topics
 from threadline_common.dlq import PoisonMessage
 from threadline_common.faust_worker import WEB_OPTIONS, DeadLetters, ExitOnCrash, fatal, pause_while
 from threadline_common.health import Heartbeat
-from threadline_common.installations import enterprise_header, enterprise_in
+from threadline_common.installations import enterprise_header, enterprise_in, team_header, team_of_conversation
 from threadline_common.kafka import faust_broker_options
 from threadline_common.logs import log_context
 from threadline_common.metrics import add_metrics_page
-from threadline_common.models import PersonFollows, PersonHome
+from threadline_common.models import CommandV4, PersonFollows, PersonHome
 from threadline_common.models.generated.follows_v1 import FollowedTicket
 from threadline_common.settings import KafkaSettings
 from threadline_common.times import now_iso
@@ -439,8 +439,19 @@ def create_app(settings: RouterSettings, kafka: KafkaSettings, channels: Channel
             # caused by a Slack request names its Enterprise Grid organisation, if any (its install).
             enterprise = enterprise_of_record(event.value) if source == "slack" else None
             command_headers = [depth_header(depth), *enterprise_header(enterprise)]
+            # A follows row's key may name no workspace (`ticket:<id>`): its commands say whose
+            # they are, as the router knows it (each follower's team for their DM, the person's who
+            # asked for an answer to a Slack request), so zendesk-sync uses that workspace's token.
+            asker = getattr(decoded, "team_id", None) if isinstance(decision, FollowDecision) else None
+            teams = decision.teams if isinstance(decision, FollowDecision) else {}
+            named = team_of_conversation(key) is not None
+
+            def headers_of(c: CommandV4) -> list[tuple[str, bytes]]:
+                team = None if named else teams.get(c.command_id) or asker
+                return [*command_headers, *team_header(team if isinstance(team, str) else None)]
+
             pending = [
-                await commands.send(key=key.encode(), value=ENCODER.encode(c), headers=command_headers)
+                await commands.send(key=key.encode(), value=ENCODER.encode(c), headers=headers_of(c))
                 for c in decision.commands
             ]
             pending += [await activity.send(key=key.encode(), value=ENCODER.encode(a)) for a in decision.activity]

@@ -34,7 +34,7 @@ from threadline_common.contracts import Topics
 from threadline_common.dlq import PoisonMessage
 from threadline_common.faust_worker import WEB_OPTIONS, DeadLetters, ExitOnCrash, exit_now, fatal, pause_while
 from threadline_common.health import Heartbeat
-from threadline_common.installations import TokenResolver, enterprise_in
+from threadline_common.installations import TokenResolver, enterprise_in, team_in
 from threadline_common.kafka import faust_broker_options
 from threadline_common.lanes import Lanes
 from threadline_common.logs import log_context
@@ -221,10 +221,11 @@ def create_app(settings: ZendeskSyncSettings, kafka: KafkaSettings, effects: Eff
         return True
 
     async def perform_command(
-        command: CommandV4, enterprise_id: str | None = None
+        command: CommandV4, enterprise_id: str | None = None, team_id: str | None = None
     ) -> tuple[list[SyncResultV4 | Activity], str | None]:
         """Perform until done or failed for good: (its results and activity records, the reason it is
-        dead-lettered or None). `enterprise_id`: the organisation its header names."""
+        dead-lettered or None). `enterprise_id`, `team_id`: the organisation and the workspace its
+        headers name."""
         kind = outcomes.command_type(command)
         told = not isinstance(command, FILING)
 
@@ -238,7 +239,7 @@ def create_app(settings: ZendeskSyncSettings, kafka: KafkaSettings, effects: Eff
                 told = await tell_queued(command)
 
         try:
-            outcome: Outcome = await retry.run(lambda: get_effects().perform(command, enterprise_id), on_retry)
+            outcome: Outcome = await retry.run(lambda: get_effects().perform(command, enterprise_id, team_id), on_retry)
             metrics.commands.labels(kind, outcome.effect).inc()
             log.info("%s %s %s", kind, outcome.effect, outcome.detail)
             return [*outcome.results, *outcome.activity], None
@@ -268,7 +269,7 @@ def create_app(settings: ZendeskSyncSettings, kafka: KafkaSettings, effects: Eff
             event_id=command.command_id,
             conversation=command.conversation_id,
         ):
-            records, dead = await perform_command(command, enterprise_in(message.headers))
+            records, dead = await perform_command(command, enterprise_in(message.headers), team_in(message.headers))
             if dead is not None:
                 await send_dead_letter(event, dead, PermanentError(dead))
             # A result is one step further from what people did than its command.

@@ -90,9 +90,23 @@ class Effects:
     async def close(self) -> None:
         await self.slack.close()
 
-    async def perform(self, command: CommandV4, enterprise_id: str | None = None) -> Outcome:
-        """`enterprise_id`: the organisation the command's Slack request named (its header)."""
-        team = team_of_conversation(command.conversation_id)
+    async def perform(
+        self, command: CommandV4, enterprise_id: str | None = None, team_id: str | None = None
+    ) -> Outcome:
+        """`enterprise_id`: the organisation the command's Slack request named (its header);
+        `team_id`: the workspace the router named (its header) where the key names none."""
+        team = team_of_conversation(command.conversation_id) or team_id
+        if team is None and isinstance(command, ZendeskCheckFollower):
+            team = command.team_id
+        channel = getattr(command, "channel_id", None)
+        if team is None and isinstance(channel, str) and channel and self.slack.tokens.several_workspaces:
+            # A command in a channel whose key names no workspace (a hand-over announced from
+            # `rotation:<channel>`, an emailed ticket's thread opened from `zd:<ticket>`): the
+            # channels file does not say whose a channel is, and such a channel may have seen no
+            # conversation yet, so the workspace whose token Slack shows it to is found (and kept).
+            workspace = await self.slack.workspace_of_channel(channel)
+            if workspace is not None:
+                team, enterprise_id = workspace[0], enterprise_id or workspace[1]
         # Remembered: a later command of this workspace with no Slack request behind it (an
         # agent's comment) finds the org-wide install too.
         self.slack.tokens.learn(team, enterprise_id)

@@ -57,6 +57,8 @@ class Slack:
         self.budgets = budgets
         self.tokens = tokens or TokenResolver(settings.slack_bot_token.get_secret_value())
         self.group_tokens: dict[str, str] = {}  # user group -> the token of the workspace it is in
+        # channel -> (its workspace, its organisation), as workspace_of_channel found it
+        self.channel_workspaces = LRU(2000)
         options: dict[str, Any] = {"base_url": settings.slack_api_url} if settings.slack_api_url else {}
         # Nothing is retried inside the client: a 429 holds its resource for every command that
         # needs it (budgets), and a post whose answer was lost is looked for before it is retried.
@@ -153,6 +155,37 @@ class Slack:
             self.group_tokens[usergroup] = token
             return [str(u) for u in response.get("users") or []]
         raise unknown or PermanentError(f"no Slack token to read user group {usergroup} with")
+
+    async def workspace_of_channel(self, channel: str) -> tuple[str | None, str | None] | None:
+        """The workspace (and its organisation) whose token sees `channel`, for a command whose
+        key names no workspace: (None, None) for the single token, None when no token sees it.
+        As with user groups, each workspace's token is asked in turn (the single one first,
+        conversations.info) until one does not answer channel_not_found; the answer is kept
+        (a channel does not move between workspaces; what is kept is a team, so a reinstalled
+        workspace's new token is still the one used)."""
+        if channel in self.channel_workspaces:
+            found: tuple[str | None, str | None] | None = self.channel_workspaces[channel]
+            return found
+        await asyncio.to_thread(self.tokens.wait_ready)
+        installs = self.tokens.store.installations() if self.tokens.store is not None else []
+        asked: list[tuple[str, str | None, str | None]] = []
+        if self.tokens.single_token:
+            asked.append((self.tokens.single_token, None, None))
+        asked += [(i.bot_token, i.team_id if not i.is_enterprise_install else None, i.enterprise_id)
+                  for i in installs if i.bot_token]  # fmt: skip
+        for token, team, enterprise in asked:
+            try:
+                answer = await self.call(self.client.conversations_info, channel=channel, token=token)
+            except ThreadGone:  # channel_not_found: not this workspace's channel
+                continue
+            if team is None and enterprise is not None:  # an org-wide install: the channel says its workspace
+                team = str((answer.get("channel") or {}).get("context_team_id") or "") or None
+                if team is None:
+                    continue
+            self.channel_workspaces.put(channel, (team, enterprise))
+            return team, enterprise
+        log.warning("no workspace's token sees channel %s", channel)
+        return None
 
     async def in_channel(self, method: SlackMethod, **kwargs: Any) -> Any:
         """A call in a channel (reading its threads, posting). In a public channel the app was

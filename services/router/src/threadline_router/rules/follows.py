@@ -84,6 +84,9 @@ class FollowDecision:
     notes: list[FollowNote] = field(default_factory=list)
     activity: list[Activity] = field(default_factory=list)
     reason: str = ""
+    # command id -> the workspace its Slack calls are for, where the row's key names none (a
+    # ticket's DM to each follower: their own workspace's token opens it).
+    teams: dict[str, str] = field(default_factory=dict)
 
 
 def nothing(row: FollowRow | None, reason: str) -> FollowDecision:
@@ -335,22 +338,17 @@ def _notify(
     if seen_key in row.seen:
         return nothing(row, "already applied")
     commands: list[CommandV4] = []
+    teams: dict[str, str] = {}
     url = row.ticket_url if isinstance(row.ticket_url, str) else None
     for follower in row.followers:
         if what not in follower.choices.what:
             continue
         text = update_text(event, follower, ticket_id, url)
-        commands.append(
-            direct_message(
-                key,
-                f"follow-dm:{ticket_id}:{follower.user}:{event.event_id or event.comment_id}",
-                follower.user,
-                text,
-                "follow_update",
-                update_blocks(text, ticket_id, url, key),
-            )
-        )
-    return FollowDecision(_seen(row, seen_key), commands)
+        command_id = f"follow-dm:{ticket_id}:{follower.user}:{event.event_id or event.comment_id}"
+        blocks = update_blocks(text, ticket_id, url, key)
+        commands.append(direct_message(key, command_id, follower.user, text, "follow_update", blocks))
+        teams[command_id] = follower.team_id
+    return FollowDecision(_seen(row, seen_key), commands, teams=teams)
 
 
 def _when(occurred_at: str | None) -> str:
