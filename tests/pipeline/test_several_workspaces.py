@@ -162,3 +162,33 @@ def test_a_persons_home_tab_is_published_with_the_token_of_their_workspace(pipel
     wait_until("Erin's Home", lambda: "You have no open requests" in str(p.slack.home("w2erin") or ""))
     wait_until("Ben's Home", lambda: "You have no open requests" in str(p.slack.home("w3ben") or ""))
     assert p.slack.home_published_by("w2erin") == "T2" and p.slack.home_published_by("w3ben") == "E1"
+
+
+def test_a_follower_in_a_second_workspace_gets_the_ticket_s_dm_with_its_token(pipeline: Pipeline):
+    """The ticket's follows row (`ticket:<id>`) names no workspace: the router names the
+    follower's on the DM's command, and zendesk-sync opens the DM with that workspace's token
+    (the sandbox, as Slack, answers user_not_found to the single token for a person of T2)."""
+    p = pipeline
+    p.slack.add_workspace("T2", "Second Corp")
+    p.slack.add_channel("C2HELP", "help-t2", "T2", members=[p.slack.bot_user_id, "W2DANA"])
+    install(p, "T2", "Second Corp")
+    dana_t2 = WebClient(token=p.slack.person_token("T2", "W2DANA"), base_url=p.slack.api_url)
+    root = dana_t2.chat_postMessage(channel="C2HELP", text="The T2 scanners are down")["ts"]
+    [ticket] = wait_until("T2's ticket", lambda: list(p.zen().tickets(external_id=f"T2:C2HELP:{root}")))
+
+    response = p.slack.slash_command("w2dana", "C2HELP", "/support", f"follow {ticket.id}")
+    assert response.status == 200
+    wait_until(
+        "Dana's follow answer",
+        lambda: any(e["text"].startswith("You now follow ticket") for e in p.slack.ephemerals("w2dana")),
+        timeout=60,
+    )
+
+    p.zendesk.agent_comment(ticket.id, "The scanners are back.")
+
+    def dana_dm() -> list[dict[str, Any]]:
+        ims = [c["id"] for c in p.slack.ws.channels.values() if c.get("type") == "im" and "W2DANA" in c["members"]]
+        return [m for dm in ims for m in p.slack.channel_messages(dm) if "scanners are back" in m.get("text", "")]
+
+    [dm] = wait_until("the agent's reply in Dana's DM", dana_dm, timeout=60)
+    assert dm["_token_team"] == "T2"

@@ -9,8 +9,8 @@ from router.follow_support import Router, checked, press, slash
 from threadline_testing.records import message_body, slack_record, zendesk_record
 
 from threadline_common.channels import parse_channels
-from threadline_router.inbound import SyncResult
-from threadline_router.rules import Context, command_type
+from threadline_router.inbound import SyncResult, decode_zendesk
+from threadline_router.rules import Context, command_type, route_follow_row
 from threadline_router.rules.follows import parse_choices
 
 pytestmark = pytest.mark.unit
@@ -183,3 +183,17 @@ def test_an_emailed_ticket_is_followed_like_any_other(router):
 def test_a_ticket_nobody_follows_costs_nothing(router):
     assert router.send(comment(42, 501, "hello")) == []
     assert router.row("ticket:42") is None
+
+
+def test_each_follower_s_dm_names_their_own_workspace(router, ctx):
+    """The ticket's row has no workspace in its key: the decision says whose each DM is (the
+    router sends it as the command's threadline-slack-team header, for that workspace's token)."""
+    follow(router, "follow 42", user="U0CAROL")
+    other = slash("follow 42", user="W2DANA")
+    other["team_id"] = other["body"]["team_id"] = "T2"
+    [check] = router.send(other)
+    assert check.team_id == "T2"
+    router.send(checked(check))
+    event = decode_zendesk(comment(42, 502, "Fixed now"))
+    decision = route_follow_row(event, router.row("ticket:42"), "ticket:42", ctx)
+    assert {c.user: decision.teams[c.command_id] for c in decision.commands} == {"U0CAROL": "T1", "W2DANA": "T2"}

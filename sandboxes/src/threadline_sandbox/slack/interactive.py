@@ -132,7 +132,9 @@ class Interactive:
             trigger = new_trigger(s, user)
         form = {
             "token": core.VERIFICATION_TOKEN,
-            "team_id": s.ws.team_id,
+            # The workspace the command was typed in: a channel of one workspace's (add_channel),
+            # else the seed's (its channels are every team's, as Slack Connect channels are).
+            "team_id": str(channel.get("context_team_id") or s.ws.team_id),
             "team_domain": s.ws.domain,
             "channel_id": channel_id,
             "channel_name": _channel_name(channel),
