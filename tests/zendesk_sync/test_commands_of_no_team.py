@@ -5,6 +5,8 @@ workspace's token for a channel of T2 and user_not_found to conversations.open f
 
 - the rotating fireman's hand-over (`rotation:<channel>`) is announced in T2's channel with T2's
   token: zendesk-sync asks each token in turn which workspace shows the channel, and keeps it;
+- an emailed ticket's thread (`zd:<ticket>`) is opened in T2's channel with T2's token, and the
+  conversation is keyed by T2;
 - a ticket's DM to a follower (`ticket:<id>`) goes out with the token of the workspace the router
   names in the command's `threadline-slack-team` header (the follower's)."""
 
@@ -17,7 +19,7 @@ from cryptography.fernet import Fernet
 from threadline_testing.installs import install, keep
 
 from threadline_common.installations import TokenResolver, token_resolver
-from threadline_common.models.generated.commands_v4 import Cause, SlackDirectMessage, SlackPostMessage
+from threadline_common.models.generated.commands_v4 import Cause, SlackDirectMessage, SlackOpenThread, SlackPostMessage
 from threadline_common.settings import KafkaSettings
 from threadline_common.times import now_iso
 from threadline_sandbox.slack import SlackSandbox
@@ -102,5 +104,31 @@ async def test_a_follower_of_t2_gets_the_ticket_s_dm_with_t2_s_token(
         assert outcome.effect == "done"
         [message] = slack.channel_messages(effects.slack.dm_channels["W2DANA"])
         assert "replied on ticket #42" in message["text"] and message["_token_team"] == "T2"
+    finally:
+        await effects.close()
+
+
+async def test_an_emailed_ticket_s_thread_is_opened_in_t2_s_channel_keyed_by_t2(
+    slack: SlackSandbox, zendesk, settings: ZendeskSyncSettings, tokens: TokenResolver
+):
+    ticket_id = zendesk.receive_email("Dana", "dana@example.com", "Scanner offline", "Since 9am.", zendesk.group_id)
+    command = SlackOpenThread(
+        schema_version=1,
+        command_id=f"open-thread:{ticket_id}",
+        conversation_id=f"zd:{ticket_id}",
+        issued_at=ISSUED,
+        cause=CAUSE,
+        channel_id="C2HELP",
+        ticket_id=ticket_id,
+        subject="Scanner offline",
+        body="Since 9am.",
+    )
+    effects = Effects(settings, tokens=tokens)
+    try:
+        outcome = await effects.perform(command)
+        [root] = slack.channel_messages("C2HELP")
+        assert root["_token_team"] == "T2"
+        assert {r.conversation_id for r in outcome.results} == {f"T2:C2HELP:{root['ts']}", f"zd:{ticket_id}"}
+        assert all(r.team_id == "T2" for r in outcome.results)
     finally:
         await effects.close()
