@@ -499,6 +499,22 @@ def test_dms_with_the_bot(slack, app):
     assert e.value.response["error"] == "channel_not_found"
 
 
+def test_a_dm_and_a_slash_command_are_of_one_workspace(slack, app):
+    """A person of a second workspace: the first workspace's bot token cannot open a DM with them
+    (user_not_found, as for anyone it cannot see); a command they type in their workspace's own
+    channel carries that workspace's team_id."""
+    slack.add_workspace("T2", "Second Corp")
+    slack.add_channel("C2HELP", "help-t2", "T2", members=[slack.bot_user_id, "W2DANA"])
+    slack.person_token("T2", "W2DANA")
+    with pytest.raises(SlackApiError) as e:
+        bot(slack).conversations_open(users="W2DANA")
+    assert e.value.response["error"] == "user_not_found"
+    app.on_command = lambda form: (200, {})
+    slack.slash_command("w2dana", "C2HELP", "/ticket", "scanner down")
+    form = dict(urllib.parse.parse_qsl(app.requests[-1][2].decode(), keep_blank_values=True))
+    assert (form["team_id"], form["user_id"], form["channel_id"]) == ("T2", "W2DANA", "C2HELP")
+
+
 def test_ephemerals_and_chat_update_keep_blocks(slack, app):
     web = bot(slack)
     web.chat_postEphemeral(channel="C0SUPPORT", user="U0BOB", text="Only bob", blocks=BUTTONS)
