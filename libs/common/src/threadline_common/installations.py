@@ -421,14 +421,19 @@ def enterprise_header(enterprise_id: str | None) -> list[tuple[str, bytes]]:
     return [(ENTERPRISE_HEADER, enterprise_id.encode())] if enterprise_id else []
 
 
-def enterprise_in(headers: Any) -> str | None:
-    """The organisation a command's headers name (None without the header)."""
+def _id_in(headers: Any, name: str, prefixes: tuple[str, ...]) -> str | None:
+    """The Slack id a command's header `name` holds, if it looks like one (None without it)."""
     items = headers.items() if isinstance(headers, dict) else (headers or ())
     for key, value in items:
-        if key == ENTERPRISE_HEADER:
+        if key == name:
             raw = value.decode(errors="replace") if isinstance(value, bytes) else str(value or "")
-            return raw if raw.startswith("E") else None
+            return raw if raw.startswith(prefixes) else None
     return None
+
+
+def enterprise_in(headers: Any) -> str | None:
+    """The organisation a command's headers name (None without the header)."""
+    return _id_in(headers, ENTERPRISE_HEADER, ("E",))
 
 
 # The workspace a command's Slack calls are for, on the command's record, where its key names no
@@ -444,12 +449,7 @@ def team_header(team_id: str | None) -> list[tuple[str, bytes]]:
 
 def team_in(headers: Any) -> str | None:
     """The workspace a command's headers name (None without the header)."""
-    items = headers.items() if isinstance(headers, dict) else (headers or ())
-    for key, value in items:
-        if key == TEAM_HEADER:
-            raw = value.decode(errors="replace") if isinstance(value, bytes) else str(value or "")
-            return raw if raw.startswith(("T", "E")) else None
-    return None
+    return _id_in(headers, TEAM_HEADER, ("T", "E"))
 
 
 # Router rows of one person of a workspace (`person:<team>:<user>`: their follows and App Home)
