@@ -75,6 +75,10 @@ def faust_broker_options(settings: KafkaSettings) -> dict[str, Any]:
     options: dict[str, Any] = {
         "broker": ";".join(f"kafka://{h}" for h in hosts),
         "producer_max_request_size": MAX_RECORD_BYTES,
+        # A broker that has just restarted can answer metadata without the topics it has not loaded
+        # yet; aiokafka then subscribes to nothing and looks again only at the metadata's maximum
+        # age (5 minutes by default): the broker-restart drill saw zendesk-sync idle that long.
+        "consumer_metadata_max_age_ms": 10_000,
     }
     protocol = settings.security_protocol
     if protocol == "PLAINTEXT":
