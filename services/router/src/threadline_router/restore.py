@@ -129,17 +129,21 @@ def restore_table(
     consumer: Consumer | None = None,
     offsets: Watermarks | None = None,
 ) -> Restored:
-    """Restore one faust table (RocksDB store) from its changelog, every partition. With a
-    `consumer` (restore_tables) it is used and left open, with `offsets` its watermarks."""
+    """Restore one faust table (RocksDB store) from its changelog, every partition. Without a
+    `consumer` and its changelogs' `offsets` (restore_tables passes both) it makes them."""
+    if consumer is None or offsets is None:
+        ends_of = watermarks(kafka, [table])
+        own = _consumer(kafka, table.app.conf.id)
+        try:
+            return restore_table(table, kafka, index, consumer=own, offsets=ends_of)
+        finally:
+            own.close()
     import rocksdict
 
     began = time.monotonic()
     store = table.data
     topic = table.changelog_topic.get_topic_name()
     partitions = _partitions(table)
-    own = consumer is None
-    if consumer is None:
-        consumer = _consumer(kafka, table.app.conf.id)
     dbs: dict[int, Any] = {}
     ends: dict[int, int] = {}
     starts: list[TopicPartition] = []
@@ -162,10 +166,7 @@ def restore_table(
                 collect[p] = {}
             elif index is not None and not index.current(p):
                 stale.add(p)
-            if offsets is not None:
-                low, high = offsets[(topic, p)]
-            else:
-                low, high = consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=30)
+            low, high = offsets[(topic, p)]
             start = int(stored) + 1 if stored is not None else max(low, 0)
             if start < high or p in stale:
                 dbs[p] = store.rocksdb_options.open(path)  # written to (or its rows read again)
@@ -216,10 +217,7 @@ def restore_table(
             for p in sorted(stale):
                 indexed += index.rebuild(p, _rows(dbs[p], store.offset_key))
     finally:
-        if own:
-            consumer.close()
-        else:
-            consumer.unassign()
+        consumer.unassign()
         for db in dbs.values():
             db.close()
         if index is not None:
