@@ -141,8 +141,11 @@ class Slack:
             response = await self.call(self.client.usergroups_users_list, usergroup=usergroup)
             return [str(u) for u in response.get("users") or []]
         await asyncio.to_thread(self.tokens.wait_ready)
+        current = self.tokens.bot_tokens()
+        # The token that knew the group first, while it is still one of the installs' (a
+        # reinstalled workspace's old token is not, and would answer token_revoked).
         known = self.group_tokens.get(usergroup)
-        tokens = list(dict.fromkeys(t for t in (known, *self.tokens.bot_tokens()) if t))
+        tokens = list(dict.fromkeys(t for t in (known if known in current else None, *current) if t))
         unknown: PermanentError | None = None
         for token in tokens:
             try:
