@@ -132,6 +132,12 @@ def test_reports_dashboard_and_what_happened_agree(pipeline: Pipeline, reporter:
     )
     es: Elasticsearch = reporter.es
     es.indices.refresh(index=f"{es_index_prefix}*")
+    # significant_terms (the Common requests panel) takes a term's background frequency from the
+    # index's postings, which still count the replaced versions of each updated conversation
+    # until a merge drops them: on a handful of documents that decides whether "vpn" stands out.
+    # Merged away first, as they are in an index of any size (there they are a sliver).
+    es.indices.forcemerge(index=f"{es_index_prefix}conversations*", only_expunge_deletes=True)
+    es.indices.refresh(index=f"{es_index_prefix}*")
 
     opened = {"C0SUPPORT": 5, "C0INFRA": 1}
     still_open = {"C0SUPPORT": 2, "C0INFRA": 1}  # D and E; F
