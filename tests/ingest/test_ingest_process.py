@@ -15,6 +15,7 @@ import pytest
 from ingest.support import SLACK_SECRET, ZENDESK_SECRET, read_topic, slack_headers
 
 from threadline_devstack.infra import free_port
+from threadline_devstack.waiting import wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -146,6 +147,8 @@ def test_several_workers_answer_as_one_pod(kafka_bootstrap, kafka_topics, tmp_pa
             answer = httpx.post(f"{base}/slack/events", content=raw, headers=slack_headers(raw.encode()))
             assert answer.status_code == 200, answer.text
         counted = 'threadline_ingest_requests_total{route="/slack/events",status="200"}'
+        # A worker writes its tallies once idle or within 0.1 s: the pod's count reaches them then.
+        wait_until("both workers' counts", lambda: f"{counted} {float(sent)}" in httpx.get(f"{base}/metrics").text)
         for _ in range(8):  # a connection each: a worker's own count alone would be short, or absent
             text = httpx.get(f"{base}/metrics").text
             assert f"{counted} {float(sent)}" in text
