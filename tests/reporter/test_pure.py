@@ -8,6 +8,7 @@ import json
 from pathlib import Path
 
 import pytest
+from elasticsearch import helpers
 
 from threadline_common.business_hours import Calendar
 from threadline_common.channels import parse_channels
@@ -22,6 +23,7 @@ from threadline_reporter.documents import (
     index_actions,
     question_terms,
 )
+from threadline_reporter.indexer import expand_action
 from threadline_reporter.indices import expired_event_indices, retention_cutoff
 from threadline_reporter.reports import Period, blocks, duration
 from threadline_reporter.schedule import due_reports
@@ -322,6 +324,19 @@ def test_a_slack_delete_removes_the_text_of_the_message_it_names():
     assert update["_id"] == doc_id("slack:C0SUPPORT:1700000000.000200")
     assert update["_index"] == "p-events-2023.11"  # where the message itself lives
     assert update["doc"] == {"text": None, "deleted": True}
+
+
+@pytest.mark.parametrize("name", ["10_edit.json", "11_delete.json", "13_email_ticket_created.json"])
+def test_the_indexer_sends_each_action_as_the_bulk_helper_would(name):
+    # The indexer's own expand_action skips the helper's scan for metadata its actions never carry;
+    # what reaches Elasticsearch, and the action itself, must be unchanged.
+    actions = index_actions(json.loads((EXAMPLES / "1" / name).read_text()), Privacy(), "p-")
+    actions.append({"_op_type": "delete", "_index": "p-conversations-v1", "_id": "abc"})
+    for action in actions:
+        before = json.dumps(action, sort_keys=True)
+        assert expand_action(action) == helpers.expand_action(action)
+        assert json.dumps(action, sort_keys=True) == before
+    assert expand_action('{"raw": true}') == helpers.expand_action('{"raw": true}')
 
 
 def test_an_edit_puts_the_new_text_on_the_message_not_on_the_edit():

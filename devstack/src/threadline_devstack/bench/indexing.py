@@ -16,6 +16,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import signal
 import sys
 import tempfile
 import time
@@ -28,7 +29,16 @@ from confluent_kafka import Producer
 
 from threadline_common.times import format_time
 from threadline_devstack import services
-from threadline_devstack.bench.common import BenchError, Budget, Figure, Metric, bench_topics, memory_mib, new_prefix
+from threadline_devstack.bench.common import (
+    BenchError,
+    Budget,
+    Figure,
+    Metric,
+    bench_topics,
+    median,
+    memory_mib,
+    new_prefix,
+)
 from threadline_devstack.bench.profiler import Cpu, describe, describe_cpu, profiled, read_profile, window
 from threadline_devstack.bench.stack import infra_pids
 from threadline_devstack.infra import free_port
@@ -125,8 +135,14 @@ def reporter_seconds(
     reporter: ManagedProcess,
     deadline: float,
 ) -> float:
-    """Produce the records to the reporter's topic; seconds until Elasticsearch counts `events`
-    event documents and `conversations` conversation documents under its prefix (in all).
+    """Seconds from a backlog of the records on the reporter's topic until Elasticsearch counts
+    `events` event documents and `conversations` conversation documents under its prefix (in all).
+
+    The records are on the topic before the clock starts, as a backlog is (after an outage, a
+    replay, a busy hour): the reporter is stopped (SIGSTOP) while the bench produces them and
+    continued when they are all acknowledged, so the figure is the reporter's reading, folding and
+    writing, not the bench's producing (the baseline's documents are in memory when its clock
+    starts). The pause is well within the group's session timeout.
 
     The reporter commits a record's offset only once its documents are in Elasticsearch, so the
     clock waits for its group's lag to reach zero, then refreshes and counts once, as the
@@ -134,12 +150,20 @@ def reporter_seconds(
     make Elasticsearch write a segment each time, a cost the baseline does not pay."""
     producer = Producer({"bootstrap.servers": bootstrap, "linger.ms": 20, "acks": "all"})
     lag = GroupLag(bootstrap, group, [topic])
+    pid = reporter.running_pid()
+    if pid is None:
+        raise BenchError(f"the reporter is not running:\n{reporter.log_tail()}")
     try:
+        os.kill(pid, signal.SIGSTOP)
+        try:
+            for r in records:
+                producer.produce(topic, key=r["conversation_id"].encode(), value=json.dumps(r).encode())
+                producer.poll(0)
+            if producer.flush(60):
+                raise BenchError("the bench could not produce the records to Kafka")
+        finally:
+            os.kill(pid, signal.SIGCONT)
         began = time.monotonic()
-        for r in records:
-            producer.produce(topic, key=r["conversation_id"].encode(), value=json.dumps(r).encode())
-            producer.poll(0)
-        producer.flush(60)
         while True:
             if (
                 lag.now() == 0
@@ -158,10 +182,11 @@ def run(bootstrap: str, es_url: str, budget: Budget, quick: bool = False) -> Fig
     from elasticsearch import Elasticsearch
 
     conversations = 100 if quick else CONVERSATIONS
-    # Rounds in the order baseline, reporter, reporter, baseline: a machine whose load drifts
-    # during the run (it is shared) weighs on both sides alike. Each round has its own
-    # conversations; the baseline of a round indexes the same records as the reporter's.
-    order = ["baseline", "reporter"] if quick else ["baseline", "reporter", "reporter", "baseline"]
+    # Rounds in the order baseline, reporter, reporter, baseline, twice: a machine whose load
+    # drifts during the run (it is shared) weighs on both sides alike, and a round that a burst
+    # of the machine's other work slowed weighs on the median of one side's four only. Each round
+    # has its own conversations; the baseline of a round indexes the same records as the reporter's.
+    order = ["baseline", "reporter"] if quick else ["baseline", "reporter", "reporter", "baseline"] * 2
     # One more reporter round after the measured ones, under the sampling profiler (the measured
     # rounds run without it: the baseline pays no sampler either): where the time goes.
     sets = [list(activity(conversations, n * conversations)) for n in range(order.count("reporter") + 1)]
@@ -170,7 +195,7 @@ def run(bootstrap: str, es_url: str, budget: Budget, quick: bool = False) -> Fig
         "indexing",
         baseline=(
             "the same event documents (the reporter's own index_actions) sent with elasticsearch.helpers.bulk, "
-            "500 a request, in rounds alternating with the reporter's (baseline, reporter, reporter, baseline)"
+            "500 a request, in rounds alternating with the reporter's (baseline, reporter, reporter, baseline, twice)"
         ),
     )
     es = Elasticsearch(es_url, request_timeout=60)
@@ -209,36 +234,31 @@ def run(bootstrap: str, es_url: str, budget: Budget, quick: bool = False) -> Fig
                 deadline = time.monotonic() + max(60.0, budget.remaining() - 300)
                 done = {"baseline": 0, "reporter": 0}
                 profile: dict[str, Any] = {}
-                cpu: dict[str, float] = {}
-                base_cpu: dict[str, float] = {}
+                cpu: dict[str, dict[str, float]] = {"baseline": {}, "reporter": {}}
                 for side in order:
                     records = sets[done[side]]
                     done[side] += 1
                     if side == "baseline":
-                        total = done[side] * len(records)
-                        base_meter = Cpu({**infra_pids(), "bench process (the bulk helper)": os.getpid()})
-                        seconds[side].append(baseline_seconds(es, records, base_prefix, total))
-                        for name, used in base_meter.seconds().items():
-                            base_cpu[name] = round(base_cpu.get(name, 0.0) + used, 2)
-                        continue
-                    if done[side] == 1:  # the reporter's rounds are next to each other: one window
+                        meter = Cpu({**infra_pids(), "bench process (the bulk helper)": os.getpid()})
+                        seconds[side].append(baseline_seconds(es, records, base_prefix, done[side] * len(records)))
+                    else:
                         meter = Cpu({**_pids(reporter), **infra_pids()})
-                    seconds[side].append(
-                        reporter_seconds(
-                            es,
-                            bootstrap,
-                            prefix + "threadline.activity",
-                            group,
-                            records,
-                            reporter_prefix,
-                            done[side] * len(records),
-                            done[side] * conversations,
-                            reporter,
-                            deadline,
+                        seconds[side].append(
+                            reporter_seconds(
+                                es,
+                                bootstrap,
+                                prefix + "threadline.activity",
+                                group,
+                                records,
+                                reporter_prefix,
+                                done[side] * len(records),
+                                done[side] * conversations,
+                                reporter,
+                                deadline,
+                            )
                         )
-                    )
-                    if done[side] == order.count(side):
-                        cpu = meter.seconds()
+                    for name, used in meter.seconds().items():
+                        cpu[side][name] = round(cpu[side].get(name, 0.0) + used, 2)
                 # The profiled round, not timed in the figure.
                 switch.touch()
                 time.sleep(1.1)  # the profile is rewritten every second: start from a fresh one
@@ -267,8 +287,9 @@ def run(bootstrap: str, es_url: str, budget: Budget, quick: bool = False) -> Fig
         for p in (reporter_prefix, base_prefix, warm_prefix):
             delete_prefix(es, p)
     events = len(sets[0])
-    reporter_rate = events * len(seconds["reporter"]) / sum(seconds["reporter"])
-    baseline_rate = events * len(seconds["baseline"]) / sum(seconds["baseline"])
+    # Each side's median round: one round a burst of the machine's other work slowed moves neither.
+    reporter_rate = events / median(seconds["reporter"])
+    baseline_rate = events / median(seconds["baseline"])
     figure.add(Metric("event documents/s", "docs/s", reporter_rate, baseline_rate, "higher"))
     figure.note = (
         "for each batch (1,000 records or 1 s, the tail of a backlog at once) the reporter decodes the records "
@@ -277,12 +298,12 @@ def run(bootstrap: str, es_url: str, budget: Budget, quick: bool = False) -> Fig
         "only for a conversation it has not seen since it started), and streams the events and the "
         "conversation documents in one bulk request (streaming_bulk), with no refresh, while it prepares "
         f"the next batch; it writes a conversation document per conversation ({conversations:,} a round) "
-        f"besides the {events:,} events of a round, which the baseline does not; the reporter's clock also "
-        "runs while the records are produced to and consumed from Kafka. Profile of one more round "
-        "(wall-clock samples every 10 ms; "
+        f"besides the {events:,} events of a round, which the baseline does not; the records are on the "
+        "topic (a backlog) when the reporter's clock starts, and its clock includes consuming them from Kafka. "
+        "Each side's figure is its median round. Profile of one more round (wall-clock samples every 10 ms; "
         f"{profiled_seconds:.1f} s, the measured rounds run without the sampler): "
         f"{describe('reporter', profile, groups=('indexer', 'indexer-bulk'))}. The measured rounds: "
-        f"{describe_cpu(cpu)}. The baseline's rounds: {describe_cpu(base_cpu)}."
+        f"{describe_cpu(cpu['reporter'])}. The baseline's rounds: {describe_cpu(cpu['baseline'])}."
     )
     figure.details = {
         "conversations_per_round": conversations,
@@ -292,8 +313,8 @@ def run(bootstrap: str, es_url: str, budget: Budget, quick: bool = False) -> Fig
         "profiled_round_seconds": round(profiled_seconds, 2),
         "conversation_documents": indexed_conversations,
         "reporter_memory_mib": memory,
-        "reporter_cpu": cpu,
-        "baseline_cpu": base_cpu,
+        "reporter_cpu": cpu["reporter"],
+        "baseline_cpu": cpu["baseline"],
         "batch": "the reporter's defaults (1,000 records or 1 s)",
     }
     if indexed_conversations != conversations * len(sets):

@@ -84,10 +84,11 @@ def _plainly_valid(value: bytes) -> dict[str, Any] | None:
     a leap second) goes to `validate`, so the verdict on every record is the schema's."""
     try:
         record = msgspec.json.decode(value)
-        if not isinstance(record, dict) or not _ACTIVITY_FIELDS.issuperset(record):
+        # keys() <= set compares in place; frozenset.issuperset(a dict) builds a set of its keys first.
+        if not isinstance(record, dict) or not record.keys() <= _ACTIVITY_FIELDS:
             return None
         actor = record.get("actor")
-        if not isinstance(actor, dict) or not _ACTOR_FIELDS.issuperset(actor):
+        if not isinstance(actor, dict) or not actor.keys() <= _ACTOR_FIELDS:
             return None
         msgspec.convert(record, Activity)  # v2: reads every v1 record too
         v2_only = record.get("type") in ACTIVITY_V2_KINDS or not ACTIVITY_V2_FIELDS.isdisjoint(record)
@@ -153,7 +154,8 @@ def event_time(record: dict[str, Any]) -> dt.datetime:
     return parse_time(record["occurred_at"])
 
 
-def event_document(record: dict[str, Any], privacy: Privacy) -> dict[str, Any]:
+def event_document(record: dict[str, Any], privacy: Privacy, when: dt.datetime | None = None) -> dict[str, Any]:
+    """`when`: the record's time, when the caller has already read it (event_time)."""
     actor = record["actor"]
     target = target_message(record)
     text = privacy.text(record.get("text"))
@@ -161,7 +163,8 @@ def event_document(record: dict[str, Any], privacy: Privacy) -> dict[str, Any]:
     # The text of an edit lives on the message it edits, so that deleting the message removes it.
     if kind in ("edit", "delete"):
         text = None
-    when = event_time(record)
+    if when is None:
+        when = event_time(record)
     return {
         "event_id": record["event_id"],
         "type": kind,
@@ -209,9 +212,10 @@ def events_index(prefix: str, when: dt.datetime) -> str:
 def index_actions(record: dict[str, Any], privacy: Privacy, prefix: str) -> list[dict[str, Any]]:
     """Bulk actions for one record: the event itself, and for an edit or a deletion the partial
     update of the message it names (a missing message is fine: nothing left to change)."""
-    doc = event_document(record, privacy)
+    when = event_time(record)
+    doc = event_document(record, privacy, when)
     actions: list[dict[str, Any]] = [
-        {"_op_type": "index", "_index": events_index(prefix, event_time(record)), "_id": doc_id(doc["event_id"]), **doc}
+        {"_op_type": "index", "_index": events_index(prefix, when), "_id": doc_id(doc["event_id"]), **doc}
     ]
     target = target_message(record)
     if target is not None:
