@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from threadline_common.contracts import Topics
 from threadline_common.health import Readiness
@@ -80,7 +81,7 @@ def create_app(settings: IngestSettings, kafka_settings: KafkaSettings) -> FastA
             await asyncio.to_thread(publisher.close, settings.flush_timeout_seconds)
             metrics.process_ended()
 
-    app = FastAPI(
+    app = IngestApp(
         title="Threadline ingest",
         version="1.0.0",
         description=(
@@ -109,10 +110,30 @@ def create_app(settings: IngestSettings, kafka_settings: KafkaSettings) -> FastA
     if settings.oauth:
         app.include_router(slack_oauth.router)
     app.include_router(health.router)
-    # Outermost last: Instrumented counts what DirectRoutes and FastAPI answer alike.
-    app.add_middleware(DirectRoutes, routes=direct_routes(app.routes))
+    # Counted alike: what FastAPI answers (Instrumented in its middleware) and what a direct route
+    # answers (Instrumented around it, ahead of FastAPI).
     app.add_middleware(Instrumented, metrics=metrics)
+    direct = {key: Instrumented(route, metrics) for key, route in direct_routes(app.routes).items()}
+    app.direct = DirectRoutes(super(IngestApp, app).__call__, direct)
     return app
+
+
+class IngestApp(FastAPI):
+    """FastAPI, with the webhook routes' direct way in (verification.DirectRoutes) ahead of
+    FastAPI's own layers: a webhook request goes from uvicorn to its counting, its verifying
+    function and its endpoint without the server-error, telemetry and body-limit middleware
+    FastAPI puts around every request (Instrumented answers an unexpected error with a 503
+    itself; telemetry is off; ingest's body limit is read_body's). Any other request, and the
+    lifespan, go through FastAPI as before."""
+
+    direct: ASGIApp | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if self.direct is not None and scope["type"] == "http":
+            scope["app"] = self  # as Starlette sets it: the routes read the app's state through it
+            await self.direct(scope, receive, send)
+        else:
+            await super().__call__(scope, receive, send)
 
 
 def _installations(settings: IngestSettings, kafka_settings: KafkaSettings, topics: Topics) -> KafkaInstallationStore:

@@ -10,8 +10,9 @@ and metrics are on a router of their own, without it.
 
 A source router's routes are `VerifiedRoute`s. One whose endpoint takes exactly the request and
 the verified value (every webhook route ingest has) is also served directly (`direct()`, through
-`DirectRoutes` in app.py): the same verifying function, then the endpoint, with no dependency
-solving, no exit stacks and no included-router matching. FastAPI's path for a request costs more
+`DirectRoutes`, which app.IngestApp puts ahead of FastAPI's middleware): the same verifying
+function, then the endpoint, with no dependency solving, no exit stacks, no included-router
+matching and none of FastAPI's per-request layers. FastAPI's path for a request costs more
 CPU than everything ingest does with it (the ingest bench's profile); the OpenAPI document, the
 route objects and every answer stay FastAPI's. A route of another shape is served by FastAPI,
 through its router's dependency, as before.
@@ -227,8 +228,8 @@ def source_router(verify: Callable[..., Any], **options: Any) -> APIRouter:
 
 class DirectRoutes:
     """ASGI: a request for a route with a direct way in (VerifiedRoute.direct) goes straight to it;
-    everything else to FastAPI. Under the app's exception handlers' level, so the direct app
-    answers Problem and Answered itself; Instrumented, outside, counts both alike."""
+    everything else to FastAPI. Ahead of FastAPI's middleware and exception handlers (app.IngestApp),
+    so the direct app answers Problem and Answered itself; each is counted (Instrumented) on its way."""
 
     def __init__(self, app: ASGIApp, routes: dict[tuple[str, str], ASGIApp]) -> None:
         self.app, self.routes = app, routes  # (method, path) -> app, filled by create_app
