@@ -113,7 +113,9 @@ def create_app(settings: IngestSettings, kafka_settings: KafkaSettings) -> FastA
     # Counted alike: what FastAPI answers (Instrumented in its middleware) and what a direct route
     # answers (Instrumented around it, ahead of FastAPI).
     app.add_middleware(Instrumented, metrics=metrics)
-    direct = {key: Instrumented(route, metrics) for key, route in direct_routes(app.routes).items()}
+    direct: dict[tuple[str, str], ASGIApp] = {
+        key: Instrumented(route, metrics) for key, route in direct_routes(app.routes).items()
+    }
     app.direct = DirectRoutes(super(IngestApp, app).__call__, direct)
     return app
 
