@@ -14,6 +14,7 @@ counted against the 200s ingest gave, so a figure can not come from answers with
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import sys
 import tempfile
@@ -83,11 +84,13 @@ def run(bootstrap: str, budget: Budget, quick: bool = False) -> Figure:
         work = Path(tmp)
         env = services.ServiceEnv(bootstrap, prefix, work)
         ports = {name: free_port() for name in SIDES}
-        ingests = {
-            name: services.ingest(env, ports[name], SECRET, ZENDESK_SECRET, workers=str(SIDES[name]))
+        ingests = {  # named apart: a process's name is its log's and its pid file's
+            name: dataclasses.replace(
+                services.ingest(env, ports[name], SECRET, ZENDESK_SECRET, workers=str(SIDES[name])),
+                name=name.replace(" ", "-"),
+            )
             for name in ("ingest", "ingest workers")
         }
-        ingests["ingest workers"].name = "ingest-workers"
         bares = {
             name: ManagedProcess(
                 name=name.replace(" ", "-"),

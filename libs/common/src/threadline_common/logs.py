@@ -20,7 +20,8 @@ class log_context:  # lower case: used as the function it was, `with log_context
     """Attach fields (e.g. topic, partition, offset, event_id) to every log line in the block.
 
     A class rather than a @contextmanager generator: it is entered for every request and every
-    record, and a generator's frame and its context manager wrapper cost twice as much."""
+    record, and the generator's frame and wrapper cost more (3.3 against 2.9 us a use, timed on a
+    busy machine)."""
 
     __slots__ = ("_fields", "_token")
 
