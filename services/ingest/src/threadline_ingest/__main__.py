@@ -8,7 +8,6 @@ files (metrics.py), so /metrics answers for all of them.
 
 from __future__ import annotations
 
-import gc
 import os
 import tempfile
 from pathlib import Path
@@ -16,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import uvicorn
 
+from threadline_common.heap import settle_heap
 from threadline_common.logs import configure_logging
 from threadline_common.settings import load_kafka_settings, load_settings
 from threadline_ingest.metrics import MULTIPROCESS_DIR
@@ -34,19 +34,11 @@ def worker_app() -> FastAPI:
     settings = load_settings(IngestSettings)
     configure_logging("ingest", settings.log_level, settings.log_format)
     app = create_app(settings, load_kafka_settings())
-    settle_heap()
+    # With 32 requests in flight their few hundred live objects kept crossing CPython's 700, so
+    # the collector ran every few requests (the ingest bench measured it as a large share of a
+    # request's CPU); 10,000 is well above what the requests in flight hold.
+    settle_heap(young=10_000)
     return app
-
-
-def settle_heap() -> None:
-    """What exists once the app is built (modules, routes, pydantic models) lives as long as the
-    process: frozen out of the collector's way. And a collection every 10,000 net allocations,
-    not 700: with 32 requests in flight their few hundred live objects kept crossing 700, so
-    the collector ran every few requests and promoted them to the older generations it walks
-    again (the bench measured it as a large share of a request's CPU)."""
-    gc.collect()
-    gc.freeze()
-    gc.set_threshold(10_000, 10, 10)
 
 
 def _metrics_dir(settings: IngestSettings) -> str:

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 from zoneinfo import ZoneInfo
 
+from threadline_common.heap import settle_heap
 from threadline_common.logs import configure_logging
 from threadline_common.settings import load_settings
 from threadline_reporter import kibana
@@ -152,10 +153,13 @@ def main(argv: list[str] | None = None) -> int:
 
     from threadline_reporter.app import create_app
 
+    app = create_app(service)
+    # A batch keeps thousands of records, documents and actions alive at once, and the fold state
+    # up to folds.MAX_EVENTS events: with CPython's defaults, full collections walking them took
+    # a third of the reporter's time in the indexing bench (1.3 s of GC in a 15 s run; 0.02 s so).
+    settle_heap(young=50_000)
     service.start()
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(service), host=settings.web_host, port=settings.web_port, log_config=None)
-    )
+    server = uvicorn.Server(uvicorn.Config(app, host=settings.web_host, port=settings.web_port, log_config=None))
     signal.signal(signal.SIGTERM, lambda *_: setattr(server, "should_exit", True))
     try:
         server.run()
