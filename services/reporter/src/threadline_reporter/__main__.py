@@ -156,7 +156,7 @@ def main(argv: list[str] | None = None) -> int:
     app = create_app(service)
     # A batch keeps thousands of records, documents and actions alive at once, and the fold state
     # up to folds.MAX_EVENTS events: with CPython's defaults, full collections walking them took
-    # a third of the reporter's time in the indexing bench (1.3 s of GC in a 15 s run; 0.02 s so).
+    # a third of the reporter's time in the indexing bench (1.3 s of them in a 15 s run; ~0.02 s once settled).
     settle_heap(young=50_000)
     service.start()
     server = uvicorn.Server(uvicorn.Config(app, host=settings.web_host, port=settings.web_port, log_config=None))
