@@ -6,12 +6,10 @@ still gets its ticket and its confirmation."""
 from __future__ import annotations
 
 import json
-import time
-import uuid
 from pathlib import Path
 
 import pytest
-from confluent_kafka import Consumer, Producer
+from confluent_kafka import Producer
 from threadline_testing.kafka import read_topic
 
 from threadline_common.dlq import dlq_reason
@@ -67,27 +65,6 @@ def poison(topic: str) -> dict[str, bytes]:
         "oversized": b'{"schema_version": 1, "body": "' + b"x" * 900_000,
         "unknown-type": json.dumps(UNKNOWN[topic]).encode(),
     }
-
-
-def read_dead_letters(bootstrap: str, topics: list[str], want: set[tuple[str, str]], timeout: float) -> dict:
-    consumer = Consumer(
-        {"bootstrap.servers": bootstrap, "group.id": f"drill-{uuid.uuid4().hex[:8]}", "auto.offset.reset": "earliest"}
-    )
-    consumer.subscribe(topics)
-    found: dict[tuple[str, str], dict] = {}
-    deadline = time.monotonic() + timeout
-    try:
-        while time.monotonic() < deadline and not want <= set(found):
-            message = consumer.poll(0.5)
-            if message is None or message.error():
-                continue
-            headers = dlq_reason(message.headers())
-            source = headers.get("source-topic", "")
-            kind = (message.key() or b"").decode(errors="replace").removeprefix("poison-")
-            found[(source, kind)] = {"headers": headers, "value": message.value(), "dlq": message.topic()}
-    finally:
-        consumer.close()
-    return found
 
 
 def dead_letters(bootstrap: str, topics: list[str]) -> dict:

@@ -16,7 +16,7 @@ from zenpy import Zenpy
 from threadline_common.contracts import Topics
 from threadline_devstack import services
 from threadline_devstack.infra import free_port
-from threadline_devstack.kafka_state import settled
+from threadline_devstack.kafka_state import settled, unsettled
 from threadline_devstack.processes import ManagedProcess
 from threadline_devstack.waiting import wait_until  # tests import it from here too
 from threadline_sandbox.slack import SlackSandbox
@@ -53,12 +53,16 @@ class Pipeline:
             self.slack.wait_for_deliveries(timeout)
             return self.zendesk.wait_for_deliveries(timeout) and not self.slack._events.unfinished_tasks
 
-        wait_until(
-            "router and zendesk-sync to consume everything, with nothing more on its way",
-            lambda: settled(self.kafka_bootstrap, self.consumers(), idle),
-            timeout=timeout,
-            interval=0.5,
-        )
+        try:
+            wait_until(
+                "router and zendesk-sync to consume everything, with nothing more on its way",
+                lambda: settled(self.kafka_bootstrap, self.consumers(), idle),
+                timeout=timeout,
+                interval=0.5,
+            )
+        except AssertionError as exc:
+            behind = unsettled(self.kafka_bootstrap, self.consumers())
+            raise AssertionError(f"{exc}; not committed (committed, end): {behind}; doubles idle: {idle()}") from None
 
     def user(self, name: str) -> WebClient:
         return WebClient(token=self.slack.user_token(name), base_url=self.slack.api_url)

@@ -93,20 +93,26 @@ def end_offsets(bootstrap: str, topics: Iterable[str]) -> dict[tuple[str, int], 
         consumer.close()
 
 
-def _committed_through(bootstrap: str, group: str, ends: dict[tuple[str, int], int]) -> bool:
+def _behind(bootstrap: str, group: str, ends: dict[tuple[str, int], int]) -> dict[tuple[str, int], tuple[int, int]]:
+    """The partitions `group` has not committed up to `ends`: (topic, partition) -> (committed, end)."""
     consumer = _consumer(bootstrap, group)
     try:
         partitions = [TopicPartition(topic, partition) for topic, partition in ends]
+        behind = {}
         for committed in consumer.committed(partitions, timeout=10):
-            if committed.offset < 0:  # never committed: caught up only if the partition was always empty
-                low, _ = consumer.get_watermark_offsets(committed, timeout=10)
-                if low < ends[(committed.topic, committed.partition)]:
-                    return False
-            elif committed.offset < ends[(committed.topic, committed.partition)]:
-                return False
-        return True
+            end = ends[(committed.topic, committed.partition)]
+            offset = committed.offset
+            if offset < 0:  # never committed: caught up only if the partition was always empty
+                offset = consumer.get_watermark_offsets(committed, timeout=10)[0]
+            if offset < end:
+                behind[(committed.topic, committed.partition)] = (committed.offset, end)
+        return behind
     finally:
         consumer.close()
+
+
+def _committed_through(bootstrap: str, group: str, ends: dict[tuple[str, int], int]) -> bool:
+    return not _behind(bootstrap, group, ends)
 
 
 def caught_up(bootstrap: str, group: str, topics: Iterable[str], ends: dict[tuple[str, int], int]) -> bool:
@@ -132,3 +138,14 @@ def settled(bootstrap: str, groups: Mapping[str, Iterable[str]], idle: Callable[
         if not _committed_through(bootstrap, group, mine):
             return False
     return bool(idle()) and end_offsets(bootstrap, {topic for topic, _ in ends}) == ends
+
+
+def unsettled(bootstrap: str, groups: Mapping[str, Iterable[str]]) -> dict[str, dict[tuple[str, int], tuple[int, int]]]:
+    """What keeps `settled` false on Kafka's side: per group, each partition not committed to its
+    end, as (committed, end). For a test's failure message."""
+    report = {}
+    for group, topics in groups.items():
+        behind = _behind(bootstrap, group, end_offsets(bootstrap, topics))
+        if behind:
+            report[group] = behind
+    return report
